@@ -1,0 +1,3 @@
+from nba_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Turning a table's `backfill` settings into an argument list (never a shell string).
+
+One function, used by preflight (to print the command that would fill a gap), by the supervisor
+(to launch it) and by the orchestrator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from nba_tui.config import Pipeline, Table
+
+
+class NoBackfill(ValueError):
+    """The table has no backfill command (a source loaded elsewhere)."""
+
+
+def checkpoint_path(pipeline: Pipeline, table: Table) -> str | None:
+    if not table.backfill or not table.backfill.checkpoint:
+        return None
+    return str(pipeline.resolve(table.backfill.checkpoint.replace("{table}", table.name)))
+
+
+def render_argv(
+    pipeline: Pipeline,
+    table: Table,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    dates: Sequence[dt.date] | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """The backfill command for a range (default: the pipeline's) or an explicit list of dates."""
+    if table.backfill is None:
+        raise NoBackfill(f"table {table.name!r} has no backfill command in {pipeline.source.name}")
+    bf = table.backfill
+    values = {
+        "python": python or sys.executable,
+        "table": table.name,
+        "warehouse": str(pipeline.sqlite_dir),
+        "checkpoint": checkpoint_path(pipeline, table) or "",
+        "config": str(pipeline.source),
+        "start": (start or pipeline.range.start).isoformat(),
+        "end": (end or pipeline.range.end).isoformat(),
+        "dates": ",".join(d.isoformat() for d in sorted(set(dates or []))),
+    }
+    tail = bf.dates_args if dates is not None else bf.range_args
+    out = []
+    for arg in [*bf.command, *tail]:
+        for key, val in values.items():
+            arg = arg.replace("{" + key + "}", val)
+        out.append(arg)
+    return out
+
+
+def display(argv: Sequence[str]) -> str:
+    """A copy-pasteable rendering (for humans; never executed through a shell)."""
+    import shlex
+
+    return shlex.join(argv)

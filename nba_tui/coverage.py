@@ -1,0 +1,305 @@
+"""Coverage maths: pure functions over one poll's `Counts`.
+
+A table's coverage is measured against the *expected game dates* (the schedule), not calendar days.
+Each expected date is in one state:
+
+- ``present``: rows exist;
+- ``thin``: rows exist but far fewer than the table's usual (below `thin_ratio` x median);
+- ``missing``: no rows;
+- ``bootstrap``: no rows, but the date lies in the table's bootstrap window at a season start
+  (rolling windows need history), so it is not counted as missing.
+
+Bootstrap dates are left out of both sides of the share; thin dates count as present (the data is
+there) but are listed so someone can look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import statistics
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from nba_tui.config import Pipeline, Table
+from nba_tui.warehouse.base import Counts
+
+
+class DateState(enum.StrEnum):
+    PRESENT = "present"
+    THIN = "thin"
+    MISSING = "missing"
+    BOOTSTRAP = "bootstrap"
+
+
+@dataclass(frozen=True)
+class DateRun:
+    """A run of consecutive *expected* dates (off days in between do not break it)."""
+
+    start: dt.date
+    end: dt.date
+    count: int
+
+    def __str__(self) -> str:
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()}..{self.end.isoformat()} ({self.count})"
+
+
+def season_starts(expected: Sequence[dt.date], gap_days: int) -> list[dt.date]:
+    """First game date of each season: the first date, and each date after an off-season gap."""
+    starts: list[dt.date] = []
+    prev: dt.date | None = None
+    for d in sorted(expected):
+        if prev is None or (d - prev).days >= gap_days:
+            starts.append(d)
+        prev = d
+    return starts
+
+
+def bootstrap_dates(
+    expected: Sequence[dt.date], starts: Sequence[dt.date], days: int
+) -> set[dt.date]:
+    if days <= 0:
+        return set()
+    windows = [(s, s + dt.timedelta(days=days)) for s in starts]
+    return {d for d in expected if any(a <= d < b for a, b in windows)}
+
+
+def runs(dates: Iterable[dt.date], expected: Sequence[dt.date]) -> list[DateRun]:
+    """Group `dates` into runs that are consecutive in `expected`."""
+    wanted = set(dates)
+    out: list[DateRun] = []
+    cur: list[dt.date] = []
+    for d in expected:
+        if d in wanted:
+            cur.append(d)
+        elif cur:
+            out.append(DateRun(cur[0], cur[-1], len(cur)))
+            cur = []
+    if cur:
+        out.append(DateRun(cur[0], cur[-1], len(cur)))
+    return out
+
+
+@dataclass
+class TableCoverage:
+    name: str
+    table: str
+    phase: str
+    threshold: float
+    expected: int
+    """Expected dates in range, bootstrap dates excluded."""
+    present: int
+    """Expected (non-bootstrap) dates that have rows."""
+    exists: bool
+    states: dict[dt.date, DateState]
+    rows: dict[dt.date, int]
+    first_date: dt.date | None
+    last_date: dt.date | None
+    median_rows: float
+    missing_runs: list[DateRun] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.present / self.expected if self.expected else 1.0
+
+    @property
+    def ok(self) -> bool:
+        # Compare on counts so 99.8 % of 917 dates is exact, not a float accident.
+        return self.present >= self.threshold * self.expected - 1e-9
+
+    @property
+    def missing(self) -> list[dt.date]:
+        return [d for d, s in self.states.items() if s is DateState.MISSING]
+
+    @property
+    def thin(self) -> list[dt.date]:
+        return [d for d, s in self.states.items() if s is DateState.THIN]
+
+    @property
+    def bootstrap(self) -> list[dt.date]:
+        return [d for d, s in self.states.items() if s is DateState.BOOTSTRAP]
+
+    @property
+    def needed_for_threshold(self) -> int:
+        """How many more dates must land before the threshold is met."""
+        import math
+
+        return max(0, math.ceil(self.threshold * self.expected - 1e-9) - self.present)
+
+    def trend(self, last: int = 8) -> list[int]:
+        """Rows per expected date for the last `last` expected dates (0 where missing)."""
+        days = sorted(self.states)[-last:]
+        return [self.rows.get(d, 0) for d in days]
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "table": self.table,
+            "phase": self.phase,
+            "exists": self.exists,
+            "expected": self.expected,
+            "present": self.present,
+            "share": round(self.share, 6),
+            "threshold": self.threshold,
+            "ok": self.ok,
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+            "missing": len(self.missing),
+            "missing_ranges": [
+                {"start": r.start.isoformat(), "end": r.end.isoformat(), "dates": r.count}
+                for r in self.missing_runs
+            ],
+            "thin_dates": [d.isoformat() for d in self.thin],
+            "bootstrap_dates": len(self.bootstrap),
+            "median_rows": self.median_rows,
+            "rows_total": sum(self.rows.values()),
+        }
+
+
+def table_coverage(
+    table: Table,
+    phase: str,
+    counts: Counts,
+    starts: Sequence[dt.date],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> TableCoverage:
+    expected = [
+        d for d in counts.expected if (start is None or d >= start) and (end is None or d <= end)
+    ]
+    rows_all = counts.rows.get(table.name, {})
+    rows = {
+        d: n
+        for d, n in rows_all.items()
+        if (start is None or d >= start) and (end is None or d <= end)
+    }
+    boot = bootstrap_dates(expected, starts, table.bootstrap_days)
+    present_counts = [rows[d] for d in expected if rows.get(d)]
+    median = float(statistics.median(present_counts)) if present_counts else 0.0
+    states: dict[dt.date, DateState] = {}
+    for d in expected:
+        n = rows.get(d, 0)
+        if n == 0:
+            states[d] = DateState.BOOTSTRAP if d in boot else DateState.MISSING
+        elif median and n < table.thin_ratio * median:
+            states[d] = DateState.THIN
+        else:
+            states[d] = DateState.PRESENT
+    counted = [d for d in expected if d not in boot]
+    present = sum(1 for d in counted if rows.get(d, 0) > 0)
+    have = sorted(d for d in rows if rows[d] > 0)
+    missing = [d for d in expected if states[d] is DateState.MISSING]
+    return TableCoverage(
+        name=table.name,
+        table=table.table,
+        phase=phase,
+        threshold=table.min_coverage,
+        expected=len(counted),
+        present=present,
+        exists=table.name not in counts.missing_tables,
+        states=states,
+        rows=rows,
+        first_date=have[0] if have else None,
+        last_date=have[-1] if have else None,
+        median_rows=median,
+        missing_runs=runs(missing, expected),
+    )
+
+
+@dataclass
+class Snapshot:
+    """Coverage of every table from one poll."""
+
+    tables: dict[str, TableCoverage]
+    expected_dates: list[dt.date]
+    season_starts: list[dt.date]
+    taken_at: float
+    """`time.time()` when the poll finished."""
+    queries: int
+    bytes_processed: int | None
+    elapsed: float
+
+    def phase_tables(self, pipeline: Pipeline, phase: str) -> list[TableCoverage]:
+        return [self.tables[t.name] for t in pipeline.phase(phase).tables]
+
+    def to_json(self, pipeline: Pipeline) -> dict:
+        return {
+            "pipeline": pipeline.pipeline,
+            "expected_dates": len(self.expected_dates),
+            "range": {
+                "start": self.expected_dates[0].isoformat() if self.expected_dates else None,
+                "end": self.expected_dates[-1].isoformat() if self.expected_dates else None,
+            },
+            "taken_at": dt.datetime.fromtimestamp(self.taken_at, dt.UTC).isoformat(),
+            "queries": self.queries,
+            "bytes_processed": self.bytes_processed,
+            "elapsed_s": round(self.elapsed, 4),
+            "phases": [
+                {
+                    "name": p.name,
+                    "tables": [self.tables[t.name].to_json() for t in p.tables],
+                }
+                for p in pipeline.phases
+            ],
+        }
+
+
+def snapshot(
+    pipeline: Pipeline,
+    counts: Counts,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Snapshot:
+    """Coverage of all tables. `counts` covers the pipeline's whole range (so season starts are
+    found correctly); `start`/`end` narrow what is measured."""
+    starts = season_starts(counts.expected, pipeline.expected_dates.season_gap_days)
+    tables = {
+        t.name: table_coverage(t, p.name, counts, starts, start, end)
+        for p in pipeline.phases
+        for t in p.tables
+    }
+    expected = [
+        d for d in counts.expected if (start is None or d >= start) and (end is None or d <= end)
+    ]
+    return Snapshot(
+        tables=tables,
+        expected_dates=expected,
+        season_starts=starts,
+        taken_at=time.time(),
+        queries=counts.queries,
+        bytes_processed=counts.bytes_processed,
+        elapsed=counts.elapsed,
+    )
+
+
+class Rate:
+    """Dates per minute for a table, from the present-count of successive polls (sliding window)."""
+
+    def __init__(self, window_s: float = 300.0) -> None:
+        self.window_s = window_s
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def add(self, t: float, present: int) -> None:
+        if self.samples and present < self.samples[-1][1]:
+            self.samples.clear()  # data was deleted/reset: start over
+        self.samples.append((t, present))
+        while len(self.samples) > 2 and t - self.samples[0][0] > self.window_s:
+            self.samples.popleft()
+
+    def per_minute(self) -> float | None:
+        if len(self.samples) < 2:
+            return None
+        (t0, p0), (t1, p1) = self.samples[0], self.samples[-1]
+        if t1 - t0 <= 0:
+            return None
+        return (p1 - p0) / (t1 - t0) * 60
+
+    def eta_seconds(self, remaining: int) -> float | None:
+        rate = self.per_minute()
+        if not rate or rate <= 0:
+            return None
+        return remaining / rate * 60

@@ -1,0 +1,1 @@
+"""Backfill job supervision: detached jobs that outlive the dashboard (see docs/ARCHITECTURE.md)."""

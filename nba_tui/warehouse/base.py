@@ -1,0 +1,61 @@
+"""The small synchronous warehouse protocol.
+
+The TUI calls it from thread workers, the CLI directly. One call, `counts()`, answers a whole poll:
+the expected dates and the rows per date of every table, in one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nba_tui.warehouse.identifiers import TableRef
+
+
+class WarehouseError(Exception):
+    """The warehouse could not answer. `str()` is one line for the user; `hint` says what to fix."""
+
+    def __init__(self, message: str, hint: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a poll needs to know of one table."""
+
+    name: str
+    ref: TableRef
+    date_column: str
+
+
+@dataclass
+class Counts:
+    """One poll's raw facts: expected dates and rows per date per table (tables by name)."""
+
+    expected: list[dt.date]
+    rows: dict[str, dict[dt.date, int]]
+    missing_tables: list[str] = field(default_factory=list)
+    """Tables that do not exist yet (shown as 0 %, not as an error)."""
+    queries: int = 1
+    bytes_processed: int | None = None
+    elapsed: float = 0.0
+
+
+class Warehouse(Protocol):
+    """A backend. Implementations: `sqlite.SqliteWarehouse`, `bigquery.BigQueryWarehouse`."""
+
+    name: str
+
+    def counts(
+        self,
+        expected: TableSpec,
+        tables: Sequence[TableSpec],
+        start: dt.date,
+        end: dt.date,
+    ) -> Counts: ...
+
+    def close(self) -> None: ...
