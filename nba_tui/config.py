@@ -13,14 +13,16 @@ import graphlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -43,6 +45,21 @@ def _duration_seconds(value: Any) -> float:
         raise ValueError(f"not a duration: {value!r} (write e.g. 30s, 2m, 500ms)")
     n = float(m.group(1))
     return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
+            ],
+            "description": "seconds, or a duration such as 30s, 2m, 500ms",
+        }
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -107,20 +124,15 @@ class BigQuerySettings(_Model):
     """Cap on bytes billed per query (BigQuery's minimum is 10 MB)."""
     max_queries_per_minute: int = Field(30, ge=1)
     """Throttle for polls."""
-    timeout: float = 30.0
+    timeout: Duration = 30.0
     """Seconds one query may take before the poll is marked failed (data shown as stale)."""
-    retry_deadline: float = 60.0
+    retry_deadline: Duration = 60.0
     """Total seconds the client may spend retrying transient errors."""
 
     @field_validator("project")
     @classmethod
     def _project(cls, v: str) -> str:
         return check_project(v)
-
-    @field_validator("timeout", "retry_deadline", mode="before")
-    @classmethod
-    def _dur(cls, v: Any) -> float:
-        return _duration_seconds(v)
 
 
 class WarehouseSettings(_Model):
@@ -133,16 +145,15 @@ class WarehouseSettings(_Model):
 
 
 class PollSettings(_Model):
-    interval: float = 30.0
+    interval: Duration = 30.0
     """Seconds between coverage polls (accepts 30s, 2m)."""
 
-    @field_validator("interval", mode="before")
+    @field_validator("interval")
     @classmethod
-    def _dur(cls, v: Any) -> float:
-        s = _duration_seconds(v)
-        if s < 0.5:
+    def _min(cls, v: float) -> float:
+        if v < 0.5:
             raise ValueError("poll interval must be at least 0.5s")
-        return s
+        return v
 
 
 class JobSettings(_Model):
@@ -152,13 +163,8 @@ class JobSettings(_Model):
     """Where job logs go (relative to this file)."""
     state_dir: str = ".nba_tui"
     """Job records, checkpoints, locks and the action log (relative to this file)."""
-    stop_grace: float = 10.0
+    stop_grace: Duration = 10.0
     """Seconds between SIGTERM and SIGKILL when stopping a job."""
-
-    @field_validator("stop_grace", mode="before")
-    @classmethod
-    def _dur(cls, v: Any) -> float:
-        return _duration_seconds(v)
 
 
 class Backfill(_Model):
@@ -432,6 +438,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay strings until pydantic parses them, so a bad date is reported with its key and line.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _line_index(node: yaml.Node | None, path: tuple = (), out: dict | None = None) -> dict:

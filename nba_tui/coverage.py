@@ -191,7 +191,7 @@ def table_coverage(
             states[d] = DateState.PRESENT
     counted = [d for d in expected if d not in boot]
     present = sum(1 for d in counted if rows.get(d, 0) > 0)
-    have = sorted(d for d in rows if rows[d] > 0)
+    have = [d for d in expected if rows.get(d, 0) > 0]
     missing = [d for d in expected if states[d] is DateState.MISSING]
     return TableCoverage(
         name=table.name,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from nba_tui.config import Pipeline
+from typing import TYPE_CHECKING
+
 from nba_tui.warehouse.base import Counts, TableSpec, Warehouse, WarehouseError
+
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
 
 __all__ = ["Counts", "TableSpec", "Warehouse", "WarehouseError", "open_warehouse", "specs", "fetch"]
 

@@ -1,0 +1,246 @@
+"""Config validation: a corpus of broken files, each with the one line it must produce."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config
+from nba_tui.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BASE = """\
+pipeline: test
+range: {start: 2024-01-01, end: 2024-03-31}
+expected_dates: {table: raw.schedule, column: game_date}
+phases:
+  - name: p2
+    tables:
+      - name: schedule
+        table: raw.schedule
+      - name: box
+        table: raw.box
+  - name: p3
+    tables:
+      - name: summary
+        table: analytics.summary
+        depends_on: [box]
+        min_coverage: 0.9
+        backfill:
+          command: ["{python}", -m, prog, "{table}"]
+"""
+
+
+def test_base_is_valid() -> None:
+    p = config.loads(BASE, "p.yaml")
+    assert [t.name for t in p.tables()] == ["schedule", "box", "summary"]
+    assert p.table("summary").min_coverage == 0.9
+    assert p.poll.interval == 30.0
+
+
+def test_repo_pipeline_matches_the_seed() -> None:
+    p = config.load(ROOT / "pipeline.yaml")
+    assert p.range.start.isoformat() == "2021-10-19"
+    assert p.range.end.isoformat() == "2026-01-02"
+    phase3 = [t.name for t in p.phase("phase3").tables]
+    assert phase3 == [
+        "player_game_summary",
+        "team_offense_game_summary",
+        "team_defense_game_summary",
+        "upcoming_player_game_context",
+        "upcoming_team_game_context",
+    ]
+    assert [t.name for t in p.phase("phase4").tables] == [
+        "team_defense_zone_analysis",
+        "player_shot_zone_analysis",
+        "player_daily_cache",
+        "player_composite_factors",
+        "ml_feature_store",
+    ]
+    assert not p.phase("phase4").parallel and p.phase("phase3").parallel
+    assert p.table("team_defense_game_summary").min_coverage == 0.998
+    assert p.table("upcoming_player_game_context").min_coverage == 0.60
+    assert p.table("upcoming_player_game_context").depends_on == ["bettingpros_player_props"]
+    pcf = p.table("player_composite_factors")
+    assert {"team_defense_zone_analysis", "player_shot_zone_analysis"} <= set(pcf.depends_on)
+    assert set(pcf.all_inputs) >= set(phase3)
+    for t in p.phase("phase4").tables:
+        assert t.min_coverage == 0.85 and t.bootstrap_days == 14
+    assert [t.name for t in p.phase_inputs("phase4")] == phase3
+    order = p.topological_order()
+    assert order.index("team_defense_zone_analysis") < order.index("player_composite_factors")
+    assert order.index("player_composite_factors") < order.index("ml_feature_store")
+
+
+def _mutate(old: str, new: str) -> str:
+    assert old in BASE, old
+    return BASE.replace(old, new, 1)
+
+
+CORPUS = [
+    # (name, text, expected substring of the one-line error)
+    ("yaml syntax", BASE + "  - name: [unclosed\n", "p.yaml:20: YAML syntax error"),
+    ("tab indent", BASE.replace("  - name: p3", "\t- name: p3"), "YAML syntax error"),
+    ("not a mapping", "- just\n- a list\n", "p.yaml:1: expected a mapping"),
+    ("unknown top key", BASE + "polls: {interval: 5}\n", "p.yaml:19: polls: unknown key 'polls'"),
+    (
+        "unknown table key",
+        _mutate("        min_coverage: 0.9", "        min_coverag: 0.9"),
+        "p.yaml:16: phases[1].tables[0].min_coverag: unknown key",
+    ),
+    (
+        "threshold above 1",
+        _mutate("min_coverage: 0.9", "min_coverage: 99.8"),
+        "p.yaml:16: phases[1].tables[0].min_coverage: must be between 0 and 1 (got 99.8)",
+    ),
+    (
+        "negative threshold",
+        _mutate("min_coverage: 0.9", "min_coverage: -0.1"),
+        "min_coverage: must be between 0 and 1",
+    ),
+    (
+        "unknown dependency",
+        _mutate("depends_on: [box]", "depends_on: [boxx]"),
+        "p.yaml:15: phases[1].tables[0].depends_on: table 'summary' depends on unknown table 'boxx'",
+    ),
+    (
+        "duplicate table",
+        _mutate(
+            "      - name: box\n        table: raw.box",
+            "      - name: schedule\n        table: raw.box",
+        ),
+        "duplicate table name 'schedule'",
+    ),
+    (
+        "cycle",
+        BASE.replace(
+            "        table: raw.box\n", "        table: raw.box\n        depends_on: [summary]\n"
+        ),
+        "dependency cycle",
+    ),
+    (
+        "later-phase dependency",
+        BASE.replace(
+            "        table: raw.box\n", "        table: raw.box\n        depends_on: [schedule]\n"
+        ).replace("depends_on: [box]", "depends_on: []"),
+        None,  # valid: same-phase dependency is fine
+    ),
+    (
+        "bad date",
+        _mutate("start: 2024-01-01", "start: 2024-13-01"),
+        "p.yaml:2: range.start: bad date",
+    ),
+    (
+        "end before start",
+        _mutate("end: 2024-03-31", "end: 2023-03-31"),
+        "p.yaml:2: range: end 2023-03-31 is before start 2024-01-01",
+    ),
+    (
+        "unsafe table name",
+        _mutate("table: analytics.summary", "table: 'analytics.x`; DROP TABLE y --'"),
+        "p.yaml:14: phases[1].tables[0].table: unsafe table",
+    ),
+    (
+        "backslash in dataset",
+        _mutate("table: raw.box", 'table: "ra\\\\w.box"'),
+        "unsafe dataset",
+    ),
+    (
+        "three-part name",
+        _mutate("table: raw.box", "table: proj.raw.box"),
+        "write it as dataset.table",
+    ),
+    (
+        "bad project",
+        BASE + "warehouse: {backend: bigquery, bigquery: {project: 'Bad_Project;'}}\n",
+        "warehouse.bigquery.project: unsafe project id",
+    ),
+    (
+        "bad backend",
+        BASE + "warehouse: {backend: postgres}\n",
+        "p.yaml:19: warehouse.backend: Input should be 'sqlite' or 'bigquery'",
+    ),
+    (
+        "unknown placeholder",
+        _mutate('command: ["{python}", -m, prog, "{table}"]', 'command: ["{python}", "{tabel}"]'),
+        "unknown placeholder {tabel}",
+    ),
+    (
+        "command as a string",
+        _mutate('command: ["{python}", -m, prog, "{table}"]', 'command: "python -m prog"'),
+        "command: Input should be a valid list",
+    ),
+    (
+        "missing phases",
+        "pipeline: x\nrange: {start: 2024-01-01, end: 2024-01-02}\nexpected_dates: {table: a.b}\n",
+        "phases: required key is missing",
+    ),
+    (
+        "duplicate key",
+        BASE + "pipeline: again\n",
+        "p.yaml:19: YAML syntax error: duplicate key 'pipeline'",
+    ),
+    ("bad duration", BASE + "poll: {interval: soon}\n", "poll.interval: not a duration"),
+    (
+        "python object tag",
+        BASE + "x: !!python/object/apply:os.system [echo hi]\n",
+        "YAML syntax error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_broken_files_give_one_clear_line(name: str, text: str, expected: str | None) -> None:
+    if expected is None:
+        config.loads(text, "p.yaml")
+        return
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, "p.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    assert expected in message, message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_cli_exit_code_2_and_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text(_mutate("min_coverage: 0.9", "min_coverage: 1.5"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "status", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "pipeline.yaml:16:" in lines[0] and "min_coverage" in lines[0]
+    assert proc.stdout == ""
+
+
+def test_json_schema_is_published_and_current() -> None:
+    schema = config.json_schema()
+    assert "phases" in schema["properties"]
+    table = schema["$defs"]["Table"]["properties"]["min_coverage"]
+    assert "Share of expected dates" in table["description"]
+    published = json.loads((ROOT / "nba_tui" / "schema" / "pipeline.schema.json").read_text())
+    assert published == schema, "run: nba-tui schema > nba_tui/schema/pipeline.schema.json"
+
+
+def test_repo_pipeline_validates_against_published_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = config.json_schema()
+    data = yaml.safe_load((ROOT / "pipeline.yaml").read_text())
+    data = {k: v for k, v in data.items() if not k.startswith("x-")}
+    jsonschema.validate(json.loads(json.dumps(data, default=str)), schema)

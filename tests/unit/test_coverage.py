@@ -1,0 +1,179 @@
+"""Coverage maths: exact counts on a warehouse the test builds itself (real SQLite)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config, coverage, preflight
+from nba_tui.coverage import DateState
+from nba_tui.warehouse import fetch
+from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
+
+D = dt.date
+
+CONFIG = """\
+pipeline: t
+range: {start: 2024-01-01, end: 2024-12-31}
+expected_dates: {table: raw.schedule, column: game_date, season_gap_days: 30}
+warehouse: {sqlite: {path: wh}}
+phases:
+  - name: p2
+    tables:
+      - {name: schedule, table: raw.schedule, min_coverage: 1.0}
+      - {name: box, table: raw.box, min_coverage: 0.9}
+  - name: p3
+    tables:
+      - name: summary
+        table: analytics.summary
+        depends_on: [box]
+        min_coverage: 0.95
+        backfill: {command: ["{python}", -m, fill, "{table}"]}
+      - name: context
+        table: analytics.context
+        depends_on: [box]
+        min_coverage: 0.5
+  - name: p4
+    tables:
+      - name: rolling
+        table: pre.rolling
+        depends_on: [summary]
+        soft_depends_on: [context]
+        min_coverage: 0.8
+        bootstrap_days: 5
+      - name: never_created
+        table: pre.never_created
+        depends_on: [summary]
+"""
+
+# Season 1: 20 game dates every other day from Jan 1; season 2: 10 daily dates from Jun 1.
+SEASON1 = [D(2024, 1, 1) + dt.timedelta(days=2 * i) for i in range(20)]
+SEASON2 = [D(2024, 6, 1) + dt.timedelta(days=i) for i in range(10)]
+GAME_DATES = SEASON1 + SEASON2
+
+
+def _table(conn, ref: str, rows_per_date: dict[dt.date, int]) -> None:
+    conn.execute(f"CREATE TABLE {ref} (game_date TEXT NOT NULL, v INTEGER)")
+    for d, n in rows_per_date.items():
+        conn.executemany(
+            f"INSERT INTO {ref} (game_date, v) VALUES (?, ?)",
+            [(d.isoformat(), i) for i in range(n)],
+        )
+
+
+@pytest.fixture()
+def pipe(tmp_path: Path) -> config.Pipeline:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(CONFIG)
+    p = config.load(path)
+    conn = connect(p.sqlite_dir, p.datasets())
+    _table(conn, "raw.schedule", {d: 3 for d in GAME_DATES})
+    _table(conn, "raw.box", {d: 10 for d in GAME_DATES} | {D(2024, 12, 31): 10})  # off-range day
+    summary = {d: 10 for d in GAME_DATES}
+    for d in (SEASON1[3], SEASON1[4], SEASON1[5], SEASON2[9]):  # a run of 3 + the last date
+        del summary[d]
+    summary[SEASON1[10]] = 2  # thin: 2 < 0.5 * median(10)
+    _table(conn, "analytics.summary", summary)
+    _table(conn, "analytics.context", {d: 5 for d in SEASON2 + SEASON1[:6]})  # 16/30
+    # rolling: nothing in the first 5 days of each season (bootstrap), one real gap later
+    rolling = {d: 4 for d in GAME_DATES if d not in (SEASON1[0], SEASON1[1], SEASON1[2])}
+    for d in SEASON2[:5]:
+        rolling.pop(d)
+    rolling.pop(SEASON1[15])
+    _table(conn, "pre.rolling", rolling)
+    conn.close()
+    return p
+
+
+def _snap(p: config.Pipeline, start=None, end=None) -> coverage.Snapshot:
+    wh = SqliteWarehouse(p.sqlite_dir, p.datasets())
+    try:
+        counts = fetch(p, wh)
+    finally:
+        wh.close()
+    assert counts.queries == 1
+    return coverage.snapshot(p, counts, start, end)
+
+
+def test_expected_dates_come_from_the_schedule(pipe: config.Pipeline) -> None:
+    snap = _snap(pipe)
+    assert snap.expected_dates == GAME_DATES
+    assert snap.season_starts == [SEASON1[0], SEASON2[0]]
+    box = snap.tables["box"]
+    assert (box.present, box.expected, box.ok) == (30, 30, True)
+    assert box.last_date == SEASON2[-1]  # the row on 12-31 is not on a game date
+    assert box.rows[SEASON2[-1]] == 10
+
+
+def test_missing_runs_thin_and_share(pipe: config.Pipeline) -> None:
+    s = _snap(pipe).tables["summary"]
+    assert (s.present, s.expected) == (26, 30)
+    assert s.share == pytest.approx(26 / 30)
+    assert not s.ok and s.needed_for_threshold == 29 - 26  # ceil(0.95*30)=29
+    assert s.missing == [SEASON1[3], SEASON1[4], SEASON1[5], SEASON2[9]]
+    assert [(r.start, r.end, r.count) for r in s.missing_runs] == [
+        (SEASON1[3], SEASON1[5], 3),  # consecutive game dates, off days between them
+        (SEASON2[9], SEASON2[9], 1),
+    ]
+    assert s.thin == [SEASON1[10]]
+    assert s.states[SEASON1[10]] is DateState.THIN
+    assert s.median_rows == 10
+    assert s.last_date == SEASON2[8]
+    assert str(s.missing_runs[0]) == "2024-01-07..2024-01-11 (3)"
+
+
+def test_bootstrap_dates_are_not_missing(pipe: config.Pipeline) -> None:
+    r = _snap(pipe).tables["rolling"]
+    # Season 1 bootstrap: Jan 1, 3, 5 (< Jan 6); season 2: Jun 1-5.
+    assert r.bootstrap == [*SEASON1[:3], *SEASON2[:5]]
+    assert r.missing == [SEASON1[15]]
+    assert r.expected == 30 - 8
+    assert r.present == 21
+    assert r.ok  # 21/22 >= 0.8
+
+
+def test_table_that_does_not_exist_is_zero_not_an_error(pipe: config.Pipeline) -> None:
+    n = _snap(pipe).tables["never_created"]
+    assert not n.exists and n.present == 0 and n.share == 0 and not n.ok
+    assert len(n.missing) == 30
+
+
+def test_date_range_edges(pipe: config.Pipeline) -> None:
+    snap = _snap(pipe, start=SEASON1[4], end=SEASON2[0])
+    assert snap.expected_dates[0] == SEASON1[4] and snap.expected_dates[-1] == SEASON2[0]
+    s = snap.tables["summary"]
+    assert s.expected == 16 + 1
+    assert s.missing == [SEASON1[4], SEASON1[5]]
+    # a range starting mid-season does not invent a season start
+    r = snap.tables["rolling"]
+    assert r.bootstrap == [SEASON2[0]]
+
+
+def test_preflight_names_short_inputs_and_fill_command(pipe: config.Pipeline) -> None:
+    snap = _snap(pipe)
+    rep = preflight.check(pipe, snap, "p4")
+    assert not rep.ready
+    assert [c.coverage.name for c in rep.checks] == ["summary", "context"]
+    assert [c.coverage.name for c in rep.failing] == ["summary"]
+    failing = rep.failing[0]
+    assert failing.fill_command is not None
+    assert failing.fill_command[-2:] == ["--dates", "2024-01-07,2024-01-09,2024-01-11,2024-06-10"]
+    assert rep.checks[1].soft is True and rep.checks[0].soft is False
+    assert rep.degradation() == [
+        "summary at 86.7%: rolling, never_created will fail on 4 dates and must be re-run for them later"
+    ]
+    assert preflight.check(pipe, snap, "p3").ready
+
+
+def test_rate_and_eta() -> None:
+    rate = coverage.Rate(window_s=600)
+    assert rate.per_minute() is None
+    rate.add(0, 10)
+    rate.add(60, 16)
+    rate.add(120, 22)
+    assert rate.per_minute() == pytest.approx(6.0)
+    assert rate.eta_seconds(12) == pytest.approx(120)
+    rate.add(130, 0)  # reset (demo reset): rate restarts
+    assert rate.per_minute() is None
