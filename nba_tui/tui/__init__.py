@@ -1,0 +1,1 @@
+"""The Textual dashboard: the only package of nba_tui that imports textual."""

@@ -1,0 +1,525 @@
+"""The nba-tui dashboard: coverage grid, gap map, log tail and job keys, on one 80x24 screen.
+
+The app is a *client*: it reads coverage through `Monitor` (async, in a thread with a deadline) and
+jobs through `Supervisor` (synchronous, some calls block: always from thread workers), and shows
+them. It spawns nothing itself and runs no SQL. Habits (see DESIGN.md):
+
+- Polls never overlap: after each poll finishes, a one-shot timer is re-armed (dolphie).
+- The grid is updated by diff, by key; only changed cells are repainted.
+- No clock ticks: the header is rewritten only when its text changes; job progress is read every
+  ~2 s and time cells are coarse. A dashboard left open overnight over SSH writes almost nothing.
+- Errors become a toast or a STALE header, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from nba_tui import preflight
+from nba_tui.config import Pipeline
+from nba_tui.coverage import Rate, Snapshot, TableCoverage
+from nba_tui.monitor import Monitor, PollResult, format_age
+from nba_tui.tui import jobs as jobsmod
+from nba_tui.tui.cells import (
+    Cell,
+    columns_for,
+    coverage_cells,
+    job_cells,
+    phase_cells,
+)
+from nba_tui.tui.cells import bar as bar_text
+from nba_tui.tui.screens.modals import HelpScreen, HistoryScreen, PreflightScreen
+from nba_tui.tui.widgets.gapmap import GapMap
+from nba_tui.tui.widgets.grid import PHASE_PREFIX, CoverageGrid
+from nba_tui.tui.widgets.logpane import LogFollower, LogPane
+
+JOB_REFRESH_S = 2.0
+"""Job progress refresh while a job is active (only changed cells are repainted)."""
+IDLE_JOB_REFRESH_S = 5.0
+HEADER_TICK_S = 5.0
+SHORT_HEIGHT = 40
+"""Below this height the gap map and the log share one pane (toggle with `v`)."""
+
+KEYS: list[tuple[str, str]] = [
+    ("l", "launch the selected table's backfill over the full range"),
+    ("m", "launch only the selected table's missing dates"),
+    ("L", "launch the selected phase in parallel (max_parallel; confirms if preflight fails)"),
+    ("p", "pause the selected job (SIGSTOP to its process group)"),
+    ("r", "resume the selected paused job (SIGCONT)"),
+    ("s", "stop the selected job (TERM, then KILL after the grace period; confirms)"),
+    ("c", "resume from checkpoint: restart a failed, stopped or lost job"),
+    ("f", "preflight of the next phase (modal; updates live)"),
+    ("g", "refresh now (poll the warehouse and the jobs)"),
+    ("h / a", "action history (every launch/pause/resume/stop with its argv)"),
+    ("v", "switch the bottom pane between gap map and log (small screens)"),
+    ("↑ ↓", "select a table (gap map and log follow the selection)"),
+    ("?", "this help"),
+    ("ctrl+p", "command palette (every action)"),
+    ("q", "quit (jobs keep running; a new dashboard adopts them)"),
+]
+
+
+class NbaTuiApp(App[int]):
+    """The dashboard. `monitor`, `supervisor` and `clock` are hooks for tests (fixed data)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "nba-tui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("l", "launch", "launch"),
+        Binding("m", "launch_missing", "missing"),
+        Binding("L", "launch_phase", "phase"),
+        Binding("p", "pause", "pause"),
+        Binding("r", "resume", "resume"),
+        Binding("s", "stop", "stop"),
+        Binding("c", "restart", "checkpoint"),
+        Binding("f", "preflight", "preflight"),
+        Binding("g", "refresh", "refresh", show=False),
+        Binding("h,a", "history", "history", show=False),
+        Binding("v", "toggle_view", "gaps/log", show=False),
+        Binding("question_mark", "help", "help"),
+        Binding("q", "quit_app", "quit"),
+    ]
+    JOB_ACTIONS = frozenset(
+        {"launch", "launch_missing", "launch_phase", "pause", "resume", "stop", "restart"}
+    )
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        read_only: bool = False,
+        monitor: Any = None,
+        supervisor: Any = "auto",
+        clock: Callable[[], float] = time.time,
+        job_refresh: float = JOB_REFRESH_S,
+    ) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+        self.read_only = read_only
+        self.monitor = monitor if monitor is not None else Monitor(pipeline)
+        self.supervisor = jobsmod.make_supervisor(pipeline) if supervisor == "auto" else supervisor
+        self.clock = clock
+        self.job_refresh = job_refresh
+        self.snapshot: Snapshot | None = None
+        self.last_poll: PollResult | None = None
+        self.jobs: dict[str, Any] = {}
+        """Latest JobView per table (the active one if any)."""
+        self.rates: dict[str, Rate] = {}
+        self.show_log = False
+        self.polls_done = 0
+        self.job_refreshes = 0
+        self._polling = False
+        self._jobs_busy = False
+        self._poll_timer: Any = None
+        self._jobs_timer: Any = None
+        self._binding_sig: tuple = ()
+        self._header_text: Text | None = None
+        self._preflight_screen: PreflightScreen | None = None
+        self._selected: str | None = None
+        self._jobs_error: str | None = None
+        self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="header")
+        yield CoverageGrid(id="grid")
+        with Vertical(id="bottom"):
+            yield GapMap(id="gaps")
+            yield Static("", id="log-title")
+            yield LogPane(id="log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        grid = self.query_one(CoverageGrid)
+        self._layout(self.size.width, self.size.height)
+        grid.ensure_rows(self._row_keys())
+        self._apply_rows()
+        grid.focus()
+        self._update_header()
+        self._start_poll()
+        self._start_jobs()
+        self.set_interval(HEADER_TICK_S, self._update_header)
+
+    def on_resize(self) -> None:
+        self._layout(self.size.width, self.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        self.query_one(CoverageGrid).set_columns(columns_for(width))
+        self.set_class(height < SHORT_HEIGHT, "-short")
+        self.set_class(self.show_log, "-show-log")
+        self.set_class(self.read_only, "-read-only")
+
+    def _row_keys(self) -> list[str]:
+        keys = []
+        for phase in self.pipeline.phases:
+            keys.append(PHASE_PREFIX + phase.name)
+            keys.extend(t.name for t in phase.tables)
+        return keys
+
+    # -- polling (never overlapping) -----------------------------------------------------------
+
+    def _start_poll(self) -> None:
+        if self._polling:
+            return
+        self._polling = True
+        self._poll_worker()
+
+    @work(group="poll", exit_on_error=False)
+    async def _poll_worker(self) -> None:
+        next_in = self.pipeline.poll.interval
+        try:
+            result = await self.monitor.poll()
+            next_in = result.next_in
+            self._on_poll(result)
+        finally:
+            self._polling = False
+            self._poll_timer = self.set_timer(max(0.2, next_in), self._start_poll)
+
+    def _on_poll(self, result: PollResult) -> None:
+        self.last_poll = result
+        self.polls_done += 1
+        if result.fresh and result.snapshot is not None:
+            first = self.snapshot is None
+            self.snapshot = result.snapshot
+            if first:
+                self._select_first_short()
+            for name, cov in result.snapshot.tables.items():
+                self.rates.setdefault(name, Rate()).add(result.snapshot.taken_at, cov.present)
+            self._apply_rows()
+            self._show_selection(reload_log=False)
+            if self._preflight_screen is not None and self._preflight_screen.is_attached:
+                report = preflight.check(
+                    self.pipeline, self.snapshot, self._preflight_screen.report.phase
+                )
+                self._preflight_screen.set_report(report)
+        self._update_header()
+        self._sync_bindings()
+
+    def _select_first_short(self) -> None:
+        """Once, at the first poll: put the cursor on the first table short of its threshold
+        that can be backfilled (the seed's picture: what needs attention), unless moved already."""
+        if self._selected not in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
+            return
+        assert self.snapshot is not None
+        for phase in self.pipeline.phases:
+            for t in phase.tables:
+                cov = self.snapshot.tables.get(t.name)
+                if t.backfill is not None and cov is not None and not cov.ok:
+                    self.query_one(CoverageGrid).select_key(t.name)
+                    return
+
+    # -- jobs (thread worker: the supervisor is synchronous) ----------------------------------
+
+    def _start_jobs(self) -> None:
+        if self.supervisor is None or self._jobs_busy:
+            return
+        self._jobs_busy = True
+        follower = self.query_one(LogPane).follower
+        self._jobs_worker(follower, self.query_one(LogPane).job_id)
+
+    @work(thread=True, group="jobs", exit_on_error=False)
+    def _jobs_worker(self, follower: LogFollower | None, job_id: str | None) -> None:
+        try:
+            views = self.supervisor.jobs()
+            error = None
+        except Exception as e:  # noqa: BLE001 - shown in the header, never a traceback
+            views, error = None, jobsmod.one_line(e)
+        lines = follower.read() if follower is not None else []
+        self.post_message(jobsmod.JobsRefreshed(views, error, job_id, lines))
+
+    @on(jobsmod.JobsRefreshed)
+    def _on_jobs(self, msg: jobsmod.JobsRefreshed) -> None:
+        self._jobs_busy = False
+        self.job_refreshes += 1
+        if msg.views is not None:
+            before = self.jobs.get(self._selected or "")
+            self.jobs = jobsmod.latest_per_table(msg.views)
+            self._apply_rows(coverage=False)
+            after = self.jobs.get(self._selected or "")
+            if jobsmod.job_id(before) != jobsmod.job_id(after):
+                self._show_selection(reload_log=True)
+        self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
+        self._jobs_error = msg.error
+        self._update_header()
+        self._sync_bindings()
+        busy = any(jobsmod.is_active(v) for v in self.jobs.values())
+        wait = self.job_refresh if busy else max(self.job_refresh, IDLE_JOB_REFRESH_S)
+        self._jobs_timer = self.set_timer(wait, self._start_jobs)
+
+    @on(jobsmod.LogTail)
+    def _on_log_tail(self, msg: jobsmod.LogTail) -> None:
+        self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
+
+    @on(jobsmod.ActionDone)
+    def _on_action_done(self, msg: jobsmod.ActionDone) -> None:
+        if msg.error:
+            self.notify(msg.error, title=msg.title, severity="error", timeout=8)
+        else:
+            self.notify(msg.text, title=msg.title, timeout=4)
+        if msg.then is not None:
+            msg.then()
+        self.action_refresh(poll=False)
+
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: a toast, never a traceback."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            if event.worker.group == "jobs":
+                self._jobs_busy = False
+                self._jobs_timer = self.set_timer(IDLE_JOB_REFRESH_S, self._start_jobs)
+            self.notify(jobsmod.one_line(error), title="internal error", severity="error")
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _apply_rows(self, coverage: bool = True) -> None:
+        grid = self.query_one(CoverageGrid)
+        snap = self.snapshot
+        now = self.clock()
+        bar_col = next((c for c in columns_for(self.size.width) if c.key == "bar"), None)
+        bar_width = (bar_col.width - 1) if bar_col else 6
+        rows: dict[str, dict[str, Cell]] = {}
+        for phase in self.pipeline.phases:
+            covs: list[TableCoverage | None] = [
+                snap.tables.get(t.name) if snap else None for t in phase.tables
+            ]
+            rows[PHASE_PREFIX + phase.name] = phase_cells(phase.name, covs)
+            for table, cov in zip(phase.tables, covs, strict=True):
+                cells: dict[str, Cell] = {"table": (table.name, "")}
+                if coverage or table.name not in grid._values:
+                    cells.update(coverage_cells(cov))
+                    if cov is not None:
+                        cells["bar"] = (bar_text(cov.share, bar_width), cells["bar"][1])
+                view = self.jobs.get(table.name)
+                cells.update(
+                    job_cells(jobsmod.job_cells(view, self.rates.get(table.name), cov), now)
+                )
+                rows[table.name] = cells
+        grid.apply(rows)
+
+    def _header(self) -> Text:
+        p = self.pipeline
+        text = Text(p.pipeline, style="bold")
+        text.append(f" · {p.warehouse.backend}")
+        if self.read_only:
+            text.append(" · READ-ONLY", "bold")
+        running = sum(1 for v in self.jobs.values() if jobsmod.is_active(v))
+        if running:
+            text.append(f" · {running} job{'s' if running > 1 else ''}")
+        poll = self.last_poll
+        if poll is None:
+            text.append(" · connecting…", "dim")
+        elif poll.error:
+            age = None if poll.snapshot is None else self.clock() - poll.snapshot.taken_at
+            text.append(f" · STALE {format_age(age)}: ", "bold red")
+            text.append(poll.error, "red")
+        else:
+            age = self.clock() - poll.snapshot.taken_at if poll.snapshot else None
+            text.append(f" · updated {format_age(age)} ago", "dim")
+        if self._jobs_error:
+            text.append(f" · jobs: {self._jobs_error}", "red")
+        return text
+
+    def _update_header(self) -> None:
+        text = self._header()
+        if text != self._header_text:
+            self._header_text = text
+            self.query_one("#header", Static).update(text)
+
+    # -- selection: gap map and log follow the cursor -----------------------------------------
+
+    @on(DataTable.RowHighlighted)
+    def _on_row(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        if key == self._selected:
+            return
+        self._selected = key
+        self._show_selection(reload_log=True)
+        self._sync_bindings()
+
+    def _show_selection(self, reload_log: bool) -> None:
+        key = self._selected
+        gaps = self.query_one(GapMap)
+        snap = self.snapshot
+        if key is None or key.startswith(PHASE_PREFIX):
+            name = key[len(PHASE_PREFIX) :] if key else ""
+            note = f"phase {name}: select a table for its gap map · L launches the phase"
+            gaps.show(None, [], note=note if key else "")
+        elif snap is None:
+            gaps.show(None, [], note="waiting for the first poll…")
+        else:
+            gaps.show(snap.tables.get(key), snap.season_starts)
+        if reload_log:
+            self._follow_log(key)
+
+    def _follow_log(self, table: str | None) -> None:
+        pane = self.query_one(LogPane)
+        view = self.jobs.get(table or "")
+        title = self.query_one("#log-title", Static)
+        if view is None:
+            pane.follow(None, None, "")
+            title.update(Text(f"log: no job for {table}" if table else "log", style="dim"))
+            return
+        rec = view.record
+        pane.follow(rec.id, rec.log, rec.id)
+        title.update(Text(f"log {rec.table} · job {rec.id} · {rec.log}", style="dim"))
+        if pane.follower is not None:
+            self._tail_worker(pane.follower, rec.id)
+
+    @work(thread=True, group="tail", exit_on_error=False)
+    def _tail_worker(self, follower: LogFollower, job_id: str) -> None:
+        self.post_message(jobsmod.LogTail(job_id, follower.start_tail()))
+
+    def selected_table(self) -> str | None:
+        key = self._selected
+        return None if key is None or key.startswith(PHASE_PREFIX) else key
+
+    def selected_phase(self) -> str | None:
+        key = self._selected
+        if key is None:
+            return None
+        if key.startswith(PHASE_PREFIX):
+            return key[len(PHASE_PREFIX) :]
+        return self.pipeline.phase_of(key).name
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what does not apply to the selected row (and every job key when read-only)."""
+        if action in self.JOB_ACTIONS:
+            if self.read_only or self.supervisor is None:
+                return False
+            return jobsmod.applies(self, action)
+        if action == "preflight":
+            return self.snapshot is not None and self.selected_phase() is not None
+        return True
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when the set of applicable keys changed (terminal bytes)."""
+        sig = tuple(b.action for _, b in self.BINDINGS_MAP if self.check_action(b.action, ()))
+        if sig != self._binding_sig:
+            self._binding_sig = sig
+            self.refresh_bindings()
+
+    @property
+    def BINDINGS_MAP(self) -> Iterable[tuple[str, Binding]]:  # noqa: N802 - mirrors BINDINGS
+        return ((b.key, b) for b in self.BINDINGS if isinstance(b, Binding))
+
+    def action_launch(self) -> None:
+        jobsmod.launch(self)
+
+    def action_launch_missing(self) -> None:
+        jobsmod.launch_missing(self)
+
+    def action_launch_phase(self) -> None:
+        jobsmod.launch_phase(self)
+
+    def action_pause(self) -> None:
+        jobsmod.signal_job(self, "pause")
+
+    def action_resume(self) -> None:
+        jobsmod.signal_job(self, "resume")
+
+    def action_stop(self) -> None:
+        jobsmod.stop(self)
+
+    def action_restart(self) -> None:
+        jobsmod.signal_job(self, "restart")
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def run_job_call(self, title: str, call: Callable[[], Any], done: Callable[[Any], str]) -> None:
+        """Run one blocking supervisor call off the event loop; the result comes back as a toast."""
+        try:
+            result = call()
+        except Exception as e:  # noqa: BLE001 - JobError and anything else: a toast
+            self.post_message(jobsmod.ActionDone(title, error=jobsmod.one_line(e)))
+            return
+        self.post_message(jobsmod.ActionDone(title, text=done(result)))
+
+    def action_preflight(self) -> None:
+        phase = self.selected_phase()
+        if self.snapshot is None or phase is None:
+            self.notify("no coverage yet: wait for the first poll", severity="warning")
+            return
+        nxt = self.pipeline.next_phase(phase)
+        target = nxt.name if nxt is not None else phase
+        screen = PreflightScreen(preflight.check(self.pipeline, self.snapshot, target))
+        self._preflight_screen = screen
+        self.push_screen(screen)
+
+    def action_refresh(self, poll: bool = True) -> None:
+        if poll and not self._polling:
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+            self._start_poll()
+        if not self._jobs_busy:
+            if self._jobs_timer is not None:
+                self._jobs_timer.stop()
+            self._start_jobs()
+
+    def action_history(self) -> None:
+        if self.supervisor is None:
+            self.push_screen(HistoryScreen([]))
+            return
+        self.run_history()
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def run_history(self) -> None:
+        try:
+            entries = list(self.supervisor.history(100))
+        except Exception as e:  # noqa: BLE001
+            self.post_message(jobsmod.ActionDone("history", error=jobsmod.one_line(e)))
+            return
+        self.call_from_thread(self.push_screen, HistoryScreen(entries))
+
+    def action_toggle_view(self) -> None:
+        self.show_log = not self.show_log
+        self.set_class(self.show_log, "-show-log")
+
+    def action_help(self) -> None:
+        keys = [k for k in KEYS if not (self.read_only and k[0] in "lmLprsc")]
+        self.push_screen(HelpScreen(keys, self.read_only))
+
+    def action_quit_app(self) -> None:
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every applicable action in the command palette as well (Ctrl+P)."""
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or binding.action == "quit_app":
+                continue
+            if not self.check_action(binding.action, ()):
+                continue
+            helptext = next((t for k, t in KEYS if binding.key.split(",")[0] in k), "")
+            callback = getattr(self, f"action_{binding.action}")
+            yield SystemCommand(f"{binding.description} ({binding.key})", helptext, callback)
+
+    def on_unmount(self) -> None:
+        close = getattr(self.monitor, "close", None)
+        if close is not None:
+            close()
+
+
+def run(pipeline: Pipeline, read_only: bool = False) -> int:
+    """Run the dashboard until quit; the exit code for `nba-tui`."""
+    app = NbaTuiApp(pipeline, read_only=read_only)
+    code = app.run()
+    return int(code or 0)
+
+
+__all__ = ["NbaTuiApp", "run"]

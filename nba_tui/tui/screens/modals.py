@@ -1,0 +1,158 @@
+"""Modal screens: confirmation, preflight report, action history, help.
+
+All are plain text in a bordered box that fits 80x24, keyboard only (y/n, Enter, Escape), and say
+their verdict with a symbol as well as a colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from nba_tui.preflight import PreflightReport
+from nba_tui.report import render_preflight
+
+
+class _Box(ModalScreen[bool]):
+    """A bordered, scrollable text box; Escape/q closes it (result False)."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "close"),
+        Binding("up,k", "scroll(-1)", "up", show=False),
+        Binding("down,j", "scroll(1)", "down", show=False),
+        Binding("pageup", "scroll(-10)", show=False),
+        Binding("pagedown", "scroll(10)", show=False),
+    ]
+
+    def __init__(self, title: str, body: Text | str, footer: str, *, classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self._title = title
+        self._body = body
+        self._footer = footer
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box") as box:
+            box.border_title = self._title
+            box.border_subtitle = self._footer
+            with VerticalScroll(id="box-body"):
+                yield Static(self._body, id="box-text")
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#box-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+
+class ConfirmScreen(_Box):
+    """Yes/no question; y or Enter confirms."""
+
+    BINDINGS = [
+        Binding("y,enter", "confirm", "yes"),
+        Binding("n,escape,q", "close", "no"),
+    ]
+
+    def __init__(self, title: str, lines: Sequence[str], question: str) -> None:
+        body = Text("\n".join(lines))
+        body.append(f"\n\n{question} [y/N]", style="bold")
+        super().__init__(title, body, "y yes · n/Esc no", classes="confirm")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+
+class PreflightScreen(_Box):
+    """The preflight report of a phase (the CLI's rendering, coloured by verdict)."""
+
+    def __init__(self, report: PreflightReport) -> None:
+        super().__init__(self._title_of(report), self._body_of(report), "Esc close")
+        self.report = report
+        self.set_class(report.ready, "ready")
+
+    @staticmethod
+    def _title_of(report: PreflightReport) -> str:
+        return f"preflight {report.phase}: " + ("✔ READY" if report.ready else "✘ NOT READY")
+
+    @staticmethod
+    def _body_of(report: PreflightReport) -> Text:
+        body = Text()
+        verdict_style = "bold green" if report.ready else "bold red"
+        for i, line in enumerate(render_preflight(report, color=False).splitlines()):
+            style = verdict_style if i == 0 else ""
+            if line.lstrip().startswith("✔"):
+                style = "green"
+            elif line.lstrip().startswith("✘"):
+                style = "red"
+            body.append(line + "\n", style)
+        return body
+
+    def set_report(self, report: PreflightReport) -> None:
+        """Live update on each poll: the verdict turns green as the inputs fill up."""
+        old, self.report = self.report, report
+        if report.to_json() == old.to_json():
+            return
+        self.set_class(report.ready, "ready")
+        self.query_one("#box", Vertical).border_title = self._title_of(report)
+        self.query_one("#box-text", Static).update(self._body_of(report))
+
+
+class HistoryScreen(_Box):
+    """The action log, newest first, with the exact argument lists (copy and re-run by hand)."""
+
+    def __init__(self, entries: Iterable[object]) -> None:
+        body = Text()
+        count = 0
+        for entry in entries:
+            count += 1
+            body.append(format_history(entry) + "\n")
+        if not count:
+            body.append("no actions recorded yet", "dim")
+        super().__init__("action history", body, "Esc close", classes="history")
+
+
+def format_history(entry: object) -> str:
+    """One action as text, whatever shape the supervisor returns (dict or dataclass)."""
+    data = entry if isinstance(entry, dict) else getattr(entry, "__dict__", {"entry": entry})
+    import datetime as dt
+
+    when = data.get("time") or data.get("at") or data.get("ts")
+    if isinstance(when, int | float):
+        when = dt.datetime.fromtimestamp(when).strftime("%m-%d %H:%M:%S")
+    argv = data.get("argv")
+    cmd = " ".join(str(a) for a in argv) if isinstance(argv, list) else ""
+    head = " ".join(
+        str(x)
+        for x in (
+            when,
+            data.get("user"),
+            data.get("action"),
+            data.get("table"),
+            data.get("job") or data.get("job_id"),
+        )
+        if x
+    )
+    return head + (f"\n    {cmd}" if cmd else "")
+
+
+class HelpScreen(_Box):
+    """Every key, including the ones hidden because they do not apply right now."""
+
+    def __init__(self, keys: Sequence[tuple[str, str]], read_only: bool) -> None:
+        body = Text()
+        for key, text in keys:
+            body.append(f"  {key:<8}", "bold")
+            body.append(f"{text}\n")
+        body.append(
+            "\nKeys that do not apply to the selected row are hidden from the footer.\n"
+            "Ctrl+P opens the command palette with the same actions.",
+            "dim",
+        )
+        if read_only:
+            body.append("\nRead-only: nothing can be launched or signalled.", "bold")
+        super().__init__("keys", body, "Esc close", classes="help")

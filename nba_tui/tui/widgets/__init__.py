@@ -1,0 +1,1 @@
+"""Widgets of the dashboard: coverage grid, gap map, log pane."""
