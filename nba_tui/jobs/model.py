@@ -54,6 +54,19 @@ class JobRecord:
     restarted_from: str | None = None
     plan: str | None = None
     """The phase plan that queued this job, if any."""
+    cwd: str | None = None
+    """Working directory of the program (the pipeline file's directory)."""
+    shim_start_time: float | None = None
+    """create_time of `shim_pid` (the shim is the session leader: sid == shim_pid)."""
+    sid: int | None = None
+    """Session id of the job: every process in it belongs to the job (stop kills them all)."""
+    stop_requested: bool = False
+    """Set before a stop's signals, so the shim records STOPPED rather than FAILED."""
+    paused_at: float | None = None
+    paused_total: float = 0.0
+    """Seconds spent paused (excluded from the dates/min rate)."""
+    message: str | None = None
+    """Why the job ended as it did, when the exit code alone does not say (lost, spawn error)."""
 
     def to_json(self) -> dict:
         d = asdict(self)

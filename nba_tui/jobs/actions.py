@@ -1,0 +1,79 @@
+"""The action log: who did what to which job, with the exact argument list.
+
+Why: an overnight backfill is shared work. The next engineer (or the same one after an SSH drop)
+must see who launched, paused or stopped what, and be able to copy the command and re-run it by
+hand. One JSON object per line in `<state_dir>/actions.jsonl` (0600), appended under a lock so
+lines from concurrent dashboards never interleave. Reading is bounded (the last `limit` lines from
+the end of the file), so a year-old log does not slow the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from nba_tui.jobs.store import FILE_MODE, Store, ensure_dir, flock
+
+ACTIONS = ("launch", "pause", "resume", "stop", "restart", "plan", "plan-cancel")
+
+
+def record(
+    store: Store,
+    *,
+    user: str,
+    action: str,
+    job: str | None = None,
+    table: str | None = None,
+    argv: list[str] | None = None,
+    **extra: Any,
+) -> dict:
+    """Append one entry; returns it. `extra` carries dates/start/end/plan/phase/result."""
+    entry: dict[str, Any] = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ts": round(time.time(), 3),
+        "user": user,
+        "action": action,
+        "job": job,
+        "table": table,
+    }
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    entry["argv"] = argv
+    line = json.dumps(entry, default=str) + "\n"
+    ensure_dir(store.root)
+    with flock(store.locks_dir / "actions.lock"):
+        fd = os.open(store.actions_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    return entry
+
+
+def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]:
+    """The last `limit` entries, oldest first, read from at most `max_bytes` at the end."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return []
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        start = max(0, size - max_bytes)
+        f.seek(start)
+        data = f.read()
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]
+    out = []
+    for raw in lines[-(limit + 1) :]:
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out[-limit:]

@@ -1,0 +1,114 @@
+"""Fixtures for the supervisor tests: a tmp pipeline whose backfill is tests/jobs/fakejob.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config
+
+HERE = Path(__file__).parent
+FAKE = HERE / "fakejob.py"
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
+    """Poll `cond` until truthy (synchronise on events, never on bare sleeps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def pipeline_yaml(
+    tables: dict[str, list[str]] | None = None,
+    *,
+    phase2: dict[str, list[str]] | None = None,
+    parallel: bool = True,
+    parallel2: bool = True,
+    max_parallel: int = 3,
+    grace: str = "1s",
+    deps: dict[str, list[str]] | None = None,
+) -> str:
+    """A pipeline: phase `src` (table `sched`, no backfill), `p1` (tables), optional `p2`."""
+    tables = tables if tables is not None else {"alpha": [], "beta": [], "gamma": []}
+    deps = deps or {}
+
+    def table(name: str, extra: list[str], ds: str) -> str:
+        cmd = ["{python}", str(FAKE), "{table}", "--checkpoint", "{checkpoint}", *extra]
+        dep = deps.get(name, ["sched"])
+        return (
+            f"      - name: {name}\n"
+            f"        table: {ds}.{name}\n"
+            f"        depends_on: {dep}\n"
+            f"        backfill:\n"
+            f"          command: {cmd!r}\n"
+            f"          checkpoint: state/checkpoints/{{table}}.json\n"
+        )
+
+    text = (
+        "pipeline: test\n"
+        "range: {start: 2024-01-01, end: 2024-01-10}\n"
+        "expected_dates: {table: raw.sched, column: game_date}\n"
+        "warehouse: {backend: sqlite, sqlite: {path: wh}}\n"
+        f"jobs: {{max_parallel: {max_parallel}, log_dir: logs, state_dir: state, "
+        f"stop_grace: {grace}}}\n"
+        "phases:\n"
+        "  - name: src\n    tables:\n      - name: sched\n        table: raw.sched\n"
+        f"  - name: p1\n    parallel: {str(parallel).lower()}\n    tables:\n"
+    )
+    text += "".join(table(n, e, "ana") for n, e in tables.items())
+    if phase2:
+        text += f"  - name: p2\n    parallel: {str(parallel2).lower()}\n    tables:\n"
+        text += "".join(table(n, e, "pre") for n, e in phase2.items())
+    return text
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> Callable[..., config.Pipeline]:
+    def make(*args: object, **kw: object) -> config.Pipeline:
+        path = tmp_path / "pipeline.yaml"
+        path.write_text(pipeline_yaml(*args, **kw))  # type: ignore[arg-type]
+        return config.load(path)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _reap_sessions(tmp_path: Path) -> Iterator[None]:
+    """Never leave a test's jobs running: kill every session recorded in the tmp state dir."""
+    yield
+    import json
+
+    from nba_tui.jobs.shim import session_members
+
+    for rec_path in (tmp_path / "state" / "jobs").glob("*.json"):
+        try:
+            rec = json.loads(rec_path.read_text())
+        except (ValueError, OSError):
+            continue
+        sid = rec.get("sid")
+        if sid and sid != os.getsid(0):
+            for st in session_members(sid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(st.pid, signal.SIGKILL)
+    for plan_path in (tmp_path / "state" / "plans").glob("*.json"):
+        try:
+            pid = json.loads(plan_path.read_text()).get("runner_pid")
+        except (ValueError, OSError):
+            continue
+        if pid:
+            from nba_tui.jobs.shim import proc_stat
+
+            st = proc_stat(pid)
+            if st and st.session == pid:
+                os.kill(pid, signal.SIGKILL)
