@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -376,7 +377,7 @@ class NbaTuiApp(App[int]):
             return
         rec = view.record
         pane.follow(rec.id, rec.log, rec.id)
-        title.update(Text(f"log {rec.table} · job {rec.id} · {rec.log}", style="dim"))
+        title.update(Text(f"log {rec.table} · job {rec.id} · {Path(rec.log).name}", style="dim"))
         if pane.follower is not None:
             self._tail_worker(pane.follower, rec.id)
 

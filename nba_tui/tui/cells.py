@@ -78,7 +78,7 @@ def columns_for(width: int) -> list[ColumnSpec]:
     keys = WIDE_KEYS if width >= WIDE_MIN_WIDTH else NARROW_KEYS
     cols = [_ALL[k] for k in keys]
     if width >= WIDE_MIN_WIDTH:
-        cols[0] = ColumnSpec("table", "table", 29)
+        cols[0] = ColumnSpec("table", "table", 28)
     return cols
 
 

@@ -6,6 +6,7 @@ their verdict with a symbol as well as a colour.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from nba_tui.preflight import PreflightReport
+from nba_tui.preflight import PreflightReport, format_command
 from nba_tui.report import render_preflight
 
 
@@ -108,7 +109,7 @@ class HistoryScreen(_Box):
     def __init__(self, entries: Iterable[object]) -> None:
         body = Text()
         count = 0
-        for entry in entries:
+        for entry in reversed(list(entries)):  # newest first
             count += 1
             body.append(format_history(entry) + "\n")
         if not count:
@@ -117,26 +118,18 @@ class HistoryScreen(_Box):
 
 
 def format_history(entry: object) -> str:
-    """One action as text, whatever shape the supervisor returns (dict or dataclass)."""
+    """One action as two lines: when/who/what, then the argv (long --dates lists shortened;
+    `nba-tui history` prints them in full for copying)."""
     data = entry if isinstance(entry, dict) else getattr(entry, "__dict__", {"entry": entry})
-    import datetime as dt
-
-    when = data.get("time") or data.get("at") or data.get("ts")
+    when = data.get("time") or data.get("ts")
     if isinstance(when, int | float):
         when = dt.datetime.fromtimestamp(when).strftime("%m-%d %H:%M:%S")
+    elif isinstance(when, str) and len(when) >= 19:
+        when = when[5:19].replace("T", " ")
     argv = data.get("argv")
-    cmd = " ".join(str(a) for a in argv) if isinstance(argv, list) else ""
-    head = " ".join(
-        str(x)
-        for x in (
-            when,
-            data.get("user"),
-            data.get("action"),
-            data.get("table"),
-            data.get("job") or data.get("job_id"),
-        )
-        if x
-    )
+    cmd = format_command([str(a) for a in argv]) if isinstance(argv, list) else ""
+    fields = (when, data.get("user"), data.get("action"), data.get("table"), data.get("job"))
+    head = " ".join(str(x) for x in fields if x)
     return head + (f"\n    {cmd}" if cmd else "")
 
 
