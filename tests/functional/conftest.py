@@ -7,6 +7,7 @@ NBA_TUI_SAMPLE_PACE so they are quick but observable. Every test ends by stoppin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -62,10 +63,8 @@ def stop_all(pipe: Pipeline) -> None:
     sup = Supervisor(pipe)
     for view in sup.jobs():
         if view.record.state.active:
-            try:
+            with contextlib.suppress(Exception):  # cleanup must go on
                 sup.stop(view.record.id, grace=0.5)
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
 
 
 async def wait_for(pilot, cond: Callable[[], object], what: str, timeout: float = 15.0) -> object:
