@@ -1,0 +1,56 @@
+"""`nba-tui demo reset | info` through the real main CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sample_helpers import Project
+
+from nba_tui import cli
+
+
+def test_demo_reset_rebuilds_and_removes_checkpoints(
+    project: Project, run_backfill, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run_backfill("team_defense_game_summary", "--dates", "2025-12-30", "--pace", "0")
+    assert r.returncode == 0
+    assert project.checkpoint("team_defense_game_summary").exists()
+    before = project.query(
+        "SELECT COUNT(*) FROM nba_analytics.team_defense_game_summary WHERE game_date = ?",
+        ("2025-12-30",),
+    )
+    assert before[0][0] > 0
+    config = str(project.root / "pipeline.yaml")
+    assert cli.main(["demo", "reset", "--config", config]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("demo reset: built ")
+    assert "removed 1 checkpoint" in out[0]
+    assert not project.checkpoint("team_defense_game_summary").exists()
+    after = project.query(
+        "SELECT COUNT(*) FROM nba_analytics.team_defense_game_summary WHERE game_date = ?",
+        ("2025-12-30",),
+    )
+    assert after[0][0] == 0  # back to the incident's state
+    assert not list(project.warehouse.parent.glob(".warehouse.*"))
+
+
+def test_demo_info(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(project.root / "pipeline.yaml")
+    assert cli.main(["demo", "info", "--config", config, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["exists"] is True
+    tables = data["tables"]
+    assert tables["nbac_schedule"]["dates"] == 917
+    assert tables["player_composite_factors"]["rows"] == 0
+    assert cli.main(["demo", "info", "--config", config]) == 0
+    text = capsys.readouterr().out
+    assert "team_defense_game_summary" in text and "(empty)" in text
+
+
+def test_demo_info_before_build(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sample_helpers import REPO
+
+    (tmp_path / "pipeline.yaml").write_text((REPO / "pipeline.yaml").read_text())
+    assert cli.main(["demo", "info", "--config", str(tmp_path / "pipeline.yaml")]) == 0
+    assert "not built" in capsys.readouterr().out
