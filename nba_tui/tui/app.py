@@ -220,7 +220,7 @@ class NbaTuiApp(App[int]):
             for t in phase.tables:
                 cov = self.snapshot.tables.get(t.name)
                 if t.backfill is not None and cov is not None and not cov.ok:
-                    self.query_one(CoverageGrid).select_key(t.name)
+                    self.query_one(CoverageGrid).select_key(t.name, reveal=True)
                     return
 
     # -- jobs (thread worker: the supervisor is synchronous) ----------------------------------

@@ -169,15 +169,15 @@ def job_cells(job: JobCells | None, now: float) -> dict[str, Cell]:
     if job is None:
         return {k: ("", "") for k in ("job", "pid", "elapsed", "current", "rate", "eta")}
     active = job.state in ("queued", "running", "paused")
-    state = job.state
-    if job.state == "failed" and job.exit_code is not None:
-        state = f"failed {job.exit_code}"
+    pid = str(job.pid) if job.pid and active else "-"
+    if not active and job.exit_code is not None:
+        pid = f"rc={job.exit_code}"
     elapsed = None
     if job.started_at is not None:
         elapsed = (job.ended_at if job.ended_at and not active else now) - job.started_at
     return {
-        "job": (state, STATE_STYLE.get(job.state, "")),
-        "pid": (str(job.pid) if job.pid and active else "-", "dim"),
+        "job": (job.state, STATE_STYLE.get(job.state, "")),
+        "pid": (pid, "dim"),
         "elapsed": (duration(elapsed), "dim"),
         "current": (job.current_date or "-", ""),
         "rate": (rate_text(job.dates_per_min) if active else "-", ""),

@@ -128,9 +128,19 @@ class CoverageGrid(DataTable):
             return None
         return key.value
 
-    def select_key(self, key: str) -> None:
-        if key in self._order:
-            self.move_cursor(row=self.get_row_index(key), scroll=False)
+    def select_key(self, key: str, reveal: bool = False) -> None:
+        """Move the cursor to `key`; with `reveal`, scroll as little as possible from the top so
+        the row and as much context above it (its phase header) as fits are shown."""
+        if key not in self._order:
+            return
+        row = self.get_row_index(key)
+        self.move_cursor(row=row, scroll=False)
+        if reveal:
+            self.call_after_refresh(self._reveal, row)
+
+    def _reveal(self, row: int) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)  # minus the header row
+        self.scroll_to(y=max(0, row - visible + 1), animate=False, force=True)
 
     def cell_value(self, row: str, col: str) -> Cell | None:
         """The last value written to a cell (tests and the e2e harness read it)."""

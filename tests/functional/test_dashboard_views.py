@@ -1,0 +1,105 @@
+"""Warehouse failure, read-only mode, keys and palette: behaviour without launching jobs."""
+
+from __future__ import annotations
+
+from conftest import wait_for
+
+from nba_tui.monitor import Monitor
+from nba_tui.tui.app import NbaTuiApp
+from nba_tui.tui.screens.modals import HelpScreen, PreflightScreen
+from nba_tui.tui.widgets.grid import CoverageGrid
+from nba_tui.warehouse import WarehouseError, open_warehouse
+
+TABLE = "team_defense_game_summary"
+
+
+class Flaky:
+    """The real embedded warehouse, until `broken` is set: then every poll fails."""
+
+    def __init__(self, pipeline) -> None:
+        self.inner = open_warehouse(pipeline)
+        self.name = self.inner.name
+        self.broken = False
+
+    def counts(self, *args, **kwargs):
+        if self.broken:
+            raise WarehouseError("database is locked (disk I/O error)", hint="check the disk")
+        return self.inner.counts(*args, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def header(app: NbaTuiApp) -> str:
+    return str(app.query_one("#header").render())
+
+
+async def test_warehouse_failure_keeps_data_and_shows_stale(pipeline) -> None:
+    holder: list[Flaky] = []
+
+    def factory(p):
+        holder.append(Flaky(p))
+        return holder[-1]
+
+    app = NbaTuiApp(pipeline, monitor=Monitor(pipeline, warehouse_factory=factory), job_refresh=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "first good poll")
+        grid = app.query_one(CoverageGrid)
+        dates = grid.cell_value(TABLE, "dates")
+        assert "updated" in header(app)
+        holder[-1].broken = True
+        await wait_for(pilot, lambda: "STALE" in header(app), "STALE in the header")
+        assert "database is locked" in header(app)
+        assert grid.cell_value(TABLE, "dates") == dates  # the last data stays
+        # Keys still work: the preflight modal opens on the last good data.
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreflightScreen), "preflight modal")
+        await pilot.press("escape")
+        holder[-1].broken = False
+        await wait_for(pilot, lambda: "STALE" not in header(app), "recovery")
+
+
+async def test_read_only_has_no_action_keys(pipeline) -> None:
+    app = NbaTuiApp(pipeline, read_only=True, job_refresh=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "first poll")
+        await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
+        for action in app.JOB_ACTIONS:
+            assert app.check_action(action, ()) is False, action
+        await pilot.press("l", "m", "L")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        assert app.supervisor.jobs() == []
+        footer = " ".join(str(w.render()) for w in app.query("FooterKey"))
+        assert "launch" not in footer and "pause" not in footer and "quit" in footer
+        assert "READ-ONLY" in header(app)
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert not any("launch" in c for c in commands)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+
+
+async def test_palette_lists_applicable_actions(pipeline) -> None:
+    app = NbaTuiApp(pipeline, job_refresh=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert any(t.startswith("launch (l)") for t in titles)
+        assert any(t.startswith("missing (m)") for t in titles)
+        assert not any(t.startswith("pause") for t in titles)  # no job yet
+
+
+async def test_supervisor_error_is_a_toast_not_a_traceback(pipeline) -> None:
+    app = NbaTuiApp(pipeline, job_refresh=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
+
+        def boom(*args, **kwargs):
+            raise RuntimeError("table is locked by another dashboard\nsecond line")
+
+        app.supervisor.launch = boom
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app._notifications, "a toast")
+        toast = list(app._notifications)[-1]
+        assert toast.severity == "error" and toast.message == "table is locked by another dashboard"
+        assert app.is_running

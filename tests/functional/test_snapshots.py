@@ -1,0 +1,62 @@
+"""SVG snapshots at 80x24 and 120x40 with fixed data (no live poll, fixed clock, fake jobs).
+
+Update after an intended change with `pytest tests/functional/test_snapshots.py --snapshot-update`
+and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
+
+from nba_tui import config
+from nba_tui.tui.app import NbaTuiApp
+from nba_tui.tui.widgets.logpane import LogPane
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def make_app(tmp_path: Path, read_only: bool = False) -> NbaTuiApp:
+    pipe = config.load(REPO / "pipeline.yaml")
+    return NbaTuiApp(
+        pipe,
+        read_only=read_only,
+        monitor=FakeMonitor(fixed_snapshot(pipe)),
+        supervisor=FakeSupervisor(tmp_path / "logs"),
+        clock=clock,
+    )
+
+
+def settled(*keys: str):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        for _ in range(200):
+            if app.snapshot is not None and app.job_refreshes and app.query_one(LogPane).lines:
+                break
+            await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        if keys:
+            await pilot.press(*keys)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_main_screen(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=settled())
+
+
+def test_log_view_80x24(snap_compare, tmp_path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=settled("v"))
+
+
+def test_preflight_modal_80x24(snap_compare, tmp_path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=settled("f"))
+
+
+def test_read_only_80x24(snap_compare, tmp_path) -> None:
+    app = make_app(tmp_path, read_only=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
