@@ -19,13 +19,38 @@ from nba_tui.jobs.model import JobRecord, Progress
 CHUNK = 64 * 1024
 MAX_LINE = 4096
 """Longer lines are cut to this many bytes (for matching and for display)."""
-MAX_READ_PER_CALL = 8 * 1024 * 1024
+MAX_READ_PER_CALL = 2 * 1024 * 1024
 """Catch up on a huge log over several polls instead of blocking one for seconds."""
-_COUNT = re.compile(r"\((\d+)\s*/\s*(\d+)\)")
+_COUNT = re.compile(rb"\((\d+)\s*/\s*(\d+)\)")
 _FAILED = re.compile(
-    r"(?i)\b(?:failed|failure|error)\b.*?(\d{4}-\d{2}-\d{2})|(\d{4}-\d{2}-\d{2}).*?\b(?:failed)\b"
+    rb"(?i)\b(?:failed|failure|error)\b.*?(\d{4}-\d{2}-\d{2})|(\d{4}-\d{2}-\d{2}).*?\bfailed\b"
 )
 MAX_FAILED = 200
+
+
+class _Decoding:
+    """Fallback for a non-ASCII progress regex: decode the line, match, re-encode the groups."""
+
+    def __init__(self, rx: re.Pattern) -> None:
+        self.rx = rx
+
+    def search(self, raw: bytes) -> _DecodedMatch | None:
+        m = self.rx.search(raw.decode("utf-8", "replace"))
+        return _DecodedMatch(m) if m else None
+
+
+class _DecodedMatch:
+    def __init__(self, m: re.Match) -> None:
+        self.m = m
+
+    def group(self, name: str) -> bytes:
+        return (self.m.group(name) or "").encode()
+
+    def groupdict(self) -> dict[str, bytes | None]:
+        return {k: v.encode() if v else None for k, v in self.m.groupdict().items()}
+
+    def end(self) -> int:
+        return len(self.m.string[: self.m.end()].encode())
 
 
 class LogProgress:
@@ -34,6 +59,10 @@ class LogProgress:
     def __init__(self, path: str | Path, pattern: str) -> None:
         self.path = Path(path)
         self.rx = re.compile(pattern)
+        try:  # the same regex over bytes (an ASCII pattern); else decode each line
+            self._brx: re.Pattern = re.compile(pattern.encode())
+        except (re.error, UnicodeEncodeError):
+            self._brx = _Decoding(self.rx)
         self._inode: int | None = None
         self._reset()
 
@@ -45,7 +74,7 @@ class LogProgress:
         self.current_date: str | None = None
         self.done: int | None = None
         self.total: int | None = None
-        self.last_line = ""
+        self._last = b""
         self.failed: list[str] = []
 
     def update(self) -> None:
@@ -90,27 +119,32 @@ class LogProgress:
         self._partial += piece
 
     def _line(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
-        if not line.strip():
+        # Work on bytes and decode only what matched: catching up on 100 MB of noise is then
+        # a regex scan per line, not a decode per line.
+        if not raw.strip():
             return
-        self.last_line = line
-        m = self.rx.search(line)
+        self._last = raw
+        m = self._brx.search(raw)
         if m:
             self.matches += 1
-            self.current_date = m.group("date")
+            self.current_date = m.group("date").decode("ascii", "replace")
             groups = m.groupdict()
-            c = _COUNT.search(line, m.end())
+            c = _COUNT.search(raw, m.end())
             if groups.get("done") and groups.get("total"):
                 self.done, self.total = int(groups["done"]), int(groups["total"])
             elif c:
                 self.done, self.total = int(c.group(1)), int(c.group(2))
             return
-        f = _FAILED.search(line)
-        if f and not line.startswith("[nba-tui"):
-            date = f.group(1) or f.group(2)
+        f = _FAILED.search(raw)
+        if f and not raw.startswith(b"[nba-tui"):
+            date = (f.group(1) or f.group(2)).decode("ascii")
             if date not in self.failed:
                 self.failed.append(date)
                 del self.failed[:-MAX_FAILED]
+
+    @property
+    def last_line(self) -> str:
+        return self._last.decode("utf-8", "replace").rstrip("\r")
 
     def progress(self, rec: JobRecord, now: float | None = None) -> Progress:
         """Progress for `rec` (its dates give a total when the log does not say `(i/N)`)."""

@@ -345,6 +345,7 @@ class Supervisor:
         _wait(lambda: not (self.store.load_job(rec.id) or rec).state.active, 5.0, 0.01)
         if (self.store.load_job(rec.id) or rec).state.active:
             self._mark_stopped(rec.id, "stopped (no exit status from the shim)", t0)
+        _wait(lambda: not self._shim_alive(rec), 2.0, 0.01)  # the whole session is gone
         return self._logged(
             "stop", rec.id, grace=grace, killed=killed, seconds=round(time.monotonic() - t0, 3)
         )
@@ -456,7 +457,8 @@ class Supervisor:
         fresh = self.store.load_job(rec.id) or rec
         if not fresh.state.active:
             return fresh
-        if proc_stat(rec.pid) is not None:
+        st = proc_stat(rec.pid)
+        if st is not None and st.state not in ("Z", "X"):
             return _lost(rec, f"pid {rec.pid} now belongs to another process")
         return _lost(rec, "the process is gone without an exit status")
 

@@ -44,7 +44,8 @@ def pipeline_yaml(
     deps = deps or {}
 
     def table(name: str, extra: list[str], ds: str) -> str:
-        cmd = ["{python}", str(FAKE), "{table}", "--checkpoint", "{checkpoint}", *extra]
+        cmd = ["{python}", str(FAKE), "{table}", "--checkpoint", "{checkpoint}"]
+        cmd += ["--db", "{warehouse}/" + ds + ".db", *extra]
         dep = deps.get(name, ["sched"])
         return (
             f"      - name: {name}\n"
@@ -73,12 +74,37 @@ def pipeline_yaml(
     return text
 
 
+DATES = [f"2024-01-{d:02d}" for d in range(1, 11)]
+
+
+def make_warehouse(pipe: config.Pipeline, present: dict[str, int]) -> None:
+    """raw.sched with the 10 dates of the range; `present` = {table: first N dates present}."""
+    import sqlite3
+
+    wh = pipe.sqlite_dir
+    wh.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(wh / "raw.db")
+    con.execute("CREATE TABLE IF NOT EXISTS sched (game_date TEXT)")
+    con.executemany("INSERT INTO sched VALUES (?)", [(d,) for d in DATES])
+    con.commit()
+    con.close()
+    for name, n in present.items():
+        t = pipe.table(name)
+        con = sqlite3.connect(wh / f"{t.ref.dataset}.db")
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" (game_date TEXT)')
+        con.executemany(f'INSERT INTO "{name}" VALUES (?)', [(d,) for d in DATES[:n]])
+        con.commit()
+        con.close()
+
+
 @pytest.fixture
 def make_pipeline(tmp_path: Path) -> Callable[..., config.Pipeline]:
-    def make(*args: object, **kw: object) -> config.Pipeline:
+    def make(*args: object, present: dict[str, int] | None = None, **kw: object):
         path = tmp_path / "pipeline.yaml"
         path.write_text(pipeline_yaml(*args, **kw))  # type: ignore[arg-type]
-        return config.load(path)
+        pipe = config.load(path)
+        make_warehouse(pipe, present or {})
+        return pipe
 
     return make
 

@@ -34,6 +34,7 @@ def main() -> int:
     ap.add_argument("--fork", action="store_true", help="fork a child and a grandchild")
     ap.add_argument("--escape", action="store_true", help="the grandchild calls setpgid(0, 0)")
     ap.add_argument("--big-line", type=int, default=0)
+    ap.add_argument("--db", help="SQLite dataset file: one row per processed date")
     ap.add_argument("--spam", type=int, default=0, help="MB of log noise first")
     a = ap.parse_args()
     if a.ignore_term:
@@ -76,6 +77,13 @@ def main() -> int:
             continue
         print(f"Processing {d} ({i}/{len(dates)})", flush=True)
         time.sleep(a.delay)
+        if a.db:
+            import sqlite3
+
+            con = sqlite3.connect(a.db, timeout=10, isolation_level=None)
+            con.execute(f'CREATE TABLE IF NOT EXISTS "{a.table}" (game_date TEXT)')
+            con.execute(f'INSERT INTO "{a.table}" VALUES (?)', (d,))
+            con.close()
         done.append(d)
         if a.checkpoint:
             os.makedirs(os.path.dirname(a.checkpoint) or ".", exist_ok=True)
