@@ -101,6 +101,64 @@ def session_members(sid: int, exclude: int | None = None) -> list[ProcStat]:
     return out
 
 
+def session_ok(rec: JobRecord) -> bool:
+    """May we scan the job's session? Only while the sid still names *our* session.
+
+    The sid is the shim's pid; Linux does not reuse it while any process of the session lives,
+    but if the shim is gone and a process with pid == sid exists, it is someone else's.
+    """
+    if not rec.sid or rec.sid in (0, 1, os.getsid(0)):
+        return False
+    if rec.sid == rec.shim_pid and proc_stat(rec.sid) is not None:
+        return same_process(rec.shim_pid, rec.shim_start_time)
+    return True
+
+
+def job_members(rec: JobRecord) -> list[ProcStat]:
+    """Live processes of the job: its group, plus session members that left the group."""
+    out = []
+    if rec.sid and session_ok(rec):
+        floor = (rec.shim_start_time or 0) - 1
+        for st in session_members(rec.sid, exclude=rec.shim_pid):
+            ct = create_time(st.pid)
+            if ct is not None and ct >= floor:
+                out.append(st)
+    elif same_process(rec.pid, rec.start_time):
+        st = proc_stat(rec.pid)  # type: ignore[arg-type]
+        if st:
+            out.append(st)
+    return out
+
+
+def signal_job(rec: JobRecord, sig: int) -> bool:
+    """Signal the job's group and the session members that left it. False: program gone.
+
+    The group only if the program is still the recorded process (create_time), strays only
+    through the verified session scan: a reused pid is never signalled.
+    """
+    alive = same_process(rec.pid, rec.start_time)
+    if alive and rec.pgid:
+        # ProcessLookupError: it ended meanwhile; the next reconcile shows how
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(rec.pgid, sig)
+    for st in job_members(rec):
+        if st.pgrp == rec.pgid and alive:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(st.pid, sig)
+    return alive
+
+
+def shim_alive(rec: JobRecord) -> bool:
+    """Is the job's shim (the session leader that records the exit) still running?"""
+    if rec.shim_pid is None:
+        return False
+    if rec.shim_start_time is None:
+        st = proc_stat(rec.shim_pid)
+        return st is not None and st.state not in ("Z", "X")
+    return same_process(rec.shim_pid, rec.shim_start_time)
+
+
 # -- the shim ----------------------------------------------------------------------------------
 
 

@@ -41,7 +41,14 @@ from nba_tui.config import Pipeline, Table
 from nba_tui.jobs import actions
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.jobs.progress import LogProgress, tail
-from nba_tui.jobs.shim import create_time, proc_stat, same_process, session_members
+from nba_tui.jobs.shim import (
+    create_time,
+    job_members,
+    proc_stat,
+    same_process,
+    shim_alive,
+    signal_job,
+)
 from nba_tui.jobs.store import LockTimeout, Store, open_log
 from nba_tui.orchestrator import Plan, plan_phase
 
@@ -374,55 +381,16 @@ class Supervisor:
         )
         return view
 
-    def _session_ok(self, rec: JobRecord) -> bool:
-        """May we scan the job's session? Only while the sid still names *our* session.
-
-        The sid is the shim's pid; Linux does not reuse it while any process of the session lives,
-        but if the shim is gone and a process with pid == sid exists, it is someone else's.
-        """
-        if not rec.sid or rec.sid in (0, 1, os.getsid(0)):
-            return False
-        if rec.sid == rec.shim_pid and proc_stat(rec.sid) is not None:
-            return same_process(rec.shim_pid, rec.shim_start_time)
-        return True
-
     def _members(self, rec: JobRecord) -> list[Any]:
-        """Live processes of the job: its group, plus session members that left the group."""
-        out = []
-        if rec.sid and self._session_ok(rec):
-            floor = (rec.shim_start_time or 0) - 1
-            for st in session_members(rec.sid, exclude=rec.shim_pid):
-                ct = create_time(st.pid)
-                if ct is not None and ct >= floor:
-                    out.append(st)
-        elif same_process(rec.pid, rec.start_time):
-            st = proc_stat(rec.pid)  # type: ignore[arg-type]
-            if st:
-                out.append(st)
-        return out
+        return job_members(rec)
 
     def _signal(self, rec: JobRecord, sig: int, quiet: bool = False) -> None:
         """Signal the job's group and strays; never a pid whose create_time differs."""
-        alive = same_process(rec.pid, rec.start_time)
-        if not alive and not quiet:
+        if not signal_job(rec, sig) and not quiet:
             raise JobError(f"job {rec.id}: process {rec.pid} is gone")
-        if alive and rec.pgid:
-            # ProcessLookupError: it ended meanwhile; the next reconcile shows how
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(rec.pgid, sig)
-        for st in self._members(rec):
-            if st.pgrp == rec.pgid and alive:
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(st.pid, sig)
 
     def _shim_alive(self, rec: JobRecord) -> bool:
-        if rec.shim_pid is None:
-            return False
-        if rec.shim_start_time is None:
-            st = proc_stat(rec.shim_pid)
-            return st is not None and st.state not in ("Z", "X")
-        return same_process(rec.shim_pid, rec.shim_start_time)
+        return shim_alive(rec)
 
     # -- reconcile --------------------------------------------------------------------------------
     def _reconcile(self, rec: JobRecord, plans: dict[str, Plan | None]) -> JobRecord:
