@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -161,7 +162,10 @@ def _loop(
             break
         if day in cp.done:
             continue
-        verdict = engine.precheck(ctx, tdef, day)
+        try:
+            verdict = engine.precheck(ctx, tdef, day)
+        except sqlite3.Error as e:  # e.g. an input table dropped by hand
+            verdict = engine.Verdict(Outcome.FAILED, f"cannot read inputs: {e}")
         if verdict is not None and verdict.outcome is Outcome.SKIPPED:
             say(f"Skipped {day}: {verdict.reason}")
             skipped += 1
@@ -180,7 +184,12 @@ def _loop(
         if pace and stop.event.wait(pace):
             say(f"Interrupted during {day}: not written")
             break
-        engine.write_date(ctx.conn, tdef, day, rows)
+        try:
+            engine.write_date(ctx.conn, tdef, day, rows)
+        except sqlite3.Error as e:  # a lock held past the busy timeout: this date only
+            say(f"FAILED {day}: write rolled back: {e}")
+            failed += 1
+            continue
         cp.mark(day)
         processed += 1
         say(f"Success {day}: {len(rows)} rows")

@@ -86,5 +86,6 @@ def write_date(conn: sqlite3.Connection, tdef: TableDef, day: str, rows: Sequenc
             conn.executemany(tdef.insert_sql(), rows)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise

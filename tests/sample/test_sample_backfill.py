@@ -286,3 +286,25 @@ def test_writer_and_reader_work_concurrently(project: Project) -> None:
     assert len(polls) >= 3
     assert polls == sorted(polls) and polls[0] >= 1
     assert final > polls[0]
+
+
+def test_a_failed_write_leaves_the_previous_rows(project: Project) -> None:
+    """One transaction per date: an error halfway through the inserts changes nothing."""
+    import sqlite3
+
+    from nba_tui.sample import engine
+    from nba_tui.sample.context import Context
+
+    tdef = BY_NAME["team_offense_game_summary"]
+    before = rows_of(project, tdef.name, "2024-01-03")
+    conn = project.connect()
+    try:
+        ctx = Context.load(conn)
+        rows = engine.derive(ctx, tdef, "2024-01-03")
+        assert sorted(rows) == sorted(before)
+        with pytest.raises(sqlite3.IntegrityError):
+            engine.write_date(conn, tdef, "2024-01-03", [*rows, rows[0]])  # duplicate key
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+    assert rows_of(project, tdef.name, "2024-01-03") == before
