@@ -1,0 +1,157 @@
+"""End to end: the real `nba-tui` in tmux at 80x24, driven by keys, read with capture-pane.
+
+Launch a table, kill -9 the dashboard while the job runs, start a new dashboard: it shows the same
+job, still running, and stops it with keys. A private tmux socket; the server is killed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+TABLE = "team_defense_game_summary"
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+
+
+class Tmux:
+    def __init__(self, socket: str, cwd: Path) -> None:
+        self.socket, self.cwd = socket, cwd
+
+    def __call__(self, *args: str) -> str:
+        out = subprocess.run(
+            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout
+
+    def start(self, name: str, command: list[str]) -> None:
+        env = "env NBA_TUI_SAMPLE_PACE=0.3 TERM=xterm-256color"
+        cmd = f"cd {self.cwd} && exec {env} " + " ".join(command)
+        self("new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd)
+
+    def screen(self, name: str) -> str:
+        return self("capture-pane", "-p", "-t", name)
+
+    def wait(self, name: str, cond: Callable[[str], bool], what: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen(name)
+            if cond(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+
+
+def row(text: str, table: str = TABLE) -> str:
+    return next((line for line in text.splitlines() if line.startswith(table)), "")
+
+
+def descendants(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                out.append(int(entry))
+                out.extend(descendants(int(entry)))
+    return out
+
+
+def dashboard_pid(tmux: Tmux, name: str) -> int:
+    pane = int(tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+    for pid in [pane, *descendants(pane)]:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"nba_tui" in cmd and b"--config" in cmd:
+            return pid
+    raise AssertionError("dashboard process not found")
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    from nba_tui.sample import ensure_warehouse
+
+    text = (REPO / "pipeline.yaml").read_text()
+    text = "\n".join(
+        "poll: {interval: 1s}" if line.startswith("poll:") else line for line in text.splitlines()
+    )
+    (tmp_path / "pipeline.yaml").write_text(text.replace("stop_grace: 10s", "stop_grace: 2s"))
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    ensure_warehouse(pipe)
+    yield tmp_path
+    from nba_tui.jobs.supervisor import Supervisor
+
+    sup = Supervisor(pipe)
+    for view in sup.jobs():
+        if view.record.state.active:
+            sup.stop(view.record.id, grace=0.5)
+
+
+def test_dashboard_survives_kill_and_controls_the_same_job(workdir: Path) -> None:
+    tmux = Tmux(f"nbatui-{uuid.uuid4().hex[:8]}", workdir)
+    command = [sys.executable, "-m", "nba_tui", "--config", str(workdir / "pipeline.yaml")]
+    try:
+        tmux.start("dash1", command)
+        text = tmux.wait("dash1", lambda t: "PHASE3" in t and "/" in row(t), "the grid")
+        assert "gaps " + TABLE in text  # the cursor starts on the first short table
+        tmux("send-keys", "-t", "dash1", "m")
+        tmux.wait("dash1", lambda t: "running" in row(t), "the job running")
+        records = [
+            json.loads(p.read_text()) for p in (workdir / ".nba_tui" / "jobs").glob("*.json")
+        ]
+        job = next(r for r in records if r["table"] == TABLE)
+        assert alive(job["pid"])
+
+        os.kill(dashboard_pid(tmux, "dash1"), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while (
+            "dash1" in tmux("list-sessions", "-F", "#{session_name}")
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        assert alive(job["pid"]), "the job died with the dashboard"
+
+        tmux.start("dash2", command)
+        tmux.wait(
+            "dash2",
+            lambda t: "running" in row(t) and "gaps " + TABLE in t,
+            "the adopted job running, selected",
+        )
+        tmux("send-keys", "-t", "dash2", "s")
+        tmux.wait("dash2", lambda t: "Stop it?" in t and job["id"] in t, "the stop confirmation")
+        tmux("send-keys", "-t", "dash2", "y")
+        tmux.wait("dash2", lambda t: "stopped" in row(t), "the job stopped", timeout=20)
+        deadline = time.monotonic() + 5
+        while alive(job["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(job["pid"])
+        tmux("send-keys", "-t", "dash2", "q")
+    finally:
+        tmux("kill-server")
