@@ -142,6 +142,8 @@ def build_warehouse(pipeline: Pipeline, *, force: bool = False) -> BuildStats:
         os.chmod(tmp, 0o700)
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         if target.exists():
+            if not force:  # another process finished first: keep its copy
+                raise FileExistsError(f"{target} appeared while building")
             os.rename(target, old)
         os.rename(tmp, target)
         shutil.rmtree(old, ignore_errors=True)

@@ -53,7 +53,9 @@ def atomic_write_json(path: Path, data: object) -> None:
 class Checkpoint:
     """Completed dates of one request; `mark()` persists after every date."""
 
-    def __init__(self, path: Path | None, table: str, dates: list[str], resume: bool = True):
+    def __init__(
+        self, path: Path | None, table: str, dates: list[str], resume: bool = True
+    ) -> None:
         self.path = path
         self.table = table
         self.key = request_key(table, dates)

@@ -171,7 +171,9 @@ def _half(x: float) -> float:
     return math.floor(x) + 0.5
 
 
-def prop_rows(game: Game, box: list[tuple], teams: dict[str, list[Player]], rng: random.Random):
+def prop_rows(
+    game: Game, box: list[tuple], teams: dict[str, list[Player]], rng: random.Random
+) -> Iterator[tuple]:
     """Lines for the rotation players who took the floor (the market knew who was active)."""
     played = {row[2] for row in box}
     day = game.game_date.isoformat()

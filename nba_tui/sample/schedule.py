@@ -181,7 +181,9 @@ def _series_dates(start: dt.date, games: int, rng: random.Random, gap: int) -> l
     return dates
 
 
-def _series(high: str, low: str, start: dt.date, rng: random.Random, gap: int = 2) -> tuple:
+def _series(
+    high: str, low: str, start: dt.date, rng: random.Random, gap: int = 2
+) -> tuple[list[tuple[dt.date, str, str]], str, dt.date]:
     """A best-of-seven: (games as (date, home, away), winner, last date). Home: 2-2-1-1-1."""
     wins = {high: 0, low: 0}
     n = 0

@@ -37,7 +37,9 @@ def project(built: tuple[Path, BuildStats], tmp_path: Path) -> Project:
 
 @pytest.fixture
 def run_backfill(project: Project) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(table: str, *args: str, checkpoint: bool = True, timeout: float = 60):
+    def run(
+        table: str, *args: str, checkpoint: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             project.argv(table, *args, checkpoint=checkpoint),
             capture_output=True,

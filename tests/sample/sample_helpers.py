@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from nba_tui.sample.tables import DATASETS
 from nba_tui.warehouse.sqlite import connect
 
 REPO = Path(__file__).resolve().parents[2]
+
+RunBackfill = Callable[..., "subprocess.CompletedProcess[str]"]
+"""The `run_backfill` fixture: (table, *args, checkpoint=True) -> the finished process."""
 
 
 @dataclass

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
-from sample_helpers import Project, clean_env, wait_for_lines
+from sample_helpers import Project, RunBackfill, clean_env, wait_for_lines
 
-from nba_tui.coverage import snapshot
+from nba_tui.coverage import Snapshot, snapshot
+from nba_tui.sample import engine
+from nba_tui.sample.context import Context
 from nba_tui.sample.tables import BY_NAME
 from nba_tui.warehouse import fetch
 from nba_tui.warehouse.sqlite import SqliteWarehouse
 
 
-def coverage(project: Project):
+def coverage(project: Project) -> Snapshot:
     p = project.pipeline
     wh = SqliteWarehouse(p.sqlite_dir, p.datasets())
     try:
@@ -34,7 +39,7 @@ def lines(out: str, prefix: str) -> list[str]:
     return [ln.split()[1].rstrip(":") for ln in out.splitlines() if ln.startswith(prefix)]
 
 
-def test_team_defense_gap_fill_reaches_100(project: Project, run_backfill) -> None:
+def test_team_defense_gap_fill_reaches_100(project: Project, run_backfill: RunBackfill) -> None:
     missing = [d.isoformat() for d in coverage(project).tables["team_defense_game_summary"].missing]
     assert len(missing) > 50
     r = run_backfill("team_defense_game_summary", "--dates", ",".join(missing), "--pace", "0")
@@ -48,7 +53,7 @@ def test_team_defense_gap_fill_reaches_100(project: Project, run_backfill) -> No
     assert tc.share == 1.0 and not tc.missing
 
 
-def test_backfill_writes_what_the_build_wrote(project: Project, run_backfill) -> None:
+def test_backfill_writes_what_the_build_wrote(project: Project, run_backfill: RunBackfill) -> None:
     """Rows present in the initial state come from the same derivation as a backfill."""
     days = ["2022-01-05", "2024-03-01", "2025-12-20"]
     for table in ("player_game_summary", "team_offense_game_summary", "upcoming_team_game_context"):
@@ -59,7 +64,7 @@ def test_backfill_writes_what_the_build_wrote(project: Project, run_backfill) ->
             assert rows_of(project, table, d) == before[d], (table, d)
 
 
-def test_idempotent_rerun(project: Project, run_backfill) -> None:
+def test_idempotent_rerun(project: Project, run_backfill: RunBackfill) -> None:
     args = ("--start-date", "2023-11-01", "--end-date", "2023-11-20", "--pace", "0")
     r1 = run_backfill("player_shot_zone_analysis", *args)
     assert r1.returncode == 0
@@ -75,7 +80,7 @@ def test_idempotent_rerun(project: Project, run_backfill) -> None:
     assert again == first and len(first) > 1000
 
 
-def test_checkpoint_resume(project: Project, run_backfill) -> None:
+def test_checkpoint_resume(project: Project, run_backfill: RunBackfill) -> None:
     args = ("--start-date", "2024-01-01", "--end-date", "2024-01-15", "--pace", "0")
     r1 = run_backfill("team_offense_game_summary", *args)
     n = len(lines(r1.stdout, "Processing"))
@@ -150,7 +155,7 @@ def test_sigterm_abandons_the_current_date(project: Project) -> None:
 
 
 def test_synthetic_fallback_exactly_where_context_is_missing(
-    project: Project, run_backfill
+    project: Project, run_backfill: RunBackfill
 ) -> None:
     start, end = "2023-11-08", "2024-01-10"
     rng = ("--start-date", start, "--end-date", end, "--pace", "0")
@@ -186,7 +191,9 @@ def test_synthetic_fallback_exactly_where_context_is_missing(
         assert lo == hi == int(day in no_context), day
 
 
-def test_hard_dependency_missing_fails_the_date(project: Project, run_backfill) -> None:
+def test_hard_dependency_missing_fails_the_date(
+    project: Project, run_backfill: RunBackfill
+) -> None:
     tdgs = coverage(project).tables["team_defense_game_summary"]
     gap = next(d for d in tdgs.missing if d.isoformat() > "2022-01-01").isoformat()
     r = run_backfill("team_defense_zone_analysis", "--dates", f"2022-01-05,{gap}", "--pace", "0")
@@ -198,7 +205,7 @@ def test_hard_dependency_missing_fails_the_date(project: Project, run_backfill) 
     assert entry["completed"] == ["2022-01-05"]  # the failed date is retried on re-run
 
 
-def test_skips_are_not_failures(project: Project, run_backfill) -> None:
+def test_skips_are_not_failures(project: Project, run_backfill: RunBackfill) -> None:
     r = run_backfill("upcoming_player_game_context", "--start-date", "2022-01-01",
                      "--end-date", "2022-01-10", "--pace", "0")  # fmt: skip
     assert r.returncode == 0
@@ -240,12 +247,9 @@ def test_bad_input_exits_2(project: Project, args: list[str], message: str) -> N
     assert r.stdout == ""
 
 
-def test_missing_warehouse_exits_2(tmp_path) -> None:
-    argv = ["python", "-m", "nba_tui.sample.backfill", "player_game_summary"]
+def test_missing_warehouse_exits_2(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "nba_tui.sample.backfill", "player_game_summary"]
     argv += ["--warehouse", str(tmp_path / "nope"), "--dates", "2024-01-01"]
-    import sys
-
-    argv[0] = sys.executable
     r = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
     assert r.returncode == 2 and "not found" in r.stderr
     assert not (tmp_path / "nope").exists()
@@ -290,10 +294,6 @@ def test_writer_and_reader_work_concurrently(project: Project) -> None:
 
 def test_a_failed_write_leaves_the_previous_rows(project: Project) -> None:
     """One transaction per date: an error halfway through the inserts changes nothing."""
-    import sqlite3
-
-    from nba_tui.sample import engine
-    from nba_tui.sample.context import Context
 
     tdef = BY_NAME["team_offense_game_summary"]
     before = rows_of(project, tdef.name, "2024-01-03")

@@ -10,7 +10,7 @@ import pytest
 from sample_helpers import Project
 
 from nba_tui import config as cfg
-from nba_tui.coverage import snapshot
+from nba_tui.coverage import Snapshot, snapshot
 from nba_tui.sample import build_warehouse, ensure_warehouse
 from nba_tui.sample.build import BuildStats
 from nba_tui.sample.tables import BACKFILLABLE, BY_NAME, RAW
@@ -26,7 +26,7 @@ PHASE3_TARGETS = {
 }
 
 
-def _snapshot(project: Project):
+def _snapshot(project: Project) -> Snapshot:
     p = project.pipeline
     wh = SqliteWarehouse(p.sqlite_dir, p.datasets())
     try:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from sample_helpers import Project
+from sample_helpers import Project, RunBackfill
 
 from nba_tui import cli
 
 
 def test_demo_reset_rebuilds_and_removes_checkpoints(
-    project: Project, run_backfill, capsys: pytest.CaptureFixture[str]
+    project: Project, run_backfill: RunBackfill, capsys: pytest.CaptureFixture[str]
 ) -> None:
     r = run_backfill("team_defense_game_summary", "--dates", "2025-12-30", "--pace", "0")
     assert r.returncode == 0
@@ -48,7 +49,7 @@ def test_demo_info(project: Project, capsys: pytest.CaptureFixture[str]) -> None
     assert "team_defense_game_summary" in text and "(empty)" in text
 
 
-def test_demo_info_before_build(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_info_before_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from sample_helpers import REPO
 
     (tmp_path / "pipeline.yaml").write_text((REPO / "pipeline.yaml").read_text())
