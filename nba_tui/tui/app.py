@@ -25,7 +25,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
 from nba_tui import preflight
@@ -44,12 +44,15 @@ from nba_tui.tui.cells import bar as bar_text
 from nba_tui.tui.screens.modals import HelpScreen, HistoryScreen, PreflightScreen
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import PHASE_PREFIX, CoverageGrid
+from nba_tui.tui.widgets.line import TextLine
 from nba_tui.tui.widgets.logpane import LogFollower, LogPane
 
 JOB_REFRESH_S = 2.0
 """Job progress refresh while a job is active (only changed cells are repainted)."""
 IDLE_JOB_REFRESH_S = 5.0
 HEADER_TICK_S = 5.0
+FIRST_FRAME_S = 1.0
+"""Show the grid after this long even if the warehouse has not answered yet."""
 SHORT_HEIGHT = 40
 """Below this height the gap map and the log share one pane (toggle with `v`)."""
 
@@ -127,7 +130,6 @@ class NbaTuiApp(App[int]):
         self._poll_timer: Any = None
         self._jobs_timer: Any = None
         self._binding_sig: tuple = ()
-        self._header_text: Text | None = None
         self._preflight_screen: PreflightScreen | None = None
         self._selected: str | None = None
         self._jobs_error: str | None = None
@@ -136,15 +138,19 @@ class NbaTuiApp(App[int]):
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="header")
+        yield TextLine(id="header")
         yield CoverageGrid(id="grid")
         with Vertical(id="bottom"):
             yield GapMap(id="gaps")
-            yield Static("", id="log-title")
+            yield TextLine(id="log-title")
             yield LogPane(id="log")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # Hold the body back until the first poll and job refresh (or FIRST_FRAME_S): one full
+        # frame with data instead of a frame of placeholders repainted a moment later.
+        self.add_class("-loading")
+        self.set_timer(FIRST_FRAME_S, self._reveal)
         grid = self.query_one(CoverageGrid)
         self._layout(self.size.width, self.size.height)
         grid.ensure_rows(self._row_keys())
@@ -163,6 +169,15 @@ class NbaTuiApp(App[int]):
         self.set_class(height < SHORT_HEIGHT, "-short")
         self.set_class(self.show_log, "-show-log")
         self.set_class(self.read_only, "-read-only")
+
+    def _reveal(self) -> None:
+        if self.has_class("-loading"):
+            self._sync_bindings()
+            self.remove_class("-loading")
+
+    def _maybe_reveal(self) -> None:
+        if self.snapshot is not None and (self.supervisor is None or self.job_refreshes):
+            self._reveal()
 
     def _row_keys(self) -> list[str]:
         keys = []
@@ -209,6 +224,7 @@ class NbaTuiApp(App[int]):
                 self._preflight_screen.set_report(report)
         self._update_header()
         self._sync_bindings()
+        self._maybe_reveal()
 
     def _select_first_short(self) -> None:
         """Once, at the first poll: put the cursor on the first table short of its threshold
@@ -257,6 +273,7 @@ class NbaTuiApp(App[int]):
         self._jobs_error = msg.error
         self._update_header()
         self._sync_bindings()
+        self._maybe_reveal()
         busy = any(jobsmod.is_active(v) for v in self.jobs.values())
         wait = self.job_refresh if busy else max(self.job_refresh, IDLE_JOB_REFRESH_S)
         self._jobs_timer = self.set_timer(wait, self._start_jobs)
@@ -336,10 +353,7 @@ class NbaTuiApp(App[int]):
         return text
 
     def _update_header(self) -> None:
-        text = self._header()
-        if text != self._header_text:
-            self._header_text = text
-            self.query_one("#header", Static).update(text)
+        self.query_one("#header", TextLine).set(self._header())
 
     # -- selection: gap map and log follow the cursor -----------------------------------------
 
@@ -370,14 +384,14 @@ class NbaTuiApp(App[int]):
     def _follow_log(self, table: str | None) -> None:
         pane = self.query_one(LogPane)
         view = self.jobs.get(table or "")
-        title = self.query_one("#log-title", Static)
+        title = self.query_one("#log-title", TextLine)
         if view is None:
             pane.follow(None, None, "")
-            title.update(Text(f"log: no job for {table}" if table else "log", style="dim"))
+            title.set(Text(f"log: no job for {table}" if table else "log", style="dim"))
             return
         rec = view.record
         pane.follow(rec.id, rec.log, rec.id)
-        title.update(Text(f"log {rec.table} · job {rec.id} · {Path(rec.log).name}", style="dim"))
+        title.set(Text(f"log {rec.table} · job {rec.id} · {Path(rec.log).name}", style="dim"))
         if pane.follower is not None:
             self._tail_worker(pane.follower, rec.id)
 
@@ -410,7 +424,10 @@ class NbaTuiApp(App[int]):
         return True
 
     def _sync_bindings(self) -> None:
-        """Refresh the footer only when the set of applicable keys changed (terminal bytes)."""
+        """Refresh the footer only when the set of applicable keys changed: a footer refresh
+        reflows and repaints the whole screen (terminal bytes)."""
+        if self.has_class("-loading"):
+            return  # done once at reveal, in the same frame
         sig = tuple(b.action for _, b in self.BINDINGS_MAP if self.check_action(b.action, ()))
         if sig != self._binding_sig:
             self._binding_sig = sig

@@ -113,7 +113,7 @@ def job_cells(view: Any, rate: Rate | None, cov: TableCoverage | None) -> JobCel
     if per_min is None and rate is not None:
         per_min = rate.per_minute()
     if eta is None and rate is not None and cov is not None and prog.total is None:
-        eta = rate.eta_seconds(len(cov.missing))
+        eta = rate.eta_seconds(cov.expected - cov.present)
     if eta is None and per_min and prog.total is not None:
         eta = max(0, prog.total - prog.done) / per_min * 60
     return JobCells(
@@ -138,7 +138,7 @@ def applies(app: NbaTuiApp, action: str) -> bool:
             return False
         if action == "launch_missing":
             cov = app.snapshot.tables.get(table) if app.snapshot else None
-            return cov is not None and bool(cov.missing)
+            return cov is not None and cov.present < cov.expected
         return True
     if action == "launch_phase":
         phase = app.selected_phase()

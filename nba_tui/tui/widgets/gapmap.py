@@ -1,7 +1,7 @@
 """Gap map: where a table's holes are, one strip per season, one cell per game date.
 
-Each strip line is its own one-line `Static`, rewritten only when its text changed: while a backfill
-fills one season, only that season's line is sent to the terminal, not the whole map.
+Each strip line is its own one-line `TextLine`, rewritten only when its text changed: while a
+backfill fills one season, only that season's line is sent to the terminal, not the whole map.
 
 A season is wrapped over at most two lines. When even two lines cannot hold one cell per date (about
 215 game dates per NBA season do not fit 2 x 74 cells at 80 columns) a cell stands for k dates and
@@ -12,16 +12,17 @@ dates". Each state has its own character as well as its own colour, so the map r
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from nba_tui.coverage import DateState, TableCoverage
 from nba_tui.tui.cells import pct_text, season_label
+from nba_tui.tui.widgets.line import TextLine
 
 GLYPH = {
     DateState.PRESENT: ("█", "green"),
@@ -63,9 +64,11 @@ def strip_lines(
         merged = [worst(states[i : i + k]) for i in range(0, len(states), k)]
         for n, offset in enumerate(range(0, len(merged), cells)):
             line = Text((label if n == 0 else "").ljust(LABEL_WIDTH), style="dim")
-            for state in merged[offset : offset + cells]:
+            # One span per run of equal cells: a span per cell would cost an escape sequence
+            # per character on the wire.
+            for state, run in itertools.groupby(merged[offset : offset + cells]):
                 glyph, style = GLYPH[state]
-                line.append(glyph, style)
+                line.append(glyph * len(list(run)), style)
             lines.append(line)
     return lines, k
 
@@ -91,59 +94,53 @@ class GapMap(Vertical):
 
     DEFAULT_CSS = """
     GapMap { height: auto; }
-    GapMap > Static { height: 1; width: 1fr; }
     """
+
+    POOL = 12
+    """Lines mounted up front (title excluded): 5 seasons x 2 lines + legend fit, so showing
+    another table or a resize never mounts widgets (a mount reflows and repaints the screen)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._cov: TableCoverage | None = None
         self._starts: list[dt.date] = []
-        self._lines: list[Static] = []
-        self._texts: list[Text] = []
+        self._note = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="gap-title")
-        yield Static("", id="gap-legend")
+        yield TextLine(id="gap-title")
+        for _ in range(self.POOL):
+            yield TextLine(classes="gap-line")
 
     def show(self, cov: TableCoverage | None, starts: Sequence[dt.date], note: str = "") -> None:
         """Show `cov` (None: a hint instead of a map). Cheap when nothing changed."""
-        self._cov, self._starts = cov, list(starts)
-        title = self.query_one("#gap-title", Static)
+        self._cov, self._starts, self._note = cov, list(starts), note
+        title = self.query_one("#gap-title", TextLine)
         if cov is None:
-            self._set(title, Text(note or "select a table to see its gap map", style="dim"))
+            title.set(Text(note or "select a table to see its gap map", style="dim"))
             self._render_lines([])
-            self._set(self.query_one("#gap-legend", Static), Text(""))
             return
         runs = len(cov.missing_runs)
         head = Text(f"gaps {cov.name}", style="bold")
         head.append(
             f"  {cov.present}/{cov.expected} {pct_text(cov.share)}"
-            f" · {len(cov.missing)} missing in {runs} run{'s' if runs != 1 else ''}"
+            f" · {cov.expected - cov.present} missing in {runs} run{'s' if runs != 1 else ''}"
         )
         if cov.thin:
             head.append(f" · {len(cov.thin)} thin")
-        self._set(title, head)
+        title.set(head)
         width = self.content_region.width or self.app.size.width
         lines, k = strip_lines(cov, self._starts, width)
-        self._render_lines(lines)
-        self._set(self.query_one("#gap-legend", Static), legend(k))
+        self._render_lines([*lines, legend(k)])
 
     def on_resize(self) -> None:
         if self._cov is not None:
-            self.show(self._cov, self._starts)
-
-    def _set(self, widget: Static, text: Text) -> None:
-        if getattr(widget, "_nba_text", None) != text:
-            widget._nba_text = text  # type: ignore[attr-defined]
-            widget.update(text)
+            self.show(self._cov, self._starts, self._note)
 
     def _render_lines(self, lines: list[Text]) -> None:
-        legend_widget = self.query_one("#gap-legend", Static)
-        while len(self._lines) < len(lines):
-            strip = Static("", classes="gap-strip")
-            self._lines.append(strip)
-            self.mount(strip, before=legend_widget)
-        while len(self._lines) > len(lines):
-            self._lines.pop().remove()
-        for widget, text in zip(self._lines, lines, strict=True):
-            self._set(widget, text)
+        pool = list(self.query(".gap-line").results(TextLine))
+        if len(lines) > len(pool):
+            extra = [TextLine(classes="gap-line") for _ in range(len(lines) - len(pool))]
+            self.mount_all(extra)
+            pool.extend(extra)
+        for i, widget in enumerate(pool):
+            widget.set(lines[i] if i < len(lines) else Text(""))
