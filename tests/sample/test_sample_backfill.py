@@ -55,11 +55,21 @@ def test_team_defense_gap_fill_reaches_100(project: Project, run_backfill: RunBa
 
 def test_backfill_writes_what_the_build_wrote(project: Project, run_backfill: RunBackfill) -> None:
     """Rows present in the initial state come from the same derivation as a backfill."""
-    days = ["2022-01-05", "2024-03-01", "2025-12-20"]
-    for table in ("player_game_summary", "team_offense_game_summary", "upcoming_team_game_context"):
+    snap = coverage(project)
+    for table in (
+        "player_game_summary",
+        "team_offense_game_summary",
+        "team_defense_game_summary",
+        "upcoming_player_game_context",
+        "upcoming_team_game_context",
+    ):
+        have = sorted(snap.tables[table].rows)
+        days = [have[0].isoformat(), have[len(have) // 2].isoformat(), have[-1].isoformat()]
         before = {d: rows_of(project, table, d) for d in days}
+        assert all(before.values())
         r = run_backfill(table, "--dates", ",".join(days), "--pace", "0", "--no-resume")
         assert r.returncode == 0, r.stdout + r.stderr
+        assert len(lines(r.stdout, "Success")) == 3
         for d in days:
             assert rows_of(project, table, d) == before[d], (table, d)
 

@@ -89,7 +89,9 @@ def test_ensure_warehouse_builds_once(project: Project) -> None:
         build_warehouse(project.pipeline)
 
 
-def test_ensure_warehouse_builds_when_absent(tmp_path: Path) -> None:
+def test_ensure_warehouse_builds_when_absent(
+    tmp_path: Path, built: tuple[Path, BuildStats]
+) -> None:
     (tmp_path / "pipeline.yaml").write_text(
         (Path(__file__).resolve().parents[2] / "pipeline.yaml").read_text()
     )
@@ -97,6 +99,16 @@ def test_ensure_warehouse_builds_when_absent(tmp_path: Path) -> None:
     assert ensure_warehouse(pipeline) is True
     assert ensure_warehouse(pipeline) is False
     assert not list(tmp_path.glob(".nba_tui/.warehouse.*"))  # no temp dirs left behind
+    # deterministic: an independent build holds the same data
+    fresh = Project(tmp_path, pipeline)
+    first = Project(built[0], cfg.load(built[0] / "pipeline.yaml"))
+    for sql in (
+        "SELECT COUNT(*), SUM(points), SUM(minutes), MAX(player_name) FROM nba_raw.bdl_box_scores",
+        "SELECT COUNT(*), SUM(points_line), MIN(game_date) FROM nba_raw.bettingpros_player_props",
+        "SELECT COUNT(*), SUM(usage_rate) FROM nba_analytics.player_game_summary",
+        "SELECT group_concat(game_date) FROM nba_analytics.team_defense_game_summary",
+    ):
+        assert fresh.query(sql) == first.query(sql), sql
 
 
 def test_tables_agree_with_pipeline_yaml(project: Project) -> None:
