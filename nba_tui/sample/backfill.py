@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             label = f"{start}..{end}"
         else:
             dates = request
-            label = f"{dates[0]}..{dates[-1]}, {len(dates)} requested"
+            label = f"{dates[0]}..{dates[-1]}"
         cp_path = Path(args.checkpoint) if args.checkpoint else None
         cp = Checkpoint(cp_path, tdef.name, dates, resume=not args.no_resume)
         say(f"Backfill {tdef.name}: {len(dates)} dates ({label})")
