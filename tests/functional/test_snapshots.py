@@ -60,3 +60,11 @@ def test_preflight_modal_80x24(snap_compare, tmp_path) -> None:
 def test_read_only_80x24(snap_compare, tmp_path) -> None:
     app = make_app(tmp_path, read_only=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+
+
+def test_no_color_80x24(snap_compare, tmp_path, monkeypatch) -> None:
+    """Under NO_COLOR every state still reads: ✔/✘, words for job states, distinct gap glyphs."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
