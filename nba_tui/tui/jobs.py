@@ -159,6 +159,11 @@ def applies(app: NbaTuiApp, action: str) -> bool:
 
 
 def _describe(result: Any) -> str:
+    if hasattr(result, "jobs") and hasattr(result, "phases"):  # a phase plan
+        n = len(result.jobs)
+        return (
+            f"plan {result.id}: {n} job{'s' if n != 1 else ''} queued ({', '.join(result.phases)})"
+        )
     views = result if isinstance(result, list) else [result]
     ids = [
         f"{v.record.table} ({v.record.id})" for v in views if v is not None and hasattr(v, "record")
@@ -200,7 +205,7 @@ def launch_phase(app: NbaTuiApp) -> None:
         app.run_job_call(
             f"launch {phase}",
             lambda: sup.launch_phase(phase, snap, missing=True, skip_preflight=skip),
-            lambda r: f"{len(r) if isinstance(r, list) else 1} job(s): {_describe(r)}",
+            lambda r: _describe(r),
         )
 
     if report.ready:
