@@ -138,11 +138,20 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="steady-state seconds (60)")
     ap.add_argument("--pace", type=float, default=0.1, help="seconds per date of the sample jobs")
     ap.add_argument("--presses", type=int, default=5, help="pause key presses to time")
+    ap.add_argument(
+        "--poll", type=float, help="what-if: override pipeline.yaml's poll interval (seconds)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="nba-tui-bench-"))
-    shutil.copy(REPO / "pipeline.yaml", root / "pipeline.yaml")
+    text = (REPO / "pipeline.yaml").read_text()
+    if args.poll:
+        lines = text.splitlines()
+        text = "\n".join(
+            f"poll: {{interval: {args.poll}s}}" if ln.startswith("poll:") else ln for ln in lines
+        )
+    (root / "pipeline.yaml").write_text(text + "\n")
     pipe = config.load(root / "pipeline.yaml")
     print(f"building the sample warehouse in {root} ...", flush=True)
     ensure_warehouse(pipe)

@@ -114,7 +114,10 @@ class NbaTuiApp(App[int]):
         self.pipeline = pipeline
         self.read_only = read_only
         self.monitor = monitor if monitor is not None else Monitor(pipeline)
-        self.supervisor = jobsmod.make_supervisor(pipeline) if supervisor == "auto" else supervisor
+        sup_error = None
+        if supervisor == "auto":
+            supervisor, sup_error = jobsmod.make_supervisor(pipeline)
+        self.supervisor = supervisor
         self.clock = clock
         self.job_refresh = job_refresh
         self.snapshot: Snapshot | None = None
@@ -132,7 +135,7 @@ class NbaTuiApp(App[int]):
         self._binding_sig: tuple = ()
         self._preflight_screen: PreflightScreen | None = None
         self._selected: str | None = None
-        self._jobs_error: str | None = None
+        self._jobs_error: str | None = sup_error
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
 
     # -- layout --------------------------------------------------------------------------------

@@ -26,13 +26,15 @@ ACTIVE = ("queued", "running", "paused")
 RESTARTABLE = ("failed", "stopped", "lost")
 
 
-def make_supervisor(pipeline: Pipeline) -> Any:
-    """The real supervisor, or None (grid without jobs) if it cannot be created."""
+def make_supervisor(pipeline: Pipeline) -> tuple[Any, str | None]:
+    """The real supervisor, or (None, why): the grid then works without jobs (e.g. a colleague
+    in --read-only who cannot write the state directory)."""
     try:
         from nba_tui.jobs.supervisor import Supervisor
-    except ImportError:
-        return None
-    return Supervisor(pipeline)
+
+        return Supervisor(pipeline), None
+    except Exception as e:  # noqa: BLE001 - coverage must still show
+        return None, f"jobs unavailable: {one_line(e)}"
 
 
 def one_line(error: BaseException | None) -> str:
