@@ -178,14 +178,22 @@ def table_coverage(
         if (start is None or d >= start) and (end is None or d <= end)
     }
     boot = bootstrap_dates(expected, starts, table.bootstrap_days)
+    games = counts.expected_rows
+
+    def per_game(d: dt.date) -> float:
+        """Rows per scheduled game when the schedule says how many; raw rows otherwise."""
+        return rows[d] / games[d] if games.get(d) else float(rows[d])
+
     present_counts = [rows[d] for d in expected if rows.get(d)]
     median = float(statistics.median(present_counts)) if present_counts else 0.0
+    normal = [per_game(d) for d in expected if rows.get(d)]
+    median_per_game = float(statistics.median(normal)) if normal else 0.0
     states: dict[dt.date, DateState] = {}
     for d in expected:
         n = rows.get(d, 0)
         if n == 0:
             states[d] = DateState.BOOTSTRAP if d in boot else DateState.MISSING
-        elif median and n < table.thin_ratio * median:
+        elif median_per_game and per_game(d) < table.thin_ratio * median_per_game:
             states[d] = DateState.THIN
         else:
             states[d] = DateState.PRESENT

@@ -38,6 +38,9 @@ class Counts:
 
     expected: list[dt.date]
     rows: dict[str, dict[dt.date, int]]
+    expected_rows: dict[dt.date, int] = field(default_factory=dict)
+    """Rows of the schedule per expected date (games that day): lets `thin` be judged per game,
+    so a one-game playoff night is not flagged next to a fifteen-game Wednesday."""
     missing_tables: list[str] = field(default_factory=list)
     """Tables that do not exist yet (shown as 0 %, not as an error)."""
     queries: int = 1

@@ -145,15 +145,16 @@ class SqliteWarehouse:
         result: dict[str, dict[dt.date, int]] = {
             s.name: {} for s in tables if s.name not in missing
         }
-        expected_dates: list[dt.date] = []
+        expected_rows: dict[dt.date, int] = {}
         for t, d, n in rows:
             day = dt.date.fromisoformat(str(d)[:10])
             if t == 0:
-                expected_dates.append(day)
+                expected_rows[day] = int(n)
             else:
                 result[specs[t].name][day] = int(n)
         return Counts(
-            expected=sorted(expected_dates),
+            expected=sorted(expected_rows),
+            expected_rows=expected_rows,
             rows=result,
             missing_tables=missing,
             queries=1,

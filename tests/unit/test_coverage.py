@@ -177,3 +177,20 @@ def test_rate_and_eta() -> None:
     assert rate.eta_seconds(12) == pytest.approx(120)
     rate.add(130, 0)  # reset (demo reset): rate restarts
     assert rate.per_minute() is None
+
+
+def test_thin_is_judged_per_scheduled_game() -> None:
+    """A one-game night with 20 rows is normal; a ten-game night with 20 rows is thin."""
+    from nba_tui.warehouse.base import Counts
+
+    pipe = config.loads(CONFIG, "p.yaml")
+    days = GAME_DATES[:6]
+    games = {days[0]: 1, days[1]: 10, days[2]: 10, days[3]: 10, days[4]: 10, days[5]: 10}
+    rows = {days[0]: 20, days[1]: 20, days[2]: 200, days[3]: 190, days[4]: 210, days[5]: 200}
+    counts = Counts(expected=days, rows={"summary": rows}, expected_rows=games)
+    cov = coverage.snapshot(pipe, counts).tables["summary"]
+    assert cov.thin == [days[1]]
+    assert cov.states[days[0]] is DateState.PRESENT
+    # Without the schedule's game counts, raw rows are compared: both small nights look thin.
+    raw = coverage.snapshot(pipe, Counts(expected=days, rows={"summary": rows})).tables["summary"]
+    assert raw.thin == [days[0], days[1]]
