@@ -127,7 +127,8 @@ def cmd_preflight(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         emit_json(report.to_json())
     else:
-        print(render_preflight(report, color=use_color()))
+        default = os.path.abspath(cfg.DEFAULT_CONFIG) == str(pipeline.source)
+        print(render_preflight(report, color=use_color(), config=None if default else args.config))
     return EXIT_OK if report.ready else EXIT_CHECK
 
 

@@ -6,6 +6,7 @@ Every state is also spelled with a symbol (✔ ✘ ⚠), so the output reads the
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
@@ -72,17 +73,18 @@ def render_status(pipeline: Pipeline, snap: Snapshot, color: bool = False) -> st
         lines.extend(status_line(c, color) for c in covs)
     thin = [(c.name, len(c.thin)) for c in snap.tables.values() if c.thin]
     if thin:
-        lines.append("")
-        lines.append(
-            "thin dates (far fewer rows than usual): " + ", ".join(f"{n} {k}" for n, k in thin)
+        text = "thin dates (far fewer rows per game than usual): " + ", ".join(
+            f"{name} {n}" for name, n in thin
         )
+        lines += ["", *textwrap.wrap(text, width=80, subsequent_indent="  ")]
     return "\n".join(lines)
 
 
 def render_gaps(cov: TableCoverage, color: bool = False, limit: int = 60) -> str:
     lines = [
-        f"{cov.name} ({cov.table}): {cov.present}/{cov.expected} dates, {pct(cov.share)} "
-        f"(need {pct(cov.threshold)}), {len(cov.missing)} missing in {len(cov.missing_runs)} ranges"
+        f"{cov.name}  ({cov.table})",
+        f"{cov.present}/{cov.expected} dates, {pct(cov.share)} (need {pct(cov.threshold)}), "
+        f"{len(cov.missing)} missing in {len(cov.missing_runs)} ranges",
     ]
     for run in cov.missing_runs[:limit]:
         lines.append(f"  {run}")
@@ -98,7 +100,20 @@ def render_gaps(cov: TableCoverage, color: bool = False, limit: int = 60) -> str
     return "\n".join(lines)
 
 
-def render_preflight(report: PreflightReport, color: bool = False, ranges: int = 4) -> str:
+def shell_lines(command: str, first: str, width: int = 80) -> str:
+    """Wrap a shell command with backslash continuations, so it still pastes as one command."""
+    pad = " " * len(first)
+    parts = textwrap.wrap(
+        command, width - len(first) - 2, break_long_words=False, break_on_hyphens=False
+    )
+    return " \\\n".join((first if i == 0 else pad) + p for i, p in enumerate(parts))
+
+
+def render_preflight(
+    report: PreflightReport, color: bool = False, ranges: int = 4, config: str | None = None
+) -> str:
+    """The report; `config` is added as --config to the suggested commands when not the default."""
+    config_arg = f" --config {config}" if config else ""
     n_bad = len(report.failing)
     verdict = (
         _paint(f"{OK} READY", "green", color)
@@ -111,18 +126,21 @@ def render_preflight(report: PreflightReport, color: bool = False, ranges: int =
         mark = OK if c.ok else BAD
         cmp = "≥" if c.ok else "<"
         soft = " (soft)" if c.soft else ""
-        line = f"  {mark} {cov.name + soft:<36} {pct(cov.share):>6} {cmp} {pct(cov.threshold)}"
+        line = f"  {mark} {cov.name + soft:<35} {pct(cov.share):>6} {cmp} {pct(cov.threshold)}"
         if not c.ok:
-            line += f"  {len(cov.missing)} missing, need {cov.needed_for_threshold} more"
+            line += f" {len(cov.missing)} missing, need {cov.needed_for_threshold} more"
         lines.append(_paint(line, "green" if c.ok else "red", color))
         if c.ok:
             continue
         shown = ", ".join(str(r) for r in cov.missing_runs[:ranges])
         more = len(cov.missing_runs) - ranges
-        lines.append(f"      missing: {shown}" + (f", +{more} more ranges" if more > 0 else ""))
+        text = f"missing: {shown}" + (f", +{more} more ranges" if more > 0 else "")
+        lines += textwrap.wrap(text, 80, initial_indent="      ", subsequent_indent=" " * 15)
         if c.fill_command:
-            lines.append(f"      fill:    {format_command(c.fill_command)}")
+            lines.append(f"      fill:    nba-tui launch {cov.name} --missing{config_arg}")
+            lines.append(shell_lines(format_command(c.fill_command), "      i.e.     "))
     if not report.ready:
         lines.append("If run anyway (--skip-preflight):")
-        lines.extend(f"  - {d}" for d in report.degradation())
+        for d in report.degradation():
+            lines += textwrap.wrap(d, 80, initial_indent="  - ", subsequent_indent="    ")
     return "\n".join(lines)
