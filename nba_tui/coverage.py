@@ -130,6 +130,20 @@ class TableCoverage:
 
         return max(0, math.ceil(self.threshold * self.expected - 1e-9) - self.present)
 
+    def gap_span(self) -> tuple[dt.date, dt.date] | None:
+        """The missing dates as one range, when that range holds no present date.
+
+        A backfill then gets `--start-date/--end-date` instead of a `--dates` list of hundreds of
+        dates (bootstrap dates inside the range are skipped by the program anyway)."""
+        missing = self.missing
+        if not missing:
+            return None
+        first, last = missing[0], missing[-1]
+        for d, state in self.states.items():
+            if first <= d <= last and state in (DateState.PRESENT, DateState.THIN):
+                return None
+        return first, last
+
     def trend(self, last: int = 8) -> list[int]:
         """Rows per expected date for the last `last` expected dates (0 where missing)."""
         days = sorted(self.states)[-last:]

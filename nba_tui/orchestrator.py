@@ -43,7 +43,9 @@ PREFLIGHT_RETRIES = 3
 class PlannedJob:
     table: str
     dates: list[dt.date] | None = None
-    """None: the whole range."""
+    """None: a range (`start`..`end`, default the pipeline's)."""
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 @dataclass
@@ -104,7 +106,12 @@ def plan_phase(
             out.append(PlannedJob(name))
             continue
         cov = snapshot.tables.get(name)
-        if cov is not None and cov.missing:
+        if cov is None or not cov.missing:
+            continue
+        span = cov.gap_span()
+        if span:
+            out.append(PlannedJob(name, None, *span))
+        else:
             out.append(PlannedJob(name, list(cov.missing)))
     return out
 
@@ -238,13 +245,15 @@ def queue_stage(sup: Supervisor, plan_id: str, phase: str, planned: list[Planned
     ids, skipped = [], []
     for pj in planned:
         t = sup.pipeline.table(pj.table)
-        argv = commands.render_argv(sup.pipeline, t, dates=pj.dates)
+        argv = commands.render_argv(sup.pipeline, t, start=pj.start, end=pj.end, dates=pj.dates)
+        start = pj.start or sup.pipeline.range.start
+        end = pj.end or sup.pipeline.range.end
         try:
             rec = sup._create(
                 t,
                 argv,
-                start=None if pj.dates else sup.pipeline.range.start.isoformat(),
-                end=None if pj.dates else sup.pipeline.range.end.isoformat(),
+                start=None if pj.dates else start.isoformat(),
+                end=None if pj.dates else end.isoformat(),
                 dates=[d.isoformat() for d in pj.dates] if pj.dates else None,
                 plan=plan_id,
             )

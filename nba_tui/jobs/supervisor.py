@@ -165,6 +165,9 @@ class Supervisor:
             raise JobError(f"no coverage for {t.name!r} in the snapshot")
         if not cov.missing:
             raise JobError(f"{t.name} has no missing dates in {snapshot_range(snapshot)}")
+        span = cov.gap_span()
+        if span:  # one contiguous gap: ask for the range, not hundreds of --dates
+            return self.launch(t.name, start=span[0], end=span[1])
         return self.launch(t.name, dates=cov.missing)
 
     def restart(self, job_id: str) -> JobView:

@@ -88,7 +88,10 @@ def test_launch_missing_and_phase_preflight(make_pipeline, capsys) -> None:
     assert code == 1 and "alpha at 70.0%" in err and "--skip-preflight" in err
     code, out, _ = run(capsys, "launch", "alpha", "--missing", *cfg, "--json")
     job = json.loads(out)
-    assert code == 0 and job["dates"] == ["2024-01-08", "2024-01-09", "2024-01-10"]
+    # one contiguous gap: asked for as a range, not a --dates list
+    assert code == 0 and job["dates"] is None
+    assert (job["start"], job["end"]) == ("2024-01-08", "2024-01-10")
+    assert job["argv"][-4:] == ["--start-date", "2024-01-08", "--end-date", "2024-01-10"]
     sup = Supervisor(pipe)
     wait_for(lambda: not sup.active("alpha"), what="alpha done")
     code, out, _ = run(capsys, "launch-phase", "p2", *cfg, "--json")

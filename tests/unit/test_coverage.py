@@ -194,3 +194,12 @@ def test_thin_is_judged_per_scheduled_game() -> None:
     # Without the schedule's game counts, raw rows are compared: both small nights look thin.
     raw = coverage.snapshot(pipe, Counts(expected=days, rows={"summary": rows})).tables["summary"]
     assert raw.thin == [days[0], days[1]]
+
+
+def test_gap_span_only_when_the_range_holds_no_present_date(pipe: config.Pipeline) -> None:
+    snap = _snap(pipe)
+    assert snap.tables["summary"].gap_span() is None  # present dates between the two runs
+    assert snap.tables["never_created"].gap_span() == (GAME_DATES[0], GAME_DATES[-1])
+    narrowed = _snap(pipe, start=SEASON1[0], end=SEASON1[9]).tables["summary"]
+    assert narrowed.gap_span() == (SEASON1[3], SEASON1[5])
+    assert snap.tables["box"].gap_span() is None
