@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from nba_tui.preflight import PreflightReport, format_command
-from nba_tui.report import render_preflight
+from nba_tui.tui.cells import pct_text
 
 
 class _Box(ModalScreen[bool]):
@@ -82,15 +82,44 @@ class PreflightScreen(_Box):
 
     @staticmethod
     def _body_of(report: PreflightReport) -> Text:
+        """A compact rendering for a 78-column box. The CLI's `render_preflight` prints the
+        full argv with absolute paths; here the fix is a key (`m` on the table) or the short
+        command, so the modal fits 80x24 and reads the same on every machine."""
         body = Text()
-        verdict_style = "bold green" if report.ready else "bold red"
-        for i, line in enumerate(render_preflight(report, color=False).splitlines()):
-            style = verdict_style if i == 0 else ""
-            if line.lstrip().startswith("✔"):
-                style = "green"
-            elif line.lstrip().startswith("✘"):
-                style = "red"
-            body.append(line + "\n", style)
+        n_bad = len(report.failing)
+        verdict = (
+            "✔ READY"
+            if report.ready
+            else f"✘ NOT READY ({n_bad} of {len(report.checks)} inputs short)"
+        )
+        body.append(f"{report.phase} over {report.start}..{report.end}: ")
+        body.append(verdict + "\n", "bold green" if report.ready else "bold red")
+        for c in report.checks:
+            cov = c.coverage
+            name = cov.name + (" (soft)" if c.soft else "")
+            if len(name) > 35:
+                name = name[:34] + "…"
+            cmp = "≥" if c.ok else "<"
+            line = f"{'✔' if c.ok else '✘'} {name:<35} {pct_text(cov.share):>6} {cmp} "
+            line += pct_text(cov.threshold)
+            if not c.ok:
+                line += f"  need {cov.needed_for_threshold} more"
+            body.append(line + "\n", "green" if c.ok else "red")
+            if c.ok:
+                continue
+            runs = ", ".join(str(r) for r in cov.missing_runs[:2])
+            more = len(cov.missing_runs) - 2
+            body.append(
+                f"    {len(cov.missing)} missing: {runs}" + (f" +{more}" if more > 0 else "")
+            )
+            body.append("\n")
+            if c.fill_command:
+                body.append(f"    fill: m on it, or nba-tui launch {cov.name} --missing\n")
+        if not report.ready:
+            body.append("If run anyway (--skip-preflight):\n", "bold")
+            for d in report.degradation():
+                body.append(f"  - {d}\n")
+        body.rstrip()
         return body
 
     def set_report(self, report: PreflightReport) -> None:
