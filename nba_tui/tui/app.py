@@ -92,7 +92,10 @@ class NbaTuiApp(ActionsMixin, App[int]):
         clock: Callable[[], float] = time.time,
         job_refresh: float = JOB_REFRESH_S,
     ) -> None:
-        super().__init__()
+        # ANSI colours from the terminal's own palette (16 colours over SSH); set here, not via
+        # the theme, so that NO_COLOR picks the NoColor filter (default colours) rather than
+        # Monochrome (which turns the ANSI theme into black on black).
+        super().__init__(ansi_color=True)
         self.pipeline = pipeline
         self.read_only = read_only
         self.monitor = monitor if monitor is not None else Monitor(pipeline)
