@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
+from textual.filter import NoColor
 
 from nba_tui import config
 from nba_tui.tui.app import NbaTuiApp
@@ -67,4 +68,6 @@ def test_no_color_80x24(snap_compare, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tmp_path)
     assert app.no_color
+    # The terminal's default colours, not Monochrome over the ANSI theme (black on black).
+    assert any(isinstance(f, NoColor) for f in app._filters)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
