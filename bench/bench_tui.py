@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -163,6 +164,7 @@ def main() -> int:
     sock = f"nba-tui-bench-{uuid.uuid4().hex[:6]}"
     typescript = root / "typescript"
     cmd = f"{sys.executable} -m nba_tui --config {root / 'pipeline.yaml'}"
+    dash = 0
     try:
         t_start = time.monotonic()
         tmux(
@@ -193,6 +195,15 @@ def main() -> int:
         rec = sup.job(views[0].record.id).record
         latencies = pause_latency(sock, rec.pgid or rec.pid, args.presses)
     finally:
+        # `script` keeps its child in its own session: killing the tmux server alone would
+        # leave the dashboard running. Quit it with its key, then make sure.
+        tmux(sock, "send-keys", "q")
+        if dash:
+            deadline = time.monotonic() + 3
+            while Path(f"/proc/{dash}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if Path(f"/proc/{dash}").exists():
+                os.kill(dash, signal.SIGTERM)
         tmux(sock, "kill-server")
         for v in sup.jobs():
             if v.record.state.active:
