@@ -1,0 +1,502 @@
+"""The BigQuery backend: one cheap, cost-capped coverage query job per poll.
+
+Why it looks like this:
+
+* **One job per poll.** Every table's rows-per-date and the schedule's dates come back from a single
+  `UNION ALL` query, so a poll costs one job against BigQuery's rate limits, not one per table.
+  Which tables exist is asked with the free `tables.list` API (no query job, no bytes), per
+  dataset, cached for `TABLES_TTL` seconds: a missing table in the `UNION ALL` would fail the job.
+* **Nothing from the config becomes SQL text unchecked.** Table and column names were validated at
+  config load (`identifiers.py`) and are quoted part by part here; dates, tags and table names in
+  filters are query parameters.
+* **Cost guard.** Every job sets `maximum_bytes_billed`; `estimate_bytes()` dry-runs the poll's
+  query and `describe_cost()` turns it into bytes per poll and per night for the `status` line.
+* **Bounded waits.** The client's defaults retry for up to 10 minutes; here every request has an
+  explicit timeout and every retry a deadline no longer than the poll timeout, so the monitor's
+  deadline, not the client, decides when the dashboard shows data as stale. Rate-limit and quota
+  errors are *not* retried inside a poll: the monitor backs off across polls and says so.
+* **`strategy: partitions`** reads `INFORMATION_SCHEMA.PARTITIONS` (metadata, no table scan) for
+  tables that are partitioned by DAY on their date column, in the same single job, and falls back
+  to the plain query when the view cannot be read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as gexc
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
+from nba_tui.warehouse.bq_errors import (
+    CREDENTIALS_MESSAGE,
+    CredentialsError,
+    QuotaExceeded,
+    RateLimited,
+    Unreachable,
+    translate,
+)
+from nba_tui.warehouse.identifiers import (
+    IdentifierError,
+    TableRef,
+    check_name,
+    check_project,
+    quote_column,
+)
+
+if TYPE_CHECKING:
+    from nba_tui.config import BigQuerySettings
+
+#: Seconds the list of tables of a dataset (and partitioning metadata) is trusted.
+TABLES_TTL = 120.0
+#: Seconds the partitions strategy stays off after INFORMATION_SCHEMA.PARTITIONS failed.
+PARTITIONS_RETRY_AFTER = 3600.0
+#: Longest wait for Application Default Credentials (the metadata-server probe can hang).
+AUTH_TIMEOUT = 10.0
+#: BigQuery's on-demand minimum billed per table referenced by a query.
+MIN_BILLED_PER_TABLE = 10 * 1024 * 1024
+#: On-demand list price per TiB (USD), only for the rough figure in `describe_cost`.
+PRICE_PER_TIB = 6.25
+#: Hours of the night `describe_cost` multiplies by (the seed's overnight backfills run 8-10 h).
+NIGHT_HOURS = 8
+SCOPES = ("https://www.googleapis.com/auth/bigquery",)
+
+_NON_RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
+
+
+def _transient(exc: BaseException) -> bool:
+    """Retry server hiccups and dropped connections, but not rate limits or quotas.
+
+    A rate limit retried inside one poll keeps the poll in flight and hides the condition; the
+    monitor backs off across polls instead and tells the user.
+    """
+    if isinstance(exc, gexc.TooManyRequests):
+        return False
+    try:
+        if exc.errors[0]["reason"] in _NON_RETRYABLE_REASONS:  # type: ignore[attr-defined]
+            return False
+    except (AttributeError, IndexError, KeyError, TypeError):
+        pass
+    return bool(DEFAULT_RETRY._predicate(exc))
+
+
+def emulator_endpoint(settings: BigQuerySettings) -> str | None:
+    """The API endpoint override: the config's `endpoint`, else `BIGQUERY_EMULATOR_HOST`."""
+    endpoint = settings.endpoint or os.environ.get("BIGQUERY_EMULATOR_HOST") or None
+    if endpoint and "://" not in endpoint:
+        endpoint = f"http://{endpoint}"
+    return endpoint
+
+
+def find_credentials(timeout: float = AUTH_TIMEOUT) -> Any:
+    """Application Default Credentials, or a `CredentialsError` with one line to act on.
+
+    `google.auth.default()` probes the GCE metadata server when nothing else is configured; on
+    some networks that probe hangs, so it runs in a daemon thread with a deadline.
+    """
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    box: dict[str, Any] = {}
+
+    def probe() -> None:
+        try:
+            box["creds"], _ = google.auth.default(scopes=SCOPES)
+        except auth_exc.DefaultCredentialsError as e:
+            box["error"] = e
+        except Exception as e:  # noqa: BLE001 - reported below as a credentials problem
+            box["error"] = e
+
+    worker = threading.Thread(target=probe, name="nba-tui-adc", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CredentialsError(
+            f"{CREDENTIALS_MESSAGE} (the credential lookup did not finish in {timeout:g}s)",
+            hint="or set NO_GCE_CHECK=true when not running on Google Cloud",
+        )
+    if "error" in box:
+        err = box["error"]
+        if isinstance(err, auth_exc.DefaultCredentialsError) and "File" in str(err):
+            # GOOGLE_APPLICATION_CREDENTIALS points at a missing or broken file: say which.
+            path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+            raise CredentialsError(
+                f"Google credentials file {path!r} is not usable",
+                hint="fix GOOGLE_APPLICATION_CREDENTIALS or run "
+                "`gcloud auth application-default login`",
+            )
+        raise CredentialsError(
+            CREDENTIALS_MESSAGE, hint="or set warehouse.bigquery.endpoint for an emulator"
+        )
+    return box["creds"]
+
+
+def make_client(settings: BigQuerySettings) -> bigquery.Client:
+    """A client for the project: anonymous against an emulator endpoint, else ADC."""
+    project = check_project(settings.project)
+    endpoint = emulator_endpoint(settings)
+    if endpoint:
+        return bigquery.Client(
+            project=project,
+            credentials=AnonymousCredentials(),
+            location=settings.location,
+            client_options=ClientOptions(api_endpoint=endpoint),
+        )
+    return bigquery.Client(
+        project=project, credentials=find_credentials(), location=settings.location
+    )
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def describe_cost(bytes_per_poll: int, interval_s: float, tables: int = 0) -> str:
+    """One line for `status`: bytes per poll and per night at the poll interval.
+
+    `tables` adds BigQuery's on-demand minimum of 10 MiB billed per table referenced.
+    """
+    polls = int(NIGHT_HOURS * 3600 / max(interval_s, 0.5))
+    billed = max(bytes_per_poll, MIN_BILLED_PER_TABLE * tables)
+    night = billed * polls
+    dollars = night / 1024**4 * PRICE_PER_TIB
+    text = f"{format_bytes(bytes_per_poll)} processed per poll"
+    if billed != bytes_per_poll:
+        text += f" ({format_bytes(billed)} billed: 10 MiB minimum per table)"
+    text += (
+        f", {format_bytes(night)} per {NIGHT_HOURS} h night at one poll every {interval_s:g}s"
+        f" (~${dollars:.2f} on demand)"
+    )
+    return text
+
+
+class BigQueryWarehouse:
+    """Coverage polls against BigQuery (or an emulator) through the official client."""
+
+    name = "bigquery"
+
+    def __init__(self, settings: BigQuerySettings, client: bigquery.Client | None = None) -> None:
+        self.settings = settings
+        self.project = check_project(settings.project)
+        timeout = float(settings.timeout)
+        #: Per-HTTP-request timeout: half the poll budget, so a dropped request is retried once.
+        self.request_timeout = max(1.0, timeout / 2)
+        deadline = max(1.0, min(float(settings.retry_deadline), timeout))
+        self.retry = DEFAULT_RETRY.with_predicate(_transient).with_deadline(deadline)
+        self.client = client if client is not None else make_client(settings)
+        self._datasets: dict[str, tuple[float, set[str] | None]] = {}
+        self._daily: dict[TableRef, tuple[float, bool]] = {}
+        self._partitions_off_until = 0.0
+        #: Why the last poll did not use the partitions strategy (None when it did or wasn't asked).
+        self.note: str | None = None
+        #: Job ids of the last `counts()` call (tests and the bench count them).
+        self.last_job_ids: list[str] = []
+
+    # -- metadata (free API calls, cached) -----------------------------------------------------
+    def _tables_of(self, dataset: str) -> set[str] | None:
+        """Table names of a dataset (None if the dataset does not exist), cached."""
+        now = time.monotonic()
+        hit = self._datasets.get(dataset)
+        if hit and now - hit[0] < TABLES_TTL:
+            return hit[1]
+        try:
+            items = self.client.list_tables(
+                f"{self.project}.{dataset}",
+                retry=self.retry,
+                timeout=self.request_timeout,
+                page_size=1000,
+            )
+            names: set[str] | None = {t.table_id for t in items}
+        except gexc.NotFound:
+            names = None
+        except Exception as e:  # noqa: BLE001 - translated for the user
+            raise self._error(e, f"listing tables of dataset {dataset}") from e
+        self._datasets[dataset] = (now, names)
+        return names
+
+    def existing(self, refs: Sequence[TableRef]) -> set[TableRef]:
+        found: set[TableRef] = set()
+        for ds in sorted({r.dataset for r in refs}):
+            names = self._tables_of(ds) or set()
+            found |= {r for r in refs if r.dataset == ds and r.table in names}
+        return found
+
+    def forget_tables(self) -> None:
+        """Drop cached metadata (a table appeared or vanished between polls)."""
+        self._datasets.clear()
+        self._daily.clear()
+
+    def _is_daily_partitioned(self, spec: TableSpec) -> bool:
+        """True if the table is partitioned by DAY on `spec.date_column` (so partition = date)."""
+        now = time.monotonic()
+        hit = self._daily.get(spec.ref)
+        if hit and now - hit[0] < TABLES_TTL:
+            return hit[1]
+        try:
+            table = self.client.get_table(
+                f"{self.project}.{spec.ref}", retry=self.retry, timeout=self.request_timeout
+            )
+        except Exception as e:  # noqa: BLE001
+            raise self._error(e, f"reading metadata of {spec.ref}") from e
+        tp = table.time_partitioning
+        ok = (
+            tp is not None
+            and (tp.type_ or "DAY") == "DAY"
+            and tp.field == spec.date_column
+            and table.streaming_buffer is None
+        )
+        self._daily[spec.ref] = (now, ok)
+        return ok
+
+    # -- SQL --------------------------------------------------------------------------------------
+    def _plain_part(self, i: int, spec: TableSpec) -> tuple[str, list[Any]]:
+        col = quote_column(spec.date_column, "bigquery")
+        src = spec.ref.bigquery_sql(self.project)
+        # Identifiers are validated and quoted; the tag and the dates are parameters.
+        sql = (
+            f"SELECT @t{i} AS t, CAST(NULL AS STRING) AS tn, {col} AS d, COUNT(*) AS n "  # noqa: S608
+            f"FROM {src} WHERE {col} BETWEEN @start AND @end GROUP BY {col}"
+        )
+        return sql, [bigquery.ScalarQueryParameter(f"t{i}", "INT64", i)]
+
+    def _partitions_part(self, k: int, dataset: str, names: list[str]) -> tuple[str, list[Any]]:
+        view = f"`{self.project}`.`{dataset}`.INFORMATION_SCHEMA.PARTITIONS"
+        # Daily partition ids are YYYYMMDD; `__UNPARTITIONED__` holds rows still in the streaming
+        # buffer (their dates are unknown: those tables are recounted with the plain query).
+        sql = (
+            f"SELECT @p{k} AS t, table_name AS tn, "  # noqa: S608 - validated, quoted identifiers
+            "IF(partition_id = '__UNPARTITIONED__', NULL, "
+            "PARSE_DATE('%Y%m%d', partition_id)) AS d, "
+            f"total_rows AS n FROM {view} WHERE table_name IN UNNEST(@names{k}) "
+            "AND (partition_id BETWEEN @pstart AND @pend OR partition_id = '__UNPARTITIONED__') "
+            "AND total_rows > 0"
+        )
+        params = [
+            bigquery.ScalarQueryParameter(f"p{k}", "INT64", -(k + 1)),
+            bigquery.ArrayQueryParameter(f"names{k}", "STRING", names),
+        ]
+        return sql, params
+
+    def _date_params(self, start: dt.date, end: dt.date) -> list[Any]:
+        return [
+            bigquery.ScalarQueryParameter("start", "DATE", start),
+            bigquery.ScalarQueryParameter("end", "DATE", end),
+        ]
+
+    def plain_query(
+        self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
+    ) -> tuple[str, list[Any]]:
+        """The UNION ALL coverage query over `(tag, spec)` pairs and its parameters."""
+        parts, params = [], self._date_params(start, end)
+        for i, spec in live:
+            sql, p = self._plain_part(i, spec)
+            parts.append(sql)
+            params += p
+        return " UNION ALL ".join(parts), params
+
+    def partitions_query(
+        self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
+    ) -> tuple[str, list[Any], dict[tuple[int, str], list[int]]]:
+        """One job: PARTITIONS per dataset for daily-partitioned tables, plain parts for the rest.
+
+        Returns the SQL, its parameters and `(dataset tag, table name) -> spec tags`.
+        """
+        by_dataset: dict[str, list[tuple[int, TableSpec]]] = {}
+        plain: list[tuple[int, TableSpec]] = []
+        for i, spec in live:
+            if self._is_daily_partitioned(spec):
+                by_dataset.setdefault(spec.ref.dataset, []).append((i, spec))
+            else:
+                plain.append((i, spec))
+        parts: list[str] = []
+        params = self._date_params(start, end) if plain else []
+        params += [
+            bigquery.ScalarQueryParameter("pstart", "STRING", start.strftime("%Y%m%d")),
+            bigquery.ScalarQueryParameter("pend", "STRING", end.strftime("%Y%m%d")),
+        ]
+        routes: dict[tuple[int, str], list[int]] = {}
+        for k, (ds, members) in enumerate(sorted(by_dataset.items())):
+            names = sorted({s.ref.table for _, s in members})
+            sql, p = self._partitions_part(k, ds, names)
+            parts.append(sql)
+            params += p
+            for i, s in members:
+                routes.setdefault((-(k + 1), s.ref.table), []).append(i)
+        for i, spec in plain:
+            sql, p = self._plain_part(i, spec)
+            parts.append(sql)
+            params += p
+        return " UNION ALL ".join(parts), params, routes
+
+    # -- jobs -------------------------------------------------------------------------------------
+    def _job_config(self, params: list[Any], dry_run: bool = False) -> bigquery.QueryJobConfig:
+        return bigquery.QueryJobConfig(
+            query_parameters=params,
+            maximum_bytes_billed=int(self.settings.max_bytes_billed),
+            use_legacy_sql=False,
+            dry_run=dry_run,
+            use_query_cache=not dry_run,
+            labels={"app": "nba-tui"},
+        )
+
+    def run(self, sql: str, params: list[Any], what: str) -> tuple[list[tuple], int | None]:
+        """Run one query job with the cost cap, timeouts and retry deadlines; rows and bytes."""
+        try:
+            job = self.client.query(
+                sql,
+                job_config=self._job_config(params),
+                location=self.settings.location,
+                retry=self.retry,
+                timeout=self.request_timeout,
+                # Not the client's job retry: its jobs.insert wrapper retries rateLimitExceeded
+                # for 10 minutes whatever deadline is given. A failed job fails this poll; the
+                # monitor's next poll is the job retry, with back-off.
+                job_retry=None,
+            )
+            self.last_job_ids.append(job.job_id)
+            result = job.result(
+                timeout=float(self.settings.timeout), retry=self.retry, job_retry=None
+            )
+            rows = [tuple(r.values()) for r in result]
+        except Exception as e:  # noqa: BLE001 - translated for the user
+            raise self._error(e, what) from e
+        return rows, job.total_bytes_processed
+
+    def _error(self, exc: BaseException, what: str) -> WarehouseError:
+        return translate(exc, project=self.project, timeout=float(self.settings.timeout), what=what)
+
+    # -- the protocol -----------------------------------------------------------------------------
+    @staticmethod
+    def check_specs(specs: Sequence[TableSpec]) -> None:
+        """Re-validate every name before any request (a `TableRef` built without `parse()` is
+        not checked; this backend never trusts that it was)."""
+        try:
+            for spec in specs:
+                check_name(spec.ref.dataset, "dataset")
+                check_name(spec.ref.table, "table")
+                check_name(spec.date_column, "column")
+        except IdentifierError as e:
+            raise WarehouseError(str(e), hint="fix the name in the config") from None
+
+    def counts(
+        self, expected: TableSpec, tables: Sequence[TableSpec], start: dt.date, end: dt.date
+    ) -> Counts:
+        t0 = time.perf_counter()
+        self.last_job_ids = []
+        specs = [expected, *tables]
+        self.check_specs(specs)
+        for attempt in (1, 2):
+            present = self.existing([s.ref for s in specs])
+            if expected.ref not in present:
+                raise WarehouseError(
+                    f"schedule table {self.project}.{expected.ref} not found",
+                    hint="fix expected_dates.table, warehouse.bigquery.project or the location",
+                )
+            live = [(i, s) for i, s in enumerate(specs) if s.ref in present]
+            try:
+                raw, nbytes, queries = self._coverage(live, start, end)
+                break
+            except WarehouseError as e:
+                # A table dropped since the cached listing fails the whole job: relist once.
+                if attempt == 2 or "not found" not in str(e) or isinstance(e, Unreachable):
+                    raise
+                self.forget_tables()
+        missing = [s.name for s in tables if s.ref not in present]
+        rows: dict[str, dict[dt.date, int]] = {s.name: {} for s in tables if s.ref in present}
+        expected_dates: set[dt.date] = set()
+        for t, day, n in raw:
+            if t == 0:
+                expected_dates.add(day)
+            else:
+                rows[specs[t].name][day] = rows[specs[t].name].get(day, 0) + int(n)
+        return Counts(
+            expected=sorted(expected_dates),
+            rows=rows,
+            missing_tables=missing,
+            queries=queries,
+            bytes_processed=nbytes,
+            elapsed=time.perf_counter() - t0,
+        )
+
+    def _coverage(
+        self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
+    ) -> tuple[list[tuple[int, dt.date, int]], int | None, int]:
+        """`(tag, date, rows)` triples for the live specs, bytes processed, and jobs run."""
+        what = f"coverage query over {len(live)} tables"
+        use_partitions = self.settings.strategy == "partitions"
+        if use_partitions and time.monotonic() < self._partitions_off_until:
+            use_partitions = False
+        else:
+            self.note = None
+        if not use_partitions:
+            sql, params = self.plain_query(live, start, end)
+            rows, nbytes = self.run(sql, params, what)
+            return [(int(t), d, int(n)) for t, _, d, n in rows], nbytes, 1
+        sql, params, routes = self.partitions_query(live, start, end)
+        try:
+            rows, nbytes = self.run(sql, params, what + " (INFORMATION_SCHEMA.PARTITIONS)")
+        except (RateLimited, QuotaExceeded, Unreachable, CredentialsError):
+            raise
+        except WarehouseError as e:
+            self._partitions_off_until = time.monotonic() + PARTITIONS_RETRY_AFTER
+            self.note = f"INFORMATION_SCHEMA.PARTITIONS unavailable ({e}); using the plain query"
+            sql, params = self.plain_query(live, start, end)
+            rows, nbytes = self.run(sql, params, what)
+            return [(int(t), d, int(n)) for t, _, d, n in rows], nbytes, 2
+        out: list[tuple[int, dt.date, int]] = []
+        recount: set[int] = set()
+        for t, tn, d, n in rows:
+            tags = routes.get((int(t), tn), []) if t < 0 else [int(t)]
+            if t < 0 and d is None:
+                recount.update(tags)
+                continue
+            out.extend((tag, d, int(n)) for tag in tags)
+        if not recount:
+            return out, nbytes, 1
+        # Rows still in the streaming buffer have no partition yet: count those tables directly.
+        out = [row for row in out if row[0] not in recount]
+        again = [(i, s) for i, s in live if i in recount]
+        sql, params = self.plain_query(again, start, end)
+        rows2, nbytes2 = self.run(sql, params, what + " (streaming buffer)")
+        out += [(int(t), d, int(n)) for t, _, d, n in rows2]
+        total = None if nbytes is None and nbytes2 is None else (nbytes or 0) + (nbytes2 or 0)
+        return out, total, 2
+
+    def estimate_bytes(
+        self, expected: TableSpec, tables: Sequence[TableSpec], start: dt.date, end: dt.date
+    ) -> int:
+        """Bytes one poll would process, from a dry run of the plain coverage query (free)."""
+        specs = [expected, *tables]
+        self.check_specs(specs)
+        present = self.existing([s.ref for s in specs])
+        live = [(i, s) for i, s in enumerate(specs) if s.ref in present]
+        if not live:
+            return 0
+        sql, params = self.plain_query(live, start, end)
+        try:
+            job = self.client.query(
+                sql,
+                job_config=self._job_config(params, dry_run=True),
+                location=self.settings.location,
+                retry=self.retry,
+                timeout=self.request_timeout,
+                job_retry=None,
+            )
+        except Exception as e:  # noqa: BLE001
+            raise self._error(e, "dry run of the coverage query") from e
+        return int(job.total_bytes_processed or 0)
+
+    def close(self) -> None:
+        self.client.close()

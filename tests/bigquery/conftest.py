@@ -1,0 +1,53 @@
+"""Fixtures for the BigQuery backend: a real emulator per session, a fault proxy per test.
+
+A missing emulator is a failure, not a skip: CI installs it with the `test` extra, and a silently
+skipped backend is how regressions ship.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bqemu  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bq_emulator() -> Iterator[bqemu.Emulator]:
+    try:
+        emu = bqemu.acquire()
+    except bqemu.EmulatorMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield emu
+    finally:
+        bqemu.release()
+
+
+@pytest.fixture(scope="session")
+def bq_client(bq_emulator: bqemu.Emulator):
+    client = bq_emulator.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def suffix() -> str:
+    """A unique dataset suffix: the emulator lives for the whole session."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def fault_proxy(bq_emulator: bqemu.Emulator) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(bq_emulator.endpoint, blackhole_s=20.0, lifetime_s=120.0).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

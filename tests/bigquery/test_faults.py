@@ -1,0 +1,166 @@
+"""The monitor against real BigQuery errors: rate limits, quotas, server errors, a dead endpoint.
+
+The errors come from `faultproxy.FaultProxy` (BigQuery's own error bodies over HTTP) in front of
+the emulator; the client, its retries and its transport run unmodified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+import bqemu
+import pytest
+from faultproxy import Rule
+
+from nba_tui import config
+from nba_tui.monitor import Monitor
+
+pytestmark = pytest.mark.bigquery
+D = dt.date
+DATES = [D(2024, 3, 1) + dt.timedelta(days=i) for i in range(5)]
+TIMEOUT = 2.0
+
+
+@pytest.fixture
+def pipeline(bq_client, suffix, fault_proxy, tmp_path):
+    bqemu.create_table(bq_client, f"raw_{suffix}.schedule", {d: 1 for d in DATES})
+    bqemu.create_table(bq_client, f"ana_{suffix}.summary", {d: 3 for d in DATES[:4]})
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(f"""\
+pipeline: faults
+range: {{start: 2024-03-01, end: 2024-03-05}}
+expected_dates: {{table: raw_{suffix}.schedule}}
+warehouse:
+  backend: bigquery
+  bigquery: {{endpoint: "{fault_proxy.endpoint}", timeout: {TIMEOUT}, retry_deadline: {TIMEOUT},
+             max_queries_per_minute: 600}}
+poll: {{interval: 1s}}
+phases:
+  - name: p
+    tables:
+      - {{name: summary, table: ana_{suffix}.summary}}
+""")
+    return config.load(path)
+
+
+async def test_rate_limit_backs_off_exponentially(pipeline, fault_proxy) -> None:
+    mon = Monitor(pipeline)
+    good = await mon.poll()
+    assert good.fresh and good.next_in == 1.0
+    fault_proxy.add(Rule("rate"))
+    waits = []
+    for _ in range(4):
+        t0 = time.monotonic()
+        r = await mon.poll()
+        assert time.monotonic() - t0 < TIMEOUT  # not retried inside the poll
+        assert not r.fresh and r.snapshot is good.snapshot
+        assert "rate limit" in r.error and "backing off" in r.error
+        waits.append(r.next_in)
+    assert all(b > a * 1.7 for a, b in zip(waits, waits[1:], strict=False)), waits
+    assert 5 <= waits[0] < 6 and 40 <= waits[3] < 45  # 5, 10, 20, 40 s (+ up to 10 % jitter)
+    fault_proxy.clear()
+    r = await mon.poll()
+    assert r.fresh and r.next_in == 1.0 and mon.rate_limited == 0
+    mon.close()
+
+
+async def test_http_429_is_a_rate_limit(pipeline, fault_proxy) -> None:
+    fault_proxy.add(Rule("429"))
+    mon = Monitor(pipeline)
+    r = await mon.poll()
+    assert "rateLimitExceeded" in r.error and r.next_in >= 5
+    mon.close()
+
+
+async def test_quota_backs_off_for_minutes_and_says_so(pipeline, fault_proxy) -> None:
+    fault_proxy.add(Rule("quota"))
+    mon = Monitor(pipeline)
+    first = await mon.poll()
+    assert "quota exceeded" in first.error.lower() and "backing off for 5 min" in first.error
+    assert first.next_in == 300
+    assert "quota" in first.hint
+    second = await mon.poll()
+    assert second.next_in == 600 and "next try in 10 min" in second.error
+    # The CLI's one-shot poll says the same in one line.
+    line = mon.poll_once().error
+    assert "\n" not in line and "quota" in line.lower()
+    mon.close()
+
+
+async def test_transient_backend_error_is_retried_within_the_poll(pipeline, fault_proxy) -> None:
+    fault_proxy.add(Rule("500", times=1))
+    mon = Monitor(pipeline)
+    r = await mon.poll()
+    assert r.fresh, r.error
+    assert [e.action for e in fault_proxy.job_inserts()] == ["500", "forward"]
+    mon.close()
+
+
+async def test_persistent_backend_error_fails_within_the_deadline(pipeline, fault_proxy) -> None:
+    fault_proxy.add(Rule("500"))
+    mon = Monitor(pipeline)
+    t0 = time.monotonic()
+    r = await mon.poll()
+    assert time.monotonic() - t0 < TIMEOUT + 1.0
+    assert not r.fresh and r.error
+    mon.close()
+
+
+async def test_blackhole_is_stale_within_the_deadline_and_the_loop_keeps_ticking(
+    pipeline, fault_proxy
+) -> None:
+    mon = Monitor(pipeline)
+    good = await mon.poll()
+    assert good.fresh
+    fault_proxy.add(Rule("blackhole", method=None, path=".*"))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    t0 = time.monotonic()
+    r = await mon.poll()
+    elapsed = time.monotonic() - t0
+    task.cancel()
+    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + 0.5, elapsed
+    assert not r.fresh and r.snapshot is good.snapshot and r.age is not None
+    assert "did not answer within 2s" in r.error
+    assert ticks >= 0.6 * elapsed / 0.02, ticks  # the event loop was never blocked
+    # The stuck request is still out there: no second query piles up behind it.
+    n = len(fault_proxy.job_inserts())
+    r2 = await mon.poll()
+    assert "previous poll still waiting" in r2.error and len(fault_proxy.job_inserts()) == n
+    fault_proxy.clear()
+    deadline = time.monotonic() + 10
+    while mon._running is not None and not mon._running.done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    r3 = await mon.poll()
+    assert r3.fresh, r3.error
+    mon.close()
+
+
+async def test_concurrent_polls_share_one_query(pipeline, fault_proxy) -> None:
+    mon = Monitor(pipeline)
+    await mon.poll()  # warm the table listing
+    n = len(fault_proxy.job_inserts())
+    a, b = await asyncio.gather(mon.poll(), mon.poll())
+    assert a is b and a.fresh
+    assert len(fault_proxy.job_inserts()) == n + 1
+    mon.close()
+
+
+async def test_throttle_caps_queries_per_minute(pipeline, fault_proxy) -> None:
+    mon = Monitor(pipeline, max_queries_per_minute=1)
+    r = await mon.poll()
+    assert r.fresh and r.next_in == 60.0  # never asks for more than the throttle allows
+    n = len(fault_proxy.job_inserts())
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(mon.poll(), 0.5)  # waits in the throttle, no query sent
+    assert len(fault_proxy.job_inserts()) == n
+    mon.close()
