@@ -62,10 +62,19 @@ def season_starts(expected: Sequence[dt.date], gap_days: int) -> list[dt.date]:
 def bootstrap_dates(
     expected: Sequence[dt.date], starts: Sequence[dt.date], days: int
 ) -> set[dt.date]:
-    if days <= 0:
+    """Expected dates less than `days` days after a season start (one pass, starts sorted)."""
+    if days <= 0 or not starts:
         return set()
-    windows = [(s, s + dt.timedelta(days=days)) for s in starts]
-    return {d for d in expected if any(a <= d < b for a, b in windows)}
+    span = dt.timedelta(days=days)
+    ordered = sorted(starts)
+    out: set[dt.date] = set()
+    i = 0
+    for d in sorted(expected):
+        while i + 1 < len(ordered) and ordered[i + 1] <= d:
+            i += 1
+        if ordered[i] <= d < ordered[i] + span:
+            out.add(d)
+    return out
 
 
 def runs(dates: Iterable[dt.date], expected: Sequence[dt.date]) -> list[DateRun]:
@@ -174,6 +183,10 @@ class TableCoverage:
         }
 
 
+def _in_range(d: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
+    return (start is None or d >= start) and (end is None or d <= end)
+
+
 def table_coverage(
     table: Table,
     phase: str,
@@ -181,46 +194,49 @@ def table_coverage(
     starts: Sequence[dt.date],
     start: dt.date | None = None,
     end: dt.date | None = None,
+    *,
+    expected: Sequence[dt.date] | None = None,
+    boot: set[dt.date] | None = None,
 ) -> TableCoverage:
-    expected = [
-        d for d in counts.expected if (start is None or d >= start) and (end is None or d <= end)
-    ]
+    """One table's coverage. `expected`/`boot` may be passed precomputed (snapshot() shares them
+    between tables: a poll every few seconds must stay cheap)."""
+    if expected is None:
+        expected = [d for d in counts.expected if _in_range(d, start, end)]
+    if boot is None:
+        boot = bootstrap_dates(expected, starts, table.bootstrap_days)
     rows_all = counts.rows.get(table.name, {})
-    rows = {
-        d: n
-        for d, n in rows_all.items()
-        if (start is None or d >= start) and (end is None or d <= end)
-    }
-    boot = bootstrap_dates(expected, starts, table.bootstrap_days)
+    if start is None and end is None:
+        rows = rows_all
+    else:
+        rows = {d: n for d, n in rows_all.items() if _in_range(d, start, end)}
     games = counts.expected_rows
-
-    def per_game(d: dt.date) -> float:
-        """Rows per scheduled game when the schedule says how many; raw rows otherwise."""
-        return rows[d] / games[d] if games.get(d) else float(rows[d])
-
-    present_counts = [rows[d] for d in expected if rows.get(d)]
-    median = float(statistics.median(present_counts)) if present_counts else 0.0
-    normal = [per_game(d) for d in expected if rows.get(d)]
-    median_per_game = float(statistics.median(normal)) if normal else 0.0
-    states: dict[dt.date, DateState] = {}
-    for d in expected:
-        n = rows.get(d, 0)
-        if n == 0:
-            states[d] = DateState.BOOTSTRAP if d in boot else DateState.MISSING
-        elif median_per_game and per_game(d) < table.thin_ratio * median_per_game:
-            states[d] = DateState.THIN
-        else:
-            states[d] = DateState.PRESENT
-    counted = [d for d in expected if d not in boot]
-    present = sum(1 for d in counted if rows.get(d, 0) > 0)
     have = [d for d in expected if rows.get(d, 0) > 0]
-    missing = [d for d in expected if states[d] is DateState.MISSING]
+    median = float(statistics.median([rows[d] for d in have])) if have else 0.0
+    # Rows per scheduled game when the schedule says how many; raw rows otherwise.
+    ratio = {d: (rows[d] / games[d] if games.get(d) else float(rows[d])) for d in have}
+    median_per_game = float(statistics.median(ratio.values())) if ratio else 0.0
+    thin_below = table.thin_ratio * median_per_game
+    states: dict[dt.date, DateState] = {}
+    missing: list[dt.date] = []
+    present = 0
+    for d in expected:
+        r = ratio.get(d)
+        if r is None:
+            if d in boot:
+                states[d] = DateState.BOOTSTRAP
+            else:
+                states[d] = DateState.MISSING
+                missing.append(d)
+            continue
+        states[d] = DateState.THIN if r < thin_below else DateState.PRESENT
+        if d not in boot:
+            present += 1
     return TableCoverage(
         name=table.name,
         table=table.table,
         phase=phase,
         threshold=table.min_coverage,
-        expected=len(counted),
+        expected=sum(1 for d in expected if d not in boot),
         present=present,
         exists=table.name not in counts.missing_tables,
         states=states,
@@ -279,14 +295,23 @@ def snapshot(
     """Coverage of all tables. `counts` covers the pipeline's whole range (so season starts are
     found correctly); `start`/`end` narrow what is measured."""
     starts = season_starts(counts.expected, pipeline.expected_dates.season_gap_days)
-    tables = {
-        t.name: table_coverage(t, p.name, counts, starts, start, end)
-        for p in pipeline.phases
-        for t in p.tables
-    }
-    expected = [
-        d for d in counts.expected if (start is None or d >= start) and (end is None or d <= end)
-    ]
+    expected = [d for d in counts.expected if _in_range(d, start, end)]
+    boots: dict[int, set[dt.date]] = {}
+    tables = {}
+    for p in pipeline.phases:
+        for t in p.tables:
+            if t.bootstrap_days not in boots:
+                boots[t.bootstrap_days] = bootstrap_dates(expected, starts, t.bootstrap_days)
+            tables[t.name] = table_coverage(
+                t,
+                p.name,
+                counts,
+                starts,
+                start,
+                end,
+                expected=expected,
+                boot=boots[t.bootstrap_days],
+            )
     return Snapshot(
         tables=tables,
         expected_dates=expected,

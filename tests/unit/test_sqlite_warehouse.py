@@ -1,0 +1,88 @@
+"""The embedded backend's poll: one query, skipped when nothing changed, never on a stale file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nba_tui.warehouse.base import TableSpec, WarehouseError
+from nba_tui.warehouse.identifiers import TableRef
+from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
+
+D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(5)]
+SCHEDULE = TableSpec("__expected__", TableRef("raw", "schedule"), "game_date")
+SPECS = [
+    TableSpec("box", TableRef("raw", "box"), "game_date"),
+    TableSpec("summary", TableRef("analytics", "summary"), "game_date"),
+]
+
+
+def _build(root: Path, summary_days: int) -> None:
+    conn = connect(root, ["raw", "analytics"])
+    conn.execute("CREATE TABLE raw.schedule (game_date TEXT)")
+    conn.execute("CREATE TABLE raw.box (game_date TEXT)")
+    conn.execute("CREATE TABLE analytics.summary (game_date TEXT)")
+    conn.executemany("INSERT INTO raw.schedule VALUES (?)", [(d.isoformat(),) for d in D])
+    conn.executemany("INSERT INTO raw.box VALUES (?)", [(d.isoformat(),) for d in D for _ in "ab"])
+    conn.executemany(
+        "INSERT INTO analytics.summary VALUES (?)", [(d.isoformat(),) for d in D[:summary_days]]
+    )
+    conn.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    _build(tmp_path / "wh", summary_days=2)
+    return tmp_path / "wh"
+
+
+def test_counts_and_modes(root: Path) -> None:
+    wh = SqliteWarehouse(root, ["raw", "analytics"])
+    c = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    assert c.expected == D and c.expected_rows == {d: 1 for d in D}
+    assert c.rows["box"] == {d: 2 for d in D}
+    assert c.rows["summary"] == {D[0]: 1, D[1]: 1}
+    assert c.queries == 1
+    assert oct(root.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in root.glob("*.db"))
+    narrowed = wh.counts(SCHEDULE, SPECS, D[1], D[2])
+    assert narrowed.expected == D[1:3] and narrowed.rows["summary"] == {D[1]: 1}
+    wh.close()
+
+
+def test_unchanged_warehouse_costs_no_query_and_writes_are_seen(root: Path) -> None:
+    wh = SqliteWarehouse(root, ["raw", "analytics"])
+    first = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    again = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    assert again.queries == 0 and again.rows == first.rows and again.expected == first.expected
+    again.rows["summary"].clear()  # callers may not corrupt the cache
+    writer = connect(root, ["analytics"])
+    writer.execute("INSERT INTO analytics.summary VALUES (?)", (D[4].isoformat(),))
+    writer.close()
+    after = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    assert after.queries == 1
+    assert after.rows["summary"] == {D[0]: 1, D[1]: 1, D[4]: 1}
+    assert after.rows["box"] == first.rows["box"]
+    wh.close()
+
+
+def test_a_replaced_dataset_file_is_reopened(root: Path, tmp_path: Path) -> None:
+    wh = SqliteWarehouse(root, ["raw", "analytics"])
+    assert len(wh.counts(SCHEDULE, SPECS, D[0], D[-1]).rows["summary"]) == 2
+    _build(tmp_path / "new", summary_days=5)  # what `demo reset` does: build aside, rename in
+    for f in (tmp_path / "new").glob("*.db"):
+        os.replace(f, root / f.name)
+    assert len(wh.counts(SCHEDULE, SPECS, D[0], D[-1]).rows["summary"]) == 5
+    wh.close()
+
+
+def test_missing_schedule_is_a_warehouse_error(root: Path) -> None:
+    shutil.move(root / "raw.db", root.parent / "raw.db")
+    wh = SqliteWarehouse(root, ["raw", "analytics"])
+    with pytest.raises(WarehouseError, match="schedule table raw.schedule not found"):
+        wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    wh.close()
