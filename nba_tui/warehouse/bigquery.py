@@ -23,21 +23,17 @@ Why it looks like this:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
+from nba_tui.warehouse.bq_client import make_client
 from nba_tui.warehouse.bq_errors import (
-    CREDENTIALS_MESSAGE,
     CredentialsError,
     QuotaExceeded,
     RateLimited,
@@ -59,15 +55,12 @@ if TYPE_CHECKING:
 TABLES_TTL = 120.0
 #: Seconds the partitions strategy stays off after INFORMATION_SCHEMA.PARTITIONS failed.
 PARTITIONS_RETRY_AFTER = 3600.0
-#: Longest wait for Application Default Credentials (the metadata-server probe can hang).
-AUTH_TIMEOUT = 10.0
 #: BigQuery's on-demand minimum billed per table referenced by a query.
 MIN_BILLED_PER_TABLE = 10 * 1024 * 1024
 #: On-demand list price per TiB (USD), only for the rough figure in `describe_cost`.
 PRICE_PER_TIB = 6.25
 #: Hours of the night `describe_cost` multiplies by (the seed's overnight backfills run 8-10 h).
 NIGHT_HOURS = 8
-SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 
 _NON_RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
 
@@ -86,73 +79,6 @@ def _transient(exc: BaseException) -> bool:
     except (AttributeError, IndexError, KeyError, TypeError):
         pass
     return bool(DEFAULT_RETRY._predicate(exc))
-
-
-def emulator_endpoint(settings: BigQuerySettings) -> str | None:
-    """The API endpoint override: the config's `endpoint`, else `BIGQUERY_EMULATOR_HOST`."""
-    endpoint = settings.endpoint or os.environ.get("BIGQUERY_EMULATOR_HOST") or None
-    if endpoint and "://" not in endpoint:
-        endpoint = f"http://{endpoint}"
-    return endpoint
-
-
-def find_credentials(timeout: float = AUTH_TIMEOUT) -> Any:
-    """Application Default Credentials, or a `CredentialsError` with one line to act on.
-
-    `google.auth.default()` probes the GCE metadata server when nothing else is configured; on
-    some networks that probe hangs, so it runs in a daemon thread with a deadline.
-    """
-    import google.auth
-    from google.auth import exceptions as auth_exc
-
-    box: dict[str, Any] = {}
-
-    def probe() -> None:
-        try:
-            box["creds"], _ = google.auth.default(scopes=SCOPES)
-        except auth_exc.DefaultCredentialsError as e:
-            box["error"] = e
-        except Exception as e:  # noqa: BLE001 - reported below as a credentials problem
-            box["error"] = e
-
-    worker = threading.Thread(target=probe, name="nba-tui-adc", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise CredentialsError(
-            f"{CREDENTIALS_MESSAGE} (the credential lookup did not finish in {timeout:g}s)",
-            hint="or set NO_GCE_CHECK=true when not running on Google Cloud",
-        )
-    if "error" in box:
-        err = box["error"]
-        if isinstance(err, auth_exc.DefaultCredentialsError) and "File" in str(err):
-            # GOOGLE_APPLICATION_CREDENTIALS points at a missing or broken file: say which.
-            path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
-            raise CredentialsError(
-                f"Google credentials file {path!r} is not usable",
-                hint="fix GOOGLE_APPLICATION_CREDENTIALS or run "
-                "`gcloud auth application-default login`",
-            )
-        raise CredentialsError(
-            CREDENTIALS_MESSAGE, hint="or set warehouse.bigquery.endpoint for an emulator"
-        )
-    return box["creds"]
-
-
-def make_client(settings: BigQuerySettings) -> bigquery.Client:
-    """A client for the project: anonymous against an emulator endpoint, else ADC."""
-    project = check_project(settings.project)
-    endpoint = emulator_endpoint(settings)
-    if endpoint:
-        return bigquery.Client(
-            project=project,
-            credentials=AnonymousCredentials(),
-            location=settings.location,
-            client_options=ClientOptions(api_endpoint=endpoint),
-        )
-    return bigquery.Client(
-        project=project, credentials=find_credentials(), location=settings.location
-    )
 
 
 def format_bytes(n: float) -> str:
