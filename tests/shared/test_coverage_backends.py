@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import BACKENDS, Backend, make_backend, unique_suffix
+from shared_backends import BACKENDS, Backend, make_backend, unique_suffix
 
 from nba_tui import config, coverage
 from nba_tui.monitor import Monitor
