@@ -47,7 +47,7 @@ from nba_tui.tui.widgets.grid import PHASE_PREFIX, CoverageGrid
 from nba_tui.tui.widgets.line import TextLine
 from nba_tui.tui.widgets.logpane import LogFollower, LogPane
 
-JOB_REFRESH_S = 2.0
+JOB_REFRESH_S = 3.0
 """Job progress refresh while a job is active (only changed cells are repainted)."""
 IDLE_JOB_REFRESH_S = 5.0
 HEADER_TICK_S = 5.0
