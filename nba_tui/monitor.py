@@ -139,12 +139,9 @@ class Monitor:
             self.quota_errors += 1
             base = e.retry_after or 300.0
             wait = min(base * 2 ** (self.quota_errors - 1), MAX_QUOTA_BACKOFF)
-            if "backing off" not in message:
-                message += f"; backing off for {wait / 60:.0f} min"
-            elif self.quota_errors > 1:
-                message += (
-                    f" (quota exceeded {self.quota_errors}x: next try in {wait / 60:.0f} min)"
-                )
+            message += f"; backing off for {wait / 60:.0f} min"
+            if self.quota_errors > 1:
+                message += f" (quota exceeded {self.quota_errors}x in a row)"
             return self._failed(message, e.hint, max(wait, self._interval()))
         return self._failed(message, e.hint, e.retry_after)
 

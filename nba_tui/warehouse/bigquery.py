@@ -201,9 +201,10 @@ class BigQueryWarehouse:
         view = f"`{self.project}`.`{dataset}`.INFORMATION_SCHEMA.PARTITIONS"
         # Daily partition ids are YYYYMMDD; `__UNPARTITIONED__` holds rows still in the streaming
         # buffer (their dates are unknown: those tables are recounted with the plain query).
+        # IF evaluates PARSE_DATE only for the other branch, so `__...__` ids never reach it.
         sql = (
             f"SELECT @p{k} AS t, table_name AS tn, "  # noqa: S608 - validated, quoted identifiers
-            "IF(partition_id = '__UNPARTITIONED__', NULL, "
+            "IF(STARTS_WITH(partition_id, '__'), NULL, "
             "PARSE_DATE('%Y%m%d', partition_id)) AS d, "
             f"total_rows AS n FROM {view} WHERE table_name IN UNNEST(@names{k}) "
             "AND (partition_id BETWEEN @pstart AND @pend OR partition_id = '__UNPARTITIONED__') "

@@ -95,8 +95,7 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
     detail = _server_message(exc)
     if reason == "quotaExceeded":
         return QuotaExceeded(
-            f"BigQuery quota exceeded (quotaExceeded): {detail}; "
-            f"backing off for {QUOTA_BACKOFF / 60:.0f} min",
+            f"BigQuery quota exceeded (quotaExceeded): {detail}",
             hint=f"check the quotas of project {project} in the Cloud console, "
             "or lower max_queries_per_minute",
             retry_after=QUOTA_BACKOFF,

@@ -82,7 +82,8 @@ async def test_quota_backs_off_for_minutes_and_says_so(pipeline, fault_proxy) ->
     assert first.next_in == 300
     assert "quota" in first.hint
     second = await mon.poll()
-    assert second.next_in == 600 and "next try in 10 min" in second.error
+    assert second.next_in == 600 and "backing off for 10 min" in second.error
+    assert "quota exceeded 2x in a row" in second.error
     # The CLI's one-shot poll says the same in one line.
     line = mon.poll_once().error
     assert "\n" not in line and "quota" in line.lower()
