@@ -342,14 +342,15 @@ class BigQueryWarehouse:
                 self.forget_tables()
         missing = [s.name for s in tables if s.ref not in present]
         rows: dict[str, dict[dt.date, int]] = {s.name: {} for s in tables if s.ref in present}
-        expected_dates: set[dt.date] = set()
+        expected_rows: dict[dt.date, int] = {}
         for t, day, n in raw:
-            if t == 0:
-                expected_dates.add(day)
+            if t == 0:  # the schedule: rows per date are the day's games
+                expected_rows[day] = expected_rows.get(day, 0) + int(n)
             else:
                 rows[specs[t].name][day] = rows[specs[t].name].get(day, 0) + int(n)
         return Counts(
-            expected=sorted(expected_dates),
+            expected=sorted(expected_rows),
+            expected_rows=expected_rows,
             rows=rows,
             missing_tables=missing,
             queries=queries,

@@ -102,6 +102,7 @@ def test_counts_are_exact(loaded) -> None:
     finally:
         wh.close()
     assert counts.expected == GAME_DATES
+    assert counts.expected_rows == {d: 5 for d in GAME_DATES}  # games per date, for thin dates
     assert counts.queries == 1
     assert sorted(counts.missing_tables) == ["ghost", "never_created"]
     in_range = {
