@@ -426,13 +426,22 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
+    """A mapping that refuses a key written twice, but keeps YAML merge keys (`<<: *anchor`),
+    whose keys the mapping's own keys may override."""
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
-        if key in mapping:
+        if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
+        seen.add(key)
+    loader.flatten_mapping(node)  # merged keys first, own keys after: own keys win
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 

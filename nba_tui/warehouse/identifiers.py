@@ -58,6 +58,11 @@ class TableRef:
     dataset: str
     table: str
 
+    def __post_init__(self) -> None:
+        # Built directly or via parse(), a TableRef always holds validated parts.
+        check_name(self.dataset, "dataset")
+        check_name(self.table, "table")
+
     @classmethod
     def parse(cls, text: str) -> TableRef:
         if not isinstance(text, str):

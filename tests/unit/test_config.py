@@ -244,3 +244,31 @@ def test_repo_pipeline_validates_against_published_schema() -> None:
     data = yaml.safe_load((ROOT / "pipeline.yaml").read_text())
     data = {k: v for k, v in data.items() if not k.startswith("x-")}
     jsonschema.validate(json.loads(json.dumps(data, default=str)), schema)
+
+
+def test_yaml_anchors_and_merge_keys_reuse_a_backfill() -> None:
+    text = BASE.replace(
+        "phases:\n",
+        'x-bf: &bf\n  command: ["{python}", -m, prog, "{table}"]\n  checkpoint: c/{table}.json\n'
+        "phases:\n",
+    ).replace(
+        '        backfill:\n          command: ["{python}", -m, prog, "{table}"]\n',
+        "        backfill: {<<: *bf, checkpoint: other.json}\n",
+    )
+    p = config.loads(text, "p.yaml")
+    bf = p.table("summary").backfill
+    assert bf is not None and bf.command[-1] == "{table}"
+    assert bf.checkpoint == "other.json"  # the mapping's own key overrides the merged one
+
+
+def test_table_ref_cannot_hold_an_unsafe_name() -> None:
+    from nba_tui.warehouse.identifiers import IdentifierError, TableRef
+
+    with pytest.raises(IdentifierError, match="unsafe table"):
+        TableRef("raw", "x`; DROP TABLE y --")
+    with pytest.raises(IdentifierError, match="unsafe dataset"):
+        TableRef('ra"w', "box")
+    assert TableRef("raw", "box").bigquery_sql("nba-props-platform") == (
+        "`nba-props-platform`.`raw`.`box`"
+    )
+    assert TableRef("raw", "box").sqlite_sql() == '"raw"."box"'
