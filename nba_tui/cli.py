@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -104,11 +105,30 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
     from nba_tui.report import render_status
 
     snap = take_snapshot(args, pipeline)
+    cost = estimate_cost(args, pipeline)
     if args.json:
-        emit_json(snap.to_json(pipeline))
+        data = snap.to_json(pipeline)
+        data["cost_estimate"] = cost
+        emit_json(data)
     else:
         print(render_status(pipeline, snap, color=use_color()))
+        if cost:
+            print(textwrap.fill(f"cost: {cost}", 80, subsequent_indent="      "))
     return EXIT_OK
+
+
+def estimate_cost(args: argparse.Namespace, pipeline: Pipeline) -> str | None:
+    """BigQuery: a dry run's bytes per poll and per night (None on the embedded backend)."""
+    if pipeline.warehouse.backend != "bigquery":
+        return None
+    from nba_tui.monitor import Monitor
+
+    start, end = date_range(args, pipeline)
+    mon = Monitor(pipeline, start=start, end=end)
+    try:
+        return mon.estimate_cost()
+    finally:
+        mon.close()
 
 
 def cmd_preflight(args: argparse.Namespace, pipeline: Pipeline) -> int:

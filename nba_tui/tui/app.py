@@ -193,9 +193,19 @@ class NbaTuiApp(ActionsMixin, App[int]):
             self._polling = False
             self._poll_timer = self.set_timer(max(0.2, next_in), self._start_poll)
 
+    @work(thread=True, group="cost", exit_on_error=False)
+    def _cost_worker(self) -> None:
+        """BigQuery only: the start-up dry run's bytes per poll and per night, as a toast."""
+        estimate = getattr(self.monitor, "estimate_cost", None)
+        text = estimate() if estimate is not None else None
+        if text:
+            self.call_from_thread(self.notify, text, title="BigQuery cost", timeout=20)
+
     def _on_poll(self, result: PollResult) -> None:
         self.last_poll = result
         self.polls_done += 1
+        if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
+            self._cost_worker()
         if result.fresh and result.snapshot is not None:
             first = self.snapshot is None
             self.snapshot = result.snapshot
@@ -336,6 +346,8 @@ class NbaTuiApp(ActionsMixin, App[int]):
         else:
             age = self.clock() - poll.snapshot.taken_at if poll.snapshot else None
             text.append(f" · updated {format_age(age)} ago", "dim")
+            if poll.snapshot is not None and poll.snapshot.bytes_processed is not None:
+                text.append(f" · {poll.snapshot.bytes_processed / 1e6:.1f} MB/poll", "dim")
         if self._jobs_error:
             text.append(f" · jobs: {self._jobs_error}", "red")
         return text

@@ -276,3 +276,37 @@ def test_proxy_is_bounded(bq_emulator) -> None:
     time.sleep(1.0)
     with pytest.raises(OSError):  # stopped by itself
         urllib.request.urlopen(proxy.endpoint + "/c", timeout=2).read()
+
+
+@pytest.mark.bigquery
+def test_status_on_bigquery_prints_the_cost_estimate(
+    bq_client, bq_emulator, suffix, tmp_path
+) -> None:
+    """`nba-tui status` against the emulator: the coverage, then the dry run's cost line."""
+    build(bq_client, suffix, 3)
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(pipeline_yaml(suffix, bq_emulator.endpoint, 3))
+    env = {k: v for k, v in os.environ.items() if k != "BIGQUERY_EMULATOR_HOST"}
+    text = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "status", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert text.returncode == 0, text.stderr
+    assert "10 game dates" in text.stdout and "t02" in text.stdout
+    lines = text.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    at = next(i for i, line in enumerate(lines) if line.startswith("cost: "))
+    cost = " ".join(line.strip() for line in lines[at:])
+    assert "per poll" in cost and "night" in cost
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "status", "--json", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    data = __import__("json").loads(out.stdout)
+    assert data["cost_estimate"] == cost.removeprefix("cost: ")
