@@ -131,9 +131,14 @@ def test_injected_table_name_never_reaches_the_client(bq_client, fault_proxy, tm
         config.load(path)
     with pytest.raises(IdentifierError):
         TableRef.parse(f"nba_raw.{EVIL}")
-    # A TableRef built around the validator is still refused by the backend, before any request.
+    with pytest.raises(IdentifierError, match="unsafe table"):
+        TableRef("nba_raw", EVIL)  # nor can one be built directly
+    # A TableRef forced past its own check is still refused by the backend, before any request.
+    forged = object.__new__(TableRef)
+    object.__setattr__(forged, "dataset", "nba_raw")
+    object.__setattr__(forged, "table", EVIL)
     wh = BigQueryWarehouse(BigQuerySettings(endpoint=fault_proxy.endpoint))
-    bad = TableSpec("bad", TableRef("nba_raw", EVIL), "game_date")
+    bad = TableSpec("bad", forged, "game_date")
     sched = TableSpec("__expected__", TableRef("nba_raw", "schedule"), "game_date")
     with pytest.raises(WarehouseError, match="unsafe table"):
         wh.counts(sched, [bad], D(2024, 1, 1), D(2024, 1, 2))
