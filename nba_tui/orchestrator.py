@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -200,22 +198,13 @@ def start_plan(
 
             raise JobError(f"nothing queued: {why}")
     log = open_log(sup.pipeline.log_dir, f"plan_{plan.id}")
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    try:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-            [sys.executable, "-m", "nba_tui.orchestrator", str(sup.pipeline.source), plan.id],
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=fd,
-            close_fds=True,
-            cwd=str(sup.pipeline.base_dir),
-        )
-    finally:
-        os.close(fd)
-    import threading
+    from nba_tui.jobs.supervisor import spawn_detached
 
-    threading.Thread(target=proc.wait, daemon=True).start()
+    proc = spawn_detached(
+        [sys.executable, "-m", "nba_tui.orchestrator", str(sup.pipeline.source), plan.id],
+        log,
+        sup.pipeline.base_dir,
+    )
     ct = create_time(proc.pid)
     data = sup.store.update_plan(
         plan.id, lambda p: p.update(runner_pid=proc.pid, runner_start_time=ct, log=str(log))

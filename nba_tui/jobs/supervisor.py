@@ -57,6 +57,27 @@ STARTUP_GRACE = 30.0
 POLL = 0.005
 
 
+def spawn_detached(argv: list[str], log: Path, cwd: Path) -> subprocess.Popen:
+    """Start a process that outlives us: its own session, stdin /dev/null, output appended to
+    `log` (a file, never a pipe someone must drain). Used for job shims and plan runners alike."""
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+            argv,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            close_fds=True,
+            cwd=str(cwd),
+        )
+    finally:
+        os.close(fd)
+    # reap it when it exits, so it never lingers as a zombie of a long-lived dashboard
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()
+    return proc
+
+
 class JobError(Exception):
     """An action that cannot be done (already active, not running, unknown job). One line."""
 
@@ -242,21 +263,11 @@ class Supervisor:
         log = open_log(self.pipeline.log_dir, rec.table)
         rec.log = str(log)
         self.store.update_job(rec.id, lambda r: setattr(r, "log", str(log)))
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-                [sys.executable, "-m", "nba_tui.jobs.shim", str(self.store.root), rec.id],
-                start_new_session=True,
-                stdin=subprocess.DEVNULL,
-                stdout=fd,
-                stderr=fd,
-                close_fds=True,
-                cwd=str(self.pipeline.base_dir),
-            )
-        finally:
-            os.close(fd)
-        # reap the shim when it exits, so it never lingers as a zombie of a long-lived dashboard
-        threading.Thread(target=proc.wait, daemon=True, name=f"reap-{rec.id}").start()
+        proc = spawn_detached(
+            [sys.executable, "-m", "nba_tui.jobs.shim", str(self.store.root), rec.id],
+            log,
+            self.pipeline.base_dir,
+        )
         ct = create_time(proc.pid)
 
         def spawned(r: JobRecord) -> None:
