@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -79,24 +80,23 @@ class DateRange(_Model):
         return self
 
 
+def _table_ref(value: str) -> str:
+    TableRef.parse(value)
+    return value
+
+
+TableRefText = Annotated[str, AfterValidator(_table_ref)]
+"""`dataset.table`, validated by the one identifier validator."""
+ColumnName = Annotated[str, AfterValidator(lambda v: check_name(v, "column"))]
+
+
 class ExpectedDates(_Model):
-    table: str
+    table: TableRefText
     """The schedule table whose dates are the expected game dates, as dataset.table."""
-    column: str = "game_date"
+    column: ColumnName = "game_date"
     """Its date column."""
     season_gap_days: int = Field(60, ge=1)
     """A gap of at least this many days between game dates starts a new season."""
-
-    @field_validator("table")
-    @classmethod
-    def _ref(cls, v: str) -> str:
-        TableRef.parse(v)
-        return v
-
-    @field_validator("column")
-    @classmethod
-    def _col(cls, v: str) -> str:
-        return check_name(v, "column")
 
     @property
     def ref(self) -> TableRef:
@@ -207,9 +207,9 @@ class Backfill(_Model):
 class Table(_Model):
     name: str
     """Short unique name used on the command line and in the dashboard."""
-    table: str
+    table: TableRefText
     """Warehouse table as dataset.table."""
-    date_column: str = "game_date"
+    date_column: ColumnName = "game_date"
     """The date (partition) column."""
     depends_on: list[str] = []
     """Tables (by name) this table is derived from; a missing input fails that date."""
@@ -228,17 +228,6 @@ class Table(_Model):
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, "table name")
-
-    @field_validator("table")
-    @classmethod
-    def _ref(cls, v: str) -> str:
-        TableRef.parse(v)
-        return v
-
-    @field_validator("date_column")
-    @classmethod
-    def _col(cls, v: str) -> str:
-        return check_name(v, "column")
 
     @field_validator("min_coverage")
     @classmethod
