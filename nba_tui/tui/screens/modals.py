@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,7 +33,7 @@ class _Box(ModalScreen[bool]):
         Binding("pagedown", "scroll(10)", show=False),
     ]
 
-    def __init__(self, title: str, body: Text | str, footer: str, *, classes: str = "") -> None:
+    def __init__(self, title: str, body: RenderableType, footer: str, *, classes: str = "") -> None:
         super().__init__(classes=classes)
         self._title = title
         self._body = body
@@ -166,15 +168,16 @@ class HelpScreen(_Box):
     """Every key, including the ones hidden because they do not apply right now."""
 
     def __init__(self, keys: Sequence[tuple[str, str]], read_only: bool) -> None:
-        body = Text()
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True, min_width=8)
+        grid.add_column()  # long descriptions wrap under themselves, not under the keys
         for key, text in keys:
-            body.append(f"  {key:<8}", "bold")
-            body.append(f"{text}\n")
-        body.append(
+            grid.add_row(f" {key}", text)
+        note = Text(
             "\nKeys that do not apply to the selected row are hidden from the footer.\n"
             "Ctrl+P opens the command palette with the same actions.",
             "dim",
         )
         if read_only:
-            body.append("\nRead-only: nothing can be launched or signalled.", "bold")
-        super().__init__("keys", body, "Esc close", classes="help")
+            note.append("\nRead-only: nothing can be launched or signalled.", "bold")
+        super().__init__("keys", Group(grid, note), "Esc close", classes="help")
