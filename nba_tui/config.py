@@ -314,8 +314,10 @@ class Pipeline(_Model):
         try:
             self.topological_order()
         except graphlib.CycleError as e:
-            cycle = " -> ".join(e.args[1])
-            raise ValueError(f"dependency cycle: {cycle}") from None
+            cycle = " -> ".join(reversed(e.args[1]))
+            raise ValueError(
+                f"dependency cycle: {cycle}; remove one of these dependencies"
+            ) from None
         phase_index = {p.name: i for i, p in enumerate(self.phases)}
         for t in self.tables():
             for dep in t.all_inputs:
@@ -481,16 +483,22 @@ def _locate(lines: dict, loc: tuple, data: Any) -> tuple[int | None, str]:
 
 def _graph_error_loc(msg: str, data: Any) -> tuple:
     """For cross-table errors, find the table the message is about."""
-    m = re.search(r"table '([^']+)'|table name '([^']+)'|table (\S+\.\S+) listed", msg)
+    m = re.search(r"table '([^']+)'|table name '([^']+)'|table (\S+\.\S+) listed|cycle: (\w+)", msg)
     if not m or not isinstance(data, dict):
         return ()
     wanted = next(g for g in m.groups() if g)
-    for pi, ph in enumerate(data.get("phases") or []):
-        for ti, t in enumerate((ph or {}).get("tables") or []):
-            if isinstance(t, dict) and wanted in (t.get("name"), t.get("table")):
-                key = "depends_on" if "depends on" in msg else "name"
-                return ("phases", pi, "tables", ti, key)
-    return ()
+    found = [
+        (pi, ti)
+        for pi, ph in enumerate(data.get("phases") or [])
+        for ti, t in enumerate((ph or {}).get("tables") or [])
+        if isinstance(t, dict) and wanted in (t.get("name"), t.get("table"))
+    ]
+    if not found:
+        return ()
+    # a duplicate is reported where it is written the second time
+    pi, ti = found[-1] if "duplicate" in msg or "listed twice" in msg else found[0]
+    key = "depends_on" if ("depends on" in msg or "cycle" in msg) else "name"
+    return ("phases", pi, "tables", ti, key)
 
 
 def load(path: str | Path = DEFAULT_CONFIG) -> Pipeline:

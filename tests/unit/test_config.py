@@ -114,14 +114,14 @@ CORPUS = [
             "      - name: box\n        table: raw.box",
             "      - name: schedule\n        table: raw.box",
         ),
-        "duplicate table name 'schedule'",
+        "p.yaml:9: phases[0].tables[1].name: duplicate table name 'schedule'",
     ),
     (
         "cycle",
         BASE.replace(
             "        table: raw.box\n", "        table: raw.box\n        depends_on: [summary]\n"
         ),
-        "dependency cycle",
+        "p.yaml:11: phases[0].tables[1].depends_on: dependency cycle: box -> summary -> box; remove one",
     ),
     (
         "later-phase dependency",
