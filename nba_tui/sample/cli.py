@@ -37,6 +37,7 @@ def register(
         parents=[parent],
         help="rebuild the sample warehouse in its initial state and remove checkpoints",
     )
+    p.add_argument("--force", action="store_true", help="reset even while backfill jobs are active")
     p.set_defaults(func=cmd_reset)
     p = sub.add_parser("info", parents=[parent], help="where the sample warehouse is and its rows")
     p.set_defaults(func=cmd_info)
@@ -66,6 +67,18 @@ def cmd_reset(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if problem:
         print(f"nba-tui: {problem}", file=sys.stderr)
         return 2
+    if not getattr(args, "force", False):
+        from nba_tui.jobs.supervisor import Supervisor
+
+        active = [v.record for v in Supervisor(pipeline).jobs() if v.state.active]
+        if active:
+            names = ", ".join(f"{r.table} ({r.id})" for r in active)
+            print(
+                f"nba-tui: {len(active)} job(s) still active: {names}; their writes would be "
+                "lost: stop them first (nba-tui stop JOB) or pass --force",
+                file=sys.stderr,
+            )
+            return 1
     stats = build_warehouse(pipeline, force=True)
     removed = remove_checkpoints(pipeline)
     if getattr(args, "json", False):

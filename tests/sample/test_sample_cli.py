@@ -55,3 +55,21 @@ def test_demo_info_before_build(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (tmp_path / "pipeline.yaml").write_text((REPO / "pipeline.yaml").read_text())
     assert cli.main(["demo", "info", "--config", str(tmp_path / "pipeline.yaml")]) == 0
     assert "not built" in capsys.readouterr().out
+
+
+def test_demo_reset_refuses_while_a_job_is_active(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba_tui.jobs.supervisor import Supervisor
+
+    monkeypatch.setenv("NBA_TUI_SAMPLE_PACE", "5")  # slow enough to still be running
+    sup = Supervisor(project.pipeline)
+    job = sup.launch("team_defense_game_summary")
+    config = str(project.root / "pipeline.yaml")
+    try:
+        assert cli.main(["demo", "reset", "--config", config]) == 1
+        err = capsys.readouterr().err
+        assert f"team_defense_game_summary ({job.id})" in err and "--force" in err
+    finally:
+        sup.stop(job.id, grace=1)
+    assert cli.main(["demo", "reset", "--config", config]) == 0
