@@ -195,11 +195,15 @@ def resolve_table(pipeline: Pipeline, name: str) -> cfg.Table:
 # -- parser -------------------------------------------------------------------------------------
 
 
-def common_options(json_flag: bool = True, dates: bool = True) -> argparse.ArgumentParser:
+def common_options(
+    json_flag: bool = True, dates: bool = True, top: bool = False
+) -> argparse.ArgumentParser:
+    """Options every command takes. Only the top-level parser sets the --config default: a
+    subcommand's default would overwrite `nba-tui --config X status`'s X (argparse merges)."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "--config",
-        default=cfg.DEFAULT_CONFIG,
+        default=cfg.DEFAULT_CONFIG if top else argparse.SUPPRESS,
         metavar="PATH",
         help="pipeline file (default: ./pipeline.yaml)",
     )
@@ -216,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nba-tui",
         description="Coverage dashboard and job supervisor for date-partitioned backfills.",
-        parents=[common_options(json_flag=False, dates=False)],
+        parents=[common_options(json_flag=False, dates=False, top=True)],
     )
     parser.add_argument(
         "--read-only", action="store_true", help="dashboard without action keys (inspect only)"

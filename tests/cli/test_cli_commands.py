@@ -236,3 +236,21 @@ def test_unreachable_warehouse_is_exit_2_and_nothing_lost(proj: Path) -> None:
     assert "demo reset" in out.stderr
     # no dataset file created, removed or changed (readers may add WAL side files)
     assert {p.name: p.stat().st_size for p in wh.glob("*.db")} == before
+
+
+def test_config_before_or_after_the_subcommand(proj: Path, tmp_path: Path) -> None:
+    cfg_path = str(proj / "pipeline.yaml")
+    for argv in (
+        ["--config", cfg_path, "status", "--json"],
+        ["status", "--json", "--config", cfg_path],
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "nba_tui", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(),
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["pipeline"] == "nba-props-platform"
