@@ -8,13 +8,12 @@ NBA_TUI_SAMPLE_PACE so they are quick but observable. Every test ends by stoppin
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ui_helpers import proc_states, wait_for  # noqa: F401 - re-exported
 
 from nba_tui import config
 from nba_tui.config import Pipeline
@@ -65,30 +64,3 @@ def stop_all(pipe: Pipeline) -> None:
         if view.record.state.active:
             with contextlib.suppress(Exception):  # cleanup must go on
                 sup.stop(view.record.id, grace=0.5)
-
-
-async def wait_for(pilot, cond: Callable[[], object], what: str, timeout: float = 15.0) -> object:
-    """Poll `cond` between event-loop turns until truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def proc_states(pgid: int) -> dict[int, str]:
-    """pid -> state letter of every process in the process group (from /proc)."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            out[int(entry)] = fields[0]
-    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import proc_states, wait_for
+from ui_helpers import proc_states, wait_for
 
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.screens.modals import ConfirmScreen, PreflightScreen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import wait_for
+from ui_helpers import wait_for
 
 from nba_tui.monitor import Monitor
 from nba_tui.tui.app import NbaTuiApp

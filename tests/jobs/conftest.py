@@ -5,28 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from jobs_helpers import wait_for  # noqa: F401 - re-exported
 
 from nba_tui import config
 
 HERE = Path(__file__).parent
 FAKE = HERE / "fakejob.py"
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    """Poll `cond` until truthy (synchronise on events, never on bare sleeps)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def pipeline_yaml(

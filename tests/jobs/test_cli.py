@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import wait_for
+from jobs_helpers import wait_for
 
 from nba_tui.cli import main
 from nba_tui.jobs.cli import render_jobs

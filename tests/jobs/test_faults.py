@@ -13,7 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import psutil
-from conftest import wait_for
+from jobs_helpers import wait_for
 
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.progress import LogProgress, tail

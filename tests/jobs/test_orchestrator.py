@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import wait_for
+from jobs_helpers import wait_for
 
 from nba_tui import config
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from jobs_helpers import wait_for
 
 from nba_tui import config
 from nba_tui.jobs.model import JobState

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from jobs_helpers import wait_for
 
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.shim import create_time, proc_stat, session_members

@@ -1,0 +1,35 @@
+"""Helpers for the dashboard tests (a plain module: conftest names clash across test folders)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+async def wait_for(pilot, cond: Callable[[], object], what: str, timeout: float = 15.0) -> object:
+    """Poll `cond` between event-loop turns until truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def proc_states(pgid: int) -> dict[int, str]:
+    """pid -> state letter of every process in the process group (from /proc)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            out[int(entry)] = fields[0]
+    return out
