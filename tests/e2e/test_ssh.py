@@ -35,7 +35,7 @@ TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 # Seconds of simulated work per date: 78 missing dates take ~23 s, much longer than the drop and the
 # reconnect need (~5 s), so "still running after the link dropped" is not a race. The job is stopped
 # over the second session, so the pace does not lengthen the test.
-PACE = "0.3"
+PACE = "1.0"  # 78 dates take ~78 s: the job is surely still running when checked
 
 
 class Tmux:

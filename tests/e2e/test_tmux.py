@@ -38,7 +38,7 @@ class Tmux:
         return out.stdout
 
     def start(self, name: str, command: list[str]) -> None:
-        env = "env NBA_TUI_SAMPLE_PACE=0.3 TERM=xterm-256color"
+        env = "env NBA_TUI_SAMPLE_PACE=1.0 TERM=xterm-256color"
         cmd = f"cd {self.cwd} && exec {env} " + " ".join(command)
         self("new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd)
 
@@ -143,6 +143,7 @@ def test_dashboard_survives_kill_and_controls_the_same_job(workdir: Path) -> Non
             "dash2",
             lambda t: "running" in row(t) and "gaps " + TABLE in t,
             "the adopted job running, selected",
+            timeout=40,  # a loaded CI machine starts Python slowly; the job runs ~78 s
         )
         tmux("send-keys", "-t", "dash2", "s")
         tmux.wait("dash2", lambda t: "Stop it?" in t and job["id"] in t, "the stop confirmation")
