@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: sets up everything the tests need on a fresh machine, then runs them.
-#   - tmux (the end-to-end tests drive the real dashboard in it), via apt-get when missing
+#   - via apt-get when missing: tmux (the end-to-end tests drive the real dashboard in it),
+#     script (the terminal benchmark), openssh (a private loopback sshd for the SSH-drop test)
 #   - a virtualenv in .venv with the project and its `test` extra (pytest, the BigQuery emulator)
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/unit -x`.
 set -euo pipefail
