@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 PROJECT = "nba-props-platform"
@@ -176,6 +176,21 @@ def release() -> None:
         if _refs <= 0 and _shared is not None:
             _shared.stop()
             _shared = None
+
+
+def session_fixture() -> Iterator[Emulator]:
+    """Body of a session fixture: the shared emulator, or a test failure (never a skip) naming
+    what to install when it is missing."""
+    import pytest
+
+    try:
+        emu = acquire()
+    except EmulatorMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield emu
+    finally:
+        release()
 
 
 # -- data -------------------------------------------------------------------------------------

@@ -21,14 +21,7 @@ from faultproxy import FaultProxy  # noqa: E402
 
 @pytest.fixture(scope="session")
 def bq_emulator() -> Iterator[bqemu.Emulator]:
-    try:
-        emu = bqemu.acquire()
-    except bqemu.EmulatorMissing as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield emu
-    finally:
-        bqemu.release()
+    yield from bqemu.session_fixture()
 
 
 @pytest.fixture(scope="session")

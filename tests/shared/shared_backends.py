@@ -86,14 +86,7 @@ BACKENDS = [
 @pytest.fixture(scope="session")
 def shared_emulator() -> Iterator[bqemu.Emulator]:
     """The same session emulator as tests/bigquery (reference-counted in `bqemu`)."""
-    try:
-        emu = bqemu.acquire()
-    except bqemu.EmulatorMissing as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield emu
-    finally:
-        bqemu.release()
+    yield from bqemu.session_fixture()
 
 
 def make_backend(
