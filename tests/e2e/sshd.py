@@ -18,43 +18,14 @@ import subprocess
 import time
 from pathlib import Path
 
+from e2e_helpers import descendants, start_time
+
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd refuses to start as root without it
 
 
 class SshdError(RuntimeError):
     pass
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of `pid`, from /proc (no pgrep needed)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[19])
-
-
-def descendants(pid: int) -> list[int]:
-    out = []
-    for child in children(pid):
-        out.append(child)
-        out.extend(descendants(child))
-    return out
 
 
 def free_port() -> int:

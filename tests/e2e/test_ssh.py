@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,74 +23,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sshd import Sshd, SshdError, descendants
+from e2e_helpers import TABLE, Tmux, alive, argv_of, descendants, row, stat_fields
+from sshd import Sshd, SshdError
 
 from nba_tui import config
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-TABLE = "team_defense_game_summary"
-TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 # Seconds of simulated work per date: 78 missing dates take ~23 s, much longer than the drop and the
 # reconnect need (~5 s), so "still running after the link dropped" is not a race. The job is stopped
 # over the second session, so the pace does not lengthen the test.
 PACE = "1.0"  # 78 dates take ~78 s: the job is surely still running when checked
-
-
-class Tmux:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        out = subprocess.run(
-            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, timeout=10
-        )
-        return out.stdout
-
-    def start(self, name: str, argv: list[str]) -> None:
-        self("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "exec " + shlex.join(argv))
-
-    def sessions(self) -> list[str]:
-        return self("list-sessions", "-F", "#{session_name}").split()
-
-    def screen(self, name: str) -> str:
-        return self("capture-pane", "-p", "-t", name)
-
-    def wait(self, name: str, cond: Callable[[str], bool], what: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen(name)
-            if cond(text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
-
-
-def row(text: str, table: str = TABLE) -> str:
-    return next((line for line in text.splitlines() if line.startswith(table)), "")
-
-
-def stat_fields(pid: int) -> list[str] | None:
-    """/proc/PID/stat from the state field on (state, ppid, pgrp, session, ...)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()
-
-
-def alive(pid: int | None) -> bool:
-    fields = stat_fields(pid) if pid else None
-    return fields is not None and fields[0] != "Z"
-
-
-def argv_of(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
 def session_members(sid: int) -> list[int]:
@@ -124,7 +66,7 @@ def dashboards(cfg: Path) -> list[int]:
 
 def ssh_client(tmux: Tmux, name: str) -> int:
     """The local `ssh` process of a tmux session: the pane's process or one of its children."""
-    pane = int(tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+    pane = tmux.pane_pid(name)
     for pid in [pane, *descendants(pane)]:
         argv = argv_of(pid)
         if argv and os.path.basename(argv[0]) == "ssh":

@@ -8,90 +8,43 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+import e2e_helpers
 import pytest
+from e2e_helpers import TABLE, alive, argv_of, descendants, row
 
 from nba_tui import config
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-TABLE = "team_defense_game_summary"
-TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 
 
-class Tmux:
+class Tmux(e2e_helpers.Tmux):
+    """The shared tmux server, but sessions start in the work dir with the sample pace and TERM set
+    by the shell command itself (no ssh here to carry them), the argv joined unquoted."""
+
     def __init__(self, socket: str, cwd: Path) -> None:
-        self.socket, self.cwd = socket, cwd
-
-    def __call__(self, *args: str) -> str:
-        out = subprocess.run(
-            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, timeout=10
-        )
-        return out.stdout
+        super().__init__(socket)
+        self.cwd = cwd
 
     def start(self, name: str, command: list[str]) -> None:
         env = "env NBA_TUI_SAMPLE_PACE=1.0 TERM=xterm-256color"
-        cmd = f"cd {self.cwd} && exec {env} " + " ".join(command)
-        self("new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd)
-
-    def screen(self, name: str) -> str:
-        return self("capture-pane", "-p", "-t", name)
-
-    def wait(self, name: str, cond: Callable[[str], bool], what: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen(name)
-            if cond(text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
-
-
-def row(text: str, table: str = TABLE) -> str:
-    return next((line for line in text.splitlines() if line.startswith(table)), "")
-
-
-def descendants(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                out.append(int(entry))
-                out.extend(descendants(int(entry)))
-    return out
+        self.new_session(name, f"cd {self.cwd} && exec {env} " + " ".join(command))
 
 
 def dashboard_pid(tmux: Tmux, name: str) -> int:
-    pane = int(tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+    pane = tmux.pane_pid(name)
     for pid in [pane, *descendants(pane)]:
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"nba_tui" in cmd and b"--config" in cmd:
+        argv = argv_of(pid)
+        if "nba_tui" in argv and "--config" in argv:
             return pid
     raise AssertionError("dashboard process not found")
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 @pytest.fixture
