@@ -51,15 +51,23 @@ def team_defense_zone_analysis(ctx: Context, day: str) -> list[tuple]:
     ]
 
 
-def player_shot_zone_analysis(ctx: Context, day: str) -> list[tuple]:
+def _player_window(ctx: Context, day: str, aggregates: str) -> list[tuple]:
+    """(player_id, games, *aggregates) over the rolling window before `day`, for the players who
+    play on `day`. `aggregates` is one of this module's constant column lists, never input."""
     first, last = ctx.window(day)
-    rows = ctx.conn.execute(
-        "SELECT player_id, COUNT(*), SUM(fga), SUM(paint_fga), SUM(fg3a), SUM(paint_fgm), "  # noqa: S608
-        f"SUM(fgm), SUM(fg3m) FROM {PGS} WHERE game_date BETWEEN ? AND ? "  # noqa: S608
+    sql = (
+        f"SELECT player_id, COUNT(*), {aggregates} FROM {PGS} "  # noqa: S608
+        "WHERE game_date BETWEEN ? AND ? "
         f"AND player_id IN (SELECT player_id FROM {PGS} WHERE game_date = ?) "
-        "GROUP BY player_id ORDER BY player_id",
-        (first, last, day),
-    ).fetchall()
+        "GROUP BY player_id ORDER BY player_id"
+    )
+    return ctx.conn.execute(sql, (first, last, day)).fetchall()
+
+
+def player_shot_zone_analysis(ctx: Context, day: str) -> list[tuple]:
+    rows = _player_window(
+        ctx, day, "SUM(fga), SUM(paint_fga), SUM(fg3a), SUM(paint_fgm), SUM(fgm), SUM(fg3m)"
+    )
     teams = _teams_today(ctx, day)
     out = []
     for pid, n, fga, pfga, fg3a, pfgm, fgm, fg3m in rows:
@@ -83,13 +91,11 @@ def player_daily_cache(ctx: Context, day: str) -> list[tuple]:
             (first, last),
         ).fetchall()
     )
-    rows = ctx.conn.execute(
-        "SELECT player_id, COUNT(*), AVG(points), AVG(rebounds), AVG(assists), AVG(minutes), "  # noqa: S608
-        f"AVG(usage_rate), AVG(ts_pct) FROM {PGS} WHERE game_date BETWEEN ? AND ? "  # noqa: S608
-        f"AND player_id IN (SELECT player_id FROM {PGS} WHERE game_date = ?) "
-        "GROUP BY player_id ORDER BY player_id",
-        (first, last, day),
-    ).fetchall()
+    rows = _player_window(
+        ctx,
+        day,
+        "AVG(points), AVG(rebounds), AVG(assists), AVG(minutes), AVG(usage_rate), AVG(ts_pct)",
+    )
     teams = _teams_today(ctx, day)
     return [
         (day, pid, teams[pid], n, r4(p), r4(rb), r4(a), r4(m), r4(u), r4(ts),
