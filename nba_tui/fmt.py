@@ -1,0 +1,65 @@
+"""One set of formatters for what the CLI and the dashboard print: shares, durations, ages.
+
+Kept in one module so `status`, `jobs`, the grid and the preflight report never disagree on how
+a number reads. Plain Python: no Rich, no Textual.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def pct(share: float) -> str:
+    """A share as a percentage that never rounds up to a false 100.0 %."""
+    if not math.isfinite(share):
+        return "-"
+    value = share * 100
+    if value < 100 and round(value, 1) >= 100:
+        return "99.9%"
+    return f"{value:.1f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """Coarse duration for live screens: '<1m', '12m', '3h05', '2d04' (changes once a minute)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "<1m"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}"
+
+
+def clock(seconds: float | None) -> str:
+    """Exact duration for one-shot listings: '4:07', '2h05m' (the CLI's `jobs` ELAPSED/ETA)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    s = int(seconds)
+    if s < 3600:
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def age(seconds: float | None) -> str:
+    """How old something is: '42s', '12m', '1.5h'; 'never' when it never happened."""
+    if seconds is None or not math.isfinite(seconds):
+        return "never"
+    seconds = max(seconds, 0.0)
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escapes, NUL, ...) replaced by '?'; tabs as spaces.
+
+    Use it on anything recorded or user-supplied before it reaches a terminal."""
+    text = text.replace("\t", "    ")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

@@ -1,0 +1,153 @@
+"""The one bounded reader of growing log files, for job progress and for the dashboard's log pane.
+
+Why offsets and not text (toolong's habit): a backfill log can reach hundreds of MB and a buggy
+program can write a 1 MB line, while a dashboard follows it for hours. A `LogReader` remembers
+only a byte offset, the file's inode and a capped partial line; each `read()` takes at most
+`max_read` new bytes and returns the complete lines in them as bytes, each cut to `max_line`.
+When the file grew by more than `max_read` since the last read, `skip_ahead=True` jumps to the
+last `max_read` bytes (a viewer wants the newest lines) while `skip_ahead=False` catches up over
+several calls (a parser that must see every line). A replaced or truncated file starts over.
+
+`tail()` reads the last lines of a file from a window at its end, never the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHUNK = 64 * 1024
+MAX_LINE = 4096
+"""Longer lines are cut to this many bytes."""
+
+
+class LogReader:
+    """Incremental, bounded reader of one growing file; yields complete raw lines."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_read: int = 2 * 1024 * 1024,
+        max_line: int = MAX_LINE,
+        skip_ahead: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.max_read = max_read
+        self.max_line = max_line
+        self.skip_ahead = skip_ahead
+        self.offset = 0
+        self.skipped = False
+        """True when the last read jumped over bytes it never returned."""
+        self._inode: int | None = None
+        self._partial = b""
+        self._partial_cut = False
+        self._drop_first = False
+
+    def reset(self) -> None:
+        self.offset, self._partial, self._partial_cut, self._drop_first = 0, b"", False, False
+
+    def seek_tail(self, nbytes: int) -> None:
+        """Start at most `nbytes` before the current end (the first, cut line is dropped)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        self.reset()
+        self._inode = st.st_ino
+        self.offset = max(0, st.st_size - nbytes)
+        self._drop_first = self.offset > 0
+
+    @property
+    def partial(self) -> bytes:
+        """The unfinished last line read so far (capped at `max_line`)."""
+        return self._partial
+
+    def read(self) -> list[bytes]:
+        """Complete lines appended since the last call (at most `max_read` bytes are read)."""
+        self.skipped = False
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            return []
+        with f:
+            st = os.fstat(f.fileno())
+            if self._inode != st.st_ino or st.st_size < self.offset:  # replaced or truncated
+                if self._inode is not None:
+                    self.reset()
+                self._inode = st.st_ino
+            if self.skip_ahead and st.st_size - self.offset > self.max_read:
+                self.offset = st.st_size - self.max_read
+                self._partial, self._partial_cut = b"", False
+                self._drop_first = self.skipped = True
+            f.seek(self.offset)
+            lines: list[bytes] = []
+            budget = self.max_read
+            while budget > 0:
+                chunk = f.read(min(CHUNK, budget))
+                if not chunk:
+                    break
+                budget -= len(chunk)
+                self.offset += len(chunk)
+                self._feed(chunk, lines)
+        return lines
+
+    def _feed(self, chunk: bytes, out: list[bytes]) -> None:
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            if nl < 0:
+                self._append_partial(chunk[start:])
+                return
+            self._append_partial(chunk[start:nl])
+            if self._drop_first:
+                self._drop_first = False
+            else:
+                out.append(self._partial.rstrip(b"\r"))
+            self._partial, self._partial_cut = b"", False
+            start = nl + 1
+
+    def _append_partial(self, piece: bytes) -> None:
+        if self._partial_cut:
+            return
+        room = self.max_line - len(self._partial)
+        if len(piece) > room:
+            piece, self._partial_cut = piece[:room], True
+        self._partial += piece
+
+
+def decode(raw: bytes, max_chars: int | None = None) -> str:
+    """A raw log line as text for a terminal: UTF-8 with replacement, control characters as '?'."""
+    from nba_tui.fmt import printable
+
+    text = raw.decode("utf-8", "replace").rstrip("\r")
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars] + f" …(+{len(text) - max_chars} chars)"
+    return printable(text)
+
+
+def tail(
+    path: str | Path, max_bytes: int = 64_000, max_lines: int | None = None, max_line: int = MAX_LINE
+) -> list[str]:
+    """The last lines of `path` from at most `max_bytes` at its end, decoded and cut."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return []
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        start = max(0, size - max_bytes)
+        f.seek(start)
+        data = f.read(max_bytes)
+    parts = data.split(b"\n")
+    if start > 0 and len(parts) > 1:
+        parts = parts[1:]  # the first piece is the end of a line that started earlier
+    if parts and parts[-1] == b"":
+        parts.pop()
+    lines = []
+    for p in parts:
+        text = p[:max_line].decode("utf-8", "replace").rstrip("\r")
+        if len(p) > max_line:
+            text += f" … [{len(p) - max_line} more bytes]"
+        lines.append(text)
+    return lines[-max_lines:] if max_lines is not None else lines
