@@ -108,6 +108,9 @@ class SqliteSettings(_Model):
     """Directory of the embedded warehouse: one SQLite file per dataset (relative to this file)."""
     busy_timeout_ms: int = Field(10_000, ge=0)
     """How long a writer waits for a lock before failing."""
+    sample: bool = False
+    """Build the embedded NBA sample warehouse into `path` when it does not exist yet (the
+    shipped demo). False: a missing `path` is an error, never silently filled with made-up data."""
 
 
 class BigQuerySettings(_Model):

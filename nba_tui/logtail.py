@@ -127,7 +127,10 @@ def decode(raw: bytes, max_chars: int | None = None) -> str:
 
 
 def tail(
-    path: str | Path, max_bytes: int = 64_000, max_lines: int | None = None, max_line: int = MAX_LINE
+    path: str | Path,
+    max_bytes: int = 64_000,
+    max_lines: int | None = None,
+    max_line: int = MAX_LINE,
 ) -> list[str]:
     """The last lines of `path` from at most `max_bytes` at its end, decoded and cut."""
     try:

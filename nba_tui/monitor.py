@@ -29,6 +29,7 @@ from asyncio_throttle import Throttler
 
 from nba_tui import coverage
 from nba_tui.config import Pipeline
+from nba_tui.fmt import age as format_age
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited
 
@@ -53,16 +54,6 @@ class PollResult:
         if self.snapshot is None:
             return None
         return max(0.0, time.time() - self.snapshot.taken_at)
-
-
-def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 class Monitor:
@@ -236,3 +227,19 @@ class Monitor:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def snapshot_once(
+    pipeline: Pipeline, start: dt.date | None = None, end: dt.date | None = None
+) -> coverage.Snapshot:
+    """One synchronous poll over `start..end` (default: the pipeline's range), for the CLI and the
+    plan runner. A warehouse that cannot answer raises `WarehouseError` with the hint appended."""
+    mon = Monitor(pipeline, start=start, end=end)
+    try:
+        result = mon.poll_once()
+    finally:
+        mon.close()
+    if result.snapshot is None:
+        hint = f" ({result.hint})" if result.hint else ""
+        raise WarehouseError(f"{result.error}{hint}")
+    return result.snapshot
