@@ -9,11 +9,19 @@ would be degraded if the phase ran anyway (`--skip-preflight`).
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
+
+from rich.text import Text
 
 from nba_tui.commands import NoBackfill, display, render_argv
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
+from nba_tui.fmt import pct
+
+OK, BAD = "✔", "✘"
+#: Missing ranges shown per short input (the full list is in `--json` and `nba-tui gaps`).
+FULL_RANGES, COMPACT_RANGES = 4, 2
 
 
 @dataclass
@@ -131,3 +139,86 @@ def format_command(argv: list[str], limit: int = 3) -> str:
             a = ",".join(parts[:limit]) + f",...(+{len(parts) - limit})"
         shown.append(a)
     return display(shown)
+
+
+def shell_lines(command: str, first: str, width: int = 80) -> str:
+    """Wrap a shell command with backslash continuations, so it still pastes as one command."""
+    pad = " " * len(first)
+    parts = textwrap.wrap(
+        command, width - len(first) - 2, break_long_words=False, break_on_hyphens=False
+    )
+    return " \\\n".join((first if i == 0 else pad) + p for i, p in enumerate(parts))
+
+
+def render(report: PreflightReport, *, compact: bool = False, config: str | None = None) -> Text:
+    """The one rendering of a preflight report, for the CLI and the dashboard's modal.
+
+    Every state is also spelled with a symbol (✔ ✘), so it reads the same without colour.
+    Full (`nba-tui preflight`): 80 columns, the exact fill command (`config` is added as
+    --config when not the default). Compact (the modal, a 78-column box): the fix is a key or
+    the short command, never absolute paths, so it fits 80x24 and reads the same everywhere."""
+    body = Text()
+    body.append("" if compact else "Preflight ")
+    body.append(f"{report.phase} over {report.start}..{report.end}: ")
+    n_bad = len(report.failing)
+    verdict = (
+        f"{OK} READY"
+        if report.ready
+        else f"{BAD} NOT READY ({n_bad} of {len(report.checks)} inputs short)"
+    )
+    tone = "green" if report.ready else "red"
+    body.append(verdict, f"bold {tone}" if compact else tone)
+    for c in report.checks:
+        body.append("\n")
+        body.append_text(_check_line(c, compact))
+        if not c.ok:
+            body.append_text(_compact_detail(c) if compact else _full_detail(c, config))
+    if not report.ready:
+        body.append("\nIf run anyway (--skip-preflight):", "bold" if compact else "")
+        for d in report.degradation():
+            lines = (
+                [f"  - {d}"]
+                if compact
+                else textwrap.wrap(d, 80, initial_indent="  - ", subsequent_indent="    ")
+            )
+            body.append("".join(f"\n{line}" for line in lines))
+    return body
+
+
+def _check_line(c: InputCheck, compact: bool) -> Text:
+    """`✘ name (soft)   91.5% < 100.0% ...`: one line per input, green or red."""
+    cov = c.coverage
+    name = cov.name + (" (soft)" if c.soft else "")
+    if compact and len(name) > 35:
+        name = name[:34] + "…"
+    cmp = "≥" if c.ok else "<"
+    line = f"{OK if c.ok else BAD} {name:<35} {pct(cov.share):>6} {cmp} {pct(cov.threshold)}"
+    if not c.ok:
+        need = f"need {cov.needed_for_threshold} more"
+        line += f"  {need}" if compact else f" {len(cov.missing)} missing, {need}"
+    return Text(line if compact else f"  {line}", "green" if c.ok else "red")
+
+
+def _full_detail(c: InputCheck, config: str | None) -> Text:
+    """The missing ranges, then the command that fills them, as the CLI prints it."""
+    cov = c.coverage
+    shown = ", ".join(str(r) for r in cov.missing_runs[:FULL_RANGES])
+    more = len(cov.missing_runs) - FULL_RANGES
+    text = f"missing: {shown}" + (f", +{more} more ranges" if more > 0 else "")
+    lines = textwrap.wrap(text, 80, initial_indent="      ", subsequent_indent=" " * 15)
+    if c.fill_command:
+        config_arg = f" --config {config}" if config else ""
+        lines.append(f"      fill:    nba-tui launch {cov.name} --missing{config_arg}")
+        lines.append(shell_lines(format_command(c.fill_command), "      i.e.     "))
+    return Text("".join(f"\n{line}" for line in lines))
+
+
+def _compact_detail(c: InputCheck) -> Text:
+    """The missing count and the first ranges; the fix is `m` on the table in the dashboard."""
+    cov = c.coverage
+    runs = ", ".join(str(r) for r in cov.missing_runs[:COMPACT_RANGES])
+    more = len(cov.missing_runs) - COMPACT_RANGES
+    text = f"\n    {len(cov.missing)} missing: {runs}" + (f" +{more}" if more > 0 else "")
+    if c.fill_command:
+        text += f"\n    fill: m on it, or nba-tui launch {cov.name} --missing"
+    return Text(text)
