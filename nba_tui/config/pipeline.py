@@ -1,0 +1,238 @@
+"""The pipeline, its phases and tables: the typed result of `nba_tui.config.load`.
+
+The cross-table rules live on `Pipeline` (unique names, known inputs, no cycle, no input from a
+later phase); the dependency graph is built once, with the standard library's `graphlib`.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from nba_tui.config.sections import (
+    Backfill,
+    ColumnName,
+    DateRange,
+    ExpectedDates,
+    JobSettings,
+    PollSettings,
+    Section,
+    TableRefText,
+    WarehouseSettings,
+)
+from nba_tui.warehouse.identifiers import TableRef, check_name
+
+DEFAULT_CONFIG = "pipeline.yaml"
+
+
+class Table(Section):
+    name: str
+    """Short unique name used on the command line and in the dashboard."""
+    table: TableRefText
+    """Warehouse table as dataset.table."""
+    date_column: ColumnName = "game_date"
+    """The date (partition) column."""
+    depends_on: list[str] = []
+    """Tables (by name) this table is derived from; a missing input fails that date."""
+    soft_depends_on: list[str] = []
+    """Inputs with a fallback: missing data degrades rows (synthetic) instead of failing."""
+    min_coverage: float = 0.998
+    """Share of expected dates that must be present (0..1) for downstream preflight."""
+    bootstrap_days: int = Field(0, ge=0)
+    """Days at each season start not counted as missing (rolling windows need history)."""
+    thin_ratio: float = Field(0.5, gt=0, le=1)
+    """A date with fewer rows than this share of the table's median rows-per-date is `thin`."""
+    backfill: Backfill | None = None
+    """How to (re)build the table; omitted for sources that are loaded elsewhere."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v, "table name")
+
+    @field_validator("min_coverage")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0 <= v <= 1:
+            raise ValueError(f"must be between 0 and 1 (got {v}); write 99.8% as 0.998")
+        return v
+
+    @property
+    def ref(self) -> TableRef:
+        return TableRef.parse(self.table)
+
+    @property
+    def all_inputs(self) -> list[str]:
+        return [*self.depends_on, *self.soft_depends_on]
+
+
+class Phase(Section):
+    name: str
+    """Phase name, e.g. phase3."""
+    description: str = ""
+    """One line shown in the dashboard."""
+    parallel: bool = True
+    """Whether the phase's tables may be backfilled at the same time (false: cascade order)."""
+    tables: list[Table] = Field(min_length=1)
+    """The phase's tables, in processing order."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v, "phase name")
+
+
+class Pipeline(Section):
+    pipeline: str
+    """Name of the pipeline (shown in the title)."""
+    range: DateRange
+    """The backfill date range."""
+    expected_dates: ExpectedDates
+    """Where the expected game dates come from."""
+    warehouse: WarehouseSettings = WarehouseSettings()
+    """Backend and connection."""
+    poll: PollSettings = PollSettings()
+    """Coverage polling."""
+    jobs: JobSettings = JobSettings()
+    """Backfill job supervision."""
+    phases: list[Phase] = Field(min_length=1)
+    """Phases in order; each holds tables."""
+
+    # Set by load(); not part of the file.
+    source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        """Top-level keys starting with `x-` hold YAML anchors to reuse (as in compose files)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
+
+    @model_validator(mode="after")
+    def _graph(self) -> Pipeline:
+        """Names unique, every input known, no cycle, no input from a later phase."""
+        phase_of = self._check_names()
+        for t in self.tables():
+            for dep in t.all_inputs:
+                if dep not in phase_of:
+                    raise ValueError(
+                        f"table {t.name!r} depends on unknown table {dep!r} "
+                        f"(known: {', '.join(sorted(phase_of))})"
+                    )
+                if dep == t.name:
+                    raise ValueError(f"table {t.name!r} depends on itself")
+        try:
+            self.topological_order()
+        except graphlib.CycleError as e:
+            cycle = " -> ".join(reversed(e.args[1]))
+            raise ValueError(
+                f"dependency cycle: {cycle}; remove one of these dependencies"
+            ) from None
+        phase_index = {p.name: i for i, p in enumerate(self.phases)}
+        for t in self.tables():
+            for dep in t.all_inputs:
+                if phase_index[phase_of[dep]] > phase_index[phase_of[t.name]]:
+                    raise ValueError(
+                        f"table {t.name!r} ({phase_of[t.name]}) depends on {dep!r} from a later "
+                        f"phase ({phase_of[dep]}); move one of them"
+                    )
+        return self
+
+    def _check_names(self) -> dict[str, str]:
+        """Table name -> its phase name, refusing a table name, a warehouse table or a phase name
+        written twice."""
+        phase_of: dict[str, str] = {}
+        refs: dict[str, str] = {}
+        for p in self.phases:
+            for t in p.tables:
+                if t.name in phase_of:
+                    raise ValueError(f"duplicate table name {t.name!r}")
+                if t.table in refs:
+                    raise ValueError(f"table {t.table} listed twice ({refs[t.table]}, {t.name})")
+                phase_of[t.name] = p.name
+                refs[t.table] = t.name
+        if len({p.name for p in self.phases}) != len(self.phases):
+            raise ValueError("duplicate phase name")
+        return phase_of
+
+    # -- queries -------------------------------------------------------------------------------
+    def tables(self) -> Iterator[Table]:
+        for p in self.phases:
+            yield from p.tables
+
+    def table(self, name: str) -> Table:
+        for t in self.tables():
+            if t.name == name or t.table == name:
+                return t
+        raise KeyError(name)
+
+    def phase(self, name: str) -> Phase:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def phase_of(self, table: str) -> Phase:
+        for p in self.phases:
+            if any(t.name == table for t in p.tables):
+                return p
+        raise KeyError(table)
+
+    def topological_order(self) -> list[str]:
+        """Table names, inputs before the tables derived from them; among the tables ready at the
+        same time, file order (graphlib alone gives a valid but arbitrary order).
+
+        Raises graphlib.CycleError on a cycle (the validator turns it into the error line)."""
+        ts: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for t in self.tables():
+            ts.add(t.name, *t.all_inputs)
+        ts.prepare()
+        position = {t.name: i for i, t in enumerate(self.tables())}
+        result: list[str] = []
+        while ts.is_active():
+            ready = sorted(ts.get_ready(), key=position.__getitem__)
+            result.extend(ready)
+            ts.done(*ready)
+        return result
+
+    def phase_inputs(self, phase: str) -> list[Table]:
+        """Tables outside `phase` that its tables read (directly), in pipeline order."""
+        ph = self.phase(phase)
+        own = {t.name for t in ph.tables}
+        needed = {d for t in ph.tables for d in t.all_inputs if d not in own}
+        return [t for t in self.tables() if t.name in needed]
+
+    def next_phase(self, phase: str) -> Phase | None:
+        names = [p.name for p in self.phases]
+        i = names.index(phase)
+        return self.phases[i + 1] if i + 1 < len(self.phases) else None
+
+    def resolve(self, path: str) -> Path:
+        """A path from the file, relative to the file's directory."""
+        p = Path(path)
+        return p if p.is_absolute() else (self.source.parent / p)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def state_dir(self) -> Path:
+        return self.resolve(self.jobs.state_dir)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.resolve(self.jobs.log_dir)
+
+    @property
+    def sqlite_dir(self) -> Path:
+        return self.resolve(self.warehouse.sqlite.path)
+
+    def datasets(self) -> list[str]:
+        names = {self.expected_dates.ref.dataset} | {t.ref.dataset for t in self.tables()}
+        return sorted(names)

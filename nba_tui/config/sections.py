@@ -1,0 +1,210 @@
+"""The sections of `pipeline.yaml` below the table level: dates, warehouse, polling, jobs, backfill.
+
+Each field's docstring becomes its JSON Schema description (`nba-tui schema`), so it is written for
+the person editing the file. `Section` forbids unknown keys: a misspelt key is an error, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from nba_tui.warehouse.identifiers import TableRef, check_name, check_project
+
+PLACEHOLDERS = {"python", "start", "end", "dates", "table", "warehouse", "checkpoint", "config"}
+MAX_DURATION_S = 86_400.0
+"""No duration in the file (poll, timeout, stop grace) is longer than a day: a bigger one is a typo
+that would, e.g., make `stop` wait forever before SIGKILL."""
+
+
+def _duration_seconds(value: Any) -> float:
+    """Seconds from a number or `30s`/`2m`/`500ms`/`1h`: finite, not negative, at most a day."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r} (write e.g. 30s, 2m, 500ms)")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value)
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text) if len(text) < 40 else None
+        if not m:
+            raise ValueError(f"not a duration: {text[:40]!r} (write e.g. 30s, 2m, 500ms)")
+        seconds = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_DURATION_S):
+        raise ValueError(f"must be between 0 and 24h (got {str(value)[:40]})")
+    return seconds
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
+            ],
+            "description": "seconds, or a duration such as 30s, 2m, 500ms",
+        }
+    ),
+]
+
+
+class Section(BaseModel):
+    """A part of the file: unknown keys are errors (a misspelt key must not be ignored), values
+    are frozen once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class DateRange(Section):
+    start: dt.date
+    """First game date of the range (inclusive), YYYY-MM-DD."""
+    end: dt.date
+    """Last game date of the range (inclusive), YYYY-MM-DD."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+def _table_ref(value: str) -> str:
+    TableRef.parse(value)
+    return value
+
+
+TableRefText = Annotated[str, AfterValidator(_table_ref)]
+"""`dataset.table`, validated by the one identifier validator."""
+ColumnName = Annotated[str, AfterValidator(lambda v: check_name(v, "column"))]
+
+
+class ExpectedDates(Section):
+    table: TableRefText
+    """The schedule table whose dates are the expected game dates, as dataset.table."""
+    column: ColumnName = "game_date"
+    """Its date column."""
+    season_gap_days: int = Field(60, ge=1)
+    """A gap of at least this many days between game dates starts a new season."""
+
+    @property
+    def ref(self) -> TableRef:
+        return TableRef.parse(self.table)
+
+
+class SqliteSettings(Section):
+    path: str = ".nba_tui/warehouse"
+    """Directory of the embedded warehouse: one SQLite file per dataset (relative to this file)."""
+    busy_timeout_ms: int = Field(10_000, ge=0)
+    """How long a writer waits for a lock before failing."""
+    sample: bool = False
+    """Build the embedded NBA sample warehouse into `path` when it does not exist yet (the
+    shipped demo). False: a missing `path` is an error, never silently filled with made-up data."""
+
+
+class BigQuerySettings(Section):
+    project: str = "nba-props-platform"
+    """Google Cloud project id that holds the datasets."""
+    location: str = "US"
+    """Dataset location (US, EU, ...)."""
+    endpoint: str | None = None
+    """API endpoint override, for emulators (BIGQUERY_EMULATOR_HOST also works)."""
+    strategy: Literal["query", "partitions"] = "query"
+    """`query`: one UNION ALL coverage query; `partitions`: INFORMATION_SCHEMA.PARTITIONS per
+    dataset (metadata only, for date-partitioned tables), falling back to `query`."""
+    max_bytes_billed: int = Field(1_000_000_000, ge=10 * 1024 * 1024)
+    """Cap on bytes billed per query (BigQuery's minimum is 10 MB)."""
+    max_queries_per_minute: int = Field(30, ge=1)
+    """Throttle for polls."""
+    timeout: Duration = 30.0
+    """Seconds one query may take before the poll is marked failed (data shown as stale)."""
+    retry_deadline: Duration = 60.0
+    """Total seconds the client may spend retrying transient errors."""
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, v: str) -> str:
+        return check_project(v)
+
+
+class WarehouseSettings(Section):
+    backend: Literal["sqlite", "bigquery"] = "sqlite"
+    """`sqlite` (embedded default) or `bigquery` (production)."""
+    sqlite: SqliteSettings = SqliteSettings()
+    """Embedded warehouse settings."""
+    bigquery: BigQuerySettings = BigQuerySettings()
+    """BigQuery settings."""
+
+
+class PollSettings(Section):
+    interval: Duration = 30.0
+    """Seconds between coverage polls (accepts 30s, 2m)."""
+
+    @field_validator("interval")
+    @classmethod
+    def _min(cls, v: float) -> float:
+        if v < 0.5:
+            raise ValueError("poll interval must be at least 0.5s")
+        return v
+
+
+class JobSettings(Section):
+    max_parallel: int = Field(3, ge=1, le=64)
+    """How many backfill jobs may run at once (phase launches respect it)."""
+    log_dir: str = "logs"
+    """Where job logs go (relative to this file)."""
+    state_dir: str = ".nba_tui"
+    """Job records, checkpoints, locks and the action log (relative to this file)."""
+    stop_grace: Duration = 10.0
+    """Seconds between SIGTERM and SIGKILL when stopping a job."""
+
+
+class Backfill(Section):
+    command: list[str] = Field(min_length=1)
+    """Argument list without the date arguments (never a shell string). Placeholders: {python}
+    {table} {warehouse} {checkpoint} {config}."""
+    range_args: list[str] = ["--start-date", "{start}", "--end-date", "{end}"]
+    """Appended to `command` to backfill a date range."""
+    dates_args: list[str] = ["--dates", "{dates}"]
+    """Appended to `command` to re-run only some dates ({dates}: comma-separated YYYY-MM-DD)."""
+    checkpoint: str | None = None
+    """Checkpoint file the program resumes from (relative to this file; {table} allowed)."""
+    progress: str = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
+    """Regex over log lines; the named group `date` is the date being processed."""
+
+    @field_validator("command", "range_args", "dates_args")
+    @classmethod
+    def _placeholders(cls, v: list[str] | None) -> list[str] | None:
+        for arg in v or []:
+            for name in re.findall(r"\{(\w*)\}", arg):
+                if name not in PLACEHOLDERS:
+                    raise ValueError(
+                        f"unknown placeholder {{{name}}} in {arg!r}; "
+                        f"use one of {', '.join(sorted(PLACEHOLDERS))}"
+                    )
+        return v
+
+    @field_validator("progress")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            rx = re.compile(v)
+        except re.error as e:
+            raise ValueError(f"bad regex: {e}") from None
+        if "date" not in rx.groupindex:
+            raise ValueError("progress regex needs a named group (?P<date>...)")
+        return v
