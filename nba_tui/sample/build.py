@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import random
 import shutil
+import sqlite3
 import time
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -161,8 +162,10 @@ def warehouse_exists(pipeline: Pipeline) -> bool:
 def ensure_warehouse(pipeline: Pipeline) -> bool:
     """Build the warehouse unless it is there already (or the backend is not sqlite).
 
-    Returns True if it built one. Two processes racing on first run both build; the second
-    rename fails harmlessly and its copy is discarded.
+    An explicit request: the CLI and the dashboard call it on first run only for a pipeline with
+    `warehouse.sqlite.sample: true` (see `nba_tui.cli.common.ensure_embedded`). Returns True if
+    it built one. Two processes racing on first run both build; the second rename fails
+    harmlessly and its copy is discarded.
     """
     if pipeline.warehouse.backend != "sqlite" or warehouse_exists(pipeline):
         return False
@@ -173,3 +176,36 @@ def ensure_warehouse(pipeline: Pipeline) -> bool:
             return False
         raise
     return True
+
+
+def remove_checkpoints(pipeline: Pipeline) -> int:
+    """Delete checkpoint files: after a reset their dates no longer hold what they claim."""
+    cp_dir = pipeline.state_dir / "checkpoints"
+    removed = 0
+    if cp_dir.is_dir():
+        for f in cp_dir.glob("*.json"):
+            f.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def table_stats(root: Path) -> dict[str, dict[str, object]]:
+    """Rows and dates per sample table (read-only; tables that are absent say so)."""
+    conn = connect(root, DATASETS, create=False, readonly=True)
+    out: dict[str, dict[str, object]] = {}
+    try:
+        for t in TABLES:
+            out[t.name] = {"table": t.table, "exists": False}
+            if not dataset_file(root, t.ref.dataset).exists():
+                continue
+            try:
+                # A quoted identifier from the sample's own table list; no value is pasted.
+                cols = "COUNT(*), COUNT(DISTINCT game_date), MIN(game_date), MAX(game_date)"
+                sql = f"SELECT {cols} FROM {t.ref.sqlite_sql()}"  # noqa: S608
+                n, days, first, last = conn.execute(sql).fetchone()
+            except sqlite3.OperationalError:  # a missing table is information, not an error
+                continue
+            out[t.name].update(exists=True, rows=n, dates=days, first=first, last=last)
+    finally:
+        conn.close()
+    return out

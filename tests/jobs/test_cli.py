@@ -8,7 +8,7 @@ import pytest
 from jobs_helpers import wait_for
 
 from nba_tui.cli import main
-from nba_tui.jobs.cli import render_jobs
+from nba_tui.cli.jobs import render_jobs
 from nba_tui.jobs.supervisor import Supervisor
 
 

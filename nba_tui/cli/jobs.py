@@ -1,16 +1,16 @@
 """Headless job control, mirroring the dashboard's keys (for scripts, cron and SSH one-liners).
 
     nba-tui jobs [--json]
-    nba-tui launch TABLE [--missing | --start D --end D | --dates d1,d2]
-    nba-tui launch-phase PHASE [--all] [--skip-preflight]
-    nba-tui run PHASE... [--all] [--skip-preflight]
-    nba-tui pause|resume|stop|restart JOB          (JOB: a job id, or a table name)
+    nba-tui launch TABLE [--missing | --start D --end D | --dates d1,d2] [--json]
+    nba-tui launch-phase PHASE [--all] [--skip-preflight] [--start D --end D] [--json]
+    nba-tui run PHASE... [--all] [--skip-preflight] [--json]
+    nba-tui pause|resume|stop|restart JOB [--json]    (JOB: a job id, or a table name)
     nba-tui history [--json] [--limit N]
     nba-tui plans [--json]
 
-Exit codes follow nba_tui.cli: 0 ok; 1 refused (already active, not running, preflight fails);
-2 bad input (unknown table/job/phase, bad dates). Every command goes through the same Supervisor
-as the dashboard, so both see and control the same jobs.
+Exit codes as in `nba_tui.cli.common`: 0 ok; 1 refused (already active, not running, preflight
+fails); 2 bad input (unknown table/job/phase, bad dates). Every command goes through the same
+Supervisor as the dashboard, so both see and control the same jobs.
 """
 
 from __future__ import annotations
@@ -22,12 +22,32 @@ import sys
 import time
 from typing import Any
 
+from nba_tui.cli.common import (
+    EXIT_CHECK,
+    EXIT_OK,
+    Handler,
+    InputError,
+    check_phases,
+    config_option,
+    date_range,
+    dates_option,
+    emit,
+    emit_json,
+    fail,
+    json_option,
+    parse_date,
+    resolve_table,
+    take_snapshot,
+)
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
-from nba_tui.jobs.model import JobView
+from nba_tui.fmt import clock
+from nba_tui.jobs.model import JobRecord, JobView
 from nba_tui.jobs.supervisor import JobError, PreflightFailed, Supervisor
 
-EXIT_OK, EXIT_CHECK = 0, 1
+#: Width of the STATE column: "failed 137" and "failed -15" fit; "stopped" needs no exit code.
+STATE_WIDTH = 10
+TABLE_WIDTH = 21
 
 
 def view_json(v: JobView, now: float | None = None) -> dict[str, Any]:
@@ -45,58 +65,38 @@ def elapsed(v: JobView, now: float | None = None) -> float | None:
     return round((r.ended_at or now or time.time()) - r.started_at, 1)
 
 
-def fmt_duration(s: float | None) -> str:
-    if s is None:
-        return "-"
-    s = int(s)
-    if s < 3600:
-        return f"{s // 60}:{s % 60:02d}"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+def state_text(r: JobRecord) -> str:
+    """The state, with the exit code when it says something and fits: 'failed 1', 'failed -9'.
+    A stopped job's 143 or -15 is the stop itself, so 'stopped' stands alone."""
+    state = str(r.state)
+    if r.state.active or r.exit_code in (None, 0):
+        return state
+    text = f"{state} {r.exit_code}"
+    return text if len(text) <= STATE_WIDTH else state
 
 
 def render_jobs(views: list[JobView], now: float | None = None) -> str:
     """A table that fits 80 columns: id, table, state, pid, elapsed, date, dates/min, ETA."""
-    head = f"{'ID':<6} {'TABLE':<22} {'STATE':<7} {'PID':>7} {'ELAPSED':>7} {'DATE':<10} "
-    head += f"{'D/MIN':>6} {'ETA':>6}"
-    lines = [head]
+    sw, tw = STATE_WIDTH, TABLE_WIDTH
+    lines = [
+        f"{'ID':<6} {'TABLE':<{tw}} {'STATE':<{sw}} {'PID':>7} {'ELAPSED':>7} {'DATE':<10} "
+        f"{'D/MIN':>6} {'ETA':>6}"
+    ]
     for v in views:
         r, p = v.record, v.progress
-        table = r.table if len(r.table) <= 22 else r.table[:21] + "…"
-        state = str(r.state)
-        if not r.state.active and r.exit_code not in (None, 0):
-            state = f"{state[:4]}:{r.exit_code}"[:7]
+        table = r.table if len(r.table) <= tw else r.table[: tw - 1] + "…"
         rate = f"{p.dates_per_min:.1f}" if p.dates_per_min else "-"
         lines.append(
-            f"{r.id:<6} {table:<22} {state:<7} {r.pid or '-':>7} "
-            f"{fmt_duration(elapsed(v, now)):>7} {p.current_date or '-':<10} {rate:>6} "
-            f"{fmt_duration(p.eta_s):>6}"
+            f"{r.id:<6} {table:<{tw}} {state_text(r):<{sw}} {r.pid or '-':>7} "
+            f"{clock(elapsed(v, now)):>7} {p.current_date or '-':<10} {rate:>6} "
+            f"{clock(p.eta_s):>6}"
         )
     if not views:
         lines.append("(no jobs yet: nba-tui launch TABLE)")
     return "\n".join(lines)
 
 
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    from nba_tui.cli import emit_json
-
-    if args.json:
-        emit_json(data)
-    else:
-        print(text)
-
-
-def _refused(e: JobError) -> int:
-    print(f"nba-tui: {e}", file=sys.stderr)
-    return EXIT_CHECK
-
-
-def _sup(args: argparse.Namespace, pipeline: Pipeline) -> Supervisor:
-    return Supervisor(pipeline)
-
-
 def _job(sup: Supervisor, ref: str) -> JobView:
-    from nba_tui.cli import InputError
-
     try:
         return sup.resolve(ref)
     except JobError as e:
@@ -104,12 +104,8 @@ def _job(sup: Supervisor, ref: str) -> JobView:
 
 
 def _dates(text: str) -> list[dt.date]:
-    from nba_tui.cli import parse_date
-
     out = [parse_date(d.strip(), "--dates") for d in text.split(",") if d.strip()]
     if not out:
-        from nba_tui.cli import InputError
-
         raise InputError("--dates: give at least one YYYY-MM-DD (comma-separated)")
     return out
 
@@ -118,50 +114,48 @@ def _dates(text: str) -> list[dt.date]:
 
 
 def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    views = _sup(args, pipeline).jobs()
+    views = Supervisor(pipeline).jobs()
     now = time.time()
-    _emit(args, [view_json(v, now) for v in views], render_jobs(views, now))
+    emit(args, [view_json(v, now) for v in views], render_jobs(views, now))
     return EXIT_OK
 
 
 def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    from nba_tui.cli import InputError, date_range, resolve_table, take_snapshot
-
     table = resolve_table(pipeline, args.table)
-    sup = _sup(args, pipeline)
     if args.dates and (args.missing or args.start or args.end):
         raise InputError("--dates cannot be combined with --missing, --start or --end")
+    start, end = date_range(pipeline, args.start, args.end)
+    sup = Supervisor(pipeline)
     try:
         if args.missing:
-            v = sup.launch_missing(table.name, take_snapshot(args, pipeline))
+            v = sup.launch_missing(table.name, take_snapshot(pipeline, start, end))
         elif args.dates:
             v = sup.launch(table.name, dates=_dates(args.dates))
         else:
-            start, end = date_range(args, pipeline)
             v = sup.launch(table.name, start=start, end=end)
     except JobError as e:
-        return _refused(e)
+        return fail(str(e), EXIT_CHECK)
     r = v.record
-    _emit(
-        args,
-        view_json(v),
-        f"launched {r.table}: job {r.id}, pid {r.pid}, log {r.log}\n  {display(r.argv)}",
-    )
+    text = f"launched {r.table}: job {r.id}, pid {r.pid}, log {r.log}\n  {display(r.argv)}"
+    emit(args, view_json(v), text)
     return EXIT_OK
 
 
-def _signal_cmd(action: str) -> Any:
+def _signal_cmd(action: str) -> Handler:
     def handler(args: argparse.Namespace, pipeline: Pipeline) -> int:
-        sup = _sup(args, pipeline)
+        sup = Supervisor(pipeline)
         v = _job(sup, args.job)
         try:
-            kw = {"grace": args.grace} if action == "stop" else {}
-            v = getattr(sup, action)(v.id, **kw)
+            if action == "stop":
+                v = sup.stop(v.id, grace=args.grace)
+            else:
+                call = {"pause": sup.pause, "resume": sup.resume, "restart": sup.restart}
+                v = call[action](v.id)
         except JobError as e:
-            return _refused(e)
+            return fail(str(e), EXIT_CHECK)
         r = v.record
         extra = f", log {r.log}" if action == "restart" else ""
-        _emit(args, view_json(v), f"{action}: {r.table} job {r.id} is {r.state}{extra}")
+        emit(args, view_json(v), f"{action}: {r.table} job {r.id} is {r.state}{extra}")
         return EXIT_OK
 
     handler.__doc__ = f"nba-tui {action} JOB"
@@ -169,7 +163,7 @@ def _signal_cmd(action: str) -> Any:
 
 
 def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    entries = _sup(args, pipeline).history(limit=args.limit)
+    entries = Supervisor(pipeline).history(limit=args.limit)
     lines = []
     for e in entries:
         what = e.get("table") or ",".join(e.get("phases") or []) or "-"
@@ -179,48 +173,30 @@ def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
         )
         if e.get("argv"):
             lines.append(f"    {display(e['argv'])}")
-    _emit(args, entries, "\n".join(lines) if lines else "(no actions yet)")
+    emit(args, entries, "\n".join(lines) if lines else "(no actions yet)")
     return EXIT_OK
 
 
 def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    plans = _sup(args, pipeline).plans()
+    plans = Supervisor(pipeline).plans()
     lines = [
         f"{p.id}  {p.kind:<5} {p.state:<9} {' > '.join(p.phases)}  jobs: {' '.join(p.jobs) or '-'}"
         + (f"\n    {p.message}" if p.message else "")
         for p in plans
     ]
-    _emit(args, [p.to_json() for p in plans], "\n".join(lines) if lines else "(no plans yet)")
+    emit(args, [p.to_json() for p in plans], "\n".join(lines) if lines else "(no plans yet)")
     return EXIT_OK
 
 
-def _check_phases(pipeline: Pipeline, names: list[str]) -> None:
-    from nba_tui.cli import InputError
-
-    for n in names:
-        try:
-            pipeline.phase(n)
-        except KeyError:
-            known = ", ".join(p.name for p in pipeline.phases)
-            raise InputError(f"unknown phase {n!r} (phases: {known})") from None
-
-
 def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    from nba_tui.cli import take_snapshot
-
-    _check_phases(pipeline, [args.phase])
-    sup = _sup(args, pipeline)
+    check_phases(pipeline, [args.phase])
+    snap = take_snapshot(pipeline, *date_range(pipeline, args.start, args.end))
     try:
-        plan = sup.launch_phase(
-            args.phase,
-            take_snapshot(args, pipeline),
-            missing=not args.all,
-            skip_preflight=args.skip_preflight,
+        plan = Supervisor(pipeline).launch_phase(
+            args.phase, snap, missing=not args.all, skip_preflight=args.skip_preflight
         )
     except PreflightFailed as e:
         if args.json:
-            from nba_tui.cli import emit_json
-
             emit_json({"error": str(e), "degradation": e.lines})
         print(f"nba-tui: {e}; running anyway would mean:", file=sys.stderr)
         for line in e.lines:
@@ -228,54 +204,57 @@ def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print("  (re-run with --skip-preflight to accept that)", file=sys.stderr)
         return EXIT_CHECK
     except JobError as e:
-        return _refused(e)
+        return fail(str(e), EXIT_CHECK)
     text = (
         f"plan {plan.id}: {args.phase}, jobs {' '.join(plan.jobs)} (runner pid {plan.runner_pid})"
     )
     for s in plan.skipped:
         text += f"\n  skipped {s['table']}: {s['reason']}"
-    _emit(args, plan.to_json(), text)
+    emit(args, plan.to_json(), text)
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    _check_phases(pipeline, args.phases)
-    sup = _sup(args, pipeline)
+    check_phases(pipeline, args.phases)
     try:
-        plan = sup.run_phases(args.phases, missing=not args.all, skip_preflight=args.skip_preflight)
+        plan = Supervisor(pipeline).run_phases(
+            args.phases, missing=not args.all, skip_preflight=args.skip_preflight
+        )
     except JobError as e:
-        return _refused(e)
+        return fail(str(e), EXIT_CHECK)
     text = (
         f"plan {plan.id}: {' > '.join(plan.phases)}; each phase starts when its preflight "
         f"passes (runner pid {plan.runner_pid}, log {plan.log}); follow with `nba-tui plans`"
     )
-    _emit(args, plan.to_json(), text)
+    emit(args, plan.to_json(), text)
     return EXIT_OK
 
 
 # -- parser ----------------------------------------------------------------------------------------
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the job commands to `nba-tui` (called by nba_tui.cli.build_parser)."""
-    p = sub.add_parser("jobs", parents=[common], help="backfill jobs and their progress")
+def register(sub: Any) -> None:
+    """Add the job commands to `nba-tui`; each gets only the options it reads."""
+    plain = [config_option(), json_option()]
+    ranged = [config_option(), dates_option(), json_option()]
+    p = sub.add_parser("jobs", parents=plain, help="backfill jobs and their progress")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("launch", parents=[common], help="start TABLE's backfill (detached)")
+    p = sub.add_parser("launch", parents=ranged, help="start TABLE's backfill (detached)")
     p.add_argument("table")
     p.add_argument("--missing", action="store_true", help="only the table's missing dates")
     p.add_argument("--dates", metavar="D1,D2", help="only these dates")
     p.set_defaults(func=cmd_launch)
 
     p = sub.add_parser(
-        "launch-phase", parents=[common], help="queue PHASE's short tables (max_parallel)"
+        "launch-phase", parents=ranged, help="queue PHASE's short tables (max_parallel)"
     )
     p.add_argument("phase")
     p.add_argument("--all", action="store_true", help="every table, whole range")
     p.add_argument("--skip-preflight", action="store_true", help="launch even if inputs short")
     p.set_defaults(func=cmd_launch_phase)
 
-    p = sub.add_parser("run", parents=[common], help="chain PHASEs, each after its preflight")
+    p = sub.add_parser("run", parents=plain, help="chain PHASEs, each after its preflight")
     p.add_argument("phases", nargs="+", metavar="PHASE")
     p.add_argument("--all", action="store_true", help="every table, whole range")
     p.add_argument("--skip-preflight", action="store_true", help="do not wait for preflight")
@@ -287,15 +266,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ("stop", "TERM, then KILL after the grace period"),
         ("restart", "relaunch a failed/stopped/lost job (resumes from its checkpoint)"),
     ):
-        p = sub.add_parser(action, parents=[common], help=text)
+        p = sub.add_parser(action, parents=plain, help=text)
         p.add_argument("job", metavar="JOB", help="job id, or table name")
         if action == "stop":
             p.add_argument("--grace", type=float, help="seconds before SIGKILL")
         p.set_defaults(func=_signal_cmd(action))
 
-    p = sub.add_parser("history", parents=[common], help="the action log (who did what)")
+    p = sub.add_parser("history", parents=plain, help="the action log (who did what)")
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("plans", parents=[common], help="phase launches and chained runs")
+    p = sub.add_parser("plans", parents=plain, help="phase launches and chained runs")
     p.set_defaults(func=cmd_plans)
