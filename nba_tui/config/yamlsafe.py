@@ -134,6 +134,8 @@ def _yaml_error(e: yaml.YAMLError, text: str) -> YamlError:
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
+        if e.context and problem.startswith("but "):  # "expected ..., but found ..."
+            problem = f"{e.context}, {problem}"
         line = mark.line + 1 if mark else None
         return YamlError(f"YAML syntax error: {_one_line(problem)}", line)
     return YamlError(f"YAML error: {_one_line(str(e))}")
@@ -245,27 +247,29 @@ _BoundedLoader.yaml_implicit_resolvers = {
 
 def line_index(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
     """Map each key path to its 1-based line. A node reached a second time (through an alias) is
-    not entered again, so the map is no bigger than the file: errors under an alias point at the
-    key that holds the alias."""
+    not entered again, so the map is no bigger than the file; its path gets the line of the key or
+    the list that holds the alias, where an error under it is best fixed."""
     out: dict[tuple[Any, ...], int] = {}
     seen: set[int] = set()
 
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        out.setdefault(path, node.start_mark.line + 1)
+    def walk(node: yaml.Node, path: tuple[Any, ...], holder: int) -> None:
         if id(node) in seen:
+            out.setdefault(path, holder)
             return
         seen.add(id(node))
+        line = node.start_mark.line + 1
+        out.setdefault(path, line)
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if not isinstance(k, yaml.ScalarNode):
                     continue  # a list or mapping as a key: the validator refuses it
                 key = (*path, k.value)
-                walk(v, key)
+                walk(v, key, k.start_mark.line + 1)
                 out[key] = k.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                walk(item, (*path, i))
+                walk(item, (*path, i), line)
 
     if node is not None:
-        walk(node, ())
+        walk(node, (), 1)
     return out

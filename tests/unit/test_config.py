@@ -1,16 +1,26 @@
-"""Config validation: a corpus of broken files, each with the one line it must produce."""
+"""Config validation: a corpus of broken and hostile files, each with the one line it must produce.
+
+Hostile files (issue 8): an alias bomb, binary and Latin-1 bytes, 20,000 nested `[`, an oversize
+file, deep nesting, a recursive alias, control characters. Each must be refused by the bounded
+reader (nba_tui/config/yamlsafe.py) with one line naming the file, never a traceback, never
+expanding the document.
+"""
 
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from nba_tui import config
-from nba_tui.config import ConfigError
+from nba_tui.config import ConfigError, yamlsafe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,9 +247,6 @@ def test_json_schema_is_published_and_current() -> None:
 
 
 def test_repo_pipeline_validates_against_published_schema() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    import yaml
-
     schema = config.json_schema()
     data = yaml.safe_load((ROOT / "pipeline.yaml").read_text())
     data = {k: v for k, v in data.items() if not k.startswith("x-")}
@@ -272,3 +279,136 @@ def test_table_ref_cannot_hold_an_unsafe_name() -> None:
         "`nba-props-platform`.`raw`.`box`"
     )
     assert TableRef("raw", "box").sqlite_sql() == '"raw"."box"'
+
+
+# -- hostile files (issue 8 item 1) ------------------------------------------------------------
+
+
+def _alias_bomb(levels: int = 10, width: int = 10) -> str:
+    """Ten nested anchors, each a list of ten aliases of the previous one: 10**10 values."""
+    text = "a0: &a0 [" + ",".join(["x"] * width) + "]\n"
+    for i in range(1, levels):
+        text += f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * width) + "]\n"
+    return text
+
+
+HOSTILE: list[tuple[str, bytes, str]] = [
+    # (name, file content, expected substring after "FILE")
+    ("alias bomb", _alias_bomb().encode(), ":5: through its aliases the document expands"),
+    ("binary", bytes(range(256)) * 4, ": not UTF-8 text (byte 0x80 on line 2"),
+    ("latin-1", "pipeline: caf\u00e9\n".encode("latin-1"), ": not UTF-8 text (byte 0xe9"),
+    ("utf-16", BASE.encode("utf-16"), ": not UTF-8 text"),
+    ("nested [", b"x: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", ":1: nested more than 64 levels"),
+    ("nested {", b"x: " + b"{a: " * 20_000 + b"}" * 20_000 + b"\n", ":1: nested more than 64"),
+    (
+        "deep mapping",
+        "".join("  " * i + "a:\n" for i in range(300)).encode(),
+        ":64: nested more than 64 levels",
+    ),
+    ("deep block list", b"x:\n" + b"- " * 5_000 + b"1\n", ":2: nested more than 64 levels"),
+    ("oversize", b"# padding\n" * 120_000, ": 1,200,000 bytes is over the 1,024 KiB limit"),
+    ("many values", b"x: [" + b"1," * 30_000 + b"1]\n", ":1: the document holds more than 20,000"),
+    ("recursive alias", b"a: &a [1, *a]\n", ":1: alias *a is inside the node it refers to"),
+    ("undefined alias", b"a: *nope\n", ":1: YAML syntax error: found undefined alias 'nope'"),
+    ("NUL byte", BASE.encode() + b"x: a\x00b\n", ":19: not YAML text: control character U+0000"),
+    ("escape", BASE.encode() + b"x: \x1b[31m\n", ":19: not YAML text: control character U+001B"),
+    ("huge integer", b"pipeline: " + b"9" * 5_000 + b"\n", ": a value cannot be read (Exceeds"),
+    ("two documents", BASE.encode() + b"---\nx: 1\n", ":19: YAML syntax error: expected a single"),
+    ("empty", b"", ":1: expected a mapping"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_files_give_one_line_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}{expected}"), message
+    assert "\n" not in message and message.isprintable(), message
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+def test_alias_bomb_is_refused_before_it_expands() -> None:
+    """The old loader walked 10**10 paths in its line map (8.6 GB); refusing must cost ~nothing."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match="alias bomb"):
+            config.loads(_alias_bomb(), "bomb.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024, f"peak {peak:,} bytes"
+
+
+def test_line_map_enters_a_shared_node_once() -> None:
+    """Within the cap, aliases stay shared: the line map is as big as the file, not the tree."""
+    loader = yamlsafe._BoundedLoader(_alias_bomb(levels=4), 10**9, 64)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    lines = yamlsafe.line_index(node)
+    assert len(lines) < 100  # written out, a3 alone holds 10**3 paths
+    assert lines[("a3",)] == 4 and lines[("a3", 9)] == 4
+
+
+def test_error_under_an_alias_points_at_the_key_holding_it() -> None:
+    text = BASE.replace("phases:\n", 'x-bf: &bf\n  command: "python -m prog"\nphases:\n').replace(
+        '        backfill:\n          command: ["{python}", -m, prog, "{table}"]\n',
+        "        backfill: *bf\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, "p.yaml")
+    assert str(info.value).startswith("p.yaml:19: phases[1].tables[0].backfill.command: "), info
+
+
+def test_hostile_tags_and_paths_execute_nothing(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    text = BASE + f"x: !!python/object/apply:os.system ['touch {canary}']\n"
+    with pytest.raises(ConfigError, match="YAML syntax error"):
+        config.loads(text, "p.yaml")
+    assert not canary.exists()
+    for path, expected in [
+        (tmp_path, "is a directory"),
+        (tmp_path / ("x" * 5_000), "cannot read: File name too long"),
+        (str(tmp_path / "a\x00b"), "cannot read: the path holds a NUL byte"),
+    ]:
+        with pytest.raises(ConfigError, match=expected) as info:
+            config.load(path)
+        assert "\n" not in str(info.value) and str(info.value).isprintable()
+
+
+@pytest.mark.parametrize("grace", ["99999999999999999999999s", ".inf", ".nan", "-5", "25h", "true"])
+def test_durations_are_finite_and_at_most_a_day(grace: str) -> None:
+    with pytest.raises(ConfigError, match=r"p.yaml:19: jobs.stop_grace: (must be|not a dur)"):
+        config.loads(BASE + f"jobs: {{stop_grace: {grace}}}\n", "p.yaml")
+    assert config.loads(BASE + "jobs: {stop_grace: 24h}\n", "p.yaml").jobs.stop_grace == 86_400
+
+
+def _limit_memory() -> None:
+    """In the child, before exec: 1 GiB of address space (the bomb once took 8.6 GB)."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.parametrize("name", ["alias bomb", "nested [", "binary"])
+def test_status_refuses_a_hostile_config_with_exit_2(tmp_path: Path, name: str) -> None:
+    content = next(h[1] for h in HOSTILE if h[0] == name)
+    path = tmp_path / "pipeline.yaml"
+    path.write_bytes(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "status", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,
+        cwd=tmp_path,
+    )
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert str(path) in lines[0] and proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline.yaml"]  # wrote nothing
