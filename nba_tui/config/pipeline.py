@@ -22,6 +22,7 @@ from nba_tui.config.sections import (
     PollSettings,
     Section,
     TableRefText,
+    Text,
     WarehouseSettings,
 )
 from nba_tui.warehouse.identifiers import TableRef, check_name
@@ -73,7 +74,7 @@ class Table(Section):
 class Phase(Section):
     name: str
     """Phase name, e.g. phase3."""
-    description: str = ""
+    description: Text = ""
     """One line shown in the dashboard."""
     parallel: bool = True
     """Whether the phase's tables may be backfilled at the same time (false: cascade order)."""
@@ -87,7 +88,7 @@ class Phase(Section):
 
 
 class Pipeline(Section):
-    pipeline: str
+    pipeline: Text
     """Name of the pipeline (shown in the title)."""
     range: DateRange
     """The backfill date range."""

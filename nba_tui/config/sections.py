@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,6 +30,21 @@ PLACEHOLDERS = {"python", "start", "end", "dates", "table", "warehouse", "checkp
 MAX_DURATION_S = 86_400.0
 """No duration in the file (poll, timeout, stop grace) is longer than a day: a bigger one is a typo
 that would, e.g., make `stop` wait forever before SIGKILL."""
+
+
+def _plain_text(value: str) -> str:
+    """No control character (NUL, ESC, newline, ...): these strings reach terminals, file names and
+    titles, where an escape sequence would be obeyed and a NUL would fail the system call."""
+    bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise ValueError(f"holds the control character U+{ord(bad):04X}; write plain text")
+    return value
+
+
+Text = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
+"""A name or a description shown on screen: one line of plain text."""
+PathText = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_plain_text)]
+"""A path, a regex or an endpoint: plain text, not empty."""
 
 
 def _duration_seconds(value: Any) -> float:
@@ -107,7 +123,7 @@ class ExpectedDates(Section):
 
 
 class SqliteSettings(Section):
-    path: str = ".nba_tui/warehouse"
+    path: PathText = ".nba_tui/warehouse"
     """Directory of the embedded warehouse: one SQLite file per dataset (relative to this file)."""
     busy_timeout_ms: int = Field(10_000, ge=0)
     """How long a writer waits for a lock before failing."""
@@ -119,9 +135,9 @@ class SqliteSettings(Section):
 class BigQuerySettings(Section):
     project: str = "nba-props-platform"
     """Google Cloud project id that holds the datasets."""
-    location: str = "US"
+    location: Text = "US"
     """Dataset location (US, EU, ...)."""
-    endpoint: str | None = None
+    endpoint: PathText | None = None
     """API endpoint override, for emulators (BIGQUERY_EMULATOR_HOST also works)."""
     strategy: Literal["query", "partitions"] = "query"
     """`query`: one UNION ALL coverage query; `partitions`: INFORMATION_SCHEMA.PARTITIONS per
@@ -165,9 +181,9 @@ class PollSettings(Section):
 class JobSettings(Section):
     max_parallel: int = Field(3, ge=1, le=64)
     """How many backfill jobs may run at once (phase launches respect it)."""
-    log_dir: str = "logs"
+    log_dir: PathText = "logs"
     """Where job logs go (relative to this file)."""
-    state_dir: str = ".nba_tui"
+    state_dir: PathText = ".nba_tui"
     """Job records, checkpoints, locks and the action log (relative to this file)."""
     stop_grace: Duration = 10.0
     """Seconds between SIGTERM and SIGKILL when stopping a job."""
@@ -181,15 +197,17 @@ class Backfill(Section):
     """Appended to `command` to backfill a date range."""
     dates_args: list[str] = ["--dates", "{dates}"]
     """Appended to `command` to re-run only some dates ({dates}: comma-separated YYYY-MM-DD)."""
-    checkpoint: str | None = None
+    checkpoint: PathText | None = None
     """Checkpoint file the program resumes from (relative to this file; {table} allowed)."""
-    progress: str = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
+    progress: PathText = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
     """Regex over log lines; the named group `date` is the date being processed."""
 
     @field_validator("command", "range_args", "dates_args")
     @classmethod
     def _placeholders(cls, v: list[str] | None) -> list[str] | None:
         for arg in v or []:
+            if "\0" in arg:
+                raise ValueError(f"argument {arg!r} holds a NUL byte, which no program can receive")
             for name in re.findall(r"\{(\w*)\}", arg):
                 if name not in PLACEHOLDERS:
                     raise ValueError(

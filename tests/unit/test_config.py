@@ -410,3 +410,38 @@ def test_status_refuses_a_hostile_config_with_exit_2(tmp_path: Path, name: str) 
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
     assert str(path) in lines[0] and proc.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline.yaml"]  # wrote nothing
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "pipeline: test",
+            r'pipeline: "t\e[31m"',
+            "p.yaml:1: pipeline: holds the control character U+001B",
+        ),
+        (
+            "pipeline: test",
+            "pipeline: " + "x" * 201,
+            "p.yaml:1: pipeline: String should have at most 200",
+        ),
+        (
+            "name: p2\n",
+            'name: p2\n    description: "a\\nb"\n',
+            "phases[0].description: holds the control",
+        ),
+        (
+            '"{python}", -m',
+            '"{python}", "-\\0m"',
+            "p.yaml:18: phases[1].tables[0].backfill.command: argument",
+        ),
+    ],
+)
+def test_text_that_reaches_a_terminal_or_a_system_call_is_plain(
+    old: str, new: str, expected: str
+) -> None:
+    """A name with an escape sequence would be obeyed by the terminal that shows it; a NUL in an
+    argument or a path fails the launch long after the file was accepted."""
+    with pytest.raises(ConfigError) as info:
+        config.loads(_mutate(old, new), "p.yaml")
+    assert expected in str(info.value) and str(info.value).isprintable(), info.value
