@@ -165,7 +165,10 @@ def _explain(e: ValidationError, doc: yamlsafe.Document) -> tuple[int | None, st
 def _error(path: Path, line: int | None, message: str) -> ConfigError:
     """`FILE[:LINE]: message` on one printable line (a file name or a key may hold anything)."""
     where = f"{path}:{line}" if line else str(path)
-    return ConfigError(printable(" ".join(f"{where}: {message}".splitlines())))
+    message = " ".join(message.split())
+    if len(message) > 500:  # pydantic and PyYAML quote the input, which may be huge
+        message = message[:499] + "…"
+    return ConfigError(printable(f"{where}: {message}".replace("\n", " ")))
 
 
 def json_schema() -> dict[str, Any]:

@@ -141,8 +141,10 @@ def _yaml_error(e: yaml.YAMLError, text: str) -> YamlError:
     return YamlError(f"YAML error: {_one_line(str(e))}")
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _one_line(text: str, limit: int = 300) -> str:
+    """PyYAML's text on one line, cut to `limit` (it quotes the input: a key may be 1 MB long)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reader_error(e: yaml.reader.ReaderError, text: str) -> YamlError:

@@ -445,3 +445,18 @@ def test_text_that_reaches_a_terminal_or_a_system_call_is_plain(
     with pytest.raises(ConfigError) as info:
         config.loads(_mutate(old, new), "p.yaml")
     assert expected in str(info.value) and str(info.value).isprintable(), info.value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: *" + "x" * 100_000 + "\n",
+        BASE + "y" * 1_000 + ": 1\n",  # unknown key 'yyy...'
+        BASE.replace("start: 2024-01-01", "start: 2024-01-01" + "z" * 100_000),  # bad date '...'
+        BASE + "x: !!python/name:" + "os" * 50_000 + "\n",
+    ],
+)
+def test_an_error_quoting_a_huge_input_stays_short(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, "p.yaml")
+    assert len(str(info.value)) <= 520 and "\n" not in str(info.value), str(info.value)[:200]
