@@ -1,12 +1,13 @@
 """Turning a table's `backfill` settings into an argument list (never a shell string).
 
-One function, used by preflight (to print the command that would fill a gap), by the supervisor
-(to launch it) and by the orchestrator.
+One function, used by preflight (to print the command that would fill a gap) and by the supervisor
+(to launch or queue it, for the dashboard, the CLI and the plan runner alike).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +58,4 @@ def render_argv(
 
 def display(argv: Sequence[str]) -> str:
     """A copy-pasteable rendering (for humans; never executed through a shell)."""
-    import shlex
-
     return shlex.join(argv)

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nba_tui.jobs.store import FILE_MODE, Store, ensure_dir, flock
+from nba_tui.fsutil import FILE_MODE
+from nba_tui.jobs.store import Store, ensure_dir, flock
 
 ACTIONS = ("launch", "pause", "resume", "stop", "restart", "plan", "plan-cancel")
 

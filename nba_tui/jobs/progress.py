@@ -1,24 +1,30 @@
-"""Progress from a job's log, read incrementally with bounded memory.
+"""Progress from a job's log: the table's progress regex over lines read by `logtail.LogReader`.
 
-Why offsets and not text: a backfill log can reach hundreds of MB and a buggy program can write a
-1 MB line; the dashboard polls every second or two for hours. So a `LogProgress` remembers only
-the byte offset it has read up to, a capped partial-line buffer and a few counters; each call
-reads only the new bytes, in 64 KB chunks, and a line longer than `MAX_LINE` is cut (the head
-is what a progress regex matches). `tail()` seeks near the end and never reads the whole file.
+The reading (byte offsets, bounded reads, capped long lines, restart on a replaced or truncated
+file) is `nba_tui.logtail.LogReader` in catch-up mode (`skip_ahead=False`: every line counts);
+this module keeps only what the lines mean: the current date, done/total, failed dates, the rate.
+Lines are matched as bytes and only what matched is decoded: catching up on 100 MB of noise is a
+regex scan per line, not a decode per line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nba_tui.jobs.model import JobRecord, Progress
+from nba_tui.jobs.model import JobRecord, JobView, Progress
+from nba_tui.logtail import MAX_LINE, LogReader
 
-CHUNK = 64 * 1024
-MAX_LINE = 4096
-"""Longer lines are cut to this many bytes (for matching and for display)."""
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
+
+DEFAULT_PROGRESS = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
+"""The progress regex of a job whose table is no longer in the pipeline (or has no backfill)."""
+
 MAX_READ_PER_CALL = 2 * 1024 * 1024
 """Catch up on a huge log over several polls instead of blocking one for seconds."""
 _COUNT = re.compile(rb"\((\d+)\s*/\s*(\d+)\)")
@@ -60,16 +66,16 @@ class LogProgress:
         self.path = Path(path)
         self.rx = re.compile(pattern)
         try:  # the same regex over bytes (an ASCII pattern); else decode each line
-            self._brx: re.Pattern = re.compile(pattern.encode())
+            self._brx: re.Pattern | _Decoding = re.compile(pattern.encode())
         except (re.error, UnicodeEncodeError):
             self._brx = _Decoding(self.rx)
+        self.reader = LogReader(
+            self.path, max_read=MAX_READ_PER_CALL, max_line=MAX_LINE, skip_ahead=False
+        )
         self._inode: int | None = None
         self._reset()
 
     def _reset(self) -> None:
-        self.offset = 0
-        self._partial = b""
-        self._partial_cut = False
         self.matches = 0
         self.current_date: str | None = None
         self.done: int | None = None
@@ -78,45 +84,18 @@ class LogProgress:
         self.failed: list[str] = []
 
     def update(self) -> None:
-        """Read what was appended since the last call (at most MAX_READ_PER_CALL bytes)."""
+        """Parse what was appended since the last call (at most MAX_READ_PER_CALL bytes)."""
         try:
-            f = open(self.path, "rb")  # noqa: SIM115 - closed below
-        except (FileNotFoundError, PermissionError):
+            st = os.stat(self.path)
+        except OSError:
             return
-        with f:
-            st = os.fstat(f.fileno())
-            if self._inode != st.st_ino or st.st_size < self.offset:  # replaced or truncated
-                self._reset()
-                self._inode = st.st_ino
-            f.seek(self.offset)
-            budget = MAX_READ_PER_CALL
-            while budget > 0:
-                chunk = f.read(min(CHUNK, budget))
-                if not chunk:
-                    break
-                budget -= len(chunk)
-                self.offset += len(chunk)
-                self._feed(chunk)
-
-    def _feed(self, chunk: bytes) -> None:
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
-            if nl < 0:
-                self._append_partial(chunk[start:])
-                return
-            self._append_partial(chunk[start:nl])
-            self._line(self._partial)
-            self._partial, self._partial_cut = b"", False
-            start = nl + 1
-
-    def _append_partial(self, piece: bytes) -> None:
-        if self._partial_cut:
-            return
-        room = MAX_LINE - len(self._partial)
-        if len(piece) > room:
-            piece, self._partial_cut = piece[:room], True
-        self._partial += piece
+        if self._inode != st.st_ino or st.st_size < self.reader.offset:  # replaced or truncated
+            if self._inode is not None:
+                self.reader.reset()
+            self._reset()
+            self._inode = st.st_ino
+        for raw in self.reader.read():
+            self._line(raw)
 
     def _line(self, raw: bytes) -> None:
         # Work on bytes and decode only what matched: catching up on 100 MB of noise is then
@@ -173,28 +152,28 @@ class LogProgress:
         )
 
 
-def tail(path: str | Path, max_bytes: int = 64_000, max_lines: int | None = None) -> list[str]:
-    """The last lines of `path` from at most `max_bytes` at its end (lines cut at MAX_LINE)."""
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except (FileNotFoundError, PermissionError):
-        return []
-    with f:
-        size = os.fstat(f.fileno()).st_size
-        start = max(0, size - max_bytes)
-        f.seek(start)
-        data = f.read(max_bytes)
-    parts = data.split(b"\n")
-    if start > 0 and len(parts) > 1:
-        parts = parts[1:]  # the first piece is the end of a line that started earlier
-    if parts and parts[-1] == b"":
-        parts.pop()
-    lines = []
-    for p in parts:
-        text = p[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-        if len(p) > MAX_LINE:
-            text += f" … [{len(p) - MAX_LINE} more bytes]"
-        lines.append(text)
-    if max_lines is not None:
-        lines = lines[-max_lines:]
-    return lines
+class Trackers:
+    """One `LogProgress` per job, kept across polls (shared by the threads of one supervisor)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._by_job: dict[str, LogProgress] = {}
+        self._lock = threading.Lock()
+
+    def view(self, rec: JobRecord) -> JobView:
+        """`rec` with the progress its log shows so far (read incrementally)."""
+        if not rec.log:
+            return JobView(rec, Progress())
+        with self._lock:
+            tr = self._by_job.get(rec.id)
+            if tr is None:
+                tr = self._by_job[rec.id] = LogProgress(rec.log, self.pattern(rec.table))
+            tr.update()
+            return JobView(rec, tr.progress(rec))
+
+    def pattern(self, table: str) -> str:
+        try:
+            t = self.pipeline.table(table)
+        except KeyError:
+            return DEFAULT_PROGRESS
+        return t.backfill.progress if t.backfill else DEFAULT_PROGRESS

@@ -5,8 +5,9 @@ dashboards read and write the same records, each of them may be killed at any mo
 engineer must be able to `cat` a record at 3 a.m. So each record is one JSON file replaced
 atomically (write a temp file in the same directory, fsync, `os.replace`), and every
 read-modify-write holds an `fcntl.flock` on a lock file next to it (the record itself cannot be
-locked: `os.replace` swaps its inode). Directories are 0700 and files 0600 because argv and logs
-can carry project names and credentials paths.
+locked: `os.replace` swaps its inode); the writer is `nba_tui.fsutil.write_json_atomic`.
+Directories are 0700 and files 0600 because argv and logs can carry project names and credentials
+paths. Plans are typed records (`plans.Plan`) kept with the same habits as jobs.
 
 Layout::
 
@@ -23,19 +24,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-from nba_tui.jobs.model import JobRecord
-
-DIR_MODE = 0o700
-FILE_MODE = 0o600
+from nba_tui.fsutil import FILE_MODE, private_dirs, read_json, write_json_atomic
+from nba_tui.jobs.model import JobRecord, JobState
+from nba_tui.jobs.plans import Plan
 
 
 class LockTimeout(TimeoutError):
@@ -43,37 +40,8 @@ class LockTimeout(TimeoutError):
 
 
 def ensure_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it private. Existing dirs we own are tightened."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    with contextlib.suppress(PermissionError):
-        if path.stat().st_mode & 0o777 != DIR_MODE:
-            os.chmod(path, DIR_MODE)
-    return path
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write `data` so that readers see the old file or the new one, never half of either."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def read_json(path: Path) -> Any | None:
-    """The file's JSON, or None if it is absent or unreadable (a half-copied file by hand)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    """Create `path` (mode 0700, parents too) and tighten it: state and log dirs are ours alone."""
+    return private_dirs(path, tighten=True)
 
 
 @contextlib.contextmanager
@@ -100,6 +68,42 @@ def flock(path: Path, timeout: float = 30.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _reserve(path_of: Callable[[str], Path], prefix: str = "") -> str:
+    """A short random id whose file did not exist: created empty (O_EXCL), replaced atomically
+    by the real record; readers skip the empty file meanwhile."""
+    while True:
+        ident = prefix + secrets.token_hex(3)
+        try:
+            fd = os.open(path_of(ident), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return ident
+
+
+def record_exit(rec: JobRecord, rc: int | None, message: str | None, now: float) -> None:
+    """Set the exit of `rec` (rc < 0: killed by signal -rc); the state follows from it and from a
+    stop request. Used by whatever waits for the program (the local shim, another engine)."""
+    rec.ended_at = now
+    if rc is None:
+        rec.exit_code, rec.signal = None, None
+    elif rc < 0:
+        rec.exit_code, rec.signal = None, -rc
+    else:
+        rec.exit_code, rec.signal = rc, None
+    if rec.stop_requested:
+        rec.state = JobState.STOPPED
+    elif rc == 0:
+        rec.state = JobState.DONE
+    else:
+        rec.state = JobState.FAILED
+    if rec.paused_at is not None:
+        rec.paused_total += now - rec.paused_at
+        rec.paused_at = None
+    if message:
+        rec.message = message
 
 
 class Store:
@@ -134,14 +138,7 @@ class Store:
     def new_job_id(self) -> str:
         """Short random ids (6 hex digits) fit an 80-column table and are easy to type."""
         self.ensure()
-        while True:
-            ident = secrets.token_hex(3)
-            try:
-                fd = os.open(self.job_path(ident), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            except FileExistsError:
-                continue
-            os.close(fd)  # reserved; the real content replaces it atomically
-            return ident
+        return _reserve(self.job_path)
 
     def save_job(self, rec: JobRecord) -> None:
         self.ensure()
@@ -168,12 +165,12 @@ class Store:
             self.save_job(rec)
             return rec
 
+    def finish_job(self, job_id: str, rc: int | None, message: str | None = None) -> None:
+        """Record the program's exit atomically (see `record_exit`)."""
+        self.update_job(job_id, lambda r: record_exit(r, rc, message, time.time()))
+
     def job_ids(self) -> list[str]:
-        try:
-            names = os.listdir(self.jobs_dir)
-        except FileNotFoundError:
-            return []
-        return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(".")]
+        return _ids(self.jobs_dir)
 
     def load_jobs(self) -> list[JobRecord]:
         out = [r for r in (self.load_job(i) for i in self.job_ids()) if r is not None]
@@ -184,34 +181,48 @@ class Store:
     def plan_path(self, plan_id: str) -> Path:
         return self.plans_dir / f"{plan_id}.json"
 
-    def save_plan(self, data: dict) -> None:
+    def new_plan_id(self) -> str:
+        """`p` + 6 hex digits (a plan id never looks like a job id)."""
         self.ensure()
-        write_json_atomic(self.plan_path(data["id"]), data)
+        return _reserve(self.plan_path, "p")
 
-    def load_plan(self, plan_id: str) -> dict | None:
+    def save_plan(self, plan: Plan) -> None:
+        self.ensure()
+        write_json_atomic(self.plan_path(plan.id), plan.to_json())
+
+    def load_plan(self, plan_id: str) -> Plan | None:
         if not _safe_id(plan_id):
             return None
         data = read_json(self.plan_path(plan_id))
-        return data if isinstance(data, dict) else None
-
-    def update_plan(self, plan_id: str, fn: Callable[[dict], None]) -> dict | None:
-        with self.record_lock("plan", plan_id):
-            data = self.load_plan(plan_id)
-            if data is None:
-                return None
-            fn(data)
-            self.save_plan(data)
-            return data
-
-    def load_plans(self) -> list[dict]:
+        if not isinstance(data, dict) or "id" not in data:
+            return None
         try:
-            names = os.listdir(self.plans_dir)
-        except FileNotFoundError:
-            return []
-        plans = [self.load_plan(n[:-5]) for n in names if n.endswith(".json")]
-        out = [p for p in plans if p]
-        out.sort(key=lambda p: p.get("created_at", 0), reverse=True)
+            return Plan.from_json(data)
+        except (TypeError, ValueError):
+            return None
+
+    def update_plan(self, plan_id: str, fn: Callable[[Plan], None]) -> Plan | None:
+        """Read-modify-write under the plan's lock (the runner and dashboards race otherwise)."""
+        with self.record_lock("plan", plan_id):
+            plan = self.load_plan(plan_id)
+            if plan is None:
+                return None
+            fn(plan)
+            self.save_plan(plan)
+            return plan
+
+    def load_plans(self) -> list[Plan]:
+        out = [p for p in (self.load_plan(i) for i in _ids(self.plans_dir)) if p is not None]
+        out.sort(key=lambda p: p.created_at, reverse=True)
         return out
+
+
+def _ids(directory: Path) -> list[str]:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(".")]
 
 
 def _safe_id(ident: str) -> bool:

@@ -2,8 +2,9 @@
 
 One JSON file per table holds several requests, keyed by a hash of the table and the requested
 date set: re-running the same command resumes it, a different date set starts from scratch and
-leaves the other request's progress alone. Writes are atomic (temp file + `os.replace`), the file
-is 0600 inside 0700 directories: a crash never leaves half a checkpoint.
+leaves the other request's progress alone. Writes go through `nba_tui.fsutil.write_json_atomic`
+(temp file, fsync, `os.replace`; 0600 inside 0700 directories): a crash never leaves half a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from nba_tui.fsutil import private_dirs, write_json_atomic
 
 MAX_REQUESTS = 20  # older requests are dropped so the file stays small
 
@@ -22,32 +23,6 @@ MAX_REQUESTS = 20  # older requests are dropped so the file stays small
 def request_key(table: str, dates: Iterable[str]) -> str:
     text = table + "\n" + ",".join(sorted(set(dates)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def make_private_dirs(path: Path) -> None:
-    """Create missing directories one by one with mode 0700 (mkdir(parents=True) would not)."""
-    missing = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir(mode=0o700, exist_ok=True)
-
-
-def atomic_write_json(path: Path, data: object) -> None:
-    make_private_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Checkpoint:
@@ -96,4 +71,5 @@ class Checkpoint:
         while len(requests) > MAX_REQUESTS:
             requests.pop(next(iter(requests)))
         self._data["table"] = self.table
-        atomic_write_json(self.path, self._data)
+        private_dirs(self.path.parent)
+        write_json_atomic(self.path, self._data, sort_keys=True)

@@ -103,7 +103,7 @@ def _reap_sessions(tmp_path: Path) -> Iterator[None]:
     yield
     import json
 
-    from nba_tui.jobs.shim import session_members
+    from nba_tui.jobs.procs import session_members
 
     for rec_path in (tmp_path / "state" / "jobs").glob("*.json"):
         try:
@@ -121,7 +121,7 @@ def _reap_sessions(tmp_path: Path) -> Iterator[None]:
         except (ValueError, OSError):
             continue
         if pid:
-            from nba_tui.jobs.shim import proc_stat
+            from nba_tui.jobs.procs import proc_stat
 
             st = proc_stat(pid)
             if st and st.session == pid:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -16,9 +15,10 @@ import psutil
 from jobs_helpers import wait_for
 
 from nba_tui.jobs.model import JobState
-from nba_tui.jobs.progress import LogProgress, tail
-from nba_tui.jobs.shim import proc_stat, session_members
+from nba_tui.jobs.procs import proc_stat, session_members
+from nba_tui.jobs.progress import LogProgress
 from nba_tui.jobs.supervisor import JobError, Supervisor
+from nba_tui.logtail import tail
 
 CLIENT = textwrap.dedent(
     """
@@ -145,21 +145,20 @@ def _rss() -> int:
 
 
 def test_huge_log_and_1mb_line_stay_bounded(make_pipeline) -> None:
-    """A job writes 100 MB of noise and a 1 MB line: polling it grows memory < 20 MB."""
+    """A job writes 100 MB of noise and a 1 MB line: polling it grows memory < 20 MB.
+
+    (The slowest poll's duration is measured by bench/bench_jobs.py, not asserted here.)"""
     sup = Supervisor(make_pipeline({"alpha": ["--spam", "100", "--big-line", "1000000"]}))
     rss0 = _rss()
     tracemalloc.start()
     try:
         v = sup.launch("alpha")
         calls = 0
-        slowest = 0.0
 
         def caught_up() -> bool:
-            nonlocal calls, slowest
-            t0 = time.monotonic()
+            nonlocal calls
             j = sup.jobs()[0]
             lines = sup.tail(v.id)
-            slowest = max(slowest, time.monotonic() - t0)
             calls += 1
             assert sum(len(x) for x in lines) < 200_000
             return j.state is JobState.DONE and j.progress.current_date == "2024-01-10"
@@ -170,14 +169,9 @@ def test_huge_log_and_1mb_line_stay_bounded(make_pipeline) -> None:
         tracemalloc.stop()
     size = Path(v.record.log).stat().st_size
     grew = _rss() - rss0
-    print(
-        f"\n100 MB log: {size / 1e6:.0f} MB parsed over {calls} polls, slowest poll "
-        f"{slowest * 1000:.0f} ms, tracemalloc peak {peak / 1e6:.1f} MB, RSS growth "
-        f"{grew / 1e6:.1f} MB"
-    )
     assert size > 100_000_000
+    assert calls > 1  # caught up over several bounded reads, not in one
     assert peak < 20_000_000 and grew < 20_000_000
-    assert slowest < 2.0
 
 
 def test_log_progress_incremental_with_long_lines(tmp_path: Path) -> None:
@@ -185,7 +179,7 @@ def test_log_progress_incremental_with_long_lines(tmp_path: Path) -> None:
     log.write_bytes(b"Processing 2024-01-01 (1/3)\n" + b"z" * 3_000_000)
     lp = LogProgress(log, r"Processing (?P<date>\d{4}-\d{2}-\d{2})")
     lp.update()
-    assert lp.current_date == "2024-01-01" and len(lp._partial) <= 4096
+    assert lp.current_date == "2024-01-01" and len(lp.reader.partial) <= 4096
     with open(log, "ab") as f:
         f.write(b"\nProcessing 2024-01-02 (2/3)\npartial Proc")
     lp.update()

@@ -11,11 +11,11 @@ from jobs_helpers import wait_for
 
 from nba_tui import config
 from nba_tui.jobs.model import JobState
-from nba_tui.jobs.shim import proc_stat
+from nba_tui.jobs.procs import proc_stat
 from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.sample import backfill as sample
 
 ROOT = Path(__file__).resolve().parents[2]
-sample = pytest.importorskip("nba_tui.sample.backfill")
 
 
 def test_real_sample_backfill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

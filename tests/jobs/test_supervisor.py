@@ -14,7 +14,7 @@ import pytest
 from jobs_helpers import wait_for
 
 from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.shim import create_time, proc_stat, session_members
+from nba_tui.jobs.procs import create_time, proc_stat, session_members
 from nba_tui.jobs.supervisor import JobError, Supervisor
 
 
@@ -74,10 +74,9 @@ def test_pause_stops_every_process_then_resume(make_pipeline) -> None:
     procs = members(rec)
     assert len(procs) == 3  # program, child, grandchild (own process group)
     assert len({p.pgrp for p in procs}) == 2
-    t0 = time.monotonic()
     assert sup.pause(v.id).state is JobState.PAUSED
-    wait_for(lambda: all(proc_stat(p.pid).state == "T" for p in procs), 2, "all in T")
-    print(f"\npause latency (call -> all processes T): {(time.monotonic() - t0) * 1000:.1f} ms")
+    # pause returns once every process is stopped (its latency is measured in bench/bench_jobs.py)
+    assert all(proc_stat(p.pid).state == "T" for p in procs)
     assert proc_stat(rec.shim_pid).state != "T"  # the shim keeps waiting for its child
     assert sup.job(v.id).state is JobState.PAUSED
     assert sup.resume(v.id).state is JobState.RUNNING
@@ -97,26 +96,23 @@ def test_stop_ignoring_sigterm_and_escaped_grandchild_leave_nothing(make_pipelin
     wait_for(lambda: log_has(sup, v.id, "grandchild"), what="grandchild")
     rec = sup.job(v.id).record
     assert len(members(rec)) == 3
-    t0 = time.monotonic()
     out = sup.stop(v.id, grace=1.0)
-    took = time.monotonic() - t0
-    print(f"\nstop latency (TERM ignored, grace 1 s): {took:.3f} s")
+    # TERM first (every process logged that it ignores it), KILL after the grace: nothing is left
+    assert sum(line.endswith("ignores SIGTERM") for line in sup.tail(v.id)) == 3
     assert out.state is JobState.STOPPED and out.record.signal == signal.SIGKILL
-    assert 1.0 <= took < 3.0
     assert members(rec) == []
     assert not sup.active("alpha")
     assert sup.history()[-1]["killed"] is True
 
 
-def test_stop_of_a_polite_paused_job_is_quick(make_pipeline) -> None:
+def test_stop_of_a_polite_paused_job_needs_no_kill(make_pipeline) -> None:
     sup = Supervisor(make_pipeline({"alpha": ["--delay", "0.5"]}))
     v = sup.launch("alpha")
     sup.pause(v.id)
-    t0 = time.monotonic()
-    out = sup.stop(v.id, grace=5)
-    print(f"\nstop latency (paused job, exits on TERM): {(time.monotonic() - t0) * 1000:.0f} ms")
+    out = sup.stop(v.id, grace=30)  # CONT reaches the paused job: TERM ends it, no KILL needed
     assert out.state is JobState.STOPPED and out.record.signal == signal.SIGTERM
-    assert time.monotonic() - t0 < 2
+    assert sup.history()[-1]["killed"] is False
+    assert members(sup.job(v.id).record) == []
     with pytest.raises(JobError, match="already stopped"):
         sup.stop(v.id)
     with pytest.raises(JobError, match="only a running job"):
@@ -172,7 +168,7 @@ def test_pid_reuse_is_never_signalled(make_pipeline) -> None:
         for action in (sup.pause, sup.stop, sup.resume):
             with pytest.raises(JobError):
                 action("f00001")
-        assert sup._members(rec) == []
+        assert sup.engine.members(rec) == []
         assert proc_stat(other.pid).state in "RS" and other.poll() is None
         assert sup.active("alpha") is None  # a lost job does not block a new launch
     finally:

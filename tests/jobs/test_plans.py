@@ -1,13 +1,16 @@
-"""Phase plans: pure planning, and the detached runner over real jobs (max_parallel, cascade)."""
+"""Phase plans: pure planning, typed plan records, and the detached runner (jobs/runner.py) over
+real jobs (max_parallel, cascade, chained runs behind preflight)."""
 
 from __future__ import annotations
 
+import pytest
 from jobs_helpers import wait_for
 
 from nba_tui import config
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.jobs.plans import Plan, PlanState, blocked, order_phases, phase_tables, startable
 from nba_tui.jobs.supervisor import JobError, Supervisor
-from nba_tui.orchestrator import order_phases, phase_tables, startable
+from nba_tui.monitor import snapshot_once
 
 SHORT = ["--n", "3", "--delay", "0.15"]
 
@@ -54,21 +57,19 @@ def test_phase_plan_respects_max_parallel(make_pipeline) -> None:
     tables = {n: SHORT for n in ("a", "b", "c", "d", "e")}
     pipe = make_pipeline(tables, max_parallel=2, present={"c": 10})
     sup = Supervisor(pipe)
-    from nba_tui.cli import take_snapshot
-
-    class Args:
-        start = end = None
-
-    plan = sup.launch_phase("p1", take_snapshot(Args(), pipe))
+    plan = sup.launch_phase("p1", snapshot_once(pipe))
     assert len(plan.jobs) == 4  # c is complete
+    assert plan.runner_pid and plan.log and plan.state is PlanState.RUNNING
     assert sup.active("a").state in (JobState.QUEUED, JobState.RUNNING)
-    with __import__("pytest").raises(JobError, match="already has an active job"):
+    with pytest.raises(JobError, match="already has an active job"):
         sup.launch("e")
-    wait_for(lambda: sup.plans()[0].state == "done", 30, "plan done")
+    wait_for(lambda: sup.plans()[0].state is PlanState.DONE, 30, "plan done")
     recs = [sup.job(j).record for j in plan.jobs]
     assert all(r.state is JobState.DONE and r.plan == plan.id for r in recs)
     assert overlap(recs) == 2
-    assert sup.history()[0]["action"] == "plan"
+    entry = sup.history()[0]
+    assert entry["action"] == "plan" and entry["plan"] == plan.id
+    assert entry["argv"][1:] == ["-m", "nba_tui.jobs.runner", str(pipe.source), plan.id]
 
 
 def test_cascade_plan_runs_in_dependency_order(make_pipeline) -> None:
@@ -77,7 +78,7 @@ def test_cascade_plan_runs_in_dependency_order(make_pipeline) -> None:
     )
     sup = Supervisor(pipe)
     plan = sup.run_phases(["p1"])
-    wait_for(lambda: sup.plans()[0].state == "done", 30, "plan done")
+    wait_for(lambda: sup.plans()[0].state is PlanState.DONE, 30, "plan done")
     plan = sup.plans()[0]
     recs = sorted((sup.job(j).record for j in plan.jobs), key=lambda r: r.started_at)
     assert [r.table for r in recs] == ["b", "c", "a"]
@@ -93,7 +94,7 @@ def test_chained_run_waits_for_preflight(make_pipeline) -> None:
     assert plan.phases == ["p1", "p2"]
     wait_for(lambda: sup.plans()[0].state in ("done", "failed"), 40, "plan ended")
     plan = sup.plans()[0]
-    assert plan.state == "done", plan.message
+    assert plan.state is PlanState.DONE, plan.message
     alpha, delta = (sup.job(j).record for j in plan.jobs)
     assert (alpha.table, delta.table) == ("alpha", "delta")
     assert alpha.ended_at <= delta.started_at
@@ -102,3 +103,38 @@ def test_chained_run_waits_for_preflight(make_pipeline) -> None:
         pipe.range.start.isoformat(),
         pipe.range.end.isoformat(),
     )
+
+
+def test_blocked_when_an_input_job_failed(make_pipeline) -> None:
+    pipe = make_pipeline({"a": [], "c": []}, deps={"c": ["a"]})
+    stage = [view("a", JobState.FAILED, started=True), view("c", JobState.QUEUED)]
+    assert blocked(pipe, stage) == {"c": "input a ended failed"}
+    stage[0] = view("a", JobState.DONE, started=True)
+    assert blocked(pipe, stage) == {}
+
+
+def test_plans_are_typed_records_in_the_store(make_pipeline) -> None:
+    sup = Supervisor(make_pipeline())
+    plan = Plan(sup.store.new_plan_id(), "run", ["p1"], "u", 1.0)
+    sup.store.save_plan(plan)
+    sup.store.update_plan(plan.id, lambda p: p.failed_stages.append("p1"))
+    sup.store.update_plan(plan.id, lambda p: p.finish(PlanState.FAILED, "why", 2.0))
+    back = sup.store.load_plan(plan.id)
+    assert isinstance(back, Plan) and back.state is PlanState.FAILED
+    assert (back.failed_stages, back.message, back.ended_at) == (["p1"], "why", 2.0)
+    assert [p.id for p in sup.plans()] == [plan.id]
+    assert sup.store.update_plan("pnope00", lambda p: None) is None
+
+
+def test_cancel_plan_stops_its_queued_jobs(make_pipeline) -> None:
+    pipe = make_pipeline({"a": [], "b": []}, deps={"b": ["a"]})
+    sup = Supervisor(pipe)
+    plan = Plan(sup.store.new_plan_id(), "phase", ["p1"], sup.user, 1.0)
+    sup.store.save_plan(plan)
+    queued = sup.queue("b", plan.id)
+    assert queued.state is JobState.QUEUED and queued.record.plan == plan.id
+    assert sup.job(queued.id).state is JobState.QUEUED  # its plan is running: it waits
+    assert sup.cancel_plan(plan.id).state is PlanState.CANCELLED
+    j = sup.job(queued.id)
+    assert j.state is JobState.STOPPED and "cancelled" in (j.record.message or "")
+    assert [e["action"] for e in sup.history()] == ["stop", "plan-cancel"]
