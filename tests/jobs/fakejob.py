@@ -19,7 +19,7 @@ import sys
 import time
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("table")
     ap.add_argument("--checkpoint", default="")
@@ -36,18 +36,25 @@ def main() -> int:
     ap.add_argument("--big-line", type=int, default=0)
     ap.add_argument("--db", help="SQLite dataset file: one row per processed date")
     ap.add_argument("--spam", type=int, default=0, help="MB of log noise first")
-    a = ap.parse_args()
-    if a.ignore_term:  # says so in the log, so a test sees TERM came (and KILL after it)
-        signal.signal(
-            signal.SIGTERM, lambda *_: print(f"{os.getpid()} ignores SIGTERM", flush=True)
-        )
+    return ap.parse_args()
+
+
+def requested(a: argparse.Namespace) -> list[str]:
     if a.dates:
         dates = a.dates.split(",")
     else:
         s, e = dt.date.fromisoformat(a.start_date), dt.date.fromisoformat(a.end_date)
         dates = [(s + dt.timedelta(days=i)).isoformat() for i in range((e - s).days + 1)]
-    if a.n:
-        dates = dates[: a.n]
+    return dates[: a.n] if a.n else dates
+
+
+def main() -> int:
+    a = parse_args()
+    if a.ignore_term:  # says so in the log, so a test sees TERM came (and KILL after it)
+        signal.signal(
+            signal.SIGTERM, lambda *_: print(f"{os.getpid()} ignores SIGTERM", flush=True)
+        )
+    dates = requested(a)
     done: list[str] = []
     if a.checkpoint and os.path.exists(a.checkpoint):
         with open(a.checkpoint) as f:

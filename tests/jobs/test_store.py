@@ -107,3 +107,16 @@ def test_jobs_use_only_public_names_of_other_modules() -> None:
     files = [*(ROOT / "nba_tui" / "jobs").rglob("*.py"), ROOT / "nba_tui" / "fsutil.py"]
     assert len(files) > 10
     assert [u for f in files for u in _private_uses(f)] == []
+
+
+def test_progress_catches_up_on_a_big_log_in_bounded_reads(tmp_path: Path) -> None:
+    from nba_tui.jobs.progress import MAX_READ_PER_CALL
+
+    log = tmp_path / "big.log"
+    noise = b"x" * 1023 + b"\n"
+    log.write_bytes(noise * 3000 + b"Processing 2024-01-09 (9/10)\n")  # ~3 MB
+    lp = LogProgress(log, r"Processing (?P<date>\d{4}-\d{2}-\d{2})")
+    lp.update()
+    assert lp.reader.offset == MAX_READ_PER_CALL and lp.current_date is None
+    lp.update()
+    assert lp.reader.offset == log.stat().st_size and (lp.done, lp.total) == (9, 10)
