@@ -23,6 +23,7 @@ from nba_tui import config, preflight
 from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, blocked, plan_phase, startable
+from nba_tui.jobs.store import Store
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
@@ -40,7 +41,7 @@ def say(msg: str) -> None:
 
 def run_plan(pipeline: Pipeline, plan_id: str, tick: float = 0.2) -> int:
     """Start queued jobs as slots free; chain stages behind preflight; exit when all ended."""
-    first = Supervisor(pipeline).store.load_plan(plan_id)
+    first = Store(pipeline.state_dir).load_plan(plan_id)
     if first is None:
         say(f"no plan {plan_id}")
         return 2
