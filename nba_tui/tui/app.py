@@ -1,13 +1,17 @@
 """The nba-tui dashboard: coverage grid, gap map, log tail and job keys, on one 80x24 screen.
 
 The app is a *client*: it reads coverage through `Monitor` (async, in a thread with a deadline) and
-jobs through `Supervisor` (synchronous, some calls block: always from thread workers), and shows
-them. It spawns nothing itself and runs no SQL. Habits (see DESIGN.md):
+jobs through a `JobControl` over the `Supervisor` (synchronous, some calls block: always from
+thread workers), and shows them. It spawns nothing itself and runs no SQL. Habits (see
+docs/ARCHITECTURE.md):
 
 - Polls never overlap: after each poll finishes, a one-shot timer is re-armed (dolphie).
+- State lives in reactives (`snapshot`, `jobs`, `selected`, `show_log`, ...); their watchers
+  update the grid, the gap map, the log, the header and the footer. Workers only assign them.
 - The grid is updated by diff, by key; only changed cells are repainted.
 - No clock ticks: the header is rewritten only when its text changes; job progress is read every
-  ~2 s and time cells are coarse. A dashboard left open overnight over SSH writes almost nothing.
+  JOB_REFRESH_S (3 s) while a job is active and time cells are coarse. A dashboard left open
+  overnight over SSH writes almost nothing.
 - Errors become a toast or a STALE header, never a traceback.
 """
 
@@ -15,37 +19,34 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult
+from textual import events, on, work
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import var
+from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
 from nba_tui import preflight
 from nba_tui.config import Pipeline
-from nba_tui.coverage import Rate, Snapshot, TableCoverage
-from nba_tui.monitor import Monitor, PollResult, format_age
-from nba_tui.tui import jobs as jobsmod
-from nba_tui.tui.actions import ActionsMixin
-from nba_tui.tui.cells import (
-    Cell,
-    columns_for,
-    coverage_cells,
-    job_cells,
-    phase_cells,
-)
-from nba_tui.tui.cells import bar as bar_text
-from nba_tui.tui.screens.modals import PreflightScreen
+from nba_tui.coverage import Rate, Snapshot
+from nba_tui.jobs.model import JobView
+from nba_tui.monitor import Monitor, PollResult
+from nba_tui.tui.cells import PHASE_PREFIX, columns_for, first_short, grid_rows, row_keys
+from nba_tui.tui.control import JOB_ACTIONS, JobCall, JobControl, Selection, connect, one_line
+from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
+from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, HistoryScreen, PreflightScreen
+from nba_tui.tui.titles import header_text, log_title
 from nba_tui.tui.widgets.gapmap import GapMap
-from nba_tui.tui.widgets.grid import PHASE_PREFIX, CoverageGrid
+from nba_tui.tui.widgets.grid import CoverageGrid
 from nba_tui.tui.widgets.line import TextLine
-from nba_tui.tui.widgets.logpane import LogFollower, LogPane
+from nba_tui.tui.widgets.logpane import LogPane, LogSource
 
 JOB_REFRESH_S = 3.0
 """Job progress refresh while a job is active (only changed cells are repainted)."""
@@ -57,30 +58,44 @@ SHORT_HEIGHT = 40
 """Below this height the gap map and the log share one pane (toggle with `v`)."""
 
 
-class NbaTuiApp(ActionsMixin, App[int]):
+class NbaTuiApp(App[int]):
     """The dashboard. `monitor`, `supervisor` and `clock` are hooks for tests (fixed data)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "nba-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("l", "launch", "launch"),
-        Binding("m", "launch_missing", "missing"),
-        Binding("L", "launch_phase", "phase"),
-        Binding("p", "pause", "pause"),
-        Binding("r", "resume", "resume"),
-        Binding("s", "stop", "stop"),
-        Binding("c", "restart", "checkpoint"),
-        Binding("f", "preflight", "preflight"),
-        Binding("g", "refresh", "refresh", show=False),
-        Binding("h,a", "history", "history", show=False),
-        Binding("v", "toggle_view", "gaps/log", show=False),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "quit_app", "quit"),
+        Binding("l", "launch", "launch", tooltip="launch the selected table's backfill"),
+        Binding("m", "launch_missing", "missing", tooltip="launch only its missing dates"),
+        Binding(
+            "L",
+            "launch_phase",
+            "phase",
+            tooltip="launch the selected phase (max_parallel; confirms if preflight fails)",
+        ),
+        Binding("p", "pause", "pause", tooltip="pause the selected job (SIGSTOP, whole group)"),
+        Binding("r", "resume", "resume", tooltip="resume the selected paused job (SIGCONT)"),
+        Binding("s", "stop", "stop", tooltip="stop the selected job (TERM, then KILL; confirms)"),
+        Binding("c", "restart", "checkpoint", tooltip="restart a failed/stopped/lost job"),
+        Binding("f", "preflight", "preflight", tooltip="preflight of the next phase (live)"),
+        Binding("g", "refresh", "refresh", show=False, tooltip="poll the warehouse and jobs now"),
+        Binding("h,a", "history", "history", show=False, tooltip="action history with argv"),
+        Binding("v", "toggle_view", "gaps/log", show=False, tooltip="gap map or log (small)"),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit_app", "quit", tooltip="quit (jobs keep running; a new one adopts)"),
     ]
-    JOB_ACTIONS = frozenset(
-        {"launch", "launch_missing", "launch_phase", "pause", "resume", "stop", "restart"}
-    )
+    JOB_ACTIONS = frozenset(JOB_ACTIONS)
+
+    snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
+    """The latest fresh coverage snapshot (kept while the warehouse fails)."""
+    last_poll: var[PollResult | None] = var(None, always_update=True, init=False)
+    jobs: var[dict[str, JobView]] = var(dict, always_update=True, init=False)
+    """Latest job per table (the active one if any)."""
+    jobs_error: var[str | None] = var(None, init=False)
+    selected: var[str | None] = var(None, init=False)
+    """Row key under the cursor: a table name or `phase:<name>`."""
+    show_log: var[bool] = var(False, init=False)
+    """Small screens: the bottom pane shows the log instead of the gap map."""
 
     def __init__(
         self,
@@ -101,27 +116,35 @@ class NbaTuiApp(ActionsMixin, App[int]):
         self.monitor = monitor if monitor is not None else Monitor(pipeline)
         sup_error = None
         if supervisor == "auto":
-            supervisor, sup_error = jobsmod.make_supervisor(pipeline)
-        self.supervisor = supervisor
+            supervisor, sup_error = connect(pipeline)
+        self.control = JobControl(pipeline, supervisor, read_only=read_only)
         self.clock = clock
         self.job_refresh = job_refresh
-        self.snapshot: Snapshot | None = None
-        self.last_poll: PollResult | None = None
-        self.jobs: dict[str, Any] = {}
-        """Latest JobView per table (the active one if any)."""
         self.rates: dict[str, Rate] = {}
-        self.show_log = False
         self.polls_done = 0
         self.job_refreshes = 0
         self._polling = False
         self._jobs_busy = False
-        self._poll_timer: Any = None
-        self._jobs_timer: Any = None
-        self._binding_sig: tuple = ()
+        self._poll_timer: Timer | None = None
+        self._jobs_timer: Timer | None = None
+        self._binding_sig: tuple[str, ...] = ()
         self._preflight_screen: PreflightScreen | None = None
-        self._selected: str | None = None
-        self._jobs_error: str | None = sup_error
+        self.set_reactive(NbaTuiApp.jobs_error, sup_error)
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
+
+    @property
+    def supervisor(self) -> Any:
+        return self.control.supervisor
+
+    @property
+    def selection(self) -> Selection:
+        return Selection.of(self.pipeline, self.selected)
+
+    def selected_table(self) -> str | None:
+        return self.selection.table
+
+    def selected_phase(self) -> str | None:
+        return self.selection.phase
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -138,10 +161,11 @@ class NbaTuiApp(ActionsMixin, App[int]):
         # Hold the body back until the first poll and job refresh (or FIRST_FRAME_S): one full
         # frame with data instead of a frame of placeholders repainted a moment later.
         self.add_class("-loading")
+        self.set_class(self.read_only, "-read-only")
         self.set_timer(FIRST_FRAME_S, self._reveal)
         grid = self.query_one(CoverageGrid)
-        self._layout(self.size.width, self.size.height)
-        grid.ensure_rows(self._row_keys())
+        self._layout(self.size)
+        grid.ensure_rows(row_keys(self.pipeline))
         self._apply_rows()
         grid.focus()
         self._update_header()
@@ -149,30 +173,64 @@ class NbaTuiApp(ActionsMixin, App[int]):
         self._start_jobs()
         self.set_interval(HEADER_TICK_S, self._update_header)
 
-    def on_resize(self) -> None:
-        self._layout(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        # event.size: App.size is only updated by App's own handler, which runs after this one.
+        self._layout(event.size)
 
-    def _layout(self, width: int, height: int) -> None:
-        self.query_one(CoverageGrid).set_columns(columns_for(width))
-        self.set_class(height < SHORT_HEIGHT, "-short")
-        self.set_class(self.show_log, "-show-log")
-        self.set_class(self.read_only, "-read-only")
+    def _layout(self, size: Size) -> None:
+        self.query_one(CoverageGrid).set_columns(columns_for(size.width))
+        self.set_class(size.height < SHORT_HEIGHT, "-short")
 
     def _reveal(self) -> None:
         if self.has_class("-loading"):
-            self._sync_bindings()
             self.remove_class("-loading")
+            self._sync_bindings()
 
     def _maybe_reveal(self) -> None:
         if self.snapshot is not None and (self.supervisor is None or self.job_refreshes):
             self._reveal()
 
-    def _row_keys(self) -> list[str]:
-        keys = []
-        for phase in self.pipeline.phases:
-            keys.append(PHASE_PREFIX + phase.name)
-            keys.extend(t.name for t in phase.tables)
-        return keys
+    # -- watchers: what each piece of state changes on screen ------------------------------------
+
+    def watch_snapshot(self, old: Snapshot | None, snap: Snapshot | None) -> None:
+        self.control.snapshot = snap
+        if snap is None:
+            return
+        for name, cov in snap.tables.items():
+            self.rates.setdefault(name, Rate()).add(snap.taken_at, cov.present)
+        if old is None:
+            self._select_first_short(snap)
+        self._apply_rows()
+        self._show_gaps()
+        screen = self._preflight_screen
+        if screen is not None and screen.is_attached:
+            screen.set_report(preflight.check(self.pipeline, snap, screen.report.phase))
+        self._sync_bindings()
+        self._maybe_reveal()
+
+    def watch_jobs(self, old: dict[str, JobView], new: dict[str, JobView]) -> None:
+        self.control.jobs = new
+        self._apply_rows()
+        table = self.selection.table or ""
+        before, after = old.get(table), new.get(table)
+        if (before and before.id) != (after and after.id):
+            self._follow_log()
+        self._update_header()
+        self._sync_bindings()
+
+    def watch_last_poll(self) -> None:
+        self._update_header()
+
+    def watch_jobs_error(self) -> None:
+        self._update_header()
+
+    def watch_selected(self) -> None:
+        self._show_gaps()
+        self._follow_log()
+        self._sync_bindings()
+
+    def watch_show_log(self, show: bool) -> None:
+        self.set_class(show, "-show-log")
 
     # -- polling (never overlapping) -----------------------------------------------------------
 
@@ -188,7 +246,12 @@ class NbaTuiApp(ActionsMixin, App[int]):
         try:
             result = await self.monitor.poll()
             next_in = result.next_in
-            self._on_poll(result)
+            self.polls_done += 1
+            if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
+                self._cost_worker()
+            self.last_poll = result
+            if result.fresh and result.snapshot is not None:
+                self.snapshot = result.snapshot
         finally:
             self._polling = False
             self._poll_timer = self.set_timer(max(0.2, next_in), self._start_poll)
@@ -201,215 +264,221 @@ class NbaTuiApp(ActionsMixin, App[int]):
         if text:
             self.call_from_thread(self.notify, text, title="BigQuery cost", timeout=20)
 
-    def _on_poll(self, result: PollResult) -> None:
-        self.last_poll = result
-        self.polls_done += 1
-        if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
-            self._cost_worker()
-        if result.fresh and result.snapshot is not None:
-            first = self.snapshot is None
-            self.snapshot = result.snapshot
-            if first:
-                self._select_first_short()
-            for name, cov in result.snapshot.tables.items():
-                self.rates.setdefault(name, Rate()).add(result.snapshot.taken_at, cov.present)
-            self._apply_rows()
-            self._show_selection(reload_log=False)
-            if self._preflight_screen is not None and self._preflight_screen.is_attached:
-                report = preflight.check(
-                    self.pipeline, self.snapshot, self._preflight_screen.report.phase
-                )
-                self._preflight_screen.set_report(report)
-        self._update_header()
-        self._sync_bindings()
-        self._maybe_reveal()
+    def _select_first_short(self, snap: Snapshot) -> None:
+        """At the first snapshot: put the cursor on the first table short of its threshold that
+        can be backfilled (the seed's picture: what needs attention), unless moved already."""
+        table = first_short(self.pipeline, snap)
+        if table and self.selected in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
+            self.query_one(CoverageGrid).select_key(table, reveal=True)
 
-    def _select_first_short(self) -> None:
-        """Once, at the first poll: put the cursor on the first table short of its threshold
-        that can be backfilled (the seed's picture: what needs attention), unless moved already."""
-        if self._selected not in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
-            return
-        assert self.snapshot is not None
-        for phase in self.pipeline.phases:
-            for t in phase.tables:
-                cov = self.snapshot.tables.get(t.name)
-                if t.backfill is not None and cov is not None and not cov.ok:
-                    self.query_one(CoverageGrid).select_key(t.name, reveal=True)
-                    return
-
-    # -- jobs (thread worker: the supervisor is synchronous) ----------------------------------
+    # -- jobs (thread workers: the supervisor is synchronous) ----------------------------------
 
     def _start_jobs(self) -> None:
         if self.supervisor is None or self._jobs_busy:
             return
         self._jobs_busy = True
-        follower = self.query_one(LogPane).follower
-        self._jobs_worker(follower, self.query_one(LogPane).job_id)
+        self._jobs_worker(self.query_one(LogPane).source)
 
     @work(thread=True, group="jobs", exit_on_error=False)
-    def _jobs_worker(self, follower: LogFollower | None, job_id: str | None) -> None:
+    def _jobs_worker(self, source: LogSource | None) -> None:
         try:
-            views = self.supervisor.jobs()
-            error = None
+            jobs, error = self.control.fetch_jobs(), None
         except Exception as e:  # noqa: BLE001 - shown in the header, never a traceback
-            views, error = None, jobsmod.one_line(e)
-        lines = follower.read() if follower is not None else []
-        self.post_message(jobsmod.JobsRefreshed(views, error, job_id, lines))
+            jobs, error = None, one_line(e)
+        lines = source.read() if source is not None else []
+        job_id = source.job_id if source is not None else None
+        self.post_message(JobsRefreshed(jobs, error, job_id, lines))
 
-    @on(jobsmod.JobsRefreshed)
-    def _on_jobs(self, msg: jobsmod.JobsRefreshed) -> None:
+    @on(JobsRefreshed)
+    def _on_jobs(self, msg: JobsRefreshed) -> None:
         self._jobs_busy = False
         self.job_refreshes += 1
-        if msg.views is not None:
-            before = self.jobs.get(self._selected or "")
-            self.jobs = jobsmod.latest_per_table(msg.views)
-            self._apply_rows(coverage=False)
-            after = self.jobs.get(self._selected or "")
-            if jobsmod.job_id(before) != jobsmod.job_id(after):
-                self._show_selection(reload_log=True)
+        if msg.jobs is not None:
+            self.jobs = msg.jobs
         self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
-        self._jobs_error = msg.error
-        self._update_header()
-        self._sync_bindings()
+        self.jobs_error = msg.error
         self._maybe_reveal()
-        busy = any(jobsmod.is_active(v) for v in self.jobs.values())
+        busy = self.control.running() > 0
         wait = self.job_refresh if busy else max(self.job_refresh, IDLE_JOB_REFRESH_S)
         self._jobs_timer = self.set_timer(wait, self._start_jobs)
 
-    @on(jobsmod.LogTail)
-    def _on_log_tail(self, msg: jobsmod.LogTail) -> None:
+    @work(thread=True, group="tail", exit_on_error=False)
+    def _tail_worker(self, source: LogSource) -> None:
+        self.post_message(LogLines(source.job_id, source.read()))
+
+    @on(LogLines)
+    def _on_log_lines(self, msg: LogLines) -> None:
         self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
 
-    @on(jobsmod.ActionDone)
-    def _on_action_done(self, msg: jobsmod.ActionDone) -> None:
+    @work(thread=True, group="action", exit_on_error=False)
+    def _call_worker(self, call: JobCall) -> None:
+        """Run one blocking supervisor call off the event loop; the result comes back as a toast."""
+        try:
+            result = call.run()
+        except Exception as e:  # noqa: BLE001 - JobError and anything else: a toast
+            self.post_message(ActionDone(call.title, error=one_line(e)))
+            return
+        self.post_message(ActionDone(call.title, text=call.done(result)))
+
+    @on(ActionDone)
+    def _on_action_done(self, msg: ActionDone) -> None:
         if msg.error:
             self.notify(msg.error, title=msg.title, severity="error", timeout=8)
         else:
             self.notify(msg.text, title=msg.title, timeout=4)
-        if msg.then is not None:
-            msg.then()
         self.action_refresh(poll=False)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _history_worker(self) -> None:
+        try:
+            entries = self.control.history(100)
+        except Exception as e:  # noqa: BLE001
+            self.post_message(ActionDone("history", error=one_line(e)))
+            return
+        self.call_from_thread(self.push_screen, HistoryScreen(entries))
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
         """The one place worker failures land: a toast, never a traceback."""
         if event.state is WorkerState.ERROR:
-            error = event.worker.error
             if event.worker.group == "jobs":
                 self._jobs_busy = False
                 self._jobs_timer = self.set_timer(IDLE_JOB_REFRESH_S, self._start_jobs)
-            self.notify(jobsmod.one_line(error), title="internal error", severity="error")
+            self.notify(one_line(event.worker.error), title="internal error", severity="error")
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def _apply_rows(self, coverage: bool = True) -> None:
+    def _apply_rows(self) -> None:
         grid = self.query_one(CoverageGrid)
-        snap = self.snapshot
         now = self.clock()
-        bar_col = next((c for c in columns_for(self.size.width) if c.key == "bar"), None)
-        bar_width = (bar_col.width - 1) if bar_col else 6
-        rows: dict[str, dict[str, Cell]] = {}
-        for phase in self.pipeline.phases:
-            covs: list[TableCoverage | None] = [
-                snap.tables.get(t.name) if snap else None for t in phase.tables
-            ]
-            rows[PHASE_PREFIX + phase.name] = phase_cells(phase.name, covs)
-            for table, cov in zip(phase.tables, covs, strict=True):
-                cells: dict[str, Cell] = {"table": (table.name, "")}
-                if coverage or table.name not in grid._values:
-                    cells.update(coverage_cells(cov))
-                    if cov is not None:
-                        cells["bar"] = (bar_text(cov.share, bar_width), cells["bar"][1])
-                view = self.jobs.get(table.name)
-                cells.update(
-                    job_cells(jobsmod.job_cells(view, self.rates.get(table.name), cov), now)
-                )
-                rows[table.name] = cells
-        grid.apply(rows)
-
-    def _header(self) -> Text:
-        p = self.pipeline
-        text = Text(p.pipeline, style="bold")
-        text.append(f" · {p.warehouse.backend}")
-        if self.read_only:
-            text.append(" · READ-ONLY", "bold")
-        running = sum(1 for v in self.jobs.values() if jobsmod.is_active(v))
-        if running:
-            text.append(f" · {running} job{'s' if running > 1 else ''}")
-        poll = self.last_poll
-        if poll is None:
-            text.append(" · connecting…", "dim")
-        elif poll.error:
-            age = None if poll.snapshot is None else self.clock() - poll.snapshot.taken_at
-            text.append(f" · STALE {format_age(age)}: ", "bold red")
-            text.append(poll.error, "red")
-        else:
-            age = self.clock() - poll.snapshot.taken_at if poll.snapshot else None
-            text.append(f" · updated {format_age(age)} ago", "dim")
-            if poll.snapshot is not None and poll.snapshot.bytes_processed is not None:
-                text.append(f" · {poll.snapshot.bytes_processed / 1e6:.1f} MB/poll", "dim")
-        if self._jobs_error:
-            text.append(f" · jobs: {self._jobs_error}", "red")
-        return text
+        grid.apply(grid_rows(self.pipeline, self.snapshot, self.jobs, self.rates, now, grid.bar))
 
     def _update_header(self) -> None:
-        self.query_one("#header", TextLine).set(self._header())
+        text = header_text(
+            self.pipeline,
+            read_only=self.read_only,
+            running=self.control.running(),
+            poll=self.last_poll,
+            jobs_error=self.jobs_error,
+            now=self.clock(),
+        )
+        self.query_one("#header", TextLine).set(text)
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when the set of applicable keys changed: a footer refresh
+        reflows and repaints the whole screen (terminal bytes)."""
+        if self.has_class("-loading"):
+            return  # done once at reveal, in the same frame
+        sig = tuple(b.action for b in self._key_bindings() if self.check_action(b.action, ()))
+        if sig != self._binding_sig:
+            self._binding_sig = sig
+            self.refresh_bindings()
 
     # -- selection: gap map and log follow the cursor -----------------------------------------
 
     @on(DataTable.RowHighlighted)
     def _on_row(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value if event.row_key is not None else None
-        if key == self._selected:
-            return
-        self._selected = key
-        self._show_selection(reload_log=True)
-        self._sync_bindings()
+        self.selected = event.row_key.value if event.row_key is not None else None
 
-    def _show_selection(self, reload_log: bool) -> None:
-        key = self._selected
-        gaps = self.query_one(GapMap)
-        snap = self.snapshot
-        if key is None or key.startswith(PHASE_PREFIX):
-            name = key[len(PHASE_PREFIX) :] if key else ""
-            note = f"phase {name}: select a table for its gap map · L launches the phase"
-            gaps.show(None, [], note=note if key else "")
-        elif snap is None:
-            gaps.show(None, [], note="waiting for the first poll…")
-        else:
-            gaps.show(snap.tables.get(key), snap.season_starts)
-        if reload_log:
-            self._follow_log(key)
+    def _show_gaps(self) -> None:
+        sel = self.selection
+        self.query_one(GapMap).show_selection(sel.table, sel.phase, self.snapshot)
 
-    def _follow_log(self, table: str | None) -> None:
+    def _follow_log(self) -> None:
+        sel = self.selection
+        view = self.control.job_of(sel)
         pane = self.query_one(LogPane)
-        view = self.jobs.get(table or "")
-        title = self.query_one("#log-title", TextLine)
-        if view is None:
-            pane.follow(None, None, "")
-            title.set(Text(f"log: no job for {table}" if table else "log", style="dim"))
+        source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
+        self.query_one("#log-title", TextLine).set(log_title(sel.table, view))
+        if source is not None:
+            self._tail_worker(source)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what does not apply to the selected row (and every job key when read-only)."""
+        if action in self.JOB_ACTIONS:
+            return self.control.applies(action, self.selection)
+        if action == "preflight":
+            return self.snapshot is not None and self.selection.phase is not None
+        return True
+
+    def _job_action(self, action: str) -> None:
+        call = self.control.call(action, self.selection)
+        if call is None:
             return
-        rec = view.record
-        pane.follow(rec.id, rec.log, rec.id)
-        title.set(Text(f"log {rec.table} · job {rec.id} · {Path(rec.log).name}", style="dim"))
-        if pane.follower is not None:
-            self._tail_worker(pane.follower, rec.id)
+        ask = call.confirm
+        if ask is None:
+            self._call_worker(call)
+            return
+        self.push_screen(
+            ConfirmScreen(ask.title, ask.lines, ask.question),
+            lambda yes: self._call_worker(call) if yes else None,
+        )
 
-    @work(thread=True, group="tail", exit_on_error=False)
-    def _tail_worker(self, follower: LogFollower, job_id: str) -> None:
-        self.post_message(jobsmod.LogTail(job_id, follower.start_tail()))
+    def action_launch(self) -> None:
+        self._job_action("launch")
 
-    def selected_table(self) -> str | None:
-        key = self._selected
-        return None if key is None or key.startswith(PHASE_PREFIX) else key
+    def action_launch_missing(self) -> None:
+        self._job_action("launch_missing")
 
-    def selected_phase(self) -> str | None:
-        key = self._selected
-        if key is None:
-            return None
-        if key.startswith(PHASE_PREFIX):
-            return key[len(PHASE_PREFIX) :]
-        return self.pipeline.phase_of(key).name
+    def action_launch_phase(self) -> None:
+        self._job_action("launch_phase")
+
+    def action_pause(self) -> None:
+        self._job_action("pause")
+
+    def action_resume(self) -> None:
+        self._job_action("resume")
+
+    def action_stop(self) -> None:
+        self._job_action("stop")
+
+    def action_restart(self) -> None:
+        self._job_action("restart")
+
+    def action_preflight(self) -> None:
+        report = self.control.preflight(self.selection)
+        if report is None:
+            self.notify("no coverage yet: wait for the first poll", severity="warning")
+            return
+        self._preflight_screen = PreflightScreen(report)
+        self.push_screen(self._preflight_screen)
+
+    def action_refresh(self, poll: bool = True) -> None:
+        if poll and not self._polling:
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+            self._start_poll()
+        if not self._jobs_busy:
+            if self._jobs_timer is not None:
+                self._jobs_timer.stop()
+            self._start_jobs()
+
+    def action_history(self) -> None:
+        self._history_worker()
+
+    def action_toggle_view(self) -> None:
+        self.show_log = not self.show_log
+
+    def action_help(self) -> None:
+        hidden = self.JOB_ACTIONS if self.read_only else frozenset()
+        bindings = [b for b in self._key_bindings() if b.action not in hidden]
+        self.push_screen(HelpScreen.of(bindings, self.read_only))
+
+    def action_quit_app(self) -> None:
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every applicable action in the command palette as well (Ctrl+P)."""
+        yield from super().get_system_commands(screen)
+        for b in self._key_bindings():
+            if b.action != "quit_app" and self.check_action(b.action, ()):
+                callback = getattr(self, f"action_{b.action}")
+                yield SystemCommand(f"{b.description} ({b.key})", b.tooltip, callback)
+
+    def _key_bindings(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
 
     def on_unmount(self) -> None:
         close = getattr(self.monitor, "close", None)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from nba_tui.coverage import TableCoverage
+from nba_tui.config import Pipeline
+from nba_tui.coverage import Rate, Snapshot, TableCoverage
+from nba_tui.fmt import duration, pct
+from nba_tui.jobs.model import JobView
 
 Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
@@ -82,14 +85,6 @@ def columns_for(width: int) -> list[ColumnSpec]:
     return cols
 
 
-def pct_text(share: float) -> str:
-    """A share as a percentage that never rounds up to a false 100.0 %."""
-    value = share * 100
-    if value < 100 and round(value, 1) >= 100:
-        return "99.9%"
-    return f"{value:.1f}%"
-
-
 def bar(share: float, width: int) -> str:
     """Coverage bar of block characters; full only at 100 % (rounded down, never up)."""
     filled = min(width, math.floor(share * width + 1e-9))
@@ -110,22 +105,6 @@ def sparkline(values: Sequence[int]) -> str:
     return "".join(out)
 
 
-def duration(seconds: float | None) -> str:
-    """Coarse duration: '<1m', '12m', '3h05', '2d04' (changes at most once a minute)."""
-    if seconds is None or seconds < 0:
-        return "-"
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "<1m"
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}"
-
-
 def rate_text(per_min: float | None) -> str:
     if per_min is None or per_min <= 0:
         return "-"
@@ -143,45 +122,48 @@ def coverage_cells(cov: TableCoverage | None) -> dict[str, Cell]:
     return {
         "dates": (dates, "" if cov.exists else "red"),
         "bar": ("", tone),  # filled in by the caller, which knows the column width
-        "pct": (f"{mark} {pct_text(cov.share)}", tone),
+        "pct": (f"{mark} {pct(cov.share)}", tone),
         "miss": (str(miss) if miss else "-", "red" if miss and not cov.ok else ""),
         "last": (cov.last_date.isoformat() if cov.last_date else "-", ""),
         "trend": (sparkline(cov.trend(6)), "dim"),
     }
 
 
-@dataclass
-class JobCells:
-    """What the grid needs to know of a table's job, decoupled from the supervisor's types."""
-
-    state: str
-    pid: int | None
-    started_at: float | None
-    ended_at: float | None
-    current_date: str | None
-    dates_per_min: float | None
-    eta_s: float | None
-    exit_code: int | None = None
+JOB_KEYS = ("job", "pid", "elapsed", "current", "rate", "eta")
 
 
-def job_cells(job: JobCells | None, now: float) -> dict[str, Cell]:
-    """The job columns of one table row; blank when the table never had a job."""
-    if job is None:
-        return {k: ("", "") for k in ("job", "pid", "elapsed", "current", "rate", "eta")}
-    active = job.state in ("queued", "running", "paused")
-    pid = str(job.pid) if job.pid and active else "-"
-    if not active and job.exit_code is not None:
-        pid = f"rc={job.exit_code}"
+def job_cells(
+    view: JobView | None, now: float, rate: Rate | None = None, cov: TableCoverage | None = None
+) -> dict[str, Cell]:
+    """The job columns of one table row; blank when the table never had a job.
+
+    Rate and ETA come from the job's log when its progress regex gives them, else from the
+    coverage polls' rate (`rate`, `cov`): a program that logs no totals still gets an ETA."""
+    if view is None:
+        return {k: ("", "") for k in JOB_KEYS}
+    rec, prog = view.record, view.progress
+    active = rec.state.active
+    per_min, eta = prog.dates_per_min, prog.eta_s
+    if per_min is None and rate is not None:
+        per_min = rate.per_minute()
+    if eta is None and rate is not None and cov is not None and prog.total is None:
+        eta = rate.eta_seconds(cov.expected - cov.present)
+    if eta is None and per_min and prog.total is not None:
+        eta = max(0, prog.total - prog.done) / per_min * 60
+    pid = str(rec.pid) if rec.pid and active else "-"
+    if not active and rec.exit_code is not None:
+        pid = f"rc={rec.exit_code}"
     elapsed = None
-    if job.started_at is not None:
-        elapsed = (job.ended_at if job.ended_at and not active else now) - job.started_at
+    if rec.started_at is not None:
+        elapsed = (rec.ended_at if rec.ended_at and not active else now) - rec.started_at
+    state = rec.state.value
     return {
-        "job": (job.state, STATE_STYLE.get(job.state, "")),
+        "job": (state, STATE_STYLE.get(state, "")),
         "pid": (pid, "dim"),
         "elapsed": (duration(elapsed), "dim"),
-        "current": (job.current_date or "-", ""),
-        "rate": (rate_text(job.dates_per_min) if active else "-", ""),
-        "eta": (duration(job.eta_s) if active and job.eta_s is not None else "-", ""),
+        "current": (prog.current_date or "-", ""),
+        "rate": (rate_text(per_min) if active else "-", ""),
+        "eta": (duration(eta) if active and eta is not None else "-", ""),
     }
 
 
@@ -201,3 +183,49 @@ def season_label(start: dt.date) -> str:
     if start.month >= 7:
         return f"{start.year % 100:02d}-{(start.year + 1) % 100:02d}"
     return f"{start.year}"
+
+
+PHASE_PREFIX = "phase:"
+"""Row key prefix of a phase header row (a table's row key is the table's name)."""
+
+
+def row_keys(pipeline: Pipeline) -> list[str]:
+    """The grid's rows in dependency order: each phase's header row, then its tables."""
+    keys = []
+    for phase in pipeline.phases:
+        keys.append(PHASE_PREFIX + phase.name)
+        keys.extend(t.name for t in phase.tables)
+    return keys
+
+
+def grid_rows(
+    pipeline: Pipeline,
+    snap: Snapshot | None,
+    jobs: Mapping[str, JobView],
+    rates: Mapping[str, Rate],
+    now: float,
+    bar_width: int,
+) -> dict[str, dict[str, Cell]]:
+    """Every cell of the grid, by row key and column key (the grid writes only what changed)."""
+    rows: dict[str, dict[str, Cell]] = {}
+    for phase in pipeline.phases:
+        covs = [snap.tables.get(t.name) if snap else None for t in phase.tables]
+        rows[PHASE_PREFIX + phase.name] = phase_cells(phase.name, covs)
+        for table, cov in zip(phase.tables, covs, strict=True):
+            cells: dict[str, Cell] = {"table": (table.name, "")}
+            cells.update(coverage_cells(cov))
+            if cov is not None:
+                cells["bar"] = (bar(cov.share, bar_width), cells["bar"][1])
+            view = jobs.get(table.name)
+            cells.update(job_cells(view, now, rates.get(table.name), cov))
+            rows[table.name] = cells
+    return rows
+
+
+def first_short(pipeline: Pipeline, snap: Snapshot) -> str | None:
+    """The first table short of its threshold that can be backfilled (what needs attention)."""
+    for t in pipeline.tables():
+        cov = snap.tables.get(t.name)
+        if t.backfill is not None and cov is not None and not cov.ok:
+            return t.name
+    return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from textual.message import Message
+from textual.worker import Worker
 from ui_helpers import proc_states, wait_for
 
 from nba_tui.tui.app import NbaTuiApp
@@ -129,8 +131,14 @@ async def test_preflight_modal_for_next_phase(pipeline) -> None:
 
 
 async def test_launch_phase_with_failing_preflight_asks_first(pipeline) -> None:
+    started: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Worker.StateChanged) and message.worker.group == "action":
+            started.append(message.worker.name)
+
     app = NbaTuiApp(pipeline, job_refresh=0.5)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await ready(pilot, app)
         app.query_one(CoverageGrid).select_key("player_daily_cache")
         await wait_for(pilot, lambda: app.selected_phase() == "phase4", "phase4 selected")
@@ -141,8 +149,13 @@ async def test_launch_phase_with_failing_preflight_asks_first(pipeline) -> None:
         text = str(screen.query_one("#box-text").render())
         assert "will fail on" in text or "fall back" in text
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "modal closed")
+        await pilot.pause()  # the dismiss callback runs
+        await app.workers.wait_for_complete()
+        assert started == []  # no supervisor call was even started
+        assert app.supervisor.history() == []  # and the action log, which records any, is empty
         assert not any(v.record.state.active for v in app.supervisor.jobs())
+        assert app.selected_phase() == "phase4" and app.check_action("launch_phase", ())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -151,15 +164,25 @@ async def test_columns_by_width_and_cursor_kept(pipeline, size) -> None:
     async with app.run_test(size=size) as pilot:
         await ready(pilot, app)
         grid = app.query_one(CoverageGrid)
-        keys = [c.key.value for c in grid.ordered_columns]
+
+        def keys() -> list[str]:
+            return [c.key.value for c in grid.ordered_columns]
+
         if size[0] >= 120:
-            assert {"trend", "pid", "elapsed", "rate", "last"} <= set(keys)
+            assert {"trend", "pid", "elapsed", "rate", "last"} <= set(keys())
         else:
-            assert "pid" not in keys and {"table", "pct", "job", "eta"} <= set(keys)
+            assert "pid" not in keys() and {"table", "pct", "job", "eta"} <= set(keys())
         assert sum(c.width for c in grid.ordered_columns) <= size[0] - 1
         await pilot.resize_terminal(200 - size[0], 64 - size[1])
-        await pilot.pause(0.2)
-        assert app.selected_table() == TABLE
+        wide = 200 - size[0] >= 120
+        await wait_for(pilot, lambda: ("pid" in keys()) == wide, "the other column set")
+        # Columns were swapped, rows kept: the cursor is on the same row, cells refilled.
+        assert grid.selected_key == TABLE and app.selected_table() == TABLE
+        dates = grid.cell_value(TABLE, "dates")
+        assert dates and dates[0] in grid.get_cell(TABLE, "dates").plain
         # A second identical update rewrites nothing (diff by key).
         app._apply_rows()
-        assert grid.apply({TABLE: dict(grid._values[TABLE])}) == 0
+        assert grid.apply({TABLE: grid.row_cells(TABLE)}) == 0
+        # A changed cell is rewritten, and only that one.
+        assert grid.apply({TABLE: {"current": ("2099-01-01", "")}}) == 1
+        assert "2099-01-01" in grid.get_cell(TABLE, "current").plain

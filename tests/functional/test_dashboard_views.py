@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.message import Message
+from textual.worker import Worker
 from ui_helpers import wait_for
 
 from nba_tui.monitor import Monitor
@@ -60,23 +62,29 @@ async def test_warehouse_failure_keeps_data_and_shows_stale(pipeline) -> None:
 
 
 async def test_read_only_has_no_action_keys(pipeline) -> None:
+    started: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Worker.StateChanged) and message.worker.group == "action":
+            started.append(message.worker.name)
+
     app = NbaTuiApp(pipeline, read_only=True, job_refresh=0.5)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, "first poll")
         await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
         for action in app.JOB_ACTIONS:
             assert app.check_action(action, ()) is False, action
-        await pilot.press("l", "m", "L")
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
-        assert app.supervisor.jobs() == []
         footer = " ".join(str(w.render()) for w in app.query("FooterKey"))
         assert "launch" not in footer and "pause" not in footer and "quit" in footer
         assert "READ-ONLY" in header(app)
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert not any("launch" in c for c in commands)
-        await pilot.press("question_mark")
+        # Keys are handled in order: once `?` opened the help, l, m and L were handled too.
+        await pilot.press("l", "m", "L", "question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        await app.workers.wait_for_complete()
+        assert started == []  # no supervisor call was started
+        assert app.supervisor.history() == [] and app.supervisor.jobs() == []
 
 
 async def test_palette_lists_applicable_actions(pipeline) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,3 +35,17 @@ def proc_states(pgid: int) -> dict[int, str]:
         if int(fields[2]) == pgid:
             out[int(entry)] = fields[0]
     return out
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain text, one line per screen row.
+
+    Taken from a screenshot (the compositor's output), not from widget state: a widget whose
+    data is right but whose repaint was lost shows the stale text here."""
+    svg = app.export_screenshot()
+    rows: dict[int, list[str]] = {}
+    pattern = r'<text [^>]*clip-path="url\(#terminal-(?:\w+-)?line-(\d+)\)"[^>]*>(.*?)</text>'
+    for row, body in re.findall(pattern, svg, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", body)).replace("\xa0", " ")
+        rows.setdefault(int(row), []).append(text.rstrip("\n"))
+    return "\n".join("".join(parts).rstrip() for _, parts in sorted(rows.items()))

@@ -18,8 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from nba_tui.preflight import PreflightReport, format_command
-from nba_tui.tui.cells import pct_text
+from nba_tui.preflight import PreflightReport, format_command, render
 
 
 class _Box(ModalScreen[bool]):
@@ -71,58 +70,17 @@ class ConfirmScreen(_Box):
 
 
 class PreflightScreen(_Box):
-    """The preflight report of a phase (the CLI's rendering, coloured by verdict)."""
+    """The preflight report of a phase: `preflight.render(compact=True)`, the CLI's one
+    rendering in its 78-column form (keys and short commands, no absolute paths)."""
 
     def __init__(self, report: PreflightReport) -> None:
-        super().__init__(self._title_of(report), self._body_of(report), "Esc close")
+        super().__init__(self._title_of(report), render(report, compact=True), "Esc close")
         self.report = report
         self.set_class(report.ready, "ready")
 
     @staticmethod
     def _title_of(report: PreflightReport) -> str:
         return f"preflight {report.phase}: " + ("✔ READY" if report.ready else "✘ NOT READY")
-
-    @staticmethod
-    def _body_of(report: PreflightReport) -> Text:
-        """A compact rendering for a 78-column box. The CLI's `render_preflight` prints the
-        full argv with absolute paths; here the fix is a key (`m` on the table) or the short
-        command, so the modal fits 80x24 and reads the same on every machine."""
-        body = Text()
-        n_bad = len(report.failing)
-        verdict = (
-            "✔ READY"
-            if report.ready
-            else f"✘ NOT READY ({n_bad} of {len(report.checks)} inputs short)"
-        )
-        body.append(f"{report.phase} over {report.start}..{report.end}: ")
-        body.append(verdict + "\n", "bold green" if report.ready else "bold red")
-        for c in report.checks:
-            cov = c.coverage
-            name = cov.name + (" (soft)" if c.soft else "")
-            if len(name) > 35:
-                name = name[:34] + "…"
-            cmp = "≥" if c.ok else "<"
-            line = f"{'✔' if c.ok else '✘'} {name:<35} {pct_text(cov.share):>6} {cmp} "
-            line += pct_text(cov.threshold)
-            if not c.ok:
-                line += f"  need {cov.needed_for_threshold} more"
-            body.append(line + "\n", "green" if c.ok else "red")
-            if c.ok:
-                continue
-            runs = ", ".join(str(r) for r in cov.missing_runs[:2])
-            more = len(cov.missing_runs) - 2
-            body.append(
-                f"    {len(cov.missing)} missing: {runs}" + (f" +{more}" if more > 0 else "")
-            )
-            body.append("\n")
-            if c.fill_command:
-                body.append(f"    fill: m on it, or nba-tui launch {cov.name} --missing\n")
-        if not report.ready:
-            body.append("If run anyway (--skip-preflight):\n", "bold")
-            for d in report.degradation():
-                body.append(f"  - {d}\n")
-        body.rstrip()
-        return body
 
     def set_report(self, report: PreflightReport) -> None:
         """Live update on each poll: the verdict turns green as the inputs fill up."""
@@ -131,7 +89,7 @@ class PreflightScreen(_Box):
             return
         self.set_class(report.ready, "ready")
         self.query_one("#box", Vertical).border_title = self._title_of(report)
-        self.query_one("#box-text", Static).update(self._body_of(report))
+        self.query_one("#box-text", Static).update(render(report, compact=True))
 
 
 class HistoryScreen(_Box):
@@ -164,6 +122,13 @@ def format_history(entry: object) -> str:
     return head + (f"\n    {cmd}" if cmd else "")
 
 
+MORE_KEYS = [
+    ("↑ ↓", "select a table (gap map and log follow the selection)"),
+    ("ctrl+p", "command palette (every action)"),
+]
+"""Help lines for keys that are not bindings of the app."""
+
+
 class HelpScreen(_Box):
     """Every key, including the ones hidden because they do not apply right now."""
 
@@ -181,3 +146,9 @@ class HelpScreen(_Box):
         if read_only:
             note.append("\nRead-only: nothing can be launched or signalled.", "bold")
         super().__init__("keys", Group(grid, note), "Esc close", classes="help")
+
+    @classmethod
+    def of(cls, bindings: Iterable[Binding], read_only: bool) -> HelpScreen:
+        """Help for the app's bindings (their tooltips), then the keys that are not bindings."""
+        keys = [(b.key_display or b.key.replace(",", " / "), b.tooltip) for b in bindings]
+        return cls(keys + MORE_KEYS, read_only)

@@ -20,8 +20,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from nba_tui.coverage import DateState, TableCoverage
-from nba_tui.tui.cells import pct_text, season_label
+from nba_tui.coverage import DateState, Snapshot, TableCoverage
+from nba_tui.fmt import pct
+from nba_tui.tui.cells import season_label
 from nba_tui.tui.widgets.line import TextLine
 
 GLYPH = {
@@ -122,7 +123,7 @@ class GapMap(Vertical):
         runs = len(cov.missing_runs)
         head = Text(f"gaps {cov.name}", style="bold")
         head.append(
-            f"  {cov.present}/{cov.expected} {pct_text(cov.share)}"
+            f"  {cov.present}/{cov.expected} {pct(cov.share)}"
             f" · {cov.expected - cov.present} missing in {runs} run{'s' if runs != 1 else ''}"
         )
         if cov.thin:
@@ -131,6 +132,16 @@ class GapMap(Vertical):
         width = self.content_region.width or self.app.size.width
         lines, k = strip_lines(cov, self._starts, width)
         self._render_lines([*lines, legend(k)])
+
+    def show_selection(self, table: str | None, phase: str | None, snap: Snapshot | None) -> None:
+        """The map of the selected table, or a hint on a phase row or before the first poll."""
+        if table is None:
+            note = f"phase {phase}: select a table for its gap map · L launches the phase"
+            self.show(None, [], note=note if phase else "")
+        elif snap is None:
+            self.show(None, [], note="waiting for the first poll…")
+        else:
+            self.show(snap.tables.get(table), snap.season_starts)
 
     def on_resize(self) -> None:
         if self._cov is not None:

@@ -1,32 +1,42 @@
 """The coverage grid: a DataTable updated by diff, by key (dolphie's Processlist habit).
 
-Rows are added once, keyed by table name (phase header rows by ``phase:<name>``); after that only
-cells whose (text, style) changed are rewritten, inside one `batch_update()`. The cursor and the
-scroll position therefore never jump. `DataTable.update_cell` repaints the *whole* widget; the
-override below repaints only the changed cell's region, which is what keeps the terminal traffic
-of a dashboard left open overnight near zero.
+Rows are added once with `add_row(key=...)`, keyed by table name (phase header rows by
+``phase:<name>``); after that only cells whose (text, style) changed are rewritten with
+`update_cell`, inside one `batch_update()`. Rows are never cleared, so the cursor and the scroll
+position never jump; a column-set change (the narrow/wide threshold) removes and adds columns
+only.
+
+`DataTable.update_cell` asks for a repaint of the whole table. For a dashboard left open
+overnight that is the difference between a few bytes and a whole grid sent to the terminal every
+job refresh, so while `apply` writes cells the grid narrows that whole-table `refresh()` (the
+public `Widget.refresh` hook) to nothing and repaints each changed cell with the public
+`refresh_coordinate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Self
 
 from rich.text import Text
 from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, CellType, ColumnKey, RowKey
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from nba_tui.tui.cells import Cell, ColumnSpec
 
-PHASE_PREFIX = "phase:"
 
-
-class CoverageGrid(DataTable):
+class CoverageGrid(DataTable[Text]):
     """One row per table, grouped under phase header rows, in dependency order."""
 
     DEFAULT_CSS = """
     CoverageGrid { scrollbar-size-vertical: 1; scrollbar-size-horizontal: 0; }
     """
+    _cells_only = False
+    """True while `apply` writes cells (see `refresh`); a class default, as DataTable's own
+    __init__ already calls `refresh`."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -36,33 +46,36 @@ class CoverageGrid(DataTable):
             zebra_stripes=False,
             show_cursor=True,
         )
-        self._columns_spec: list[ColumnSpec] = []
-        self._values: dict[str, dict[str, Cell]] = {}
-        self._order: list[str] = []
+        self._spec: list[ColumnSpec] = []
+        self._cells: dict[str, dict[str, Cell]] = {}
+        """The last (text, style) written per row and column key, for the diff; kept for
+        columns not shown too, so the wide layout has them when the terminal grows."""
 
     # -- layout -------------------------------------------------------------------------------
 
     def set_columns(self, columns: list[ColumnSpec]) -> None:
-        """(Re)build the columns. Only on a width change across the narrow/wide threshold; keeps
-        the cursor on the same row key."""
-        if [c.key for c in columns] == [c.key for c in self._columns_spec] and all(
-            a.width == b.width for a, b in zip(columns, self._columns_spec, strict=True)
-        ):
+        """(Re)build the columns when the set or a width changed (the narrow/wide threshold).
+        Rows stay: only columns are removed and added, so the cursor stays on its row."""
+        if [(c.key, c.width) for c in columns] == [(c.key, c.width) for c in self._spec]:
             return
-        selected = self.selected_key
-        self._columns_spec = list(columns)
-        self.clear(columns=True)
+        for col in self._spec:
+            self.remove_column(col.key)
+        self._spec = list(columns)
         for i, col in enumerate(columns):
-            self.add_column(Text(col.pad(col.label, first=i == 0)), key=col.key, width=col.width)
-        for key in self._order:
-            values = self._values.get(key, {})
-            self.add_row(*(self._text(c, values.get(c.key)) for c in self._columns_spec), key=key)
-        if selected is not None:
-            self.select_key(selected)
+            label = Text(col.pad(col.label, first=i == 0))
+            self.add_column(label, key=col.key, width=col.width, default=Text(""))
+        for key, values in self._cells.items():
+            for col in self._spec:
+                self.update_cell(key, col.key, self._text(col, values.get(col.key)))
+
+    @property
+    def bar(self) -> int:
+        """Width of the coverage bar in the current column set (its column minus the gap)."""
+        return next((c.width - 1 for c in self._spec if c.key == "bar"), 6)
 
     def _text(self, col: ColumnSpec, cell: Cell | None) -> Text:
         text, style = cell if cell is not None else ("", "")
-        first = bool(self._columns_spec) and col.key == self._columns_spec[0].key
+        first = bool(self._spec) and col.key == self._spec[0].key
         return Text(col.pad(text, first=first), style=style, no_wrap=True, overflow="crop")
 
     # -- rows ---------------------------------------------------------------------------------
@@ -70,51 +83,61 @@ class CoverageGrid(DataTable):
     def ensure_rows(self, keys: Iterable[str]) -> None:
         """Add rows for keys not seen yet, in order (rows are never removed: config is fixed)."""
         for key in keys:
-            if key in self._values:
-                continue
-            self._order.append(key)
-            self._values[key] = {}
-            self.add_row(*(self._text(c, None) for c in self._columns_spec), key=key)
+            if key not in self._cells:
+                self._cells[key] = {}
+                self.add_row(*(self._text(c, None) for c in self._spec), key=key)
 
     def apply(self, rows: Mapping[str, Mapping[str, Cell]]) -> int:
-        """Write the cells that changed; returns how many were rewritten."""
+        """Write the cells that changed; returns how many were rewritten on screen."""
         changed = 0
-        visible = {c.key: c for c in self._columns_spec}
-        with self.app.batch_update():
+        visible = {c.key: c for c in self._spec}
+        with self.app.batch_update(), self._repaint_cells_only():
             for key, cells in rows.items():
-                old = self._values.setdefault(key, {})
+                old = self._cells.get(key)
+                if old is None:
+                    continue  # not a row of this grid
                 for col_key, cell in cells.items():
                     if old.get(col_key) == cell:
                         continue
                     old[col_key] = cell
                     col = visible.get(col_key)
-                    if col is None or key not in self._order:
+                    if col is None:
                         continue  # kept for when the wide layout shows it
                     self.update_cell(key, col_key, self._text(col, cell))
+                    self.refresh_coordinate(self.get_cell_coordinate(key, col_key))
                     changed += 1
         return changed
 
-    def update_cell(
+    @contextmanager
+    def _repaint_cells_only(self) -> Iterator[None]:
+        self._cells_only = True
+        try:
+            yield
+        finally:
+            self._cells_only = False
+
+    def refresh(
         self,
-        row_key: RowKey | str,
-        column_key: ColumnKey | str,
-        value: CellType,
-        *,
-        update_width: bool = False,
-    ) -> None:
-        """Like DataTable.update_cell, but repaint only the cell, not the whole table."""
-        if update_width:
-            super().update_cell(row_key, column_key, value, update_width=True)
-            return
-        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
-        if row_key not in self._row_locations or column_key not in self._column_locations:
-            raise CellDoesNotExist(f"no cell {row_key!r}/{column_key!r}")
-        self._data[row_key][column_key] = value
-        self._update_count += 1
-        self.refresh_coordinate(
-            Coordinate(self._row_locations.get(row_key), self._column_locations.get(column_key))
-        )
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        """While `apply` writes cells, drop the whole-table repaint `update_cell` asks for: the
+        changed cells' own regions are refreshed next (`refresh_coordinate`)."""
+        if self._cells_only and not regions and repaint and not layout and not recompose:
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def cell_value(self, row: str, col: str) -> Cell | None:
+        """The last (text, style) written to a cell (tests and the e2e harness read it)."""
+        return self._cells.get(row, {}).get(col)
+
+    def row_cells(self, row: str) -> dict[str, Cell]:
+        """A copy of the last (text, style) of every column of a row, shown or not."""
+        return dict(self._cells.get(row, {}))
 
     # -- selection ----------------------------------------------------------------------------
 
@@ -131,9 +154,10 @@ class CoverageGrid(DataTable):
     def select_key(self, key: str, reveal: bool = False) -> None:
         """Move the cursor to `key`; with `reveal`, scroll as little as possible from the top so
         the row and as much context above it (its phase header) as fits are shown."""
-        if key not in self._order:
+        try:
+            row = self.get_row_index(key)
+        except RowDoesNotExist:
             return
-        row = self.get_row_index(key)
         self.move_cursor(row=row, scroll=False)
         if reveal:
             self.call_after_refresh(self._reveal, row)
@@ -141,7 +165,3 @@ class CoverageGrid(DataTable):
     def _reveal(self, row: int) -> None:
         visible = max(1, self.scrollable_content_region.height - 1)  # minus the header row
         self.scroll_to(y=max(0, row - visible + 1), animate=False, force=True)
-
-    def cell_value(self, row: str, col: str) -> Cell | None:
-        """The last value written to a cell (tests and the e2e harness read it)."""
-        return self._values.get(row, {}).get(col)

@@ -1,17 +1,18 @@
-"""A one-line text widget that repaints without a layout pass.
+"""A one-line text widget that repaints without a layout pass, and only when its text changed.
 
-`Static.update()` asks for a layout refresh (its content may change size), which reflows the whole
-screen. The dashboard's lines (header, gap strips, titles) have a fixed height of 1 and a width set
-by CSS, so a plain repaint of the one line is enough — and it is done only when the text changed.
+The dashboard's lines (header, gap strips, titles) have a fixed height of 1 and a width set by CSS,
+so `Static.update(..., layout=False)` (a repaint of the one line, no reflow of the screen) is
+enough; `set()` skips even that when the text is unchanged, so a dashboard left open overnight
+over SSH writes almost nothing.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widget import Widget
+from textual.widgets import Static
 
 
-class TextLine(Widget):
+class TextLine(Static):
     """One line of Rich text; `set()` is a no-op when the text did not change."""
 
     DEFAULT_CSS = """
@@ -19,8 +20,8 @@ class TextLine(Widget):
     """
 
     def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(id=id, classes=classes)
         self._text = text if isinstance(text, Text) else Text(text)
+        super().__init__(self._text, id=id, classes=classes, markup=False)
 
     @property
     def text(self) -> Text:
@@ -32,8 +33,5 @@ class TextLine(Widget):
         if new == self._text and new.style == self._text.style:
             return False
         self._text = new
-        self.refresh()
+        self.update(new, layout=False)
         return True
-
-    def render(self) -> Text:
-        return self._text

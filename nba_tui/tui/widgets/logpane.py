@@ -1,80 +1,54 @@
 """Log pane: the selected table's latest job log, followed with bounded reads (toolong's habit).
 
-`LogFollower` keeps a byte offset, never the text: each read takes at most `chunk` bytes from the
-offset (skipping ahead when the file grew by more, so a job writing 100 MB of logs cannot stall the
-dashboard), splits complete lines, cuts absurdly long ones, and keeps at most `max_line` bytes of
-an unfinished line. The widget is a `Log` with `max_lines`, so memory stays bounded whatever the
-log's size. Reads happen in a thread worker of the app; this module does the file work only.
+The file work is `nba_tui.logtail.LogReader` with `skip_ahead=True`: offsets, never the text, at
+most `READ_BYTES` per read, newest lines first when a job wrote more than that between two reads.
+`LogSource` wraps one reader for the app's thread workers; `LogPane` is a `Log` with `max_lines`,
+so memory stays bounded whatever the log's size.
+
+Textual's `Log.write_lines` (8.2) has a bug once `max_lines` is reached: it asks to repaint the
+rows *below* the last one (indices taken before the oldest lines were dropped) and the scroll
+offset does not change, so nothing on screen is repainted and the pane looks frozen at its
+`max_lines`-th line. `LogPane.add_lines` repaints the pane itself when lines were dropped.
 """
 
 from __future__ import annotations
 
-import os
+import threading
 from pathlib import Path
 
 from textual.widgets import Log
 
+from nba_tui.logtail import LogReader, decode
+
 MAX_LINES = 400
 """Lines kept in the pane (a `Log` defaults to unbounded: never rely on that)."""
+TAIL_BYTES = 16 * 1024
+"""A newly selected job's log starts with the lines in its last TAIL_BYTES."""
+READ_BYTES = 64 * 1024
+"""At most this much is read per refresh; a job that wrote more is skipped ahead."""
+MAX_CHARS = 400
+"""Longer lines are cut (with a note of how much) so one huge line cannot fill the pane."""
+SKIPPED = "[… skipped ahead: the log grew faster than it is shown …]"
 
 
-class LogFollower:
-    """Incremental, bounded reader of one growing file."""
+class LogSource:
+    """One job's log as read by the app's thread workers (one read at a time)."""
 
-    def __init__(self, path: str | Path, *, chunk: int = 64 * 1024, max_line: int = 400) -> None:
-        self.path = Path(path)
-        self.chunk = chunk
-        self.max_line = max_line
-        self.offset = 0
-        self._partial = b""
-        self._inode: int | None = None
-
-    def start_tail(self, tail_bytes: int = 16 * 1024) -> list[str]:
-        """The last lines of the file (at most `tail_bytes`), and follow from its end."""
-        try:
-            size = self.path.stat().st_size
-        except OSError:
-            return []
-        start = max(0, size - tail_bytes)
-        self.offset, self._partial = start, b""
-        lines = self.read()
-        if start > 0 and lines:
-            lines = lines[1:]  # the first line was cut by the tail window
-        return lines
+    def __init__(self, job_id: str, path: str | Path) -> None:
+        self.job_id = job_id
+        self._reader = LogReader(path, max_read=READ_BYTES, skip_ahead=True)
+        self._lock = threading.Lock()
+        self._started = False
 
     def read(self) -> list[str]:
-        """New complete lines since the last read (bounded by `chunk` bytes)."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return []
-        if self._inode is not None and st.st_ino != self._inode or st.st_size < self.offset:
-            self.offset, self._partial = 0, b""  # rotated or truncated: start over
-        self._inode = st.st_ino
-        skipped = False
-        if st.st_size - self.offset > self.chunk:
-            self.offset, self._partial, skipped = st.st_size - self.chunk, b"", True
-        if st.st_size == self.offset:
-            return []
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read(self.chunk)
-        except OSError:
-            return []
-        self.offset += len(data)
-        data = self._partial + data
-        parts = data.split(b"\n")
-        self._partial = parts.pop()[-self.max_line :]
-        if skipped and parts:
-            parts[0] = b"[...skipped...] " + parts[0]
-        return [self._line(p) for p in parts]
-
-    def _line(self, raw: bytes) -> str:
-        text = raw.decode("utf-8", "replace").rstrip("\r").replace("\t", "    ")
-        if len(text) > self.max_line:
-            text = text[: self.max_line] + f" …(+{len(text) - self.max_line} chars)"
-        return "".join(ch if ch.isprintable() else "?" for ch in text)
+        """New lines since the last read; the first read returns the log's tail."""
+        with self._lock:
+            if not self._started:
+                self._reader.seek_tail(TAIL_BYTES)
+                self._started = True
+            raw = self._reader.read()
+            lines = [decode(line, MAX_CHARS) for line in raw]
+            return [SKIPPED, *lines] if self._reader.skipped else lines
 
 
 class LogPane(Log):
@@ -82,17 +56,25 @@ class LogPane(Log):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, highlight=False, auto_scroll=True, id=id)
-        self.job_id: str | None = None
-        self.follower: LogFollower | None = None
+        self.source: LogSource | None = None
 
-    def follow(self, job_id: str | None, path: str | Path | None, header: str) -> None:
-        """Switch to another job's log (or to none). The app then feeds it via `add_lines`."""
-        self.job_id = job_id
-        self.follower = LogFollower(path) if path else None
-        self.border_title = header
+    @property
+    def job_id(self) -> str | None:
+        return self.source.job_id if self.source is not None else None
+
+    def follow(self, job_id: str | None, path: str | Path | None) -> LogSource | None:
+        """Switch to another job's log (or to none); the app then reads `source` in a worker
+        and feeds the lines back through `add_lines`."""
+        self.source = LogSource(job_id, path) if job_id and path else None
         self.clear()
+        return self.source
 
     def add_lines(self, job_id: str | None, lines: list[str]) -> None:
+        """Append lines read for `job_id` (dropped if another job was selected meanwhile)."""
         if job_id != self.job_id or not lines:
-            return  # a read for a job that is no longer selected
-        self.write_lines(lines[-MAX_LINES:])
+            return
+        lines = lines[-MAX_LINES:]
+        full = len(self.lines) + len(lines) > MAX_LINES
+        self.write_lines(lines)
+        if full:
+            self.refresh()  # see the module docstring: Log repaints nothing once it drops lines

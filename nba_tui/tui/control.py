@@ -1,0 +1,245 @@
+"""Job control for the dashboard: which job actions apply to the selected row, and what they call.
+
+Plain Python (no Textual), so the rules are testable without a terminal. The app holds one
+`JobControl`, keeps it told of the latest snapshot and jobs, asks it whether a key applies
+(`check_action`) and for the `JobCall` behind a key. A `JobCall` is blocking work on the
+`Supervisor`'s public API (`stop` waits for the grace period): the app runs it in a thread worker
+and shows its result or its error as a toast; a call that needs a yes first carries a `Confirm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from nba_tui import preflight
+from nba_tui.config import Pipeline
+from nba_tui.coverage import Snapshot
+from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.tui.cells import PHASE_PREFIX
+
+JOB_ACTIONS = ("launch", "launch_missing", "launch_phase", "pause", "resume", "stop", "restart")
+"""Actions that change jobs: none of them applies in read-only mode or without a supervisor."""
+RESTARTABLE = (JobState.FAILED, JobState.STOPPED, JobState.LOST)
+"""States `restart` accepts (the program resumes from its checkpoint)."""
+
+
+def one_line(error: BaseException | None) -> str:
+    """The first line of an error, for a toast or the header (never a traceback)."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip().splitlines()
+    return text[0] if text and text[0] else type(error).__name__
+
+
+def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:
+    """Per table: its active job if any, else its most recent one (what its row shows)."""
+    out: dict[str, JobView] = {}
+    for v in views:
+        cur = out.get(v.record.table)
+        rank = (v.state.active, v.record.created_at or 0)
+        if cur is None or rank > (cur.state.active, cur.record.created_at or 0):
+            out[v.record.table] = v
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The selected grid row: a table (and its phase) or a phase header row (phase only)."""
+
+    table: str | None = None
+    phase: str | None = None
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, key: str | None) -> Selection:
+        if key is None:
+            return cls()
+        if key.startswith(PHASE_PREFIX):
+            return cls(None, key[len(PHASE_PREFIX) :])
+        return cls(key, pipeline.phase_of(key).name)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A question to answer with y before a call runs (stop; launching past a failing preflight)."""
+
+    title: str
+    lines: list[str]
+    question: str
+
+
+def describe(result: Any) -> str:
+    """A supervisor call's result as a one-line confirmation toast."""
+    if hasattr(result, "jobs") and hasattr(result, "phases"):  # a phase plan
+        n = len(result.jobs)
+        s = "s" if n != 1 else ""
+        return f"plan {result.id}: {n} job{s} queued ({', '.join(result.phases)})"
+    views = result if isinstance(result, list) else [result]
+    ids = [f"{v.record.table} ({v.record.id})" for v in views if isinstance(v, JobView)]
+    return ", ".join(ids) if ids else "done"
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """One blocking supervisor call behind a key: run it off the event loop, show `describe`."""
+
+    title: str
+    run: Callable[[], Any]
+    done: Callable[[Any], str] = describe
+    """The toast text of its result."""
+    confirm: Confirm | None = None
+
+
+def connect(pipeline: Pipeline) -> tuple[Supervisor | None, str | None]:
+    """The real supervisor, or (None, why): the grid then works without jobs (e.g. a colleague
+    in --read-only who cannot write the state directory)."""
+    try:
+        return Supervisor(pipeline), None
+    except Exception as e:  # noqa: BLE001 - coverage must still show
+        return None, f"jobs unavailable: {one_line(e)}"
+
+
+class JobControl:
+    """What the job keys mean for the selected row, given the latest snapshot and jobs."""
+
+    def __init__(
+        self, pipeline: Pipeline, supervisor: Supervisor | Any | None, *, read_only: bool = False
+    ) -> None:
+        self.pipeline = pipeline
+        self.supervisor = supervisor
+        """The `Supervisor` (tests pass an object with the same public methods), or None."""
+        self.read_only = read_only
+        self.snapshot: Snapshot | None = None
+        self.jobs: dict[str, JobView] = {}
+        """Latest job per table (its active one if any), from the last `fetch_jobs`."""
+
+    @property
+    def can_act(self) -> bool:
+        return not self.read_only and self.supervisor is not None
+
+    def job_of(self, sel: Selection) -> JobView | None:
+        return self.jobs.get(sel.table) if sel.table else None
+
+    def running(self) -> int:
+        """How many tables have an active (queued, running or paused) job."""
+        return sum(1 for v in self.jobs.values() if v.state.active)
+
+    # -- what applies ----------------------------------------------------------------------------
+
+    def applies(self, action: str, sel: Selection) -> bool:
+        """Does job action `action` make sense for the selected row right now?"""
+        if action not in JOB_ACTIONS or not self.can_act:
+            return False
+        view = self.job_of(sel)
+        state = view.state if view is not None else None
+        if action in ("launch", "launch_missing"):
+            return self._can_launch(sel.table, view, missing=action == "launch_missing")
+        if action == "launch_phase":
+            return (
+                sel.phase is not None
+                and self.snapshot is not None
+                and any(t.backfill is not None for t in self.pipeline.phase(sel.phase).tables)
+            )
+        if action == "pause":
+            return state is JobState.RUNNING
+        if action == "resume":
+            return state is JobState.PAUSED
+        if action == "stop":
+            return state is not None and state.active
+        return state in RESTARTABLE  # restart
+
+    def _can_launch(self, table: str | None, view: JobView | None, *, missing: bool) -> bool:
+        if table is None or (view is not None and view.state.active):
+            return False
+        if self.pipeline.table(table).backfill is None:
+            return False
+        if not missing:
+            return True
+        cov = self.snapshot.tables.get(table) if self.snapshot else None
+        return cov is not None and cov.present < cov.expected
+
+    def actions(self, sel: Selection) -> list[str]:
+        """Every job action that applies to `sel`, in key order."""
+        return [a for a in JOB_ACTIONS if self.applies(a, sel)]
+
+    def preflight(self, sel: Selection) -> preflight.PreflightReport | None:
+        """The report of the phase after the selected one (the selected one if it is last)."""
+        if self.snapshot is None or sel.phase is None:
+            return None
+        nxt = self.pipeline.next_phase(sel.phase)
+        return preflight.check(self.pipeline, self.snapshot, nxt.name if nxt else sel.phase)
+
+    # -- what it calls -----------------------------------------------------------------------------
+
+    def call(self, action: str, sel: Selection) -> JobCall | None:
+        """The supervisor call behind `action` on `sel`, or None when it does not apply."""
+        if not self.applies(action, sel):
+            return None
+        sup, table, snap = self.supervisor, sel.table, self.snapshot
+        assert sup is not None
+        if action == "launch" and table:
+            return JobCall(f"launch {table}", lambda: sup.launch(table))
+        if action == "launch_missing" and table and snap is not None:
+            n = len(snap.tables[table].missing)
+            return JobCall(
+                f"launch {table} ({n} missing dates)", lambda: sup.launch_missing(table, snap)
+            )
+        if action == "launch_phase":
+            return self._launch_phase(sel)
+        view = self.job_of(sel)
+        assert view is not None
+        if action == "stop":
+            return self._stop(view)
+        jid = view.id
+        verb: Callable[[str], Any] = getattr(sup, action)  # pause, resume, restart
+        return JobCall(
+            f"{action} {table}", lambda: verb(jid), lambda _r: f"{action}: {table} ({jid})"
+        )
+
+    def _launch_phase(self, sel: Selection) -> JobCall | None:
+        """A phase's tables, missing dates only, max_parallel at a time; if its preflight fails,
+        the call asks first and says what would be degraded (the --skip-preflight trade-off)."""
+        sup, phase, snap = self.supervisor, sel.phase, self.snapshot
+        assert sup is not None and phase is not None and snap is not None
+        report = preflight.check(self.pipeline, snap, phase)
+        skip = not report.ready
+
+        def run() -> Any:
+            return sup.launch_phase(phase, snap, missing=True, skip_preflight=skip)
+
+        if report.ready:
+            return JobCall(f"launch {phase}", run)
+        lines = [f"Preflight for {phase} fails: {len(report.failing)} input(s) short."]
+        lines += ["If launched anyway:"] + [f"  - {d}" for d in report.degradation()]
+        ask = Confirm(f"launch {phase}?", lines, "Launch anyway (--skip-preflight)?")
+        return JobCall(f"launch {phase}", run, confirm=ask)
+
+    def _stop(self, view: JobView) -> JobCall:
+        sup, rec = self.supervisor, view.record
+        assert sup is not None
+        grace = self.pipeline.jobs.stop_grace
+        ask = Confirm(
+            f"stop {rec.table}?",
+            [
+                f"Job {rec.id} (pid {rec.pid}) gets SIGTERM, then SIGKILL after {grace:.0f}s.",
+                "Its checkpoint is kept: `c` resumes it later where it left off.",
+            ],
+            "Stop it?",
+        )
+        return JobCall(
+            f"stop {rec.table}", lambda: sup.stop(rec.id), lambda _r: f"stopped {rec.id}", ask
+        )
+
+    # -- reading (blocking: from a thread worker) ------------------------------------------------
+
+    def fetch_jobs(self) -> dict[str, JobView]:
+        """The latest job per table, from the supervisor (blocking: reconciles with /proc)."""
+        if self.supervisor is None:
+            return {}
+        return latest_per_table(self.supervisor.jobs())
+
+    def history(self, limit: int = 100) -> list[dict]:
+        """The action log (blocking), oldest first."""
+        return [] if self.supervisor is None else list(self.supervisor.history(limit))

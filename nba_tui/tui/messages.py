@@ -1,0 +1,38 @@
+"""Messages from the app's thread workers back to the event loop (typed, harlequin's habit)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from nba_tui.jobs.model import JobView
+
+
+class JobsRefreshed(Message):
+    """A job refresh finished: the latest job per table (None: the supervisor failed, see
+    `error`) and the new lines of the log followed at the time (`job_id`)."""
+
+    def __init__(
+        self,
+        jobs: dict[str, JobView] | None,
+        error: str | None,
+        job_id: str | None,
+        lines: list[str],
+    ) -> None:
+        super().__init__()
+        self.jobs, self.error, self.job_id, self.lines = jobs, error, job_id, lines
+
+
+class LogLines(Message):
+    """Lines of the followed job's log (its tail, right after it was selected)."""
+
+    def __init__(self, job_id: str, lines: list[str]) -> None:
+        super().__init__()
+        self.job_id, self.lines = job_id, lines
+
+
+class ActionDone(Message):
+    """A supervisor call finished: a toast (its error, or a confirmation)."""
+
+    def __init__(self, title: str, text: str = "", error: str | None = None) -> None:
+        super().__init__()
+        self.title, self.text, self.error = title, text, error

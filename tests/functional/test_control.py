@@ -1,0 +1,162 @@
+"""JobControl without a terminal: which job actions apply to a row, per job state, and what they do.
+
+The rules are checked over the real pipeline, a fixed coverage snapshot and job records in every
+state; the calls are checked against the real supervisor and a real (paced) sample job.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fakes import FIXED_T, fixed_snapshot
+
+from nba_tui.config import Pipeline
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection, latest_per_table
+
+SHORT = "team_defense_game_summary"
+"""Short of its threshold in the fixed snapshot, with a backfill."""
+COMPLETE = "player_game_summary"
+"""Complete in the fixed snapshot, with a backfill."""
+
+
+def view(table: str, state: JobState, created: float = FIXED_T, n: int = 1) -> JobView:
+    rec = JobRecord(
+        id=f"{table[:6]}-{n}",
+        table=table,
+        argv=["python", "-m", "nba_tui.sample.backfill", table],
+        log="/dev/null",
+        created_at=created,
+        user="test",
+        state=state,
+        pid=4242,
+    )
+    return JobView(rec, Progress())
+
+
+@pytest.fixture
+def control(pipeline: Pipeline) -> JobControl:
+    ctl = JobControl(pipeline, Supervisor(pipeline))
+    ctl.snapshot = fixed_snapshot(pipeline)
+    return ctl
+
+
+def on(ctl: JobControl, table: str, state: JobState | None) -> set[str]:
+    ctl.jobs = {} if state is None else {table: view(table, state)}
+    return set(ctl.actions(Selection.of(ctl.pipeline, table)))
+
+
+LAUNCHES = {"launch", "launch_missing", "launch_phase"}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (None, LAUNCHES),
+        (JobState.QUEUED, {"stop", "launch_phase"}),
+        (JobState.RUNNING, {"pause", "stop", "launch_phase"}),
+        (JobState.PAUSED, {"resume", "stop", "launch_phase"}),
+        (JobState.DONE, LAUNCHES),
+        (JobState.FAILED, LAUNCHES | {"restart"}),
+        (JobState.STOPPED, LAUNCHES | {"restart"}),
+        (JobState.LOST, LAUNCHES | {"restart"}),
+    ],
+)
+def test_actions_per_job_state(control: JobControl, state: JobState | None, expected) -> None:
+    assert on(control, SHORT, state) == expected
+    for action in JOB_ACTIONS:
+        sel = Selection.of(control.pipeline, SHORT)
+        assert (control.call(action, sel) is not None) == (action in expected), action
+
+
+def test_rows_without_something_to_do(control: JobControl, pipeline: Pipeline) -> None:
+    assert on(control, COMPLETE, None) == {"launch", "launch_phase"}  # nothing missing
+    assert on(control, "nbac_schedule", None) == set()  # phase2: no backfill programs
+    phase_row = Selection.of(pipeline, "phase:phase3")
+    assert phase_row == Selection(None, "phase3")
+    assert control.actions(phase_row) == ["launch_phase"]
+    control.snapshot = None  # before the first poll: nothing to count missing dates against
+    assert on(control, SHORT, None) == {"launch"}
+
+
+def test_read_only_or_no_supervisor_offers_nothing(pipeline: Pipeline) -> None:
+    for ctl in (
+        JobControl(pipeline, Supervisor(pipeline), read_only=True),
+        JobControl(pipeline, None),
+    ):
+        ctl.snapshot = fixed_snapshot(pipeline)
+        for state in (None, *JobState):
+            assert on(ctl, SHORT, state) == set(), (ctl.read_only, state)
+
+
+def test_stop_and_a_failing_phase_launch_ask_first(control: JobControl, pipeline: Pipeline) -> None:
+    control.jobs = {SHORT: view(SHORT, JobState.RUNNING)}
+    stop = control.call("stop", Selection.of(pipeline, SHORT))
+    assert stop is not None and stop.confirm is not None
+    assert "SIGKILL" in " ".join(stop.confirm.lines)
+    pause = control.call("pause", Selection.of(pipeline, SHORT))
+    assert pause is not None and pause.confirm is None
+    # phase4's inputs are short in the fixed snapshot: the launch says what would degrade.
+    launch = control.call("launch_phase", Selection.of(pipeline, "phase:phase4"))
+    assert launch is not None and launch.confirm is not None
+    assert any(SHORT in line for line in launch.confirm.lines)
+
+
+def test_latest_per_table_prefers_the_active_job() -> None:
+    old_running = view(SHORT, JobState.RUNNING, created=FIXED_T - 100, n=1)
+    new_failed = view(SHORT, JobState.FAILED, created=FIXED_T, n=2)
+    newer_done = view(COMPLETE, JobState.DONE, created=FIXED_T + 1, n=3)
+    older_done = view(COMPLETE, JobState.DONE, created=FIXED_T - 1, n=4)
+    got = latest_per_table([new_failed, old_running, older_done, newer_done])
+    assert got[SHORT] is old_running and got[COMPLETE] is newer_done
+
+
+def until(cond, what: str, timeout: float = 20.0):
+    """Poll a blocking condition (no event loop here: the supervisor is synchronous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_calls_go_to_the_supervisor(pipeline: Pipeline) -> None:
+    """launch missing, pause, resume, stop, restart: each call changes the real job's state."""
+    ctl = JobControl(pipeline, Supervisor(pipeline))
+    ctl.snapshot = snapshot_once(pipeline)
+    sel = Selection.of(pipeline, SHORT)
+
+    def do(action: str) -> str:
+        call = ctl.call(action, sel)
+        assert call is not None, f"{action} should apply to {ctl.jobs.get(SHORT)}"
+        return call.done(call.run())
+
+    def state_is(state: JobState) -> bool:
+        ctl.jobs = ctl.fetch_jobs()
+        return ctl.jobs[SHORT].state is state
+
+    assert SHORT in do("launch_missing")
+    until(lambda: state_is(JobState.RUNNING), "running")
+    first = ctl.jobs[SHORT].id
+    do("pause")
+    until(lambda: state_is(JobState.PAUSED), "paused")
+    do("resume")
+    until(lambda: state_is(JobState.RUNNING), "running again")
+    assert do("stop") == f"stopped {first}"
+    until(lambda: state_is(JobState.STOPPED), "stopped")
+    do("restart")
+    until(lambda: ctl.fetch_jobs()[SHORT].id != first, "a restarted job")
+    ctl.jobs = ctl.fetch_jobs()
+    assert ctl.jobs[SHORT].record.restarted_from == first
+    assert [e["action"] for e in ctl.history()][:5] == [
+        "launch",
+        "pause",
+        "resume",
+        "stop",
+        "restart",
+    ]
