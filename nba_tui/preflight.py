@@ -207,8 +207,10 @@ def _full_detail(c: InputCheck, config: str | None) -> Text:
     text = f"missing: {shown}" + (f", +{more} more ranges" if more > 0 else "")
     lines = textwrap.wrap(text, 80, initial_indent="      ", subsequent_indent=" " * 15)
     if c.fill_command:
-        config_arg = f" --config {config}" if config else ""
-        lines.append(f"      fill:    nba-tui launch {cov.name} --missing{config_arg}")
+        fill = ["nba-tui", "launch", cov.name, "--missing"] + (
+            ["--config", config] if config else []
+        )
+        lines.append(shell_lines(display(fill), "      fill:    "))
         lines.append(shell_lines(format_command(c.fill_command), "      i.e.     "))
     return Text("".join(f"\n{line}" for line in lines))
 

@@ -125,10 +125,12 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.dates and (args.missing or args.start or args.end):
         raise InputError("--dates cannot be combined with --missing, --start or --end")
     start, end = date_range(pipeline, args.start, args.end)
+    # The snapshot first: a warehouse that is missing or down is refused before any state is made.
+    snap = take_snapshot(pipeline, start, end) if args.missing else None
     sup = Supervisor(pipeline)
     try:
-        if args.missing:
-            v = sup.launch_missing(table.name, take_snapshot(pipeline, start, end))
+        if snap is not None:
+            v = sup.launch_missing(table.name, snap)
         elif args.dates:
             v = sup.launch(table.name, dates=_dates(args.dates))
         else:

@@ -232,6 +232,7 @@ def test_unreachable_warehouse_is_exit_2_and_nothing_lost(proj: Path) -> None:
     out = nba(proj, "status")
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1
+    assert out.stderr.startswith("nba-tui: pipeline.yaml: warehouse: ")
     assert "schedule table nba_raw.nbac_schedule not found" in out.stderr
     assert "demo reset" in out.stderr
     # no dataset file created, removed or changed (readers may add WAL side files)

@@ -57,6 +57,21 @@ def test_demo_info_before_build(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "not built" in capsys.readouterr().out
 
 
+def test_demo_reset_refuses_without_sample_true(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A warehouse that is not the demo's is never overwritten with made-up data."""
+    yaml = project.root / "pipeline.yaml"
+    yaml.write_text(yaml.read_text().replace("sample: true", "sample: false"))
+    before = project.query("SELECT COUNT(*) FROM nba_analytics.team_defense_game_summary")
+    assert cli.main(["demo", "reset", "--config", str(yaml)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "warehouse.sqlite.sample is not true" in err and str(project.warehouse) in err
+    after = project.query("SELECT COUNT(*) FROM nba_analytics.team_defense_game_summary")
+    assert after == before
+
+
 def test_demo_reset_refuses_while_a_job_is_active(
     project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,97 @@
+"""The CLI's renderings on their own: the `jobs` table's STATE column and the one preflight
+rendering in its two forms (the CLI's full text, the dashboard modal's compact one)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config as cfg
+from nba_tui import preflight
+from nba_tui.cli.jobs import render_jobs
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.monitor import snapshot_once
+from nba_tui.preflight import PreflightReport
+from nba_tui.sample import build_warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _view(
+    state: JobState, exit_code: int | None, table: str = "team_defense_game_summary"
+) -> JobView:
+    rec = JobRecord(
+        "abc123", table, ["x"], "", 0.0, "u", state=state, pid=4194304,
+        started_at=0.0, ended_at=7530.0, exit_code=exit_code,
+    )  # fmt: skip
+    return JobView(rec, Progress("2024-01-01", 5, 10, 1234.5, 99999.0))
+
+
+@pytest.mark.parametrize(
+    ("state", "code", "shown"),
+    [
+        (JobState.STOPPED, 143, "stopped"),  # the stop's own TERM is not news
+        (JobState.STOPPED, -15, "stopped"),
+        (JobState.FAILED, 1, "failed 1"),
+        (JobState.FAILED, 137, "failed 137"),
+        (JobState.FAILED, -9, "failed -9"),
+        (JobState.DONE, 0, "done"),
+        (JobState.LOST, None, "lost"),
+    ],
+)
+def test_jobs_state_column(state: JobState, code: int | None, shown: str) -> None:
+    lines = render_jobs([_view(state, code)], now=7530.0).splitlines()
+    row = lines[1]
+    assert all(len(line) <= 80 for line in lines), lines
+    assert row[6:].split("  ")[0].strip().startswith("team_defense_game_su")
+    state_at = lines[0].index("STATE")
+    assert row[state_at : state_at + 11].rstrip() == shown
+    assert "2h05m" in row  # elapsed 7530 s, with fmt.clock
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PreflightReport]:
+    root = tmp_path_factory.mktemp("render")
+    shutil.copy(REPO / "pipeline.yaml", root / "pipeline.yaml")
+    pipeline = cfg.load(root / "pipeline.yaml")
+    build_warehouse(pipeline)
+    snap = snapshot_once(pipeline)
+    return {ph: preflight.check(pipeline, snap, ph) for ph in ("phase3", "phase4")}
+
+
+def test_full_preflight_names_the_exact_fill_command(reports: dict[str, PreflightReport]) -> None:
+    report = reports["phase4"]
+    text = preflight.render(report, config="other.yaml")
+    plain = text.plain
+    assert plain.startswith("Preflight phase4 over 2021-10-19..2026-01-02: ✘ NOT READY (3 of 5")
+    # 80 columns, unless one word (a long temporary path) is longer than the room left
+    wide = [ln for ln in plain.splitlines() if len(ln) > 80 and max(map(len, ln.split())) < 40]
+    assert not wide
+    joined = plain.replace(" \\\n" + " " * 15, " ")  # the continuation lines, pasted back
+    fill = "fill:    nba-tui launch team_defense_game_summary --missing --config other.yaml"
+    assert fill in joined
+    short = next(c for c in report.checks if c.coverage.name == "team_defense_game_summary")
+    assert short.fill_command is not None
+    assert preflight.format_command(short.fill_command) in joined  # the real argv, pasteable
+    assert {str(s.style) for s in text.spans} >= {"red", "green"}
+    assert "If run anyway (--skip-preflight):" in plain
+
+
+def test_compact_preflight_fits_the_modal(reports: dict[str, PreflightReport]) -> None:
+    report = reports["phase4"]
+    text = preflight.render(report, compact=True)
+    plain = text.plain
+    assert plain.startswith("phase4 over 2021-10-19..2026-01-02: ✘ NOT READY (3 of 5")
+    assert all(len(line) <= 78 for line in plain.splitlines() if not line.startswith("  - "))
+    assert "fill: m on it, or nba-tui launch team_defense_game_summary --missing" in plain
+    assert "/" not in plain.replace("2021-10-19..", "")  # no paths: reads the same on any machine
+    assert "bold red" in {str(s.style) for s in text.spans}
+
+
+def test_ready_report_has_no_fix_or_degradation(reports: dict[str, PreflightReport]) -> None:
+    for compact in (False, True):
+        plain = preflight.render(reports["phase3"], compact=compact).plain
+        assert "✔ READY" in plain
+        assert "✘" not in plain and "fill" not in plain and "If run anyway" not in plain
