@@ -40,6 +40,8 @@ from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
 from nba_tui.tui.cells import PHASE_PREFIX, columns_for, first_short, grid_rows, row_keys
 from nba_tui.tui.control import JOB_ACTIONS, JobCall, JobControl, Selection, connect, one_line
+from nba_tui.tui.keys import BINDINGS as KEYS
+from nba_tui.tui.keys import help_lines
 from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
 from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, HistoryScreen, PreflightScreen
 from nba_tui.tui.titles import header_text, log_title
@@ -64,26 +66,7 @@ class NbaTuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "nba-tui"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("l", "launch", "launch", tooltip="launch the selected table's backfill"),
-        Binding("m", "launch_missing", "missing", tooltip="launch only its missing dates"),
-        Binding(
-            "L",
-            "launch_phase",
-            "phase",
-            tooltip="launch the selected phase (max_parallel; confirms if preflight fails)",
-        ),
-        Binding("p", "pause", "pause", tooltip="pause the selected job (SIGSTOP, whole group)"),
-        Binding("r", "resume", "resume", tooltip="resume the selected paused job (SIGCONT)"),
-        Binding("s", "stop", "stop", tooltip="stop the selected job (TERM, then KILL; confirms)"),
-        Binding("c", "restart", "checkpoint", tooltip="restart a failed/stopped/lost job"),
-        Binding("f", "preflight", "preflight", tooltip="preflight of the next phase (live)"),
-        Binding("g", "refresh", "refresh", show=False, tooltip="poll the warehouse and jobs now"),
-        Binding("h,a", "history", "history", show=False, tooltip="action history with argv"),
-        Binding("v", "toggle_view", "gaps/log", show=False, tooltip="gap map or log (small)"),
-        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
-        Binding("q", "quit_app", "quit", tooltip="quit (jobs keep running; a new one adopts)"),
-    ]
+    BINDINGS = KEYS
     JOB_ACTIONS = frozenset(JOB_ACTIONS)
 
     snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
@@ -464,7 +447,7 @@ class NbaTuiApp(App[int]):
     def action_help(self) -> None:
         hidden = self.JOB_ACTIONS if self.read_only else frozenset()
         bindings = [b for b in self._key_bindings() if b.action not in hidden]
-        self.push_screen(HelpScreen.of(bindings, self.read_only))
+        self.push_screen(HelpScreen(help_lines(bindings), self.read_only))
 
     def action_quit_app(self) -> None:
         self.exit(0)

@@ -122,13 +122,6 @@ def format_history(entry: object) -> str:
     return head + (f"\n    {cmd}" if cmd else "")
 
 
-MORE_KEYS = [
-    ("↑ ↓", "select a table (gap map and log follow the selection)"),
-    ("ctrl+p", "command palette (every action)"),
-]
-"""Help lines for keys that are not bindings of the app."""
-
-
 class HelpScreen(_Box):
     """Every key, including the ones hidden because they do not apply right now."""
 
@@ -146,9 +139,3 @@ class HelpScreen(_Box):
         if read_only:
             note.append("\nRead-only: nothing can be launched or signalled.", "bold")
         super().__init__("keys", Group(grid, note), "Esc close", classes="help")
-
-    @classmethod
-    def of(cls, bindings: Iterable[Binding], read_only: bool) -> HelpScreen:
-        """Help for the app's bindings (their tooltips), then the keys that are not bindings."""
-        keys = [(b.key_display or b.key.replace(",", " / "), b.tooltip) for b in bindings]
-        return cls(keys + MORE_KEYS, read_only)

@@ -1,0 +1,65 @@
+"""The dashboard's keys: its bindings, with the help text that `?`, the footer's tooltips and the
+command palette show. One table, so the help can never describe a key the app does not have.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+BINDINGS = [
+    Binding("l", "launch", "launch", tooltip="launch the selected table's backfill (full range)"),
+    Binding("m", "launch_missing", "missing", tooltip="launch only the table's missing dates"),
+    Binding(
+        "L",
+        "launch_phase",
+        "phase",
+        tooltip="launch the selected phase in parallel (max_parallel; confirms if preflight fails)",
+    ),
+    Binding("p", "pause", "pause", tooltip="pause the selected job (SIGSTOP to its process group)"),
+    Binding("r", "resume", "resume", tooltip="resume the selected paused job (SIGCONT)"),
+    Binding(
+        "s",
+        "stop",
+        "stop",
+        tooltip="stop the selected job (TERM, then KILL after the grace period; confirms)",
+    ),
+    Binding(
+        "c",
+        "restart",
+        "checkpoint",
+        tooltip="resume from checkpoint: restart a failed, stopped or lost job",
+    ),
+    Binding("f", "preflight", "preflight", tooltip="preflight of the next phase (updates live)"),
+    Binding(
+        "g", "refresh", "refresh", show=False, tooltip="refresh now (the warehouse and the jobs)"
+    ),
+    Binding(
+        "h,a",
+        "history",
+        "history",
+        show=False,
+        tooltip="action history (every launch/pause/resume/stop with its argv)",
+    ),
+    Binding(
+        "v",
+        "toggle_view",
+        "gaps/log",
+        show=False,
+        tooltip="switch the bottom pane between gap map and log (small screens)",
+    ),
+    Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+    Binding(
+        "q", "quit_app", "quit", tooltip="quit (jobs keep running; a new dashboard adopts them)"
+    ),
+]
+MORE_KEYS = [
+    ("↑ ↓", "select a table (gap map and log follow the selection)"),
+    ("ctrl+p", "command palette (every action)"),
+]
+"""Help lines for keys that are not bindings of the app."""
+
+
+def help_lines(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(key, what it does) for the help screen: the bindings given, then the other keys."""
+    keys = [(b.key_display or b.key.replace(",", " / "), b.tooltip) for b in bindings]
+    return keys + MORE_KEYS
