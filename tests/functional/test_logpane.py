@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
 from textual.app import App, ComposeResult
 from ui_helpers import screen_text, wait_for
@@ -107,11 +108,17 @@ async def test_pane_holds_and_shows_the_newest_lines(tmp_path: Path) -> None:
         assert pane.lines[-1] == f"line {total - 1:05d}"
 
 
-async def test_selected_jobs_log_keeps_drawing_past_2000_lines(tmp_path: Path) -> None:
-    """Issue 9: the selected job's log stopped drawing after ~400 lines (and at once for a log
-    over 16 KB). The fake running job's log grows to 2,000+ lines; the screen shows the last."""
+@pytest.mark.parametrize("prefill", [0, 1000])
+async def test_selected_jobs_log_keeps_drawing_past_2000_lines(
+    tmp_path: Path, prefill: int
+) -> None:
+    """Issue 9: the selected job's log stopped drawing after ~400 lines, and at once when the job
+    was selected with a log over 16 KB (`prefill`: ~30 KB). The fake running job's log grows by
+    2,000 lines while it is shown; the screen shows the last one."""
     pipe = config.load(REPO / "pipeline.yaml")
     sup = FakeSupervisor(tmp_path / "logs")
+    with sup.log.open("a") as fh:
+        fh.writelines(f"Processing 2024-02-13 earlier line {i:05d}\n" for i in range(prefill))
     app = NbaTuiApp(
         pipe,
         monitor=FakeMonitor(fixed_snapshot(pipe)),
