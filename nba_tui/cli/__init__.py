@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Coverage dashboard and job supervisor for date-partitioned backfills.",
         parents=[config_option(top=True)],
     )
-    dashboard.read_only_option(parser)
+    dashboard.read_only_option(parser, top=True)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (coverage, schema, dashboard, demo, jobs):

@@ -21,9 +21,14 @@ def cmd_dashboard(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return run_dashboard(pipeline, read_only=args.read_only)
 
 
-def read_only_option(parser: argparse.ArgumentParser) -> None:
+def read_only_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--read-only, on `nba-tui` and on `nba-tui dashboard`. As with --config, only the top level
+    sets the default, so `nba-tui --read-only dashboard` stays read-only."""
     parser.add_argument(
-        "--read-only", action="store_true", help="dashboard without action keys (inspect only)"
+        "--read-only",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="dashboard without action keys (inspect only)",
     )
 
 

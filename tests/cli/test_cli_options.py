@@ -86,3 +86,11 @@ def test_config_is_accepted_before_and_after_the_command() -> None:
 def test_a_dated_command_still_parses_its_dates() -> None:
     args = build_parser().parse_args(["gaps", "t", "--start", "2024-01-01", "--end", "2024-02-01"])
     assert (args.start, args.end, args.table) == ("2024-01-01", "2024-02-01", "t")
+
+
+def test_read_only_is_kept_before_or_after_the_dashboard_command() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["--read-only", "dashboard"]).read_only is True
+    assert parser.parse_args(["dashboard", "--read-only"]).read_only is True
+    assert parser.parse_args(["--read-only"]).read_only is True
+    assert parser.parse_args(["dashboard"]).read_only is False
