@@ -17,6 +17,7 @@ from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
 from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.plans import Plan
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.tui.cells import PHASE_PREFIX
 
@@ -72,7 +73,7 @@ class Confirm:
 
 def describe(result: Any) -> str:
     """A supervisor call's result as a one-line confirmation toast."""
-    if hasattr(result, "jobs") and hasattr(result, "phases"):  # a phase plan
+    if isinstance(result, Plan):  # a phase launch
         n = len(result.jobs)
         s = "s" if n != 1 else ""
         return f"plan {result.id}: {n} job{s} queued ({', '.join(result.phases)})"

@@ -13,9 +13,10 @@ from fakes import FIXED_T, fixed_snapshot
 
 from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.jobs.plans import Plan
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection, latest_per_table
+from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection, describe, latest_per_table
 
 SHORT = "team_defense_game_summary"
 """Short of its threshold in the fixed snapshot, with a backfill."""
@@ -160,3 +161,11 @@ def test_calls_go_to_the_supervisor(pipeline: Pipeline) -> None:
         "stop",
         "restart",
     ]
+
+
+def test_results_read_as_one_line() -> None:
+    plan = Plan(id="p1", kind="phase", phases=["phase4"], user="test", created_at=FIXED_T)
+    plan.jobs = ["j1", "j2"]
+    assert describe(plan) == "plan p1: 2 jobs queued (phase4)"
+    assert describe(view(SHORT, JobState.RUNNING)) == f"{SHORT} (team_d-1)"
+    assert describe(None) == "done"
