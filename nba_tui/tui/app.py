@@ -196,8 +196,8 @@ class NbaTuiApp(App[int]):
         self._apply_rows()
         table = self.selection.table or ""
         before, after = old.get(table), new.get(table)
-        if (before and before.id) != (after and after.id):
-            self._follow_log()
+        if (before.id if before else None) != (after.id if after else None):
+            self._follow_log()  # the selected table got a new job (launched, restarted)
         self._update_header()
         self._sync_bindings()
 
@@ -421,7 +421,7 @@ class NbaTuiApp(App[int]):
         self._job_action("restart")
 
     def action_preflight(self) -> None:
-        report = self.control.preflight(self.selection)
+        report = self.control.preflight_report(self.selection)
         if report is None:
             self.notify("no coverage yet: wait for the first poll", severity="warning")
             return

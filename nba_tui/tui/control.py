@@ -165,7 +165,7 @@ class JobControl:
         """Every job action that applies to `sel`, in key order."""
         return [a for a in JOB_ACTIONS if self.applies(a, sel)]
 
-    def preflight(self, sel: Selection) -> preflight.PreflightReport | None:
+    def preflight_report(self, sel: Selection) -> preflight.PreflightReport | None:
         """The report of the phase after the selected one (the selected one if it is last)."""
         if self.snapshot is None or sel.phase is None:
             return None
@@ -194,7 +194,11 @@ class JobControl:
         if action == "stop":
             return self._stop(view)
         jid = view.id
-        verb: Callable[[str], Any] = getattr(sup, action)  # pause, resume, restart
+        verb: Callable[[str], Any] = {
+            "pause": sup.pause,
+            "resume": sup.resume,
+            "restart": sup.restart,
+        }[action]
         return JobCall(
             f"{action} {table}", lambda: verb(jid), lambda _r: f"{action}: {table} ({jid})"
         )
