@@ -3,7 +3,8 @@
 The dashboard's lines (header, gap strips, titles) have a fixed height of 1 and a width set by CSS,
 so `Static.update(..., layout=False)` (a repaint of the one line, no reflow of the screen) is
 enough; `set()` skips even that when the text is unchanged, so a dashboard left open overnight
-over SSH writes almost nothing.
+over SSH writes almost nothing. A text too long for the line ends in an ellipsis (it is not
+wrapped onto a second line that the height of 1 would hide).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ class TextLine(Static):
     """One line of Rich text; `set()` is a no-op when the text did not change."""
 
     DEFAULT_CSS = """
-    TextLine { height: 1; width: 1fr; }
+    TextLine { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str = "") -> None:
