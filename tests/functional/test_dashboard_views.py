@@ -74,8 +74,12 @@ async def test_read_only_has_no_action_keys(pipeline) -> None:
         await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
         for action in app.JOB_ACTIONS:
             assert app.check_action(action, ()) is False, action
-        footer = " ".join(str(w.render()) for w in app.query("FooterKey"))
-        assert "launch" not in footer and "pause" not in footer and "quit" in footer
+
+        def footer() -> str:
+            return " ".join(str(w.render()) for w in app.query("FooterKey"))
+
+        await wait_for(pilot, lambda: "quit" in footer(), "the footer's keys")
+        assert "launch" not in footer() and "pause" not in footer()
         assert "READ-ONLY" in header(app)
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert not any("launch" in c for c in commands)
