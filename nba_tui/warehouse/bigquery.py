@@ -38,6 +38,7 @@ from nba_tui.warehouse.bq_errors import (
     QuotaExceeded,
     RateLimited,
     Unreachable,
+    refused,
     translate,
 )
 from nba_tui.warehouse.identifiers import (
@@ -71,8 +72,8 @@ def _transient(exc: BaseException) -> bool:
     A rate limit retried inside one poll keeps the poll in flight and hides the condition; the
     monitor backs off across polls instead and tells the user.
     """
-    if isinstance(exc, gexc.TooManyRequests):
-        return False
+    if isinstance(exc, gexc.TooManyRequests) or refused(exc):
+        return False  # a refused connection fails at once: say so now, the next poll retries
     try:
         if exc.errors[0]["reason"] in _NON_RETRYABLE_REASONS:  # type: ignore[attr-defined]
             return False

@@ -74,17 +74,13 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
 
     `what` describes the request (e.g. "coverage query over 15 tables") for the message.
     """
-    import concurrent.futures
-
-    import requests
     from google.api_core import exceptions as gexc
-    from google.auth import exceptions as auth_exc
 
     if isinstance(exc, WarehouseError):
         return exc
     if isinstance(exc, gexc.RetryError) and exc.cause is not None:
         cause = exc.cause
-        if isinstance(cause, gexc.GoogleAPICallError):
+        if isinstance(cause, gexc.GoogleAPICallError) or refused(cause):
             return translate(cause, project=project, timeout=timeout, what=what)
         return Unreachable(
             f"BigQuery did not answer within {timeout:g}s ({what}; last error: "
@@ -93,6 +89,20 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
         )
     reason = _reason(exc)
     detail = _server_message(exc)
+    return (
+        _by_reason(exc, reason, detail, project=project, what=what)
+        or _by_status(exc, reason, detail, project=project, what=what)
+        or _transport(exc, timeout=timeout, what=what)
+        or _generic(exc, reason, detail)
+    )
+
+
+def _by_reason(
+    exc: BaseException, reason: str | None, detail: str, *, project: str, what: str
+) -> WarehouseError | None:
+    """Errors told apart by BigQuery's `reason`: quotas, rate limits, the bytes-billed cap."""
+    from google.api_core import exceptions as gexc
+
     if reason == "quotaExceeded":
         return QuotaExceeded(
             f"BigQuery quota exceeded (quotaExceeded): {detail}",
@@ -111,6 +121,16 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
             f"BigQuery refused the {what}: it would bill more than max_bytes_billed ({detail})",
             hint="raise warehouse.bigquery.max_bytes_billed or use strategy: partitions",
         )
+    return None
+
+
+def _by_status(
+    exc: BaseException, reason: str | None, detail: str, *, project: str, what: str
+) -> WarehouseError | None:
+    """Errors told apart by HTTP status: not found, credentials, permissions, bad requests."""
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+
     if isinstance(exc, gexc.NotFound):
         target = not_found_target(exc) or what
         return WarehouseError(
@@ -141,6 +161,17 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
             f"BigQuery rejected the {what}: {detail}",
             hint="check that every date_column is a DATE column",
         )
+    return None
+
+
+def _transport(exc: BaseException, *, timeout: float, what: str) -> WarehouseError | None:
+    """Timeouts and connections that could not be made (refused, reset, no route, DNS)."""
+    import concurrent.futures
+
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+
     timeouts = (gexc.DeadlineExceeded, concurrent.futures.TimeoutError, TimeoutError)
     if isinstance(exc, (*timeouts, requests.exceptions.Timeout)):
         return Unreachable(
@@ -148,10 +179,33 @@ def translate(exc: BaseException, *, project: str, timeout: float, what: str) ->
             hint=STALE_HINT,
         )
     if isinstance(exc, requests.exceptions.ConnectionError | auth_exc.TransportError):
+        why = "connection refused" if refused(exc) else type(exc).__name__
         return Unreachable(
-            f"cannot reach BigQuery: {type(exc).__name__}",
+            f"cannot reach BigQuery: {why}",
             hint="check the network, or warehouse.bigquery.endpoint / BIGQUERY_EMULATOR_HOST",
         )
+    return None
+
+
+def refused(exc: BaseException) -> bool:
+    """True when somewhere in the exception's chain the peer refused the connection."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionRefusedError) or "Connection refused" in str(cur):
+            return True
+        cur = (
+            cur.__cause__
+            or cur.__context__
+            or (cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None)
+        )
+    return False
+
+
+def _generic(exc: BaseException, reason: str | None, detail: str) -> WarehouseError:
+    from google.api_core import exceptions as gexc
+
     if isinstance(exc, gexc.GoogleAPICallError):
         code = getattr(exc, "code", None)
         return WarehouseError(
