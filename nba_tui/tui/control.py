@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from nba_tui import preflight
 from nba_tui.config import Pipeline
@@ -93,7 +93,23 @@ class JobCall:
     confirm: Confirm | None = None
 
 
-def connect(pipeline: Pipeline) -> tuple[Supervisor | None, str | None]:
+class JobsAPI(Protocol):
+    """The part of the `Supervisor`'s public API the dashboard calls (tests pass fakes of it)."""
+
+    def jobs(self) -> list[JobView]: ...
+    def history(self, limit: int = 200) -> list[dict]: ...
+    def launch(self, table: str) -> JobView: ...
+    def launch_missing(self, table: str, snapshot: Snapshot) -> JobView: ...
+    def launch_phase(
+        self, phase: str, snapshot: Snapshot, *, missing: bool = True, skip_preflight: bool = False
+    ) -> Plan: ...
+    def pause(self, job_id: str) -> JobView: ...
+    def resume(self, job_id: str) -> JobView: ...
+    def stop(self, job_id: str) -> JobView: ...
+    def restart(self, job_id: str) -> JobView: ...
+
+
+def connect(pipeline: Pipeline) -> tuple[JobsAPI | None, str | None]:
     """The real supervisor, or (None, why): the grid then works without jobs (e.g. a colleague
     in --read-only who cannot write the state directory)."""
     try:
@@ -106,11 +122,11 @@ class JobControl:
     """What the job keys mean for the selected row, given the latest snapshot and jobs."""
 
     def __init__(
-        self, pipeline: Pipeline, supervisor: Supervisor | Any | None, *, read_only: bool = False
+        self, pipeline: Pipeline, supervisor: JobsAPI | None, *, read_only: bool = False
     ) -> None:
         self.pipeline = pipeline
         self.supervisor = supervisor
-        """The `Supervisor` (tests pass an object with the same public methods), or None."""
+        """The `Supervisor`, or None when it could not start (coverage still shows)."""
         self.read_only = read_only
         self.snapshot: Snapshot | None = None
         self.jobs: dict[str, JobView] = {}
