@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -38,10 +38,17 @@ from nba_tui.config import Pipeline
 from nba_tui.coverage import Rate, Snapshot
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
+from nba_tui.tui import keys
 from nba_tui.tui.cells import PHASE_PREFIX, columns_for, first_short, grid_rows, row_keys
-from nba_tui.tui.control import JOB_ACTIONS, JobCall, JobControl, Selection, connect, one_line
-from nba_tui.tui.keys import BINDINGS as KEYS
-from nba_tui.tui.keys import help_lines
+from nba_tui.tui.control import (
+    JOB_ACTIONS,
+    JobCall,
+    JobControl,
+    JobsAPI,
+    Selection,
+    connect,
+    one_line,
+)
 from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
 from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, HistoryScreen, PreflightScreen
 from nba_tui.tui.titles import header_text, log_title
@@ -66,7 +73,7 @@ class NbaTuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "nba-tui"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = KEYS
+    BINDINGS = keys.BINDINGS
     JOB_ACTIONS = frozenset(JOB_ACTIONS)
 
     snapshot: var[Snapshot | None] = var(None, always_update=True, init=False)
@@ -86,7 +93,7 @@ class NbaTuiApp(App[int]):
         *,
         read_only: bool = False,
         monitor: Any = None,
-        supervisor: Any = "auto",
+        supervisor: JobsAPI | Literal["auto"] | None = "auto",
         clock: Callable[[], float] = time.time,
         job_refresh: float = JOB_REFRESH_S,
     ) -> None:
@@ -116,7 +123,7 @@ class NbaTuiApp(App[int]):
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
 
     @property
-    def supervisor(self) -> Any:
+    def supervisor(self) -> JobsAPI | None:
         return self.control.supervisor
 
     @property
@@ -447,7 +454,7 @@ class NbaTuiApp(App[int]):
     def action_help(self) -> None:
         hidden = self.JOB_ACTIONS if self.read_only else frozenset()
         bindings = [b for b in self._key_bindings() if b.action not in hidden]
-        self.push_screen(HelpScreen(help_lines(bindings), self.read_only))
+        self.push_screen(HelpScreen(keys.help_lines(bindings), self.read_only))
 
     def action_quit_app(self) -> None:
         self.exit(0)
