@@ -29,7 +29,7 @@ from asyncio_throttle import Throttler
 
 from nba_tui import coverage
 from nba_tui.config import Pipeline
-from nba_tui.fmt import age as format_age
+from nba_tui import fmt
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited
 
@@ -124,7 +124,7 @@ class Monitor:
             base = e.retry_after or 5.0
             wait = min(base * 2 ** (self.rate_limited - 1), MAX_RATE_BACKOFF)
             wait *= 1 + random.uniform(0, 0.1)  # noqa: S311 - jitter, not crypto
-            message += f"; backing off {format_age(wait)} (rate limited {self.rate_limited}x)"
+            message += f"; backing off {fmt.age(wait)} (rate limited {self.rate_limited}x)"
             return self._failed(message, e.hint, max(wait, self._interval()))
         if isinstance(e, QuotaExceeded):
             self.quota_errors += 1
@@ -169,7 +169,7 @@ class Monitor:
         if self._running is not None and not self._running.done():
             stuck = time.monotonic() - self._running_since
             return self._failed(
-                f"previous poll still waiting for the warehouse ({format_age(stuck)})",
+                f"previous poll still waiting for the warehouse ({fmt.age(stuck)})",
                 "showing the last good data; it is retried when that request ends",
                 retry_after=min(self._interval(), max(1.0, self.timeout / 2)),
             )
