@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 from asyncio_throttle import Throttler
 
-from nba_tui import coverage
+from nba_tui import coverage, fmt
 from nba_tui.config import Pipeline
-from nba_tui import fmt
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited
 
