@@ -126,13 +126,10 @@ def decode(raw: bytes, max_chars: int | None = None) -> str:
     return printable(text)
 
 
-def tail(
-    path: str | Path,
-    max_bytes: int = 64_000,
-    max_lines: int | None = None,
-    max_line: int = MAX_LINE,
-) -> list[str]:
-    """The last lines of `path` from at most `max_bytes` at its end, decoded and cut."""
+def last_lines(path: str | Path, max_bytes: int) -> list[bytes]:
+    """The complete raw lines within the last `max_bytes` of `path` ([] when unreadable).
+
+    The first piece is dropped when the window starts inside a line; never reads the whole file."""
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError:
@@ -147,8 +144,18 @@ def tail(
         parts = parts[1:]  # the first piece is the end of a line that started earlier
     if parts and parts[-1] == b"":
         parts.pop()
+    return parts
+
+
+def tail(
+    path: str | Path,
+    max_bytes: int = 64_000,
+    max_lines: int | None = None,
+    max_line: int = MAX_LINE,
+) -> list[str]:
+    """The last lines of `path` from at most `max_bytes` at its end, decoded and cut."""
     lines = []
-    for p in parts:
+    for p in last_lines(path, max_bytes):
         text = p[:max_line].decode("utf-8", "replace").rstrip("\r")
         if len(p) > max_line:
             text += f" … [{len(p) - max_line} more bytes]"

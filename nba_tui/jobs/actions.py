@@ -17,6 +17,7 @@ from typing import Any
 
 from nba_tui.fsutil import FILE_MODE
 from nba_tui.jobs.store import Store, ensure_dir, flock
+from nba_tui.logtail import last_lines
 
 ACTIONS = ("launch", "pause", "resume", "stop", "restart", "plan", "plan-cancel")
 
@@ -55,18 +56,7 @@ def record(
 
 def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]:
     """The last `limit` entries, oldest first, read from at most `max_bytes` at the end."""
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return []
-    with f:
-        size = os.fstat(f.fileno()).st_size
-        start = max(0, size - max_bytes)
-        f.seek(start)
-        data = f.read()
-    lines = data.split(b"\n")
-    if start > 0:
-        lines = lines[1:]
+    lines = last_lines(path, max_bytes)
     out = []
     for raw in lines[-(limit + 1) :]:
         if not raw.strip():
