@@ -14,7 +14,9 @@ several calls (a parser that must see every line). A replaced or truncated file 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 64 * 1024
 MAX_LINE = 4096
@@ -57,6 +59,16 @@ class LogReader:
         self._inode = st.st_ino
         self.offset = max(0, st.st_size - nbytes)
         self._drop_first = self.offset > 0
+
+    def seek_line(self, offset: int) -> None:
+        """Go on from `offset`, the start of a line (the caller found it): nothing is dropped."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        self.reset()
+        self._inode = st.st_ino
+        self.offset = min(max(0, offset), st.st_size)
 
     @property
     def partial(self) -> bytes:
@@ -114,6 +126,29 @@ class LogReader:
         if len(piece) > room:
             piece, self._partial_cut = piece[:room], True
         self._partial += piece
+
+
+def lines_backwards(f: BinaryIO, size: int, budget: int, block: int = CHUNK) -> Iterator[bytes]:
+    """The complete lines of the open file `f` from its end backwards, reading at most about
+    `budget` bytes in `block`-sized reads; the unfinished last line (no newline yet) is skipped.
+
+    Why: the current state of a job is its *last* progress line; finding it costs a few reads
+    at the end of the file, not a scan of everything written before it."""
+    pos, carry, in_tail = size, b"", True
+    while pos > 0 and size - pos < budget:
+        n = min(block, pos)
+        pos -= n
+        f.seek(pos)
+        chunk = f.read(n) + carry
+        parts = chunk.split(b"\n")
+        if in_tail:
+            if len(parts) == 1:
+                carry = chunk  # still inside the unfinished last line
+                continue
+            parts.pop()
+            in_tail = False
+        carry = parts.pop(0) if pos > 0 else b""
+        yield from reversed(parts)
 
 
 def decode(raw: bytes, max_chars: int | None = None) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 
 class JobState(enum.StrEnum):
@@ -75,10 +77,73 @@ class JobRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> JobRecord:
+        """A record from its JSON; ValueError naming the first field of the wrong type.
+
+        Every field is checked, so a record edited by hand (`"created_at": "yesterday"`) is
+        reported as damaged instead of crashing whoever formats it later."""
         data = dict(data)
         data["state"] = JobState(data.get("state", "queued"))
-        known = {f for f in cls.__dataclass_fields__}
+        for name, kinds in _FIELD_TYPES.items():
+            if name in data and not _is(data[name], kinds):
+                raise ValueError(f"field {name!r} has a {type(data[name]).__name__} value")
+        for name in ("argv", "dates"):
+            if isinstance(data.get(name), list) and not all(isinstance(x, str) for x in data[name]):
+                raise ValueError(f"field {name!r} is not a list of strings")
+        known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_NUM = (int, float)
+_OPT_NUM = (int, float, type(None))
+_OPT_INT = (int, type(None))
+_OPT_STR = (str, type(None))
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "table": (str,),
+    "argv": (list,),
+    "log": (str,),
+    "created_at": _NUM,
+    "user": (str,),
+    "start": _OPT_STR,
+    "end": _OPT_STR,
+    "dates": (list, type(None)),
+    "shim_pid": _OPT_INT,
+    "pid": _OPT_INT,
+    "pgid": _OPT_INT,
+    "start_time": _OPT_NUM,
+    "started_at": _OPT_NUM,
+    "ended_at": _OPT_NUM,
+    "exit_code": _OPT_INT,
+    "signal": _OPT_INT,
+    "restarted_from": _OPT_STR,
+    "plan": _OPT_STR,
+    "cwd": _OPT_STR,
+    "shim_start_time": _OPT_NUM,
+    "sid": _OPT_INT,
+    "stop_requested": (bool,),
+    "paused_at": _OPT_NUM,
+    "paused_total": _NUM,
+    "message": _OPT_STR,
+}
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    """isinstance without bool passing for a number, and without nan/inf times."""
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, kinds)
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A record in the state directory that cannot be read: shown, never silently dropped."""
+
+    id: str
+    path: str
+    reason: str
+    """One line: why it cannot be read (truncated, not JSON, a field of the wrong type, ...)."""
 
 
 @dataclass

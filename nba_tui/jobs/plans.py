@@ -30,10 +30,18 @@ if TYPE_CHECKING:  # only annotations: the shim imports store -> plans and must 
 
 
 class PlanState(enum.StrEnum):
+    """How a plan stands (docs/JOBS.md, "Plans"). Every state but RUNNING is final."""
+
     RUNNING = "running"
+    """Its runner starts queued jobs as slots free (or waits for a phase's preflight)."""
     DONE = "done"
+    """Every job of every phase ended done."""
     FAILED = "failed"
+    """A job failed or was lost (`failed_tables`), or a chained phase's preflight never passed."""
+    STOPPED = "stopped"
+    """Someone stopped some of its jobs by hand (`stopped_tables`); the rest ran (none failed)."""
     CANCELLED = "cancelled"
+    """`cancel_plan`: its running jobs were stopped and its queued ones never started."""
     LOST = "lost"
     """Shown (never stored) when the runner of a running plan vanished."""
 
@@ -69,6 +77,10 @@ class Plan:
     skipped: list[dict] = field(default_factory=list)
     """Tables not queued: {"table": name, "reason": one line}."""
     failed_stages: list[str] = field(default_factory=list)
+    failed_tables: list[str] = field(default_factory=list)
+    """Tables whose job failed or was lost (or never started because an input failed)."""
+    stopped_tables: list[str] = field(default_factory=list)
+    """Tables whose job was stopped by hand (or never started because an input was stopped)."""
     runner_pid: int | None = None
     runner_start_time: float | None = None
     log: str | None = None
@@ -82,9 +94,18 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
+        """A plan from its JSON; ValueError naming the first field of the wrong type."""
+        for name, kind in _PLAN_TYPES.items():
+            if name in data and not isinstance(data[name], kind):
+                raise ValueError(f"field {name!r} has a {type(data[name]).__name__} value")
+        for name in ("phases", "jobs", "failed_stages", "failed_tables", "stopped_tables"):
+            if not all(isinstance(x, str) for x in data.get(name) or []):
+                raise ValueError(f"field {name!r} is not a list of strings")
         known = {f.name for f in dataclasses.fields(cls)}
         out = cls(**{k: v for k, v in data.items() if k in known})
         out.state = PlanState(out.state)
+        if not out.phases:
+            raise ValueError("a plan without phases")
         return out
 
     @property
@@ -94,6 +115,32 @@ class Plan:
 
     def finish(self, state: PlanState, message: str | None, when: float) -> None:
         self.state, self.message, self.ended_at = state, message, when
+
+
+_OPT_NUM = (int, float, type(None))
+_PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "kind": str,
+    "phases": list,
+    "user": str,
+    "created_at": (int, float),
+    "missing": bool,
+    "skip_preflight": bool,
+    "state": str,
+    "stage": int,
+    "stage_queued": bool,
+    "stage_jobs": dict,
+    "jobs": list,
+    "skipped": list,
+    "failed_stages": list,
+    "failed_tables": list,
+    "stopped_tables": list,
+    "runner_pid": (int, type(None)),
+    "runner_start_time": _OPT_NUM,
+    "log": (str, type(None)),
+    "message": (str, type(None)),
+    "ended_at": _OPT_NUM,
+}
 
 
 def runner_argv(pipeline: Pipeline, plan_id: str) -> list[str]:

@@ -14,7 +14,9 @@ A running plan whose runner process vanished reads as LOST the same way (`reconc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 
@@ -72,7 +74,25 @@ def _unstarted(
 
 
 def lost(rec: JobRecord, why: str) -> JobRecord:
-    return dataclasses.replace(rec, state=JobState.LOST, message=rec.message or why)
+    """`rec` as LOST, its clock stopped at the last sign of life (so elapsed stops growing).
+
+    Reading never writes, so "when it was found lost" must be a fact every reader sees alike:
+    the log's last modification (the job's last output), else its start or creation."""
+    ended = rec.ended_at
+    if ended is None:
+        ended = rec.started_at or rec.created_at
+        if rec.log:
+            with contextlib.suppress(OSError):
+                ended = max(ended, os.stat(rec.log).st_mtime)
+    paused = rec.paused_total + (max(0.0, ended - rec.paused_at) if rec.paused_at else 0.0)
+    return dataclasses.replace(
+        rec,
+        state=JobState.LOST,
+        message=rec.message or why,
+        ended_at=ended,
+        paused_at=None,
+        paused_total=paused,
+    )
 
 
 def reconcile_plan(plan: Plan, store: Store) -> Plan:

@@ -8,8 +8,10 @@ jobs (the store is the truth; several runners and dashboards may act on it) and:
   waits until the phase's preflight passes — retrying while jobs of the phase's input tables are
   still active, failing after `PREFLIGHT_RETRIES` polls otherwise — then queues the phase's
   short tables: the seed's "auto-trigger Phase 4 after Phase 3 validates";
-* marks STOPPED the queued jobs whose input job failed (`plans.blocked`), starts the ones
-  `plans.startable` allows, and moves to the next phase when every job of the stage ended.
+* marks STOPPED the queued jobs whose input job did not end done (`plans.blocked`), starts the
+  ones `plans.startable` allows, and moves to the next phase when every job of the stage ended;
+* ends the plan DONE, FAILED (a job failed or was lost) or STOPPED (some jobs were stopped by
+  hand; what did not depend on them ran), and exits when someone cancels it (CANCELLED).
 
 It uses only the Supervisor's public API and the store.
 """
@@ -103,9 +105,16 @@ def step(sup: Supervisor, plan: Plan) -> int | None:
             say(f"cannot start {jid}: {e}")
     if any(v.state.active for v in views):
         return None
-    ok = all(v.state is JobState.DONE for v in views)
-    if not ok:
-        sup.store.update_plan(plan.id, lambda p: p.failed_stages.append(phase))
+    failed = [v.record.table for v in views if v.state in (JobState.FAILED, JobState.LOST)]
+    stopped = [v.record.table for v in views if v.state is JobState.STOPPED]
+
+    def tally(p: Plan) -> None:
+        p.failed_tables = [*p.failed_tables, *failed]
+        p.stopped_tables = [*p.stopped_tables, *stopped]
+        if failed:
+            p.failed_stages = [*p.failed_stages, phase]
+
+    plan = sup.store.update_plan(plan.id, tally) or plan
     if plan.stage + 1 < len(plan.phases):
 
         def advance(p: Plan) -> None:
@@ -113,10 +122,23 @@ def step(sup: Supervisor, plan: Plan) -> int | None:
 
         sup.store.update_plan(plan.id, advance)
         return NEXT_STAGE
-    failed = plan.failed_stages or ([] if ok else [phase])
-    if failed:
-        return finish(sup, plan.id, PlanState.FAILED, f"failed: {failed}")
-    return finish(sup, plan.id, PlanState.DONE, None)
+    return finish(sup, plan.id, *outcome(plan))
+
+
+def outcome(plan: Plan) -> tuple[PlanState, str | None]:
+    """How a plan whose every stage ended stands: FAILED if a job failed or was lost, STOPPED if
+    someone stopped some of its jobs (the others ran), DONE otherwise. Lists, never reprs."""
+    parts = []
+    if plan.failed_tables:
+        parts.append("failed: " + ", ".join(plan.failed_tables))
+    if plan.stopped_tables:
+        parts.append("stopped: " + ", ".join(plan.stopped_tables))
+    message = "; ".join(parts) or None
+    if plan.failed_tables or plan.failed_stages:
+        return PlanState.FAILED, message or "failed: " + ", ".join(plan.failed_stages)
+    if plan.stopped_tables:
+        return PlanState.STOPPED, message
+    return PlanState.DONE, None
 
 
 def stage_views(sup: Supervisor, ids: list[str]) -> list[JobView]:

@@ -14,23 +14,34 @@ Started by the local engine (jobs/engines/local.py, which draws the process layo
 * The program's group is never orphaned while the shim lives (its parent is in another group of
   the same session), so the kernel does not SIGHUP a paused job.
 
+The shim holds the table's run lock (store.py) for the job's life, so a damaged record never
+allows a second launch, and a failed state write (full or read-only disk) never costs the job: the
+program goes on, and the exit is recorded with the space the shim set aside at start (RESERVE).
+
 The shim imports only the standard library, psutil and `jobs.store` (fast to start).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.procs import create_time
-from nba_tui.jobs.store import Store
+from nba_tui.jobs.store import LockTimeout, Store, record_exit
+
+RESERVE = 64 * 1024
+"""Bytes the shim sets aside in jobs/ at start and frees to record the exit on a full disk."""
+FINISH_TRIES = 30
+"""Attempts (one a second) to record the exit while the state directory cannot be written."""
 
 
 def _log(msg: str) -> None:
@@ -39,12 +50,69 @@ def _log(msg: str) -> None:
     sys.stdout.flush()
 
 
+def _reserve(store: Store, job_id: str) -> Path | None:
+    """A file of RESERVE bytes next to the records, freed when a write meets a full disk."""
+    path = store.jobs_dir / f".{job_id}.reserve"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, b"\0" * RESERVE)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return path
+
+
+def _try(what: str, fn: Callable[[], object]) -> str | None:
+    """Run a state write; a failure is logged and returned, never fatal to the job."""
+    try:
+        fn()
+    except (OSError, LockTimeout) as e:
+        why = f"cannot {what}: {getattr(e, 'strerror', None) or e}"
+        _log(why)
+        return why
+    return None
+
+
 def run(state_dir: Path, job_id: str) -> int:
     store = Store(state_dir)
     rec = store.load_job(job_id)
     if rec is None:
-        _log(f"job {job_id}: no record in {state_dir}")
+        _log(f"job {job_id}: no readable record in {state_dir}")
         return 2
+    if not rec.state.active:
+        _log(f"job {job_id} is {rec.state}: not started")
+        return 0
+    if rec.stop_requested:
+        _log(f"job {job_id}: stopped before it started")
+        _try("record the stop", lambda: store.finish_job(job_id, None, "stopped before it started"))
+        return 0
+    me = os.getpid()
+    facts = {"job": rec.id, "table": rec.table, "shim_pid": me, "shim_start_time": create_time(me)}
+    facts["sid"] = os.getsid(0)
+    lock = store.hold_run_lock(rec.table, facts)
+    if lock is None:
+        held = store.run_lock(rec.table)[1] or {}
+        why = f"{rec.table} already has a live job {held.get('job', '?')} (run lock held)"
+        _log(why)
+        _try("record the refusal", lambda: store.finish_job(job_id, None, why))
+        return 1
+    reserve = _reserve(store, job_id)
+    try:
+        return _supervise(store, rec, lock, facts, reserve)
+    finally:
+        if reserve is not None:
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+
+
+def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Path | None) -> int:
+    """Start the program, record its identity, wait for it, record its exit (whatever the disk)."""
+    job_id = rec.id
     child: subprocess.Popen | None = None
 
     def forward_term(signum: int, frame: object) -> None:
@@ -60,42 +128,91 @@ def run(state_dir: Path, job_id: str) -> int:
         signal.signal(sig, signal.SIG_IGN)
 
     _log(f"job {rec.id} ({rec.table}) by {rec.user}: {shlex.join(rec.argv)}")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")  # progress lines reach the log as they happen
     try:
-        child = subprocess.Popen(  # noqa: S603 - an argument list from pipeline.yaml, no shell
-            rec.argv,
-            cwd=rec.cwd or None,
-            stdin=subprocess.DEVNULL,
-            process_group=0,
-            close_fds=True,
-            env=env,
-            # restore default dispositions in the program (we ignore HUP/INT/PIPE ourselves)
-            restore_signals=True,
-            preexec_fn=_default_signals,
-        )
+        child = _start_program(rec)
     except OSError as e:
+        os.close(lock)
         _log(f"cannot start {rec.argv[0]!r}: {e.strerror or e}")
-        store.finish_job(job_id, 127, f"cannot start: {e.strerror or e}")
+        _finish(store, rec, 127, f"cannot start: {e.strerror or e}", reserve, None)
         return 127
-    started = create_time(child.pid)
-    me = os.getpid()
-    me_started = create_time(me)
+    facts.update(pid=child.pid, start_time=create_time(child.pid))
+    with contextlib.suppress(OSError):  # the lock's facts now name the program too
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, json.dumps(facts).encode(), 0)
 
     def started_rec(r: JobRecord) -> None:
-        r.pid, r.pgid, r.start_time = child.pid, child.pid, started
-        r.shim_pid, r.shim_start_time, r.sid = me, me_started, os.getsid(0)
-        r.started_at = time.time()
+        r.pid, r.pgid, r.start_time = child.pid, child.pid, facts["start_time"]
+        r.shim_pid, r.shim_start_time, r.sid = (
+            facts["shim_pid"],
+            facts["shim_start_time"],
+            facts["sid"],
+        )
+        r.started_at = r.started_at or time.time()
         if r.state is JobState.QUEUED:
             r.state = JobState.RUNNING
 
-    rec = store.update_job(job_id, started_rec) or rec
+    started_rec(rec)  # the in-memory copy: written back at the end if the record is lost
+    fresh: list[JobRecord | None] = [None]
+    problem = _try(
+        "record the start", lambda: fresh.__setitem__(0, store.update_job(job_id, started_rec))
+    )
+    if fresh[0] is not None:
+        rec = fresh[0]
     if rec.stop_requested:  # a stop arrived before we could record the pid
         forward_term(signal.SIGTERM, None)
     rc = child.wait()
+    os.close(lock)  # the table is free before its record says so: a relaunch then sees "ended"
     how = f"signal {-rc}" if rc < 0 else f"code {rc}"
     _log(f"job {job_id} exited with {how}")
-    store.finish_job(job_id, rc)
+    _finish(store, rec, rc, None, reserve, problem)
     return 0
+
+
+def _start_program(rec: JobRecord) -> subprocess.Popen:
+    """The program in its own process group, stdin /dev/null, output on the shim's (the log)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # progress lines reach the log as they happen
+    return subprocess.Popen(  # noqa: S603 - an argument list rendered from pipeline.yaml, no shell
+        rec.argv,
+        cwd=rec.cwd or None,
+        stdin=subprocess.DEVNULL,
+        process_group=0,
+        close_fds=True,
+        env=env,
+        # restore default dispositions in the program (we ignore HUP/INT/PIPE ourselves)
+        restore_signals=True,
+        preexec_fn=_default_signals,
+    )
+
+
+def _finish(
+    store: Store,
+    rec: JobRecord,
+    rc: int | None,
+    message: str | None,
+    reserve: Path | None,
+    problem: str | None,
+) -> None:
+    """Record the exit. On a full disk, free the reserve; retry for a while; a damaged or
+    missing record is rewritten from the shim's own copy (so the job never reads as lost)."""
+    now = time.time()
+    note = message or (f"state writes failed while it ran ({problem})" if problem else None)
+
+    def write() -> None:
+        if store.update_job(rec.id, lambda r: record_exit(r, rc, note, now)) is None:
+            record_exit(rec, rc, note or "its record was unreadable; rewritten by its shim", now)
+            store.save_job(rec)
+
+    for attempt in range(FINISH_TRIES):
+        if _try("record the exit", write) is None:
+            return
+        if reserve is not None:
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+            reserve = None
+            continue
+        if attempt + 1 < FINISH_TRIES:
+            time.sleep(1.0)
+    _log(f"job {rec.id}: gave up recording its exit ({rc})")
 
 
 def _default_signals() -> None:

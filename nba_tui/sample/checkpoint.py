@@ -38,6 +38,8 @@ class Checkpoint:
         self.first = min(dates) if dates else None
         self.last = max(dates) if dates else None
         self.warning: str | None = None
+        self.write_error: str | None = None
+        """The first failed checkpoint write (the backfill goes on without checkpoints)."""
         self._data: dict = {"version": 1, "table": table, "requests": {}}
         if path is not None and path.exists():
             try:
@@ -71,5 +73,12 @@ class Checkpoint:
         while len(requests) > MAX_REQUESTS:
             requests.pop(next(iter(requests)))
         self._data["table"] = self.table
-        private_dirs(self.path.parent)
-        write_json_atomic(self.path, self._data, sort_keys=True)
+        try:
+            private_dirs(self.path.parent)
+            write_json_atomic(self.path, self._data, sort_keys=True)
+        except OSError as e:
+            # A full or read-only disk must not stop the backfill: the date is in the warehouse;
+            # only a resume after a crash would redo it. Said once, in the job's log.
+            if self.write_error is None:
+                self.write_error = f"cannot write checkpoint {self.path}: {e.strerror or e}"
+                print(f"warning: {self.write_error} (going on without it)", flush=True)

@@ -137,4 +137,5 @@ def test_cancel_plan_stops_its_queued_jobs(make_pipeline) -> None:
     assert sup.cancel_plan(plan.id).state is PlanState.CANCELLED
     j = sup.job(queued.id)
     assert j.state is JobState.STOPPED and "cancelled" in (j.record.message or "")
-    assert [e["action"] for e in sup.history()] == ["stop", "plan-cancel"]
+    # the cancel is logged before it happens, then the stop of its queued job
+    assert [e["action"] for e in sup.history()] == ["plan-cancel", "stop"]

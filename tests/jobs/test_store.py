@@ -109,14 +109,24 @@ def test_jobs_use_only_public_names_of_other_modules() -> None:
     assert [u for f in files for u in _private_uses(f)] == []
 
 
-def test_progress_catches_up_on_a_big_log_in_bounded_reads(tmp_path: Path) -> None:
-    from nba_tui.jobs.progress import MAX_READ_PER_CALL
+def test_progress_of_a_big_log_is_read_from_its_end(tmp_path: Path) -> None:
+    """A new process sees the CURRENT progress of a log over 2 MB (issue 9 #7), reading only its
+    end; new lines are then read incrementally, and a burst is jumped over, not caught up on."""
+    from nba_tui.jobs.progress import JUMP, TAIL_SCAN
 
     log = tmp_path / "big.log"
     noise = b"x" * 1023 + b"\n"
-    log.write_bytes(noise * 3000 + b"Processing 2024-01-09 (9/10)\n")  # ~3 MB
+    head = b"Processing 2024-01-01 (1/10)\n"
+    log.write_bytes(head + noise * 4800 + b"Processing 2024-01-10 (10/10)\npartial")  # 4.8 MB
     lp = LogProgress(log, r"Processing (?P<date>\d{4}-\d{2}-\d{2})")
     lp.update()
-    assert lp.reader.offset == MAX_READ_PER_CALL and lp.current_date is None
-    lp.update()
-    assert lp.reader.offset == log.stat().st_size and (lp.done, lp.total) == (9, 10)
+    assert (lp.current_date, lp.done, lp.total) == ("2024-01-10", 10, 10)
+    assert lp.first_done == 1 and lp.processed() == 10  # the rate counts this run's dates
+    assert lp.reader.offset == log.stat().st_size - len(b"partial")
+    with open(log, "ab") as f:
+        f.write(b" line\n" + noise * ((JUMP // 1024) + 10) + b"Processing 2024-01-03 (3/9)\n")
+    before = lp.reader.offset
+    lp.update()  # more than JUMP new bytes: looked up from the end, not parsed line by line
+    assert (lp.current_date, lp.done, lp.total) == ("2024-01-03", 3, 9)
+    assert lp.reader.offset == log.stat().st_size and lp.reader.offset - before > JUMP
+    assert TAIL_SCAN <= 8 * 1024 * 1024

@@ -102,7 +102,8 @@ def test_stop_ignoring_sigterm_and_escaped_grandchild_leave_nothing(make_pipelin
     assert out.state is JobState.STOPPED and out.record.signal == signal.SIGKILL
     assert members(rec) == []
     assert not sup.active("alpha")
-    assert sup.history()[-1]["killed"] is True
+    last = sup.history()[-1]  # written before the signals: the intent, with its grace
+    assert (last["action"], last["job"], last["grace"]) == ("stop", v.id, 1.0)
 
 
 def test_stop_of_a_polite_paused_job_needs_no_kill(make_pipeline) -> None:
@@ -111,7 +112,7 @@ def test_stop_of_a_polite_paused_job_needs_no_kill(make_pipeline) -> None:
     sup.pause(v.id)
     out = sup.stop(v.id, grace=30)  # CONT reaches the paused job: TERM ends it, no KILL needed
     assert out.state is JobState.STOPPED and out.record.signal == signal.SIGTERM
-    assert sup.history()[-1]["killed"] is False
+    assert sup.history()[-1]["grace"] == 30
     assert members(sup.job(v.id).record) == []
     with pytest.raises(JobError, match="already stopped"):
         sup.stop(v.id)

@@ -1,0 +1,18 @@
+"""The supervisor's refusals (one line each; the CLI maps them to exit codes).
+
+`StateError` (an untrusted state directory) lives in store.py, where it is raised; all three are
+re-exported by supervisor.py, where callers import them from."""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """An action that cannot be done (already active, not running, unknown job). One line."""
+
+
+class PreflightFailed(JobError):
+    """launch_phase refused: the phase's inputs are short. `.lines` says what would degrade."""
+
+    def __init__(self, message: str, lines: list[str]) -> None:
+        super().__init__(message)
+        self.lines = lines

@@ -1,0 +1,180 @@
+"""The supervisor's plan operations: phase launches, chained runs, queueing and cancelling.
+
+A mixin of `Supervisor` (supervisor.py) so the public API stays one object while each module
+stays readable; it uses only what the supervisor defines (`store`, `pipeline`, `user`, `queue`,
+`stop`, `mark_stopped`, `jobs`). Plan states are documented in plans.py and docs/JOBS.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nba_tui import preflight
+from nba_tui.jobs import actions, checks, procs
+from nba_tui.jobs.engines.local import spawn_detached
+from nba_tui.jobs.errors import JobError, PreflightFailed
+from nba_tui.jobs.model import JobState
+from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, order_phases, plan_phase, runner_argv
+from nba_tui.jobs.reconcile import reconcile_plan
+from nba_tui.jobs.store import open_log
+
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
+    from nba_tui.jobs.model import JobView
+    from nba_tui.jobs.store import Store
+
+
+class PlanOps:
+    """Plan launching and control (mixed into `Supervisor`)."""
+
+    pipeline: Pipeline
+    store: Store
+    user: str
+
+    if TYPE_CHECKING:  # defined by Supervisor
+
+        def queue(self, table: str, plan_id: str, **kw: Any) -> JobView: ...
+        def stop(self, job_id: str, grace: float | None = None) -> JobView: ...
+        def mark_stopped(self, job_id: str, message: str) -> JobView: ...
+        def jobs(self) -> list[JobView]: ...
+
+    def plans(self) -> list[Plan]:
+        return [reconcile_plan(p, self.store) for p in self.store.load_plans()]
+
+    def plan(self, plan_id: str) -> Plan:
+        checks.ref(plan_id, "plan")
+        plan = self.store.load_plan(plan_id)
+        if plan is None:
+            raise JobError(f"no plan {plan_id!r}")
+        return reconcile_plan(plan, self.store)
+
+    def _plan_running(self, plan_id: str) -> bool:
+        plan = self.store.load_plan(plan_id)
+        return plan is not None and reconcile_plan(plan, self.store).state is PlanState.RUNNING
+
+    def launch_phase(
+        self, phase: str, snapshot: Any, *, missing: bool = True, skip_preflight: bool = False
+    ) -> Plan:
+        """Preflight, then queue the phase's short tables under a detached plan runner."""
+        try:
+            self.pipeline.phase(phase)
+        except KeyError:
+            raise JobError(f"unknown phase {phase!r}") from None
+        if not skip_preflight:
+            report = preflight.check(self.pipeline, snapshot, phase)
+            if not report.ready:
+                short = ", ".join(c.coverage.name for c in report.failing)
+                raise PreflightFailed(f"preflight for {phase} fails: {short}", report.degradation())
+        planned = plan_phase(self.pipeline, snapshot, phase, missing=missing)
+        if not planned:
+            raise JobError(f"nothing to launch in {phase}: no table with a backfill is short")
+        plan = self._new_plan("phase", [phase], missing, skip_preflight)
+        plan = self.queue_stage(plan.id, phase, planned)
+        if not plan.jobs:
+            why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
+            self.store.update_plan(
+                plan.id, lambda p: p.finish(PlanState.CANCELLED, why, time.time())
+            )
+            raise JobError(f"nothing queued: {why}")
+        return self._start_runner(plan)
+
+    def run_phases(
+        self, phases: Sequence[str], *, missing: bool = True, skip_preflight: bool = False
+    ) -> Plan:
+        """Chain phases: each starts when its preflight passes (see jobs/runner.py)."""
+        try:
+            ordered = order_phases(self.pipeline, phases)
+        except KeyError as e:
+            raise JobError(f"unknown phase {e.args[0]!r}") from None
+        if not ordered:
+            raise JobError("no phase given")
+        return self._start_runner(self._new_plan("run", ordered, missing, skip_preflight))
+
+    def queue_stage(self, plan_id: str, phase: str, planned: Sequence[PlannedJob]) -> Plan:
+        """Queue the phase's jobs for plan `plan_id` (tables with an active job are skipped)."""
+        ids, skipped = [], []
+        for pj in planned:
+            try:
+                ids.append(
+                    self.queue(pj.table, plan_id, start=pj.start, end=pj.end, dates=pj.dates).id
+                )
+            except JobError as e:
+                skipped.append({"table": pj.table, "reason": str(e)})
+
+        def apply(p: Plan) -> None:
+            p.jobs = [*p.jobs, *ids]
+            p.stage_jobs[phase] = ids
+            p.skipped = [*p.skipped, *skipped]
+            p.stage_queued = True
+
+        plan = self.store.update_plan(plan_id, apply)
+        if plan is None:
+            raise JobError(f"no plan {plan_id!r}")
+        return plan
+
+    def cancel_plan(self, plan_id: str) -> Plan:
+        """End the plan CANCELLED: no job of it starts any more, its queued jobs become STOPPED
+        and its running or paused jobs are stopped (returns once they ended)."""
+        plan = self.plan(plan_id)
+        if plan.state is not PlanState.RUNNING and plan.state is not PlanState.LOST:
+            raise JobError(f"plan {plan_id} already ended ({plan.state})")
+        try:
+            actions.record(self.store, user=self.user, action="plan-cancel", plan=plan_id)
+            self.store.update_plan(
+                plan_id, lambda p: p.finish(PlanState.CANCELLED, "cancelled", time.time())
+            )
+        except OSError as e:
+            raise JobError(f"cannot cancel plan {plan_id}: {e.strerror or e}") from None
+        # the stored records: reconciled, a cancelled plan's queued jobs would already read LOST
+        for r in self.store.load_jobs():
+            if r.plan == plan_id and r.state is JobState.QUEUED and not (r.shim_pid or r.pid):
+                self.mark_stopped(r.id, f"plan {plan_id} cancelled")
+        for v in self.jobs():
+            if v.record.plan == plan_id and v.state.active:
+                with contextlib.suppress(JobError):  # it may end on its own meanwhile
+                    self.stop(v.id)
+        return self.plan(plan_id)
+
+    def _new_plan(self, kind: str, phases: list[str], missing: bool, skip: bool) -> Plan:
+        plan = Plan(self.store.new_plan_id(), kind, phases, self.user, time.time(), missing, skip)
+        try:
+            self.store.save_plan(plan)
+        except OSError as e:
+            raise JobError(f"cannot write the plan: {e.strerror or e}") from None
+        return plan
+
+    def _start_runner(self, plan: Plan) -> Plan:
+        """Log the plan, then spawn its detached runner (own session: it outlives the caller)."""
+        argv = runner_argv(self.pipeline, plan.id)
+        try:
+            log = open_log(self.pipeline.log_dir, f"plan_{plan.id}")
+            actions.record(
+                self.store,
+                user=self.user,
+                action="plan",
+                plan=plan.id,
+                kind=plan.kind,
+                phases=plan.phases,
+                jobs=plan.jobs,
+                skipped=plan.skipped or None,
+                missing=plan.missing,
+                skip_preflight=plan.skip_preflight,
+                argv=argv,
+            )
+        except OSError as e:
+            why = f"cannot start plan {plan.id}: {e.strerror or e}"
+            with contextlib.suppress(OSError):
+                self.store.update_plan(
+                    plan.id, lambda p: p.finish(PlanState.FAILED, why, time.time())
+                )
+            raise JobError(why) from None
+        proc = spawn_detached(argv, log, self.pipeline.base_dir)
+        started = procs.create_time(proc.pid)
+
+        def spawned(p: Plan) -> None:
+            p.runner_pid, p.runner_start_time, p.log = proc.pid, started, str(log)
+
+        return self.store.update_plan(plan.id, spawned) or plan
