@@ -21,16 +21,19 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from asyncio_throttle import Throttler
 
 from nba_tui import coverage, fmt
 from nba_tui.config import Pipeline
-from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse
-from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited
+from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse, specs
+from nba_tui.warehouse.bq_cost import describe_cost
+from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited, Unreachable
 
 #: Longest wait after repeated rate limits (seconds).
 MAX_RATE_BACKOFF = 600.0
@@ -47,12 +50,39 @@ class PollResult:
     hint: str = ""
     next_in: float = 0.0
     """Seconds until the next poll should start (longer while backing off)."""
+    note: str | None = None
+    """What the warehouse wants said even when the poll succeeded (BigQuery: why the partitions
+    strategy fell back to the plain query); None when there is nothing to say."""
+    bytes_billed: int | None = None
+    """Bytes this poll's query jobs billed (0: no job ran, nothing changed; None: unknown, e.g.
+    SQLite, an emulator, or a failed poll). The night's sum is `Monitor.bytes_billed_total`."""
 
     @property
     def age(self) -> float | None:
         if self.snapshot is None:
             return None
         return max(0.0, time.time() - self.snapshot.taken_at)
+
+
+class _Worker:
+    """One poll in a daemon thread, so neither a deadline nor the process's exit ever waits for a
+    request stuck in the client (a `ThreadPoolExecutor` thread is joined at interpreter exit)."""
+
+    def __init__(self, fn: Callable[[], Any], done: Callable[[], None]) -> None:
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.started = time.monotonic()
+        self._fn, self._done = fn, done
+        threading.Thread(target=self._run, name="nba-poll", daemon=True).start()
+
+    def _run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            self.future.set_result(self._fn())
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
+            self.future.set_exception(e)
+        finally:
+            self._done()
 
 
 class Monitor:
@@ -91,29 +121,77 @@ class Monitor:
         self.rate_limited = 0
         """Consecutive rate-limit errors (drives the exponential back-off)."""
         self.quota_errors = 0
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._running: concurrent.futures.Future | None = None
+        self.coverage = coverage.CoverageCache()
+        """Recomputes only the tables whose counts changed (`coverage.computed` counts the work)."""
+        self.started_at = time.time()
+        self.bytes_billed_total: int | None = None
+        """Bytes billed by every query job since `started_at` (the night's cost so far); None
+        while no poll reported billing (SQLite, an emulator)."""
+        self.queries_total = 0
+        """Query jobs run since `started_at` (0 more per poll when no table changed)."""
+        self._running: concurrent.futures.Future[coverage.Snapshot] | None = None
         self._running_since = 0.0
+        self._closed = False
+        self._lock = threading.Lock()
         self._inflight: asyncio.Future[PollResult] | None = None
 
+    def _open(self) -> Warehouse:
+        """The warehouse, opened on first use (in the poll thread: finding credentials can take
+        seconds, and that counts against the deadline too)."""
+        with self._lock:
+            if self._closed:
+                raise WarehouseError("monitor closed")
+            if self._warehouse is None:
+                self._warehouse = self._factory(self.pipeline)
+            return self._warehouse
+
     def _fetch(self) -> coverage.Snapshot:
-        if self._warehouse is None:
-            self._warehouse = self._factory(self.pipeline)
-        counts = fetch(self.pipeline, self._warehouse)
-        return coverage.snapshot(self.pipeline, counts, self.start, self.end)
+        counts = fetch(self.pipeline, self._open())
+        return self.coverage.snapshot(self.pipeline, counts, self.start, self.end)
+
+    def _after_poll(self) -> None:
+        """In the poll thread, after it ended: a `close()` made meanwhile closes the warehouse
+        here, so `close()` itself never waits for a stuck request."""
+        with self._lock:
+            if self._closed:
+                self._close_warehouse()
+
+    def _close_warehouse(self) -> None:
+        if self._warehouse is not None:
+            warehouse, self._warehouse = self._warehouse, None
+            warehouse.close()
 
     def _interval(self) -> float:
         return max(self.pipeline.poll.interval, self.min_interval)
 
+    def _note(self) -> str | None:
+        return getattr(self._warehouse, "note", None)
+
     def _ok(self, snap: coverage.Snapshot) -> PollResult:
         self.last, self.last_error = snap, None
         self.rate_limited = self.quota_errors = 0
-        return PollResult(snap, fresh=True, next_in=self._interval())
+        self.queries_total += snap.queries
+        if snap.bytes_billed is not None:
+            self.bytes_billed_total = (self.bytes_billed_total or 0) + snap.bytes_billed
+        return PollResult(
+            snap,
+            fresh=True,
+            next_in=self._interval(),
+            note=self._note(),
+            bytes_billed=snap.bytes_billed,
+        )
+
+    def _stale(self, hint: str) -> str:
+        """Say what is on screen: the last good data if there is any, else that there is none."""
+        lead = "showing the last good data" if self.last is not None else "no good data yet"
+        return f"{lead}; {hint}" if hint else lead
 
     def _failed(self, message: str, hint: str = "", retry_after: float | None = None) -> PollResult:
         self.last_error = message
         wait = retry_after if retry_after is not None else self._interval()
-        return PollResult(self.last, fresh=False, error=message, hint=hint, next_in=wait)
+        return PollResult(
+            self.last, fresh=False, error=message, hint=hint, next_in=wait, note=self._note()
+        )
 
     def _warehouse_failed(self, e: WarehouseError) -> PollResult:
         """Turn a warehouse error into a result, with back-off for rate limits and quotas."""
@@ -133,15 +211,56 @@ class Monitor:
             if self.quota_errors > 1:
                 message += f" (quota exceeded {self.quota_errors}x in a row)"
             return self._failed(message, e.hint, max(wait, self._interval()))
-        return self._failed(message, e.hint, e.retry_after)
+        hint = self._stale(e.hint) if isinstance(e, Unreachable) else e.hint
+        return self._failed(message, hint, e.retry_after)
 
-    def poll_once(self) -> PollResult:
-        """Synchronous poll (CLI). Errors become a result, never an exception."""
-        self.polls += 1
+    def _busy(self) -> PollResult | None:
+        """A result saying a previous poll is still stuck in the client, or None if none is."""
+        if self._running is None or self._running.done():
+            return None
+        stuck = time.monotonic() - self._running_since
+        return self._failed(
+            f"previous poll still waiting for the warehouse ({fmt.age(stuck)})",
+            self._stale("it is retried when that request ends"),
+            retry_after=min(self._interval(), max(1.0, self.timeout / 2)),
+        )
+
+    def _submit(self) -> concurrent.futures.Future[coverage.Snapshot]:
+        worker = _Worker(self._fetch, self._after_poll)
+        self._running, self._running_since = worker.future, worker.started
+        return worker.future
+
+    def _timed_out(self) -> PollResult:
+        # The thread may still be stuck in the client; it is bounded by the client's own
+        # deadlines, and no new query starts until it returns (see `_busy`).
+        return self._failed(
+            f"warehouse did not answer within {self.timeout:g}s",
+            self._stale("check the network or raise the warehouse timeout"),
+        )
+
+    def _outcome(self, future: concurrent.futures.Future[coverage.Snapshot]) -> PollResult:
+        """The result of a poll whose future is done."""
         try:
-            return self._ok(self._fetch())
+            snap = future.result(timeout=0)
         except WarehouseError as e:
             return self._warehouse_failed(e)
+        except Exception as e:  # noqa: BLE001 - any backend bug must show as stale data
+            return self._failed(f"{type(e).__name__}: {e}")
+        return self._ok(snap)
+
+    def poll_once(self) -> PollResult:
+        """Synchronous poll (CLI, plan runner) with the same single deadline as `poll()`: it
+        returns within `timeout` (+ a few ms) whatever the client's own retries would do.
+        Errors become a result, never an exception."""
+        self.polls += 1
+        busy = self._busy()
+        if busy is not None:
+            return busy
+        future = self._submit()
+        concurrent.futures.wait([future], timeout=self.timeout)
+        if not future.done():
+            return self._timed_out()
+        return self._outcome(future)
 
     async def poll(self) -> PollResult:
         """Poll in a thread with a deadline; the caller's event loop is never blocked.
@@ -165,67 +284,56 @@ class Monitor:
 
     async def _poll(self) -> PollResult:
         self.polls += 1
-        if self._running is not None and not self._running.done():
-            stuck = time.monotonic() - self._running_since
-            return self._failed(
-                f"previous poll still waiting for the warehouse ({fmt.age(stuck)})",
-                "showing the last good data; it is retried when that request ends",
-                retry_after=min(self._interval(), max(1.0, self.timeout / 2)),
-            )
+        busy = self._busy()
+        if busy is not None:
+            return busy
         if self.throttler is not None:
             await self.throttler.acquire()
-        if self._executor is None:
-            # One worker: a second query can never run beside a stuck one.
-            self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nba-poll")
-        self._running_since = time.monotonic()
-        self._running = self._executor.submit(self._fetch)
+        future = self._submit()
         try:
-            snap = await asyncio.wait_for(asyncio.wrap_future(self._running), self.timeout)
+            await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
-            # The thread may still be stuck in the client; drop the connection so the next poll
-            # starts clean once that thread returns (it is bounded by the client's own deadlines).
-            self._warehouse = None
-            return self._failed(
-                f"warehouse did not answer within {self.timeout:g}s",
-                "showing the last good data with its age",
-            )
-        except WarehouseError as e:
-            return self._warehouse_failed(e)
-        except Exception as e:  # noqa: BLE001 - any backend bug must show as stale data
-            return self._failed(f"{type(e).__name__}: {e}")
-        return self._ok(snap)
+            return self._timed_out()
+        except Exception:  # noqa: BLE001, S110 - reported by _outcome from the future itself
+            pass
+        return self._outcome(future)
 
     def estimate_cost(self) -> str | None:
         """The start-up line "bytes per poll / per night" for BigQuery (None elsewhere).
 
-        Runs a dry run (free, no rows read). Errors come back as the text to show.
+        Runs a dry run (free, no rows read) in a daemon thread with the poll deadline. Errors come
+        back as the text to show.
         """
         if self.pipeline.warehouse.backend != "bigquery":
             return None
-        from nba_tui.warehouse import specs
-        from nba_tui.warehouse.bigquery import describe_cost
+        expected, tables = specs(self.pipeline)
+        start = self.start or self.pipeline.range.start
+        end = self.end or self.pipeline.range.end
 
+        def dry_run() -> int | None:
+            estimate = getattr(self._open(), "estimate_bytes", None)
+            return None if estimate is None else int(estimate(expected, tables, start, end))
+
+        future = _Worker(dry_run, lambda: None).future
+        concurrent.futures.wait([future], timeout=self.timeout)
+        if not future.done():
+            return f"cost estimate unavailable: warehouse did not answer within {self.timeout:g}s"
         try:
-            if self._warehouse is None:
-                self._warehouse = self._factory(self.pipeline)
-            estimate = getattr(self._warehouse, "estimate_bytes", None)
-            if estimate is None:
-                return None
-            expected, tables = specs(self.pipeline)
-            start = self.start or self.pipeline.range.start
-            end = self.end or self.pipeline.range.end
-            nbytes = estimate(expected, tables, start, end)
+            nbytes = future.result()
         except WarehouseError as e:
             return f"cost estimate unavailable: {e}"
+        if nbytes is None:
+            return None
         return describe_cost(nbytes, self._interval(), tables=len(tables) + 1)
 
     def close(self) -> None:
-        if self._warehouse is not None:
-            self._warehouse.close()
-            self._warehouse = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Release the warehouse without ever waiting for a poll stuck in the client: if one is
+        running, its thread closes the warehouse when it returns (the dashboard's `q` must be
+        instant while BigQuery is down)."""
+        with self._lock:
+            self._closed = True
+            if self._running is None or self._running.done():
+                self._close_warehouse()
 
 
 def snapshot_once(

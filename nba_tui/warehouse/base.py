@@ -34,7 +34,11 @@ class TableSpec:
 
 @dataclass
 class Counts:
-    """One poll's raw facts: expected dates and rows per date per table (tables by name)."""
+    """One poll's raw facts: expected dates and rows per date per table (tables by name).
+
+    Backends may hand back the *same* dict objects for tables that did not change since their
+    previous call (`coverage.CoverageCache` then skips them in O(1)): treat them as read-only.
+    """
 
     expected: list[dt.date]
     rows: dict[str, dict[dt.date, int]]
@@ -44,8 +48,12 @@ class Counts:
     missing_tables: list[str] = field(default_factory=list)
     """Tables that do not exist yet (shown as 0 %, not as an error)."""
     queries: int = 1
+    """Query jobs (statements) this poll ran; 0 when every table was served from a cache."""
     bytes_processed: int | None = None
     elapsed: float = 0.0
+    bytes_billed: int | None = None
+    """Bytes billed by this poll's query jobs, from their own statistics (0 when no job ran;
+    None when the backend does not report billing: SQLite, an emulator)."""
 
 
 class Warehouse(Protocol):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
@@ -33,6 +33,7 @@ from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.bq_client import make_client
+from nba_tui.warehouse.bq_cost import describe_cost, format_bytes
 from nba_tui.warehouse.bq_errors import (
     CredentialsError,
     QuotaExceeded,
@@ -41,6 +42,7 @@ from nba_tui.warehouse.bq_errors import (
     refused,
     translate,
 )
+from nba_tui.warehouse.bq_meta import Signature, TokenBucket, fetch_tables, signature
 from nba_tui.warehouse.identifiers import (
     IdentifierError,
     TableRef,
@@ -52,17 +54,12 @@ from nba_tui.warehouse.identifiers import (
 if TYPE_CHECKING:
     from nba_tui.config import BigQuerySettings
 
+__all__ = ["BigQueryWarehouse", "describe_cost", "format_bytes"]
+
 #: Seconds the list of tables of a dataset (and partitioning metadata) is trusted.
 TABLES_TTL = 120.0
 #: Seconds the partitions strategy stays off after INFORMATION_SCHEMA.PARTITIONS failed.
 PARTITIONS_RETRY_AFTER = 3600.0
-#: BigQuery's on-demand minimum billed per table referenced by a query.
-MIN_BILLED_PER_TABLE = 10 * 1024 * 1024
-#: On-demand list price per TiB (USD), only for the rough figure in `describe_cost`.
-PRICE_PER_TIB = 6.25
-#: Hours of the night `describe_cost` multiplies by (the seed's overnight backfills run 8-10 h).
-NIGHT_HOURS = 8
-
 _NON_RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
 
 
@@ -82,31 +79,24 @@ def _transient(exc: BaseException) -> bool:
     return bool(DEFAULT_RETRY._predicate(exc))
 
 
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+def _total(values: Iterable[int | None]) -> int | None:
+    """Sum of the known figures; 0 for no jobs, None when jobs ran but none reported one."""
+    seen = list(values)
+    known = [v for v in seen if v is not None]
+    if seen and not known:
+        return None
+    return sum(known)
 
 
-def describe_cost(bytes_per_poll: int, interval_s: float, tables: int = 0) -> str:
-    """One line for `status`: bytes per poll and per night at the poll interval.
-
-    `tables` adds BigQuery's on-demand minimum of 10 MiB billed per table referenced.
-    """
-    polls = int(NIGHT_HOURS * 3600 / max(interval_s, 0.5))
-    billed = max(bytes_per_poll, MIN_BILLED_PER_TABLE * tables)
-    night = billed * polls
-    dollars = night / 1024**4 * PRICE_PER_TIB
-    text = f"{format_bytes(bytes_per_poll)} processed per poll"
-    if billed != bytes_per_poll:
-        text += f" ({format_bytes(billed)} billed: 10 MiB minimum per table)"
-    text += (
-        f", {format_bytes(night)} per {NIGHT_HOURS} h night at one poll every {interval_s:g}s"
-        f" (~${dollars:.2f} on demand)"
+def _daily_on(table: Any, column: str) -> bool:
+    """True if `table` is partitioned by DAY on `column` with no streaming buffer."""
+    tp = table.time_partitioning
+    return (
+        tp is not None
+        and (tp.type_ or "DAY") == "DAY"
+        and tp.field == column
+        and table.streaming_buffer is None
     )
-    return text
 
 
 class BigQueryWarehouse:
@@ -130,6 +120,14 @@ class BigQueryWarehouse:
         self.note: str | None = None
         #: Job ids of the last `counts()` call (tests and the bench count them).
         self.last_job_ids: list[str] = []
+        #: (bytes processed, bytes billed) of each job of the current `counts()` call.
+        self._stats: list[tuple[int | None, int | None]] = []
+        #: Rows per date per (table, date column) at its last count, the table's metadata
+        #: signature then, and the range they cover: unchanged tables are not queried again.
+        self._rows: dict[tuple[TableRef, str], dict[dt.date, int]] = {}
+        self._sigs: dict[tuple[TableRef, str], Signature] = {}
+        self._range: tuple[dt.date, dt.date] | None = None
+        self._bucket = TokenBucket()
 
     # -- metadata (free API calls, cached) -----------------------------------------------------
     def _tables_of(self, dataset: str) -> set[str] | None:
@@ -177,15 +175,50 @@ class BigQueryWarehouse:
             )
         except Exception as e:  # noqa: BLE001
             raise self._error(e, f"reading metadata of {spec.ref}") from e
-        tp = table.time_partitioning
-        ok = (
-            tp is not None
-            and (tp.type_ or "DAY") == "DAY"
-            and tp.field == spec.date_column
-            and table.streaming_buffer is None
-        )
+        ok = _daily_on(table, spec.date_column)
         self._daily[spec.ref] = (now, ok)
         return ok
+
+    def _get_table(self, ref: TableRef) -> Any | None:
+        try:
+            return self.client.get_table(
+                f"{self.project}.{ref}", retry=self.retry, timeout=self.request_timeout
+            )
+        except gexc.NotFound:
+            return None
+        except Exception as e:  # noqa: BLE001
+            raise self._error(e, f"reading metadata of {ref}") from e
+
+    def changed(
+        self, live: Sequence[tuple[int, TableSpec]]
+    ) -> tuple[list[tuple[int, TableSpec]], set[TableRef], dict[TableRef, Signature | None]]:
+        """Which live specs must be counted again, which tables vanished, and every signature.
+
+        One free `tables.get` per table (batched, throttled). The partitioning facts come with
+        it, so the partitions strategy needs no metadata call of its own.
+        """
+        refs = sorted({s.ref for _, s in live}, key=str)
+        tables = fetch_tables(self._get_table, refs, self._bucket)
+        now = time.monotonic()
+        gone = {ref for ref, t in tables.items() if t is None}
+        sigs = {ref: signature(t) for ref, t in tables.items() if t is not None}
+        stale, seen = [], set()
+        for i, spec in live:
+            table = tables.get(spec.ref)
+            key = (spec.ref, spec.date_column)
+            if table is None or key in seen:  # the schedule may also be listed as a table
+                continue
+            self._daily[spec.ref] = (now, _daily_on(table, spec.date_column))
+            sig = sigs[spec.ref]
+            if sig is None or key not in self._rows or self._sigs.get(key) != sig:
+                stale.append((i, spec))
+                seen.add(key)
+        return stale, gone, sigs
+
+    def forget_counts(self) -> None:
+        """Count every table again at the next poll (the bench measures full polls this way)."""
+        self._rows.clear()
+        self._sigs.clear()
 
     # -- SQL --------------------------------------------------------------------------------------
     def _plain_part(self, i: int, spec: TableSpec) -> tuple[str, list[Any]]:
@@ -300,6 +333,7 @@ class BigQueryWarehouse:
             rows = [tuple(r.values()) for r in result]
         except Exception as e:  # noqa: BLE001 - translated for the user
             raise self._error(e, what) from e
+        self._stats.append((job.total_bytes_processed, job.total_bytes_billed))
         return rows, job.total_bytes_processed
 
     def _error(self, exc: BaseException, what: str) -> WarehouseError:
@@ -321,43 +355,78 @@ class BigQueryWarehouse:
     def counts(
         self, expected: TableSpec, tables: Sequence[TableSpec], start: dt.date, end: dt.date
     ) -> Counts:
+        """Every table's rows per date; only tables whose metadata changed are queried.
+
+        The metadata (`tables.get`) is free; unchanged tables keep their last counts (the same
+        dict objects), so a quiet poll runs no query job and bills nothing.
+        """
         t0 = time.perf_counter()
-        self.last_job_ids = []
+        self.last_job_ids, self._stats = [], []
         specs = [expected, *tables]
         self.check_specs(specs)
+        if self._range != (start, end):
+            self.forget_counts()
+            self._range = (start, end)
         for attempt in (1, 2):
             present = self.existing([s.ref for s in specs])
             if expected.ref not in present:
-                raise WarehouseError(
-                    f"schedule table {self.project}.{expected.ref} not found",
-                    hint="fix expected_dates.table, warehouse.bigquery.project or the location",
-                )
+                raise self._no_schedule(expected)
             live = [(i, s) for i, s in enumerate(specs) if s.ref in present]
             try:
-                raw, nbytes, queries = self._coverage(live, start, end)
+                stale, gone, sigs = self.changed(live)
+                if expected.ref in gone:
+                    raise self._no_schedule(expected)
+                present -= gone
+                raw, queries = [], 0
+                if stale:
+                    raw, _, queries = self._coverage(stale, start, end)
                 break
             except WarehouseError as e:
                 # A table dropped since the cached listing fails the whole job: relist once.
                 if attempt == 2 or "not found" not in str(e) or isinstance(e, Unreachable):
                     raise
                 self.forget_tables()
-        missing = [s.name for s in tables if s.ref not in present]
-        rows: dict[str, dict[dt.date, int]] = {s.name: {} for s in tables if s.ref in present}
-        expected_rows: dict[dt.date, int] = {}
-        for t, day, n in raw:
-            if t == 0:  # the schedule: rows per date are the day's games
-                expected_rows[day] = expected_rows.get(day, 0) + int(n)
-            else:
-                rows[specs[t].name][day] = rows[specs[t].name].get(day, 0) + int(n)
+        self._remember(specs, stale, raw, sigs)
         return Counts(
-            expected=sorted(expected_rows),
-            expected_rows=expected_rows,
-            rows=rows,
-            missing_tables=missing,
+            expected=sorted(self._rows[(expected.ref, expected.date_column)]),
+            expected_rows=self._rows[(expected.ref, expected.date_column)],
+            rows={s.name: self._rows[(s.ref, s.date_column)] for s in tables if s.ref in present},
+            missing_tables=[s.name for s in tables if s.ref not in present],
             queries=queries,
-            bytes_processed=nbytes,
+            bytes_processed=_total(p for p, _ in self._stats),
+            bytes_billed=_total(b for _, b in self._stats),
             elapsed=time.perf_counter() - t0,
         )
+
+    def _no_schedule(self, expected: TableSpec) -> WarehouseError:
+        return WarehouseError(
+            f"schedule table {self.project}.{expected.ref} not found",
+            hint="fix expected_dates.table, warehouse.bigquery.project or the location",
+        )
+
+    def _remember(
+        self,
+        specs: Sequence[TableSpec],
+        stale: Sequence[tuple[int, TableSpec]],
+        raw: Sequence[tuple[int, dt.date, int]],
+        sigs: dict[TableRef, Signature | None],
+    ) -> None:
+        """Store the recounted tables' rows (new dicts) with the signatures read before the query:
+        a write that landed in between moves the signature again, so it is never missed."""
+        fresh: dict[tuple[TableRef, str], dict[dt.date, int]] = {
+            (s.ref, s.date_column): {} for _, s in stale
+        }
+        for t, day, n in raw:
+            rows = fresh[(specs[t].ref, specs[t].date_column)]
+            rows[day] = rows.get(day, 0) + int(n)
+        for _, spec in stale:
+            key = (spec.ref, spec.date_column)
+            self._rows[key] = fresh[key]
+            sig = sigs.get(spec.ref)
+            if sig is None:
+                self._sigs.pop(key, None)
+            else:
+                self._sigs[key] = sig
 
     def _coverage(
         self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date

@@ -19,7 +19,7 @@ QUOTA_BACKOFF = 300.0
 #: First wait after `rateLimitExceeded`; the monitor doubles it on every further one.
 RATE_LIMIT_BACKOFF = 5.0
 
-STALE_HINT = "showing the last good data; check the network or raise warehouse.bigquery.timeout"
+STALE_HINT = "check the network or raise warehouse.bigquery.timeout"
 CREDENTIALS_MESSAGE = (
     "no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS "
     "or run `gcloud auth application-default login`"

@@ -116,6 +116,9 @@ class FaultProxy:
         self.blackhole_s = blackhole_s
         self._released = threading.Event()
         self._lock = threading.Lock()
+        #: When set, every query job resource passing through reports this many bytes billed in
+        #: `statistics.query.totalBytesBilled`, as BigQuery does (the emulator reports none).
+        self.bill_per_job: int | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -159,7 +162,7 @@ class FaultProxy:
                     }
                     conn.request(self.command, self.path, body=body or None, headers=headers)
                     resp = conn.getresponse()
-                    payload = resp.read()
+                    payload = proxy._billed(resp.read())
                     keep = {
                         k: v
                         for k, v in resp.getheaders()
@@ -202,6 +205,20 @@ class FaultProxy:
                         break
             self.log.append(Logged(method, path, body, action))
             return action
+
+    def _billed(self, payload: bytes) -> bytes:
+        """Add `totalBytesBilled` to a query job resource (not to dry runs), if asked to."""
+        if self.bill_per_job is None or b'"statistics"' not in payload:
+            return payload
+        try:
+            doc = json.loads(payload)
+        except ValueError:
+            return payload
+        query = doc.get("statistics", {}).get("query") if isinstance(doc, dict) else None
+        if not isinstance(query, dict) or doc.get("configuration", {}).get("dryRun"):
+            return payload
+        query["totalBytesBilled"] = str(self.bill_per_job)
+        return json.dumps(doc).encode()
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:

@@ -79,12 +79,86 @@ def test_one_poll_of_15_tables_is_exactly_one_query_job(fifteen, bq_client, faul
     assert counts.queries == 1 and len(counts.rows) == 15 and counts.expected == DATES
     assert counts.rows["t03"] == {d: 4 for d in DATES if (d.day + 3) % 7}
     assert counts.bytes_processed is not None
-    # The second poll uses the cached table listing: still one job, and no listing requests.
+    # The second poll reads each table's free metadata (tables.get), not the listing (cached),
+    # and finds nothing changed: no query job at all, the same counts (the same dicts).
     n_requests = len(fault_proxy.log)
-    fetch(fifteen, wh)
-    assert len(bqemu.job_ids(bq_client) - before) == 2
-    assert not any("/tables" in e.path for e in fault_proxy.log[n_requests:])
+    again = fetch(fifteen, wh)
+    assert bqemu.job_ids(bq_client) - before == new_jobs and again.queries == 0
+    assert again.rows == counts.rows and again.rows["t03"] is counts.rows["t03"]
+    assert again.bytes_billed == 0 and again.bytes_processed == 0
+    paths = [e.path.split("?")[0] for e in fault_proxy.log[n_requests:]]
+    assert not any(path.endswith("/tables") for path in paths)  # no listing
+    assert sum("/tables/" in path for path in paths) == 16  # one tables.get per table
     wh.close()
+
+
+def _insert(client, ref: str, day: dt.date, n: int) -> None:
+    rows = [{"game_date": day.isoformat(), "v": i} for i in range(n)]
+    assert not client.insert_rows_json(f"{client.project}.{ref}", rows)
+
+
+def _queried_sql(fault_proxy: FaultProxy, since: int) -> list[str]:
+    return [e.json()["configuration"]["query"]["query"] for e in fault_proxy.job_inserts()[since:]]
+
+
+@pytest.mark.bigquery
+@pytest.mark.parametrize("strategy", ["query", "partitions"])
+def test_a_quiet_night_runs_no_query_job(fifteen, bq_client, fault_proxy, suffix, strategy) -> None:
+    """After the first poll, unchanged tables are never queried: the emulator's own job list
+    shows no new job over many polls; a changed table alone is re-queried and updated."""
+    wh = warehouse_for(fifteen, strategy=strategy)
+    first = fetch(fifteen, wh)
+    before = bqemu.job_ids(bq_client)
+    for _ in range(5):
+        quiet = fetch(fifteen, wh)
+        assert quiet.queries == 0 and quiet.rows == first.rows
+    assert bqemu.job_ids(bq_client) == before  # no query job ran, so nothing was billed
+    # t06 (dataset ds2, partitioned) gets rows on a date it lacked and more on one it had.
+    lacking = next(d for d in DATES if not (d.day + 6) % 7)
+    _insert(bq_client, f"ds2_{suffix}.t06", lacking, 2)
+    _insert(bq_client, f"ds2_{suffix}.t06", DATES[0], 3)
+    n = len(fault_proxy.job_inserts())
+    changed = fetch(fifteen, wh)
+    assert len(bqemu.job_ids(bq_client) - before) == 1 and changed.queries == 1
+    sql = _queried_sql(fault_proxy, n)[0]
+    assert f"ds2_{suffix}" in sql and f"ds0_{suffix}" not in sql and "schedule" not in sql
+    assert ("INFORMATION_SCHEMA.PARTITIONS" in sql) == (strategy == "partitions")
+    want = dict(first.rows["t06"])
+    want[lacking] = 2
+    want[DATES[0]] += 3
+    assert changed.rows["t06"] == want
+    for name in first.rows:  # the other tables keep their counts, as the same objects
+        if name != "t06":
+            assert changed.rows[name] is first.rows[name]
+    assert fetch(fifteen, wh).queries == 0  # and it is quiet again
+    wh.close()
+
+
+@pytest.mark.bigquery
+def test_bytes_billed_per_poll_and_per_night(fifteen, bq_client, fault_proxy, suffix) -> None:
+    """Billing comes from each job's own statistics (`totalBytesBilled`, added by the proxy as
+    BigQuery reports it); a poll that ran no job billed 0, and the monitor sums the night."""
+    from nba_tui.monitor import Monitor
+
+    fault_proxy.bill_per_job = 20 * 1024 * 1024
+    mon = Monitor(fifteen)
+    first = mon.poll_once()
+    assert first.fresh and first.bytes_billed == 20 * 1024 * 1024
+    assert first.snapshot is not None and first.snapshot.bytes_billed == first.bytes_billed
+    quiet = mon.poll_once()
+    assert quiet.fresh and quiet.bytes_billed == 0 and quiet.snapshot.queries == 0
+    computed = mon.coverage.computed
+    _insert(bq_client, f"ds1_{suffix}.t05", DATES[0], 1)
+    changed = mon.poll_once()
+    assert changed.bytes_billed == 20 * 1024 * 1024
+    assert (
+        changed.snapshot.tables["t05"].rows[DATES[0]]
+        == first.snapshot.tables["t05"].rows[DATES[0]] + 1
+    )
+    assert mon.coverage.computed == computed + 1  # only t05's coverage was recomputed
+    assert mon.bytes_billed_total == 40 * 1024 * 1024 and mon.queries_total == 2
+    assert changed.snapshot.to_json(fifteen)["bytes_billed"] == 20 * 1024 * 1024
+    mon.close()
 
 
 @pytest.mark.bigquery
@@ -163,7 +237,9 @@ def test_partitions_strategy_equals_plain_query(fifteen, fault_proxy) -> None:
 
 
 @pytest.mark.bigquery
-def test_partitions_fallback_when_the_view_is_refused(fifteen, fault_proxy) -> None:
+def test_partitions_fallback_when_the_view_is_refused(
+    fifteen, fault_proxy, bq_client, suffix
+) -> None:
     """The emulator has the view; the fallback is driven by a real 403 accessDenied body."""
     plain = fetch(fifteen, warehouse_for(fifteen, strategy="query"))
     fault_proxy.add(Rule("denied", body="INFORMATION_SCHEMA.PARTITIONS"))
@@ -172,9 +248,13 @@ def test_partitions_fallback_when_the_view_is_refused(fifteen, fault_proxy) -> N
     assert counts.rows == plain.rows and counts.expected == plain.expected
     assert counts.queries == 2
     assert wh.note and "PARTITIONS unavailable" in wh.note and "accessDenied" in wh.note
+    assert fetch(fifteen, wh).queries == 0  # nothing changed: no job at all
+    _insert(bq_client, f"ds0_{suffix}.t00", DATES[0], 1)
     n = len(fault_proxy.job_inserts())
     again = fetch(fifteen, wh)  # remembered: straight to the plain query
     assert again.queries == 1 and len(fault_proxy.job_inserts()) == n + 1
+    assert "PARTITIONS" not in _queried_sql(fault_proxy, n)[0]
+    assert again.rows["t00"][DATES[0]] == plain.rows["t00"][DATES[0]] + 1
 
 
 @pytest.mark.bigquery

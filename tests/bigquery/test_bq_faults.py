@@ -7,7 +7,12 @@ the emulator; the client, its retries and its transport run unmodified.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import bqemu
@@ -45,10 +50,23 @@ phases:
     return config.load(path)
 
 
-async def test_rate_limit_backs_off_exponentially(pipeline, fault_proxy) -> None:
+@pytest.fixture
+def touch(bq_client, suffix):
+    """Add a row to the summary table: the next poll must query it (unchanged tables are not)."""
+
+    def add_row() -> None:
+        ref = f"{bq_client.project}.ana_{suffix}.summary"
+        errors = bq_client.insert_rows_json(ref, [{"game_date": DATES[4].isoformat(), "v": 9}])
+        assert not errors
+
+    return add_row
+
+
+async def test_rate_limit_backs_off_exponentially(pipeline, fault_proxy, touch) -> None:
     mon = Monitor(pipeline)
     good = await mon.poll()
     assert good.fresh and good.next_in == 1.0
+    touch()
     fault_proxy.add(Rule("rate"))
     waits = []
     for _ in range(4):
@@ -146,9 +164,10 @@ async def test_blackhole_is_stale_within_the_deadline_and_the_loop_keeps_ticking
     mon.close()
 
 
-async def test_concurrent_polls_share_one_query(pipeline, fault_proxy) -> None:
+async def test_concurrent_polls_share_one_query(pipeline, fault_proxy, touch) -> None:
     mon = Monitor(pipeline)
     await mon.poll()  # warm the table listing
+    touch()
     n = len(fault_proxy.job_inserts())
     a, b = await asyncio.gather(mon.poll(), mon.poll())
     assert a is b and a.fresh
@@ -195,3 +214,99 @@ phases:
     assert r.snapshot is None and not r.fresh
     assert "connection refused" in r.error, r.error
     assert "did not answer" not in r.error
+
+
+def test_poll_once_has_one_deadline_and_says_there_is_no_data_yet(pipeline, fault_proxy) -> None:
+    """The CLI's poll: one overall deadline (not the insert retry plus `job.result`'s own)."""
+    fault_proxy.add(Rule("blackhole", method=None, path=".*"))
+    mon = Monitor(pipeline)
+    t0 = time.monotonic()
+    r = mon.poll_once()
+    elapsed = time.monotonic() - t0
+    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + 0.5, elapsed
+    assert r.snapshot is None and f"did not answer within {TIMEOUT:g}s" in r.error
+    assert r.hint.startswith("no good data yet") and "last good data" not in r.hint
+    # close() does not wait for the request still stuck in the client ...
+    t0 = time.monotonic()
+    mon.close()
+    assert time.monotonic() - t0 < 0.1
+    stuck = mon._running
+    assert stuck is not None and not stuck.done()
+    # ... the poll thread closes the warehouse itself once that request ends.
+    fault_proxy.clear()
+    concurrent.futures.wait([stuck], timeout=15)
+    assert stuck.done() and mon._warehouse is None
+
+
+async def test_stale_hint_only_when_there_is_last_good_data(pipeline, fault_proxy) -> None:
+    mon = Monitor(pipeline)
+    good = await mon.poll()
+    assert good.fresh and good.note is None
+    fault_proxy.add(Rule("blackhole", method=None, path=".*"))
+    t0 = time.monotonic()
+    r = await mon.poll()
+    assert time.monotonic() - t0 < TIMEOUT + 0.5
+    assert r.snapshot is good.snapshot and r.hint.startswith("showing the last good data")
+    t0 = time.monotonic()
+    mon.close()  # the dashboard's `q` while BigQuery hangs
+    assert time.monotonic() - t0 < 0.1
+    fault_proxy.clear()
+
+
+def test_status_exits_within_the_deadline_when_bigquery_hangs(pipeline, fault_proxy) -> None:
+    """`nba-tui status` in its own process: a request stuck in the client must not hold up the
+    process's exit (the poll runs in a daemon thread), and the message says there is no data."""
+    fault_proxy.add(Rule("blackhole", method=None, path=".*"))
+    env = {k: v for k, v in os.environ.items() if k != "BIGQUERY_EMULATOR_HOST"}
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "status", "--config", str(pipeline.source)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 2, proc.stderr
+    assert f"did not answer within {TIMEOUT:g}s" in proc.stderr
+    assert "no good data yet" in proc.stderr and "showing the last good data" not in proc.stderr
+    assert elapsed < TIMEOUT + 4.0, elapsed  # the deadline + interpreter start-up, not 2x
+
+
+def test_refused_connection_is_reported_at_once_with_no_data_hint(tmp_path) -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(f"""\
+pipeline: refused
+range: {{start: 2024-03-01, end: 2024-03-05}}
+expected_dates: {{table: raw.schedule}}
+warehouse:
+  backend: bigquery
+  bigquery: {{endpoint: "http://127.0.0.1:{port}", timeout: 30s, retry_deadline: 30s}}
+phases:
+  - name: p
+    tables:
+      - {{name: summary, table: ana.summary}}
+""")
+    mon = Monitor(config.load(path))
+    t0 = time.monotonic()
+    r = mon.poll_once()
+    assert time.monotonic() - t0 < 5.0  # not the 30 s deadline
+    mon.close()
+    assert "connection refused" in r.error
+    assert r.hint.startswith("no good data yet")
+
+
+async def test_partitions_fallback_note_reaches_the_poll_result(pipeline, fault_proxy) -> None:
+    fault_proxy.add(Rule("denied", body="INFORMATION_SCHEMA.PARTITIONS"))
+    settings = pipeline.warehouse.bigquery.model_copy(update={"strategy": "partitions"})
+    pipe = pipeline.model_copy(
+        update={"warehouse": pipeline.warehouse.model_copy(update={"bigquery": settings})}
+    )
+    mon = Monitor(pipe)
+    r = await mon.poll()
+    assert r.fresh, r.error
+    assert r.note and "PARTITIONS unavailable" in r.note and "accessDenied" in r.note
+    mon.close()
