@@ -57,9 +57,20 @@ def age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def printable(text: str) -> str:
-    """`text` with control characters (terminal escapes, NUL, ...) replaced by '?'; tabs as spaces.
+def printable(text: str, *, escape: bool = False) -> str:
+    """`text` with control characters (terminal escapes, NUL, ...) made harmless; tabs as spaces.
 
-    Use it on anything recorded or user-supplied before it reaches a terminal."""
+    Use it on anything recorded or user-supplied before it reaches a terminal. By default a
+    control character becomes '?' (log lines: readable, never obeyed); with `escape=True` it is
+    written out as `\\x1b` or `\\u2028`, so a listing shows exactly what was recorded (history)."""
     text = text.replace("\t", "    ")
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+    if not escape:
+        return "".join(ch if ch.isprintable() else "?" for ch in text)
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

@@ -1,11 +1,14 @@
 """`nba-tui`: the dashboard (no subcommand) and the headless commands for scripts and cron.
 
 One module per command group, registered statically below (a broken import fails loudly):
-`coverage` (status, preflight, gaps), `jobs` (jobs, launch, launch-phase, run, pause, resume,
-stop, restart, history, plans), `demo`, `schema`, `dashboard`. What they share (exit codes,
-errors, dates, the warehouse, output) is in `common`. A new command goes in the module of its
-group, with a `register(sub)` that gives it only the options it reads.
-This package imports no Textual: the dashboard is imported only when it is asked for.
+`coverage` (status, preflight, gaps), `jobs` (launch, launch-phase, run, pause, resume, stop,
+restart), `listings` (jobs, history, plans, cancel), `demo`, `schema`, `dashboard`. What they
+share (exit codes, errors, dates, the warehouse, output) is in `common`. A new command goes in
+the module of its group, with a `register(sub)` that gives it only the options it reads.
+
+Start-up is part of the answer (`status --json` from cron: issue 12): the command modules import
+their heavy dependencies (Rich, the monitor's asyncio, the Supervisor's psutil, the sample
+generator, Textual) inside the handlers, so a command loads only what it runs.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ import argparse
 from collections.abc import Sequence
 
 from nba_tui import config as cfg
-from nba_tui.cli import coverage, dashboard, demo, jobs, schema
-from nba_tui.cli.common import EXIT_OK, InputError, config_option, fail
+from nba_tui.cli import coverage, dashboard, demo, jobs, listings, schema
+from nba_tui.cli.common import EXIT_CHECK, EXIT_OK, InputError, Parser, config_option, fail
+from nba_tui.cli.listings import Refused
 from nba_tui.config import ConfigError
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="nba-tui",
         description="Coverage dashboard and job supervisor for date-partitioned backfills.",
         parents=[config_option(top=True)],
@@ -30,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.read_only_option(parser, top=True)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (coverage, schema, dashboard, demo, jobs):
+    for group in (coverage, schema, dashboard, demo, listings, jobs):
         group.register(sub)
     return parser
 
@@ -44,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, pipeline))
     except (ConfigError, InputError) as e:
         return fail(str(e))
+    except Refused as e:
+        return fail(str(e), EXIT_CHECK)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `nba-tui status | head`

@@ -10,28 +10,65 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
+import math
 import os
+import re
 import sys
-from collections.abc import Callable
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.text import Text
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from nba_tui import config as cfg
 from nba_tui.config import Pipeline
-from nba_tui.coverage import Snapshot
-from nba_tui.monitor import snapshot_once
+from nba_tui.fmt import printable
 from nba_tui.warehouse import WarehouseError
+
+if TYPE_CHECKING:  # Rich and the monitor (asyncio) are imported where they are used
+    from rich.console import Console
+    from rich.text import Text
+
+    from nba_tui.coverage import Snapshot
 
 EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
 
 Handler = Callable[[argparse.Namespace, Pipeline], int]
 
 
+MAX_REF = 64
+"""Longest job id, plan id, table or phase name taken from the command line (ids are 6 hex
+digits; names are identifiers): checked before anything touches the filesystem."""
+MAX_GRACE_S = 86_400.0
+"""--grace: at most a day, as the config's `stop_grace`."""
+MAX_SHOWN = 60
+"""How much of a bad value an error line quotes."""
+_REF_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
 class InputError(Exception):
     """Bad input found after parsing; `str()` is the line shown (exit 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block), quoting input harmlessly: a
+    script's log then holds one line per refusal, as for every other bad input (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        if len(message) > 300:
+            message = message[:299] + "…"
+        self.exit(2, f"{self.prog}: {printable(message, escape=True)} (see --help)\n")
+
+
+def plain(text: str) -> str:
+    """Text for the terminal, line by line: recorded or user-supplied parts (names, argv,
+    messages) have their control characters written out (`\\x1b`), never obeyed."""
+    return "\n".join(printable(line, escape=True) for line in text.split("\n"))
+
+
+def shown(text: str, limit: int = MAX_SHOWN) -> str:
+    """A user-supplied value quoted in an error line: escaped, and cut when long."""
+    text = printable(text, escape=True)
+    return f"'{text if len(text) <= limit else text[: limit - 1] + '…'}'"
 
 
 # -- option groups (argparse parents) -------------------------------------------------------------
@@ -40,7 +77,7 @@ class InputError(Exception):
 def config_option(*, top: bool = False) -> argparse.ArgumentParser:
     """--config, accepted before or after the subcommand. Only the top-level parser sets the
     default: a subcommand's default would overwrite `nba-tui --config X status`'s X."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     p.add_argument(
         "--config",
         default=cfg.DEFAULT_CONFIG if top else argparse.SUPPRESS,
@@ -51,14 +88,14 @@ def config_option(*, top: bool = False) -> argparse.ArgumentParser:
 
 
 def json_option() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
 
 def dates_option() -> argparse.ArgumentParser:
     """--start/--end, only on the commands whose answer depends on a date range."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     p.add_argument("--start", metavar="YYYY-MM-DD", help="first date (default: the range's)")
     p.add_argument("--end", metavar="YYYY-MM-DD", help="last date (default: the range's)")
     return p
@@ -69,39 +106,108 @@ def dates_option() -> argparse.ArgumentParser:
 
 def parse_date(text: str, flag: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        if len(text) == 10:  # YYYY-MM-DD exactly; fromisoformat would also take 20240101
+            return dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{flag} {text!r}: not a date, write YYYY-MM-DD") from None
+        pass
+    raise InputError(f"{flag} {shown(text)}: not a date, write YYYY-MM-DD")
+
+
+def in_range(pipeline: Pipeline, day: dt.date, flag: str) -> dt.date:
+    """A date inside the pipeline's range, else InputError naming the range: a job over dates
+    the pipeline does not cover would end `done` having done nothing."""
+    r = pipeline.range
+    if not r.start <= day <= r.end:
+        raise InputError(f"{flag} {day} is outside the pipeline's range {r.start}..{r.end}")
+    return day
 
 
 def date_range(pipeline: Pipeline, start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
-    """--start/--end as dates, defaulting to the pipeline's range; end before start is refused."""
-    first = parse_date(start, "--start") if start else pipeline.range.start
-    last = parse_date(end, "--end") if end else pipeline.range.end
+    """--start/--end as dates inside the pipeline's range (its ends by default); end before start
+    is refused, and so is an empty value."""
+    first, last = pipeline.range.start, pipeline.range.end
+    if start is not None:
+        first = in_range(pipeline, parse_date(start, "--start"), "--start")
+    if end is not None:
+        last = in_range(pipeline, parse_date(end, "--end"), "--end")
     if last < first:
         raise InputError(f"--end {last} is before --start {first}")
     return first, last
 
 
+def date_list(pipeline: Pipeline, text: str) -> list[dt.date]:
+    """--dates d1,d2,...: at least one date, each inside the pipeline's range."""
+    out = [parse_date(d.strip(), "--dates") for d in text.split(",") if d.strip()]
+    if not out:
+        raise InputError("--dates is empty: give at least one YYYY-MM-DD (comma-separated)")
+    return [in_range(pipeline, d, "--dates") for d in out]
+
+
+def check_ref(text: str, what: str) -> str:
+    """A job id, plan id or name from the command line: 1..MAX_REF letters, digits, '_' or '-'
+    (no path characters), checked before it is used to build a file name."""
+    if not text:
+        raise InputError(f"{what} is empty")
+    if len(text) > MAX_REF:
+        raise InputError(f"{what} {shown(text)} is {len(text):,} characters (at most {MAX_REF})")
+    if not _REF_RE.fullmatch(text):
+        raise InputError(f"{what} {shown(text)}: only letters, digits, '_' and '-'")
+    return text
+
+
+def grace(text: str) -> float:
+    """--grace SECONDS: a finite number from 0 to a day (nan, inf, 1e308 would never KILL)."""
+    try:
+        value = float(text) if len(text) <= 32 else math.nan
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= MAX_GRACE_S):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a number of seconds from 0 to {MAX_GRACE_S:.0f}"
+        )
+    return value
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 12 else low - 1
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number {low}..{high}")
+        return value
+
+    return parse
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def resolve_table(pipeline: Pipeline, name: str) -> cfg.Table:
+    check_ref(name, "table")
     try:
         return pipeline.table(name)
     except KeyError:
-        known = ", ".join(t.name for t in pipeline.tables())
+        hint = _did_you_mean(name, (t.name for t in pipeline.tables()))
         raise InputError(
-            f"{pipeline.source.name}: unknown table {name!r} (tables: {known})"
+            f"{pipeline.source.name}: unknown table {name}{hint or ' (nba-tui status lists them)'}"
         ) from None
 
 
 def check_phases(pipeline: Pipeline, names: list[str]) -> None:
     for name in names:
+        check_ref(name, "phase")
         try:
             pipeline.phase(name)
         except KeyError:
-            known = ", ".join(p.name for p in pipeline.phases)
-            raise InputError(
-                f"{pipeline.source.name}: unknown phase {name!r} (phases: {known})"
-            ) from None
+            known = [p.name for p in pipeline.phases]
+            hint = _did_you_mean(name, known) or f" (phases: {', '.join(known)})"
+            raise InputError(f"{pipeline.source.name}: unknown phase {name}{hint}") from None
 
 
 # -- the warehouse -------------------------------------------------------------------------------
@@ -132,21 +238,34 @@ def ensure_embedded(pipeline: Pipeline) -> None:
 
 def take_snapshot(pipeline: Pipeline, start: dt.date, end: dt.date) -> Snapshot:
     """One poll over start..end; a warehouse that cannot answer is bad input (exit 2)."""
+    from nba_tui.monitor import snapshot_once  # asyncio and the throttle: only when polling
+
     ensure_embedded(pipeline)
     try:
         return snapshot_once(pipeline, start, end)
     except WarehouseError as e:
-        raise InputError(f"{pipeline.source.name}: warehouse: {e}") from None
+        raise InputError(f"{pipeline.source.name}: warehouse: {no_stale_claim(str(e))}") from None
+
+
+_STALE = re.compile(r"showing the last good data(?: with its age)?(?:[;,]\s*|\s*(?=\)))")
+
+
+def no_stale_claim(message: str) -> str:
+    """The monitor's hint is written for the dashboard, which keeps the last good data; a
+    one-shot command has none, so it must not say it shows it."""
+    text = _STALE.sub("", message).replace(" ()", "")
+    return printable(text, escape=True)
 
 
 # -- output --------------------------------------------------------------------------------------
 
 
 def use_color(stream: TextIO | None = None) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (https://no-color.org) or TERM=dumb."""
+    """Colour only on a terminal, never with NO_COLOR set to a non-empty value (https://no-color.org:
+    an empty NO_COLOR does not count) or with TERM=dumb."""
     stream = stream or sys.stdout
     return (
-        "NO_COLOR" not in os.environ
+        not os.environ.get("NO_COLOR")
         and os.environ.get("TERM") != "dumb"
         and hasattr(stream, "isatty")
         and stream.isatty()
@@ -157,6 +276,8 @@ def console(stream: TextIO | None = None) -> Console:
     """A Rich console that prints exactly what it is given: no markup, emoji or highlighting
     (argv and table names may hold brackets and colons), no re-wrapping (the renderers wrap at
     80 columns themselves), and ANSI styles only when `use_color`."""
+    from rich.console import Console  # Rich only for the human renderings, not for --json
+
     stream = stream or sys.stdout
     color = use_color(stream)
     return Console(
@@ -171,8 +292,9 @@ def console(stream: TextIO | None = None) -> Console:
 
 
 def show(text: Text | str) -> None:
-    """Print a rendering on stdout (styled on a terminal, plain otherwise)."""
-    console().print(text)
+    """Print a rendering on stdout (styled on a terminal, plain otherwise). Plain text may quote
+    recorded or user-supplied values, so its control characters are written out (`plain`)."""
+    console().print(plain(text) if isinstance(text, str) else text)
 
 
 def emit_json(data: Any) -> None:
@@ -189,6 +311,7 @@ def emit(args: argparse.Namespace, data: Any, text: Text | str) -> None:
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> int:
-    """One line on stderr; returns the exit code so handlers can `return fail(...)`."""
-    print(f"nba-tui: {message}", file=sys.stderr)
+    """One line on stderr (a newline or an escape in `message` is written out, never obeyed);
+    returns the exit code so handlers can `return fail(...)`."""
+    print(f"nba-tui: {printable(message, escape=True)}", file=sys.stderr)
     return code

@@ -1,6 +1,7 @@
 """`nba-tui status | preflight PHASE | gaps TABLE`: coverage questions, answered by one poll.
 
-Each takes --start/--end (the answer depends on the range) and --json.
+Each takes --start/--end (the answer depends on the range) and --json. The renderings (Rich) and
+the preflight are imported by the handlers that print them: `status --json` loads neither.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import textwrap
 from typing import Any
 
 from nba_tui import config as cfg
-from nba_tui import preflight
 from nba_tui.cli.common import (
     EXIT_CHECK,
     EXIT_OK,
@@ -27,8 +27,6 @@ from nba_tui.cli.common import (
     take_snapshot,
 )
 from nba_tui.config import Pipeline
-from nba_tui.monitor import Monitor
-from nba_tui.report import render_gaps, render_status
 
 
 def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -40,6 +38,8 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
         data["cost_estimate"] = cost
         emit_json(data)
         return EXIT_OK
+    from nba_tui.report import render_status
+
     show(render_status(pipeline, snap))
     if cost:
         show(textwrap.fill(f"cost: {cost}", 80, subsequent_indent="      "))
@@ -50,6 +50,8 @@ def estimate_cost(pipeline: Pipeline, start: Any, end: Any) -> str | None:
     """BigQuery: a dry run's bytes per poll and per night (None on the embedded backend)."""
     if pipeline.warehouse.backend != "bigquery":
         return None
+    from nba_tui.monitor import Monitor
+
     mon = Monitor(pipeline, start=start, end=end)
     try:
         return mon.estimate_cost()
@@ -58,6 +60,8 @@ def estimate_cost(pipeline: Pipeline, start: Any, end: Any) -> str | None:
 
 
 def cmd_preflight(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    from nba_tui import preflight
+
     check_phases(pipeline, [args.phase])
     snap = take_snapshot(pipeline, *date_range(pipeline, args.start, args.end))
     report = preflight.check(pipeline, snap, args.phase)
@@ -74,7 +78,12 @@ def cmd_gaps(args: argparse.Namespace, pipeline: Pipeline) -> int:
     cov = snap.tables[table.name]
     data = cov.to_json()
     data["missing_dates"] = [d.isoformat() for d in cov.missing]
-    emit(args, data, render_gaps(cov))
+    if args.json:
+        emit_json(data)
+        return EXIT_OK
+    from nba_tui.report import render_gaps
+
+    show(render_gaps(cov))
     return EXIT_OK
 
 

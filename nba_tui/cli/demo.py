@@ -1,7 +1,9 @@
 """`nba-tui demo reset | info`: rebuild or describe the embedded sample warehouse.
 
 Both need the sqlite backend; `reset` also needs `warehouse.sqlite.sample: true`, so it never
-writes made-up NBA data into a warehouse that is not the demo's.
+writes made-up NBA data into a warehouse that is not the demo's. `reset` also archives the ended
+jobs, whose "done" described data that no longer exists. The generator and the Supervisor are
+imported by the handlers (every other command starts without them).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from nba_tui.cli.common import (
     json_option,
     show,
 )
+from nba_tui.cli.listings import supervised
 from nba_tui.config import Pipeline
-from nba_tui.jobs.supervisor import Supervisor
-from nba_tui.sample import build_warehouse, remove_checkpoints, table_stats, warehouse_exists
+from nba_tui.fmt import printable
 
 
 def _require_sqlite(pipeline: Pipeline) -> None:
@@ -33,23 +35,31 @@ def _require_sqlite(pipeline: Pipeline) -> None:
 
 
 def cmd_reset(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    from nba_tui.sample import build_warehouse, remove_checkpoints
+
     _require_sqlite(pipeline)
     if not pipeline.warehouse.sqlite.sample:
         raise InputError(
             f"{pipeline.source.name}: warehouse.sqlite.sample is not true; demo reset would "
             f"overwrite {pipeline.sqlite_dir} with the sample data"
         )
-    if not args.force:
-        active = [v.record for v in Supervisor(pipeline).jobs() if v.state.active]
-        if active:
+    with supervised(pipeline) as sup:
+        active = [v.record for v in sup.jobs() if v.state.active]
+        if active and not args.force:
             names = ", ".join(f"{r.table} ({r.id})" for r in active)
             return fail(
-                f"{len(active)} job(s) still active: {names}; their writes would be "
-                "lost: stop them first (nba-tui stop JOB) or pass --force",
+                printable(
+                    f"{len(active)} job(s) still active: {names}; their writes would be "
+                    "lost: stop them first (nba-tui stop JOB) or pass --force",
+                    escape=True,
+                ),
                 EXIT_CHECK,
             )
-    stats = build_warehouse(pipeline, force=True)
-    removed = remove_checkpoints(pipeline)
+        stats = build_warehouse(pipeline, force=True)
+        removed = remove_checkpoints(pipeline)
+        # The ended jobs' "done" described the data just replaced: archive them (never the
+        # active ones), so the grid and `jobs` start from the reset state.
+        archived = sup.archive_ended()
     data = {
         "warehouse": str(stats.path),
         "expected_dates": stats.expected_dates,
@@ -57,17 +67,22 @@ def cmd_reset(args: argparse.Namespace, pipeline: Pipeline) -> int:
         "rows": stats.rows,
         "dates": stats.dates,
         "checkpoints_removed": removed,
+        "jobs_archived": archived,
     }
     text = (
         f"demo reset: built {stats.path} in {stats.seconds:.1f} s "
         f"({stats.expected_dates} game dates, {sum(stats.rows.values()):,} rows); "
         f"removed {removed} checkpoint{'s' if removed != 1 else ''}"
     )
+    if archived:
+        text += f"; archived {archived} ended job{'s' if archived != 1 else ''}"
     emit(args, data, text)
     return EXIT_OK
 
 
 def cmd_info(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    from nba_tui.sample import table_stats, warehouse_exists
+
     _require_sqlite(pipeline)
     root = pipeline.sqlite_dir
     exists = warehouse_exists(pipeline)

@@ -11,7 +11,10 @@ every problem into the one line (ConfigError, exit code 2).
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from nba_tui.config.sections import (
     JobSettings,
     PathText,
     PollSettings,
+    Section,
     SqliteSettings,
     TableRefText,
     Text,
@@ -172,9 +176,39 @@ def _error(path: Path, line: int | None, message: str) -> ConfigError:
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema for pipeline.yaml (editors use it for completion and checks)."""
+    """JSON Schema for pipeline.yaml (editors use it for completion and checks); each field's
+    description is the docstring written under it."""
     schema = Pipeline.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "nba-tui pipeline.yaml"
+    for cls in _sections(Section):
+        model = schema if cls is Pipeline else schema.get("$defs", {}).get(cls.__name__, {})
+        props = model.get("properties", {})
+        for name, doc in field_docs(cls).items():
+            if name in props:
+                props[name]["description"] = doc
     schema.get("properties", {}).pop("source", None)
     return schema
+
+
+def _sections(cls: type) -> list[type]:
+    subs = cls.__subclasses__()
+    return subs + [s for sub in subs for s in _sections(sub)]
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The string literal written right under each annotated field of `cls` (as pydantic's
+    `use_attribute_docstrings` reads it, but only when a schema is asked for)."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    out = {}
+    for node, after in zip(body.body, body.body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            out[node.target.id] = inspect.cleandoc(after.value.value)
+    return out

@@ -212,8 +212,14 @@ def test_start_and_end_narrow_the_range(proj: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["gaps", "nope"], "unknown table 'nope'"),
-        (["preflight", "phase9"], "unknown phase 'phase9'"),
+        (["gaps", "nope"], "unknown table nope (nba-tui status lists them)"),
+        (
+            ["gaps", "team_defense_game_sumary"],
+            "unknown table team_defense_game_sumary; did you mean team_defense_game_summary?",
+        ),
+        (["launch", "player_game_sumary"], "did you mean player_game_summary?"),
+        (["preflight", "phase9"], "unknown phase phase9; did you mean phase"),
+        (["status", "--start", "2019-01-01"], "--start 2019-01-01 is outside the pipeline's range"),
         (["status", "--start", "2024-02-30"], "--start '2024-02-30': not a date"),
         (["status", "--start", "2025-01-02", "--end", "2024-01-01"], "is before --start"),
     ],

@@ -21,6 +21,7 @@ JSON = DATED | {
     "restart",
     "history",
     "plans",
+    "cancel",
 }
 
 
@@ -56,6 +57,8 @@ def test_json_only_where_it_is_printed() -> None:
         ["pause", "X", "--start", "2024-13-01"],
         ["history", "--end", "2024-01-01"],
         ["plans", "--start", "2024-01-01"],
+        ["cancel", "p123456", "--start", "2024-01-01"],
+        ["history", "--all"],
         ["run", "phase4", "--start", "2024-01-01"],
         ["stop", "X", "--end", "2024-01-01"],
         ["schema", "--json"],

@@ -87,4 +87,8 @@ def test_demo_reset_refuses_while_a_job_is_active(
         assert f"team_defense_game_summary ({job.id})" in err and "--force" in err
     finally:
         sup.stop(job.id, grace=1)
+    capsys.readouterr()
     assert cli.main(["demo", "reset", "--config", config]) == 0
+    # the stopped job described the data just replaced: archived, the grid starts afresh
+    assert "archived 1 ended job" in capsys.readouterr().out
+    assert sup.jobs() == []

@@ -1,0 +1,274 @@
+"""`nba-tui jobs | history | plans | cancel`: what the supervisor knows, as text or JSON.
+
+    nba-tui jobs [--all] [--json]   the active jobs (running, paused, queued), then the latest job
+                                    of every other table; --all: every job ever run, newest first
+    nba-tui history [--limit N] [--json]
+    nba-tui plans [--json]
+    nba-tui cancel PLAN [--json]    the plan starts nothing more: its queued jobs become stopped,
+                                    its running jobs go on (stop them with `nba-tui stop JOB`)
+
+Everything shown was recorded by some process in the state directory (argv, names, messages),
+so it is printed through `fmt.printable`: an escape sequence is shown, never obeyed. The
+Supervisor (psutil, the engines) is imported by `supervised()`, when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from nba_tui.cli.common import (
+    EXIT_OK,
+    InputError,
+    bounded_int,
+    check_ref,
+    config_option,
+    emit,
+    json_option,
+)
+from nba_tui.commands import display
+from nba_tui.config import Pipeline
+from nba_tui.fmt import clock, printable
+from nba_tui.jobs.model import JobRecord, JobState, JobView
+
+if TYPE_CHECKING:
+    from nba_tui.jobs.model import Damaged
+    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.supervisor import Supervisor
+
+#: Width of the STATE column: "failed 137" and "failed -15" fit; "stopped" needs no exit code.
+STATE_WIDTH = 10
+TABLE_WIDTH = 21
+#: Active jobs first, in this order; then the ended ones, newest first.
+ACTIVE_ORDER = {JobState.RUNNING: 0, JobState.PAUSED: 1, JobState.QUEUED: 2}
+
+
+class Refused(Exception):
+    """The supervisor refused an action (already active, not running): one line, exit 1."""
+
+
+@contextlib.contextmanager
+def supervised(pipeline: Pipeline) -> Iterator[Supervisor]:
+    """The Supervisor, with its refusals as `Refused` (exit 1) and a state directory that cannot
+    be used (not ours, unreadable, a path that cannot exist) as `InputError` (exit 2)."""
+    from nba_tui.jobs import supervisor as api  # psutil, the engines: when a command runs
+
+    try:
+        yield api.Supervisor(pipeline)
+    except api.PreflightFailed:
+        raise
+    except api.JobError as e:
+        raise Refused(str(e)) from None
+    except api.StateError as e:
+        raise InputError(str(e)) from None
+    except OSError as e:  # the last guard: a traceback is never the answer
+        raise InputError(state_text_of(e)) from None
+
+
+def state_text_of(e: Exception) -> str:
+    """One line for a state directory or log that cannot be used."""
+    if isinstance(e, OSError) and e.filename:
+        return printable(f"state: {e.filename}: {e.strerror or e}", escape=True)
+    return printable(f"state: {e}", escape=True)
+
+
+def resolve_job(sup: Supervisor, ref: str) -> JobView:
+    """A job by id or table name; an unknown one is bad input (exit 2)."""
+    from nba_tui.jobs.supervisor import JobError
+
+    check_ref(ref, "job")
+    try:
+        return sup.resolve(ref)
+    except JobError as e:
+        raise InputError(printable(str(e), escape=True)) from None
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def view_json(v: JobView, now: float | None = None) -> dict[str, Any]:
+    """A job as JSON: its record, its progress and the derived elapsed seconds."""
+    data = v.record.to_json()
+    data["progress"] = dataclasses.asdict(v.progress)
+    data["elapsed_s"] = elapsed(v, now)
+    return data
+
+
+def elapsed(v: JobView, now: float | None = None) -> float | None:
+    r = v.record
+    if r.started_at is None:
+        return None
+    return round((r.ended_at or now or time.time()) - r.started_at, 1)
+
+
+def state_text(r: JobRecord) -> str:
+    """The state, with the exit code when it says something and fits: 'failed 1', 'failed -9'.
+    A stopped job's 143 or -15 is the stop itself, so 'stopped' stands alone."""
+    state = str(r.state)
+    if r.state.active or r.exit_code in (None, 0):
+        return state
+    text = f"{state} {r.exit_code}"
+    return text if len(text) <= STATE_WIDTH else state
+
+
+def select(views: list[JobView]) -> list[JobView]:
+    """The default listing: every active job (running, paused, then queued), then the latest job
+    of each table that has no active one, newest first. `views` come newest first."""
+    active = sorted(
+        (v for v in views if v.state.active),
+        key=lambda v: (ACTIVE_ORDER.get(v.state, 3), -(v.record.created_at or 0)),
+    )
+    seen = {v.record.table for v in active}
+    latest = []
+    for v in views:
+        if v.record.table not in seen:
+            seen.add(v.record.table)
+            latest.append(v)
+    return [*active, *latest]
+
+
+def _cell(text: object, width: int) -> str:
+    text = printable(str(text), escape=True)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_jobs(views: list[JobView], now: float | None = None, hidden: int = 0) -> str:
+    """A table that fits 80 columns: id, table, state, pid, elapsed, date, dates/min, ETA."""
+    sw, tw = STATE_WIDTH, TABLE_WIDTH
+    lines = [
+        f"{'ID':<6} {'TABLE':<{tw}} {'STATE':<{sw}} {'PID':>7} {'ELAPSED':>7} {'DATE':<10} "
+        f"{'D/MIN':>6} {'ETA':>6}"
+    ]
+    for v in views:
+        r, p = v.record, v.progress
+        rate = f"{p.dates_per_min:.1f}" if p.dates_per_min else "-"
+        eta = p.eta_s if r.state is JobState.RUNNING else None  # a paused job has no ETA
+        lines.append(
+            f"{_cell(r.id, 6):<6} {_cell(r.table, tw):<{tw}} {state_text(r):<{sw}} "
+            f"{r.pid or '-':>7} {clock(elapsed(v, now)):>7} "
+            f"{_cell(p.current_date or '-', 10):<10} {rate:>6} {clock(eta):>6}"
+        )
+    if not views:
+        lines.append("(no jobs yet: nba-tui launch TABLE)")
+    if hidden:
+        lines.append(f"({hidden} older job{'s' if hidden != 1 else ''}: nba-tui jobs --all)")
+    return "\n".join(lines)
+
+
+def render_damaged(damaged: list[Damaged]) -> list[str]:
+    """Records that cannot be read, as rows in state `damaged` with their path and reason."""
+    return [
+        f"{_cell(d.id, 6):<6} {'?':<{TABLE_WIDTH}} {'damaged':<{STATE_WIDTH}} "
+        f"{printable(str(d.path), escape=True)}: {printable(str(d.reason), escape=True)}"
+        for d in damaged
+    ]
+
+
+def render_plan(p: Plan) -> str:
+    """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...'), then why."""
+    line = (
+        f"{p.id}  {p.kind:<5} {p.state:<9} {' > '.join(p.phases)}  jobs: {' '.join(p.jobs) or '-'}"
+    )
+    notes = []
+    if p.failed_stages:
+        notes.append(f"failed in {', '.join(p.failed_stages)}")
+    message = p.message or ""
+    if message and message != f"failed: {p.failed_stages}":  # that repr is the list above
+        notes.append(message)
+    notes += [f"skipped {s.get('table')}: {s.get('reason')}" for s in p.skipped]
+    return printable(line, escape=True) + "".join(
+        f"\n    {printable(str(n), escape=True)}" for n in notes
+    )
+
+
+def render_history(entries: list[dict]) -> str:
+    """The action log, one action a line, its argv on the next (escaped as recorded)."""
+
+    def text(value: Any) -> str:
+        return printable(str(value), escape=True)
+
+    lines = []
+    for e in entries:
+        phases = e.get("phases")
+        what = e.get("table") or (",".join(map(str, phases)) if isinstance(phases, list) else "")
+        lines.append(
+            f"{text(e.get('time', '?'))}  {text(e.get('user', '?')):<10} "
+            f"{text(e.get('action', '?')):<8} {text(what or '-')} "
+            f"{text(e.get('job') or e.get('plan') or '')}".rstrip()
+        )
+        argv = e.get("argv")
+        if isinstance(argv, list):
+            lines.append(f"    {text(display([str(a) for a in argv]))}")
+    return "\n".join(lines) if lines else "(no actions yet)"
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    with supervised(pipeline) as sup:
+        views = sup.jobs()
+        damaged = sup.damaged()
+    shown = views if args.all else select(views)
+    now = time.time()
+    data = [view_json(v, now) for v in shown] + [
+        {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
+    ]
+    text = render_jobs(shown, now, hidden=len(views) - len(shown))
+    if damaged:
+        text += "\n" + "\n".join(render_damaged(damaged))
+    emit(args, data, text)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    with supervised(pipeline) as sup:
+        entries = sup.history(limit=args.limit)
+    emit(args, entries, render_history(entries))
+    return EXIT_OK
+
+
+def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    with supervised(pipeline) as sup:
+        plans = sup.plans()
+    text = "\n".join(render_plan(p) for p in plans) if plans else "(no plans yet)"
+    emit(args, [p.to_json() for p in plans], text)
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    from nba_tui.jobs.plans import PlanState
+    from nba_tui.jobs.supervisor import JobError
+
+    check_ref(args.plan, "plan")
+    with supervised(pipeline) as sup:
+        try:
+            plan = sup.plan(args.plan)
+        except JobError as e:
+            raise InputError(f"{printable(str(e), escape=True)} (see `nba-tui plans`)") from None
+        if plan.state not in (PlanState.RUNNING, PlanState.LOST):  # lost: its runner vanished
+            raise Refused(f"plan {plan.id} is {plan.state}: nothing left to cancel")
+        plan = sup.cancel_plan(plan.id)
+    text = f"cancel: plan {plan.id} is {plan.state}; its queued jobs will not start"
+    emit(args, plan.to_json(), text)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add jobs, history, plans and cancel; each gets only the options it reads."""
+    plain = [config_option(), json_option()]
+    p = sub.add_parser("jobs", parents=plain, help="backfill jobs and their progress")
+    p.add_argument("--all", action="store_true", help="every job ever run, newest first")
+    p.set_defaults(func=cmd_jobs)
+    p = sub.add_parser("history", parents=plain, help="the action log (who did what)")
+    p.add_argument("--limit", type=bounded_int(1, 100_000), default=200, metavar="N")
+    p.set_defaults(func=cmd_history)
+    p = sub.add_parser("plans", parents=plain, help="phase launches and chained runs")
+    p.set_defaults(func=cmd_plans)
+    p = sub.add_parser("cancel", parents=plain, help="cancel PLAN: its queued jobs never start")
+    p.add_argument("plan", metavar="PLAN", help="plan id (see `nba-tui plans`)")
+    p.set_defaults(func=cmd_cancel)

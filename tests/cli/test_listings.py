@@ -1,0 +1,229 @@
+"""`jobs`, `history`, `plans`, `cancel` and the CLI's output rules (issues 8 #7 and 9 #5, #6, #15).
+
+The listings print what other processes recorded, so the records are written here through the
+real store (`nba_tui.jobs.store.Store`, `actions.record`) and read back by the real CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config as cfg
+from nba_tui.cli.common import no_stale_claim, use_color
+from nba_tui.cli.listings import render_history, render_jobs, render_plan, select
+from nba_tui.jobs import actions
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.store import Store
+
+PIPELINE = """\
+pipeline: listings
+range: {start: 2024-01-01, end: 2024-03-31}
+expected_dates: {table: raw.schedule}
+warehouse: {sqlite: {path: wh, sample: false}}
+jobs: {state_dir: state, log_dir: logs}
+phases:
+  - name: p2
+    tables:
+      - {name: schedule, table: raw.schedule}
+      - {name: alpha, table: raw.alpha, backfill: {command: ["{python}", "-c", "pass"]}}
+      - {name: beta, table: raw.beta, backfill: {command: ["{python}", "-c", "pass"]}}
+"""
+
+
+def record(ident: str, table: str, state: JobState, created: float, **kw: object) -> JobRecord:
+    return JobRecord(
+        ident, table, ["prog", table], f"/logs/{ident}.log", created, "me", state=state, **kw
+    )
+
+
+def view(rec: JobRecord) -> JobView:
+    return JobView(rec, Progress())
+
+
+@pytest.fixture
+def proj(tmp_path: Path) -> Path:
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE)
+    return tmp_path
+
+
+def nba(proj: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nba_tui", *argv, "--config", str(proj / "pipeline.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=proj,
+        env=env,
+        check=False,
+    )
+
+
+def store(proj: Path) -> Store:
+    return Store(cfg.load(proj / "pipeline.yaml").state_dir)
+
+
+# -- jobs: the active and the latest per table, active first --------------------------------------
+
+
+def test_select_puts_running_paused_queued_first_then_latest_per_table() -> None:
+    now = 1_700_000_000.0
+    views = [  # newest first, as the supervisor lists them
+        view(record("q1", "gamma", JobState.QUEUED, now - 1)),
+        view(record("d3", "alpha", JobState.DONE, now - 2)),
+        view(record("p1", "beta", JobState.PAUSED, now - 3)),
+        view(record("f1", "beta", JobState.FAILED, now - 4)),
+        view(record("r1", "delta", JobState.RUNNING, now - 5)),
+        view(record("d2", "alpha", JobState.DONE, now - 6)),
+        view(record("d1", "epsilon", JobState.STOPPED, now - 7)),
+    ]
+    assert [v.id for v in select(views)] == ["r1", "p1", "q1", "d3", "d1"]
+    text = render_jobs(select(views), now, hidden=2)
+    assert text.splitlines()[-1] == "(2 older jobs: nba-tui jobs --all)"
+    assert [line.split()[0] for line in text.splitlines()[1:-1]] == ["r1", "p1", "q1", "d3", "d1"]
+
+
+def test_a_paused_job_shows_no_eta_and_names_are_escaped() -> None:
+    rec = record("abc123", "t\x1b[2J", JobState.PAUSED, 1.0, started_at=1.0)
+    text = render_jobs([JobView(rec, Progress(eta_s=600.0, current_date="2024-01-02"))], 61.0)
+    row = text.splitlines()[1]
+    assert "\x1b" not in text and "t\\x1b[2J" in row
+    assert row.split()[-1] == "-" and "2024-01-02" in row
+
+
+def test_jobs_lists_latest_per_table_all_with_all_and_damaged_records(proj: Path) -> None:
+    st = store(proj)
+    now = time.time()
+    for i, (ident, table) in enumerate(
+        [("aaa001", "alpha"), ("aaa002", "alpha"), ("aaa003", "alpha"), ("bbb001", "beta")]
+    ):
+        st.save_job(record(ident, table, JobState.DONE, now - 100 + i, exit_code=0))
+    bad = st.job_path("dead01")
+    bad.write_text('{"id": "dead01", "table": "alpha", "created_at": "yesterday"')  # truncated
+    bad.chmod(0o600)
+
+    out = nba(proj, "jobs")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == ["bbb001", "aaa003"]
+    assert "(2 older jobs: nba-tui jobs --all)" in lines
+    damaged = next(line for line in lines if line.startswith("dead01"))
+    assert "damaged" in damaged and str(bad) in damaged
+
+    every = json.loads(nba(proj, "jobs", "--all", "--json").stdout)
+    ids = [j["id"] for j in every if j["state"] != "damaged"]
+    assert ids == ["bbb001", "aaa003", "aaa002", "aaa001"]
+    assert [j["path"] for j in every if j["state"] == "damaged"] == [str(bad)]
+
+
+# -- history: recorded text is shown escaped, never obeyed ---------------------------------------
+
+
+def test_history_prints_a_recorded_escape_visibly(proj: Path) -> None:
+    st = store(proj)
+    st.ensure()
+    actions.record(st, user="mallory", action="launch", table="alpha", argv=["prog", "\x1b[2J"])
+    out = nba(proj, "history")
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout
+    assert "\\x1b[2J" in out.stdout and "mallory" in out.stdout
+    assert render_history([{"user": "\x00x", "action": 5, "argv": ["a\nb"]}]).count("\n") == 1
+
+
+# -- plans: readable text, and cancel ------------------------------------------------------------
+
+
+def test_plans_are_words_not_python_lists() -> None:
+    plan = Plan("p1a2b3", "run", ["phase4", "phase5"], "me", 1.0, state=PlanState.FAILED)
+    plan.failed_stages, plan.message = ["phase5"], "failed: ['phase5']"
+    plan.skipped = [{"table": "x", "reason": "no backfill command"}]
+    text = render_plan(plan)
+    assert "[" not in text and "'" not in text, text
+    assert "failed in phase5" in text and "skipped x: no backfill command" in text
+    assert text.startswith("p1a2b3  run   failed    phase4 > phase5  jobs: -")
+
+
+def test_cancel_a_plan_then_refuse_a_second_cancel(proj: Path) -> None:
+    st = store(proj)
+    plan = Plan(st.new_plan_id(), "run", ["p2"], "me", time.time())
+    st.save_plan(plan)
+    queued = record("qqq001", "alpha", JobState.QUEUED, time.time(), plan=plan.id)
+    st.save_job(queued)
+
+    out = nba(proj, "cancel", plan.id)
+    assert out.returncode == 0, out.stderr
+    assert f"plan {plan.id} is cancelled" in out.stdout
+    assert st.load_plan(plan.id).state is PlanState.CANCELLED
+    assert st.load_job("qqq001").state is JobState.STOPPED  # it never starts
+    again = nba(proj, "cancel", plan.id)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1
+    assert "nothing left to cancel" in again.stderr
+    listed = nba(proj, "plans")
+    assert f"{plan.id}  run   cancelled" in listed.stdout
+
+
+# -- output rules --------------------------------------------------------------------------------
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("value", "colour"), [(None, True), ("", True), ("1", False), ("0", False), ("yes", False)]
+)
+def test_only_a_non_empty_no_color_turns_colour_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, colour: bool
+) -> None:
+    """no-color.org: 'when present and not an empty string'."""
+    monkeypatch.setenv("TERM", "xterm")
+    if value is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", value)
+    assert use_color(Tty()) is colour
+    assert use_color(io.StringIO()) is False  # never when piped
+
+
+def test_a_one_shot_command_never_claims_to_show_the_last_good_data() -> None:
+    from nba_tui.warehouse.bq_errors import STALE_HINT
+
+    for message in (
+        f"query timed out after 30 s ({STALE_HINT})",
+        "warehouse busy (showing the last good data; it is retried when that request ends)",
+        "poll failed (showing the last good data with its age)",
+    ):
+        line = no_stale_claim(message)
+        assert "last good data" not in line and "()" not in line, line
+    assert no_stale_claim(f"timeout ({STALE_HINT})").startswith("timeout (check the network")
+
+
+def test_start_up_loads_no_heavy_dependency() -> None:
+    """Registration is static; Rich, psutil, asyncio, the sample generator and BigQuery are
+    imported by the commands that use them (issue 12 #3)."""
+    code = (
+        "import sys\n"
+        "from nba_tui.cli import build_parser\n"
+        "build_parser().parse_args(['jobs'])\n"
+        "heavy = ('rich', 'psutil', 'asyncio', 'textual', 'google', 'nba_tui.jobs.supervisor',\n"
+        "         'nba_tui.sample', 'nba_tui.monitor')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=True,
+    )
+    assert out.stdout.strip() == "[]", out.stdout
