@@ -9,7 +9,7 @@ import pytest
 
 from nba_tui import config, coverage, preflight
 from nba_tui.coverage import DateState
-from nba_tui.warehouse import fetch
+from nba_tui.warehouse import Counts, fetch
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 
 D = dt.date
@@ -203,3 +203,67 @@ def test_gap_span_only_when_the_range_holds_no_present_date(pipe: config.Pipelin
     narrowed = _snap(pipe, start=SEASON1[0], end=SEASON1[9]).tables["summary"]
     assert narrowed.gap_span() == (SEASON1[3], SEASON1[5])
     assert snap.tables["box"].gap_span() is None
+
+
+def test_unchanged_poll_recomputes_nothing_and_a_changed_table_only_itself(
+    pipe: config.Pipeline,
+) -> None:
+    """The monitor's coverage cache over real polls of the embedded warehouse."""
+    from nba_tui.monitor import Monitor
+
+    mon = Monitor(pipe)
+    try:
+        first = mon.poll_once()
+        n_tables = len(first.snapshot.tables)
+        assert first.fresh and mon.coverage.computed == n_tables
+        quiet = mon.poll_once()
+        assert quiet.fresh and mon.coverage.computed == n_tables  # nothing recomputed
+        assert quiet.snapshot is not first.snapshot
+        assert quiet.snapshot.taken_at >= first.snapshot.taken_at
+        assert all(
+            quiet.snapshot.tables[n] is first.snapshot.tables[n] for n in first.snapshot.tables
+        )
+        conn = connect(pipe.sqlite_dir, pipe.datasets())
+        conn.execute(
+            "INSERT INTO analytics.summary (game_date, v) VALUES (?, 1)", (SEASON1[3].isoformat(),)
+        )
+        conn.close()
+        changed = mon.poll_once()
+        assert mon.coverage.computed == n_tables + 1  # summary only
+        summary = changed.snapshot.tables["summary"]
+        assert summary is not first.snapshot.tables["summary"]
+        assert SEASON1[3] not in summary.missing and summary.present == 27
+        assert changed.snapshot.tables["box"] is first.snapshot.tables["box"]
+        assert changed.bytes_billed is None and changed.note is None  # SQLite bills nothing
+    finally:
+        mon.close()
+
+
+def test_cache_recomputes_all_when_the_schedule_or_range_changes(pipe: config.Pipeline) -> None:
+    wh = SqliteWarehouse(pipe.sqlite_dir, pipe.datasets())
+    try:
+        counts = fetch(pipe, wh)
+    finally:
+        wh.close()
+    cache = coverage.CoverageCache()
+    first = cache.snapshot(pipe, counts)
+    n = cache.computed
+    # Equal content in new objects (a backend that copies): still nothing to do.
+    copy = Counts(
+        expected=list(counts.expected),
+        rows={k: dict(v) for k, v in counts.rows.items()},
+        expected_rows=dict(counts.expected_rows),
+        missing_tables=list(counts.missing_tables),
+    )
+    again = cache.snapshot(pipe, copy)
+    assert cache.computed == n and again.tables["box"] is first.tables["box"]
+    narrowed = cache.snapshot(pipe, copy, start=SEASON2[0])
+    assert cache.computed == 2 * n and narrowed.tables["box"].expected == len(SEASON2)
+    fewer = dict(copy.expected_rows)
+    del fewer[SEASON2[-1]]
+    shorter = Counts(sorted(fewer), copy.rows, fewer, copy.missing_tables)
+    snap = cache.snapshot(pipe, shorter, start=SEASON2[0])
+    assert cache.computed == 3 * n and snap.tables["box"].expected == len(SEASON2) - 1
+    # And the plain function agrees with the cache.
+    plain = coverage.snapshot(pipe, shorter, start=SEASON2[0])
+    assert plain.to_json(pipe)["phases"] == snap.to_json(pipe)["phases"]

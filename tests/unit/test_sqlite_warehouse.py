@@ -59,7 +59,9 @@ def test_unchanged_warehouse_costs_no_query_and_writes_are_seen(root: Path) -> N
     first = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
     again = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
     assert again.queries == 0 and again.rows == first.rows and again.expected == first.expected
-    again.rows["summary"].clear()  # callers may not corrupt the cache
+    # The same (read-only) dicts: coverage then skips unchanged tables without comparing rows.
+    assert again.rows["summary"] is first.rows["summary"]
+    assert again.expected_rows is first.expected_rows
     writer = connect(root, ["analytics"])
     writer.execute("INSERT INTO analytics.summary VALUES (?)", (D[4].isoformat(),))
     writer.close()
@@ -67,6 +69,8 @@ def test_unchanged_warehouse_costs_no_query_and_writes_are_seen(root: Path) -> N
     assert after.queries == 1
     assert after.rows["summary"] == {D[0]: 1, D[1]: 1, D[4]: 1}
     assert after.rows["box"] == first.rows["box"]
+    assert after.rows["summary"] is not first.rows["summary"]  # a recount builds a new dict
+    assert first.rows["summary"] == {D[0]: 1, D[1]: 1}  # and never touches the old one
     wh.close()
 
 
