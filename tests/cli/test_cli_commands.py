@@ -133,6 +133,8 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(proj: Path) -> None:
     assert "\033[32m" in coloured and "team_defense_game_summary" in coloured
     plain = _run_in_pty(argv, clean_env(TERM="xterm", NO_COLOR="1"))
     assert "\033[" not in plain and "team_defense_game_summary" in plain
+    # no-color.org: an empty NO_COLOR is as if it were unset
+    assert "\033[32m" in _run_in_pty(argv, clean_env(TERM="xterm", NO_COLOR=""))
 
 
 def test_preflight_phase4_names_the_three_short_tables(proj: Path) -> None:
