@@ -1,16 +1,24 @@
 """The poll loop's domain half: fetch coverage without ever blocking the caller for long.
 
-`Monitor.poll()` runs the synchronous warehouse call in a thread with a deadline, keeps the last
-good `Snapshot`, and turns failures into a one-line error the UI shows next to the data's age.
-The dashboard awaits `poll()` from a worker and re-arms a one-shot timer afterwards, so polls never
-overlap; the CLI calls `poll_once()`.
+`Monitor.poll()` (the dashboard, awaited from a worker) and `Monitor.poll_once()` (the CLI and
+the plan runner) run the synchronous warehouse call in a daemon thread with ONE deadline
+(`timeout`): whatever budgets the client keeps inside (request timeouts, insert retries,
+`job.result`), the caller has an answer by then, and neither `close()` nor the process's exit
+waits for a request stuck in the client. The monitor keeps the last good `Snapshot` and turns
+failures into a one-line error plus a hint that says whether older data is still shown. The
+dashboard re-arms a one-shot timer after each poll, so polls never overlap.
 
-Against BigQuery every poll is a billed query job under rate limits and quotas, so polls are also:
+Coverage maths run only for tables whose counts changed (`coverage.CoverageCache`); the
+warehouse's own note (`PollResult.note`) and the bytes its jobs billed (`PollResult.bytes_billed`,
+`Monitor.bytes_billed_total`) travel with each result.
+
+Against BigQuery every poll that queries is a billed job under rate limits and quotas, so polls
+are also:
 
 * **throttled** with `asyncio_throttle.Throttler` (`warehouse.bigquery.max_queries_per_minute`);
-* **never concurrent**: one dedicated worker thread runs the query; a caller that polls while a
-  poll is running shares its result, and a poll that timed out but whose thread is still stuck in
-  the client blocks new queries until it returns (no pile-up behind a dead endpoint);
+* **never concurrent**: a caller that polls while a poll is running shares its result, and a
+  poll that timed out but whose thread is still stuck in the client blocks new queries until it
+  returns (no pile-up behind a dead endpoint);
 * **backed off**: `rateLimitExceeded` doubles the wait on each repeat, `quotaExceeded` waits
   minutes, and the error text says how long. A good poll resets both.
 """
