@@ -263,3 +263,21 @@ def test_config_before_or_after_the_subcommand(proj: Path, tmp_path: Path) -> No
         )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["pipeline"] == "nba-props-platform"
+
+
+def test_status_json_loads_neither_bigquery_nor_rich_nor_psutil(proj: Path) -> None:
+    """On the embedded backend the answer needs the config, one poll and JSON: the BigQuery
+    client, Rich and psutil stay unimported (issue 12 #3: the CLI answers at once)."""
+    code = (
+        "import io, sys\n"
+        "from nba_tui.cli import main\n"
+        "out, sys.stdout = sys.stdout, io.StringIO()\n"
+        f"code = main(['status', '--json', '--config', {str(proj / 'pipeline.yaml')!r}])\n"
+        "sys.stdout = out\n"
+        "heavy = {'google', 'rich', 'psutil', 'textual', 'grpc'}\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=proj
+    )
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr[-2000:]
