@@ -86,11 +86,13 @@ class _Worker:
         if not self.future.set_running_or_notify_cancel():
             return
         try:
-            self.future.set_result(self._fn())
+            result = self._fn()
         except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
-            self.future.set_exception(e)
-        finally:
             self._done()
+            self.future.set_exception(e)
+        else:
+            self._done()  # before the result is published: a waiter sees the cleanup done
+            self.future.set_result(result)
 
 
 class Monitor:
@@ -140,6 +142,9 @@ class Monitor:
         self._running: concurrent.futures.Future[coverage.Snapshot] | None = None
         self._running_since = 0.0
         self._closed = False
+        self._polling = False
+        """A poll thread is running (set and cleared under `_lock`, so `close()` and the thread
+        agree on who closes the warehouse)."""
         self._lock = threading.Lock()
         self._inflight: asyncio.Future[PollResult] | None = None
 
@@ -161,6 +166,7 @@ class Monitor:
         """In the poll thread, after it ended: a `close()` made meanwhile closes the warehouse
         here, so `close()` itself never waits for a stuck request."""
         with self._lock:
+            self._polling = False
             if self._closed:
                 self._close_warehouse()
 
@@ -234,6 +240,8 @@ class Monitor:
         )
 
     def _submit(self) -> concurrent.futures.Future[coverage.Snapshot]:
+        with self._lock:
+            self._polling = True
         worker = _Worker(self._fetch, self._after_poll)
         self._running, self._running_since = worker.future, worker.started
         return worker.future
@@ -340,7 +348,7 @@ class Monitor:
         instant while BigQuery is down)."""
         with self._lock:
             self._closed = True
-            if self._running is None or self._running.done():
+            if not self._polling:
                 self._close_warehouse()
 
 
