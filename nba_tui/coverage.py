@@ -263,6 +263,9 @@ class Snapshot:
     bytes_billed: int | None = None
     """Bytes the poll's query jobs billed, from their own statistics (0: no job ran; None: the
     backend does not say: SQLite, or an emulator)."""
+    note: str | None = None
+    """The warehouse's note at this poll (BigQuery: why the partitions strategy fell back to the
+    plain query), for one-shot commands that only get the snapshot; None: nothing to say."""
 
     def phase_tables(self, pipeline: Pipeline, phase: str) -> list[TableCoverage]:
         return [self.tables[t.name] for t in pipeline.phase(phase).tables]
@@ -279,6 +282,7 @@ class Snapshot:
             "queries": self.queries,
             "bytes_processed": self.bytes_processed,
             "bytes_billed": self.bytes_billed,
+            "note": self.note,
             "elapsed_s": round(self.elapsed, 4),
             "phases": [
                 {

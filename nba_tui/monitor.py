@@ -159,8 +159,11 @@ class Monitor:
             return self._warehouse
 
     def _fetch(self) -> coverage.Snapshot:
-        counts = fetch(self.pipeline, self._open())
-        return self.coverage.snapshot(self.pipeline, counts, self.start, self.end)
+        warehouse = self._open()
+        counts = fetch(self.pipeline, warehouse)
+        snap = self.coverage.snapshot(self.pipeline, counts, self.start, self.end)
+        snap.note = getattr(warehouse, "note", None)
+        return snap
 
     def _after_poll(self) -> None:
         """In the poll thread, after it ended: a `close()` made meanwhile closes the warehouse

@@ -309,4 +309,6 @@ async def test_partitions_fallback_note_reaches_the_poll_result(pipeline, fault_
     r = await mon.poll()
     assert r.fresh, r.error
     assert r.note and "PARTITIONS unavailable" in r.note and "accessDenied" in r.note
+    assert r.snapshot is not None and r.snapshot.note == r.note  # for snapshot_once callers
+    assert r.snapshot.to_json(pipe)["note"] == r.note
     mon.close()
