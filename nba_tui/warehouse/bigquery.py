@@ -1,11 +1,17 @@
-"""The BigQuery backend: one cheap, cost-capped coverage query job per poll.
+"""The BigQuery backend: at most one cheap, cost-capped coverage query job per poll, and none
+when no table changed.
 
 Why it looks like this:
 
-* **One job per poll.** Every table's rows-per-date and the schedule's dates come back from a single
-  `UNION ALL` query, so a poll costs one job against BigQuery's rate limits, not one per table.
-  Which tables exist is asked with the free `tables.list` API (no query job, no bytes), per
-  dataset, cached for `TABLES_TTL` seconds: a missing table in the `UNION ALL` would fail the job.
+* **Only changed tables are queried.** Each table's free metadata (`tables.get`: modification
+  time, rows, bytes, streaming buffer; see `bq_meta.py`) is compared with what it was when the
+  table was last counted; unchanged tables keep their counts (the same dicts), so a quiet night
+  runs no query job and bills nothing.
+* **One job per poll.** The changed tables' rows-per-date (and the schedule's dates, if it
+  changed) come back from a single `UNION ALL` query, so a poll costs one job against BigQuery's
+  rate limits, not one per table. Which tables exist is asked with the free `tables.list` API,
+  per dataset, cached for `TABLES_TTL` seconds: a missing table in the `UNION ALL` would fail the
+  job.
 * **Nothing from the config becomes SQL text unchecked.** Table and column names were validated at
   config load (`identifiers.py`) and are quoted part by part here; dates, tags and table names in
   filters are query parameters.
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
@@ -33,7 +39,7 @@ from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.bq_client import make_client
-from nba_tui.warehouse.bq_cost import describe_cost, format_bytes
+from nba_tui.warehouse.bq_cost import describe_cost, format_bytes, total_bytes
 from nba_tui.warehouse.bq_errors import (
     CredentialsError,
     QuotaExceeded,
@@ -77,15 +83,6 @@ def _transient(exc: BaseException) -> bool:
     except (AttributeError, IndexError, KeyError, TypeError):
         pass
     return bool(DEFAULT_RETRY._predicate(exc))
-
-
-def _total(values: Iterable[int | None]) -> int | None:
-    """Sum of the known figures; 0 for no jobs, None when jobs ran but none reported one."""
-    seen = list(values)
-    known = [v for v in seen if v is not None]
-    if seen and not known:
-        return None
-    return sum(known)
 
 
 def _daily_on(table: Any, column: str) -> bool:
@@ -169,17 +166,13 @@ class BigQueryWarehouse:
         hit = self._daily.get(spec.ref)
         if hit and now - hit[0] < TABLES_TTL:
             return hit[1]
-        try:
-            table = self.client.get_table(
-                f"{self.project}.{spec.ref}", retry=self.retry, timeout=self.request_timeout
-            )
-        except Exception as e:  # noqa: BLE001
-            raise self._error(e, f"reading metadata of {spec.ref}") from e
-        ok = _daily_on(table, spec.date_column)
+        table = self._get_table(spec.ref)
+        ok = table is not None and _daily_on(table, spec.date_column)
         self._daily[spec.ref] = (now, ok)
         return ok
 
     def _get_table(self, ref: TableRef) -> Any | None:
+        """The table's metadata (`tables.get`: free), or None if it does not exist."""
         try:
             return self.client.get_table(
                 f"{self.project}.{ref}", retry=self.retry, timeout=self.request_timeout
@@ -393,8 +386,8 @@ class BigQueryWarehouse:
             rows={s.name: self._rows[(s.ref, s.date_column)] for s in tables if s.ref in present},
             missing_tables=[s.name for s in tables if s.ref not in present],
             queries=queries,
-            bytes_processed=_total(p for p, _ in self._stats),
-            bytes_billed=_total(b for _, b in self._stats),
+            bytes_processed=total_bytes(p for p, _ in self._stats),
+            bytes_billed=total_bytes(b for _, b in self._stats),
             elapsed=time.perf_counter() - t0,
         )
 

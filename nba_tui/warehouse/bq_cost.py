@@ -9,6 +9,8 @@ Polls only query tables whose metadata changed (`bq_meta`), so the night figure 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 #: BigQuery's on-demand minimum billed per table referenced by a query.
 MIN_BILLED_PER_TABLE = 10 * 1024 * 1024
 #: On-demand list price per TiB (USD), only for the rough figure in `describe_cost`.
@@ -42,3 +44,13 @@ def describe_cost(bytes_per_poll: int, interval_s: float, tables: int = 0) -> st
         f" {interval_s:g}s (~${dollars:.2f} on demand; polls bill only when a table changed)"
     )
     return text
+
+
+def total_bytes(values: Iterable[int | None]) -> int | None:
+    """Sum of the jobs' figures: 0 when no job ran, None when jobs ran but none reported one
+    (the emulator reports no `totalBytesBilled`): unknown is not free."""
+    seen = list(values)
+    known = [v for v in seen if v is not None]
+    if seen and not known:
+        return None
+    return sum(known)
