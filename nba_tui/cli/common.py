@@ -183,7 +183,8 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """'; did you mean X?' for the closest known name, or '' (a typo should not list 15 names)."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
 
@@ -193,7 +194,7 @@ def resolve_table(pipeline: Pipeline, name: str) -> cfg.Table:
     try:
         return pipeline.table(name)
     except KeyError:
-        hint = _did_you_mean(name, (t.name for t in pipeline.tables()))
+        hint = did_you_mean(name, (t.name for t in pipeline.tables()))
         raise InputError(
             f"{pipeline.source.name}: unknown table {name}{hint or ' (nba-tui status lists them)'}"
         ) from None
@@ -206,7 +207,7 @@ def check_phases(pipeline: Pipeline, names: list[str]) -> None:
             pipeline.phase(name)
         except KeyError:
             known = [p.name for p in pipeline.phases]
-            hint = _did_you_mean(name, known) or f" (phases: {', '.join(known)})"
+            hint = did_you_mean(name, known) or f" (phases: {', '.join(known)})"
             raise InputError(f"{pipeline.source.name}: unknown phase {name}{hint}") from None
 
 

@@ -27,6 +27,7 @@ from nba_tui.cli.common import (
     bounded_int,
     check_ref,
     config_option,
+    did_you_mean,
     emit,
     json_option,
 )
@@ -84,7 +85,8 @@ def resolve_job(sup: Supervisor, ref: str) -> JobView:
     try:
         return sup.resolve(ref)
     except JobError as e:
-        raise InputError(printable(str(e), escape=True)) from None
+        hint = did_you_mean(ref, (t.name for t in sup.pipeline.tables()))
+        raise InputError(f"{e}{hint}") from None
 
 
 # -- rendering --------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ CASES: list[Case] = [
     Case("pause escape id", ("pause", "\x1b[2J\x1b]0;pwned\x07"), expect="'\\x1b[2J\\x1b]0;pwned"),
     Case("resume NUL-free slash id", ("resume", "a/b"), expect="only letters, digits"),
     Case("restart unknown id", ("restart", "zz9999"), expect="no job or table 'zz9999'"),
+    Case("pause typo'd table", ("pause", "team_bax"), expect="; did you mean team_box?"),
     Case("cancel 5000-char plan", ("cancel", LONG), expect="plan 'aaaa"),
     Case("cancel path plan", ("cancel", "p/../x"), expect="only letters, digits"),
     Case("cancel unknown plan", ("cancel", "p000000"), expect="no plan 'p000000'"),
