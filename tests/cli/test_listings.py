@@ -227,3 +227,16 @@ def test_start_up_loads_no_heavy_dependency() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_state_directory_others_may_write_is_one_line_and_exit_2(proj: Path) -> None:
+    """StateError (a record planted by another user could be run) is bad input, not a crash."""
+    st = store(proj)
+    st.ensure()
+    st.root.chmod(0o777)
+    for argv in (["jobs"], ["launch", "alpha"], ["history"], ["cancel", "p000000"]):
+        out = nba(proj, *argv)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, (argv, out.stderr)
+        assert "writable by group or others" in out.stderr and "Traceback" not in out.stderr
+    logs = proj / "logs"
+    assert not logs.exists() or not any(logs.iterdir()), "a job was started"
