@@ -14,7 +14,7 @@ from rich.text import Text
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
-from nba_tui.fmt import pct
+from nba_tui.fmt import pct, printable
 from nba_tui.preflight import BAD, OK
 
 #: Width of the status table's name column (longer names end in "…").
@@ -44,7 +44,7 @@ def render_status(pipeline: Pipeline, snap: Snapshot) -> Text:
     if snap.bytes_processed is not None:
         extra = f" · {snap.bytes_processed / 1e6:.1f} MB/poll"
     out = Text()
-    out.append(pipeline.pipeline, "bold")
+    out.append(printable(pipeline.pipeline), "bold")  # validated at load; never obeyed anyway
     out.append(
         f" · {len(exp)} game dates {span} · {pipeline.warehouse.backend} "
         f"{snap.elapsed * 1000:.0f} ms{extra}\n\n"
@@ -53,7 +53,7 @@ def render_status(pipeline: Pipeline, snap: Snapshot) -> Text:
     for phase in pipeline.phases:
         covs = [snap.tables[t.name] for t in phase.tables]
         short = sum(1 for c in covs if not c.ok)
-        head = f"{phase.name.upper()}  {phase.description}"[:66]
+        head = printable(f"{phase.name.upper()}  {phase.description}")[:66]
         out.append("\n")
         out.append(f"{head:<66}", "bold")
         out.append(" ")
