@@ -1,13 +1,19 @@
-"""Poll latency and bytes processed per poll vs table count, on the embedded backend and on the
-BigQuery emulator (run by hand: `python bench/bench_poll.py`; prints a table).
+"""Poll latency and bytes billed per poll vs table count, on the embedded backend and on the
+BigQuery emulator, and the idle-night figure. Run by hand (or through bench/run_all.py):
 
-Each table holds ROWS rows on each of DATES game dates; one poll is one `Warehouse.counts()` over
-every table plus the schedule, exactly what the dashboard does every interval. The emulator is
-started like the tests start it (free loopback ports, spatial extension installed).
+    .venv/bin/python bench/bench_poll.py [--counts 1 5 15 50 100] [--no-emulator]
 
-The emulator answers from DuckDB in-process and reports 0 bytes processed; real BigQuery bills the
-bytes of the date column it scans (at least 10 MiB per table referenced), which `estimate_bytes`
-(a dry run) reports against the real service.
+Each table holds ROWS rows on each of DATES dates; one poll is one `Warehouse.counts()` over every
+table plus the schedule, exactly what the dashboard does every interval. The emulator is started
+like the tests start it (tests/bigquery/bqemu.py: free loopback ports, spatial extension).
+
+The emulator answers from DuckDB in-process and reports 0 bytes billed; real BigQuery bills at
+least 10 MiB per table referenced, which the dry run (`estimate_bytes`) reports: where the emulator
+says 0, the dry-run figure is shown (marked "dry run").
+
+Idle night (issue 12): a `Monitor` on the emulator polls 15 unchanged tables; after its first poll,
+every later poll must bill 0 bytes (`Monitor.bytes_billed_total`, when the monitor exposes it) and
+start no query job (the emulator's own job list).
 """
 
 from __future__ import annotations
@@ -21,21 +27,27 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "bigquery"))
+from harness import REPO, Figure, figure, missing, print_figures
+
+sys.path.insert(0, str(REPO / "tests" / "bigquery"))
 
 import bqemu  # noqa: E402
 
+from nba_tui import config  # noqa: E402
 from nba_tui.config import BigQuerySettings  # noqa: E402
+from nba_tui.monitor import Monitor  # noqa: E402
 from nba_tui.warehouse.base import TableSpec, WarehouseError  # noqa: E402
 from nba_tui.warehouse.bigquery import BigQueryWarehouse  # noqa: E402
 from nba_tui.warehouse.identifiers import TableRef  # noqa: E402
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect  # noqa: E402
 
-COUNTS = (1, 5, 15, 50)
+COUNTS = (1, 5, 15, 50, 100)
 DATES = 120
 ROWS = 10
 POLLS = 5
 START = dt.date(2024, 1, 1)
+END = START + dt.timedelta(days=DATES - 1)
+MIN_BILLED = 10 * 2**20  # BigQuery bills at least 10 MiB per table referenced by a query
 
 
 def specs(sfx: str, n: int) -> tuple[TableSpec, list[TableSpec]]:
@@ -63,79 +75,149 @@ def load_sqlite(root: Path, refs: list[TableRef]) -> None:
     conn.close()
 
 
-class Uncached:
-    """A fresh connection per poll: what a poll costs when every dataset changed meanwhile."""
-
-    def __init__(self, root: Path, datasets: set[str]) -> None:
-        self.root, self.datasets = root, datasets
-
-    def counts(self, *args):  # noqa: ANN002, ANN201
-        wh = SqliteWarehouse(self.root, self.datasets)
-        try:
-            return wh.counts(*args)
-        finally:
-            wh.close()
+def billed(counts: object) -> int | None:
+    """Bytes billed of one poll as the backend reports it (older backends: bytes processed)."""
+    for name in ("bytes_billed", "bytes_processed"):
+        value = getattr(counts, name, None)
+        if value is not None:
+            return int(value)
+    return None
 
 
-def measure(wh, expected: TableSpec, tables: list[TableSpec]) -> tuple[float, float, int | None]:
-    end = START + dt.timedelta(days=DATES - 1)
-    wh.counts(expected, tables, START, end)  # warm: table listing, connections
+def measure(wh, expected: TableSpec, tables: list[TableSpec]) -> tuple[float, int | None]:  # noqa: ANN001
+    """Median latency of POLLS polls after one warm-up, and the last poll's bytes billed."""
+    wh.counts(expected, tables, START, END)  # warm: table listing, connections
     times, nbytes = [], None
     for _ in range(POLLS):
         t0 = time.perf_counter()
-        counts = wh.counts(expected, tables, START, end)
+        counts = wh.counts(expected, tables, START, END)
         times.append(time.perf_counter() - t0)
-        nbytes = counts.bytes_processed
-        assert len(counts.rows) == len(tables)
-    return statistics.median(times), max(times), nbytes
+        nbytes = billed(counts)
+    return statistics.median(times), nbytes
+
+
+def sqlite_figures(work: Path, n: int) -> list[Figure]:
+    expected, tables = specs(uuid.uuid4().hex[:6], n)
+    refs = [expected.ref, *(t.ref for t in tables)]
+    root = work / f"poll-sqlite-{n}"
+    root.mkdir(parents=True)
+    load_sqlite(root, refs)
+    wh = SqliteWarehouse(root, {r.dataset for r in refs})
+    try:
+        med, _ = measure(wh, expected, tables)
+    finally:
+        wh.close()
+    return [figure(f"poll latency, sqlite, {n} tables (unchanged)", med * 1000, "ms")]
+
+
+def bytes_figure(name: str, n: int, reported: int | None, dry: int) -> Figure:
+    """Bytes billed per poll: as reported; else the dry run; else (the emulator says 0 to both)
+    BigQuery's minimum, 10 MiB per table referenced (schedule included)."""
+    if reported:
+        value, how = reported, "reported"
+    elif dry:
+        value, how = dry, "dry run"
+    else:
+        value, how = (n + 1) * MIN_BILLED, "10 MiB minimum per table"
+    fig = figure(f"bytes billed per poll, {name}", value / 2**20, f"MiB ({how})")
+    fig.extra = {"reported": reported, "dry_run": dry}
+    return fig
+
+
+def emulator_figures(client, endpoint: str, n: int) -> list[Figure]:  # noqa: ANN001
+    """Latency and bytes per poll on the emulator, both strategies; 50+ tables must answer."""
+    expected, tables = specs(uuid.uuid4().hex[:6], n)
+    for ref in [expected.ref, *(t.ref for t in tables)]:
+        bqemu.create_table(client, str(ref), {d: ROWS for d in dates()})
+    figs = []
+    for strategy in ("query", "partitions"):
+        name = f"emulator/{strategy}, {n} tables"
+        bq = BigQueryWarehouse(BigQuerySettings(endpoint=endpoint, strategy=strategy))
+        try:
+            med, nbytes = measure(bq, expected, tables)
+            dry = bq.estimate_bytes(expected, tables, START, START)
+        except WarehouseError as e:
+            figs.append(missing(f"poll latency, {name}", f"failed: {str(e)[:60]}", "answers"))
+            figs[-1].ok = False
+            continue
+        finally:
+            bq.close()
+        figs.append(figure(f"poll latency, {name}", med * 1000, "ms", "answers", lambda v: True))
+        figs.append(bytes_figure(name, n, nbytes, dry))
+    return figs
+
+
+def _night_pipeline(work: Path, sfx: str, endpoint: str, n: int) -> Path:
+    tables = "\n".join(
+        f"      - {{name: t{i:02d}, table: ds{i % 4}_{sfx}.t{i:02d}}}" for i in range(n)
+    )
+    path = work / f"night-{sfx}.yaml"
+    path.write_text(
+        f"pipeline: night\nrange: {{start: {START}, end: {END}}}\n"
+        f"expected_dates: {{table: raw_{sfx}.schedule}}\n"
+        f'warehouse: {{backend: bigquery, bigquery: {{endpoint: "{endpoint}"}}}}\n'
+        f"poll: {{interval: 1s}}\nphases:\n  - name: p\n    tables:\n{tables}\n"
+    )
+    return path
+
+
+def idle_night(work: Path, client, endpoint: str, n: int = 15, polls: int = 5) -> list[Figure]:  # noqa: ANN001
+    """After the first poll of n unchanged tables: bytes billed and query jobs of later polls."""
+    sfx = uuid.uuid4().hex[:6]
+    expected, tables = specs(sfx, n)
+    for ref in [expected.ref, *(t.ref for t in tables)]:
+        bqemu.create_table(client, str(ref), {d: ROWS for d in dates()})
+    mon = Monitor(config.load(_night_pipeline(work, sfx, endpoint, n)), max_queries_per_minute=600)
+    try:
+        mon.poll_once()
+        total0 = getattr(mon, "bytes_billed_total", None)
+        jobs0 = bqemu.job_ids(client)
+        for _ in range(polls):
+            result = mon.poll_once()
+            if result.error:
+                raise RuntimeError(f"idle-night poll failed: {result.error}")
+        new_jobs = len(bqemu.job_ids(client) - jobs0)
+        total1 = getattr(mon, "bytes_billed_total", None)
+    finally:
+        mon.close()
+    name = f"idle night, {n} unchanged tables, {polls} polls after the first"
+    bytes_fig = (
+        missing(f"{name}: bytes billed", "n/a (not exposed)", "0 B")
+        if total0 is None or total1 is None
+        else figure(f"{name}: bytes billed", total1 - total0, "B", "0 B", lambda v: v == 0)
+    )
+    return [bytes_fig, figure(f"{name}: query jobs", new_jobs, "", "0", lambda v: v == 0)]
+
+
+def run(work: Path, counts: list[int], emulator: bool = True) -> list[Figure]:
+    figs = []
+    for n in counts:
+        figs += sqlite_figures(work, n)
+    if not emulator:
+        return figs
+    try:
+        emu = bqemu.Emulator().start()
+    except bqemu.EmulatorMissing as e:
+        return [*figs, missing("BigQuery emulator figures", str(e)[:100])]
+    client = emu.client()
+    try:
+        for n in counts:
+            figs += emulator_figures(client, emu.endpoint, n)
+        figs += idle_night(work, client, emu.endpoint)
+    finally:
+        client.close()
+        emu.stop()
+    return figs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="*", default=list(COUNTS))
+    parser.add_argument("--no-emulator", action="store_true", help="the embedded backend only")
     args = parser.parse_args()
-    emu = bqemu.Emulator().start()
-    client = emu.client()
-    rows = []
-    try:
-        for n in args.counts:
-            sfx = uuid.uuid4().hex[:6]
-            expected, tables = specs(sfx, n)
-            refs = [expected.ref, *(t.ref for t in tables)]
-            with tempfile.TemporaryDirectory() as tmp:
-                load_sqlite(Path(tmp), refs)
-                wh = SqliteWarehouse(Path(tmp), {r.dataset for r in refs})
-                med, worst, nbytes = measure(wh, expected, tables)
-                wh.close()
-                rows.append(("sqlite (unchanged data)", n, med, worst, nbytes))
-                cold = Uncached(Path(tmp), {r.dataset for r in refs})
-                med, worst, nbytes = measure(cold, expected, tables)
-                rows.append(("sqlite (every table recounted)", n, med, worst, nbytes))
-            for ref in refs:
-                bqemu.create_table(client, str(ref), {d: ROWS for d in dates()})
-            for strategy in ("query", "partitions"):
-                settings = BigQuerySettings(endpoint=emu.endpoint, strategy=strategy)
-                bq = BigQueryWarehouse(settings)
-                try:
-                    med, worst, nbytes = measure(bq, expected, tables)
-                    est = bq.estimate_bytes(expected, tables, START, START)
-                    rows.append((f"emulator/{strategy}", n, med, worst, nbytes, est))
-                except WarehouseError as e:
-                    print(f"emulator/{strategy} with {n} tables failed: {e}", file=sys.stderr)
-                    rows.append((f"emulator/{strategy}", n, float("nan"), float("nan"), None))
-                finally:
-                    bq.close()
-    finally:
-        client.close()
-        emu.stop()
-    print(f"{DATES} dates x {ROWS} rows per table, {POLLS} polls each (after one warm-up)\n")
-    print(
-        f"{'backend':<31}{'tables':>7}{'median ms':>11}{'max ms':>9}{'bytes/poll':>12}{'dry run':>9}"
-    )
-    for backend, n, med, worst, nbytes, *est in rows:
-        shown = "-" if nbytes is None else str(nbytes)
-        dry = str(est[0]) if est else "-"
-        print(f"{backend:<31}{n:>7}{med * 1000:>11.1f}{worst * 1000:>9.1f}{shown:>12}{dry:>9}")
+    print(f"{DATES} dates x {ROWS} rows per table, {POLLS} polls each (after one warm-up)")
+    with tempfile.TemporaryDirectory(prefix="nba-tui-bench-poll-") as tmp:
+        print_figures(run(Path(tmp), args.counts, not args.no_emulator))
 
 
 if __name__ == "__main__":
