@@ -21,10 +21,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from nba_tui.config import yamlsafe
-from nba_tui.config.pipeline import DEFAULT_CONFIG, Phase, Pipeline, Table
+from nba_tui.config.pipeline import (
+    DEFAULT_CONFIG,
+    MAX_LOOKBACK_DAYS,
+    Input,
+    InputRef,
+    Phase,
+    Pipeline,
+    Table,
+)
 from nba_tui.config.sections import (
     MAX_DURATION_S,
     PLACEHOLDERS,
+    AlertSettings,
     Backfill,
     BigQuerySettings,
     ColumnName,
@@ -46,7 +55,9 @@ from nba_tui.warehouse.identifiers import IdentifierError
 __all__ = [
     "DEFAULT_CONFIG",
     "MAX_DURATION_S",
+    "MAX_LOOKBACK_DAYS",
     "PLACEHOLDERS",
+    "AlertSettings",
     "Backfill",
     "BigQuerySettings",
     "ColumnName",
@@ -54,6 +65,8 @@ __all__ = [
     "DateRange",
     "Duration",
     "ExpectedDates",
+    "Input",
+    "InputRef",
     "JobSettings",
     "PathText",
     "Phase",
@@ -184,9 +197,12 @@ def json_schema() -> dict[str, Any]:
     for cls in _sections(Section):
         model = schema if cls is Pipeline else schema.get("$defs", {}).get(cls.__name__, {})
         props = model.get("properties", {})
+        fields = getattr(cls, "model_fields", {})
         for name, doc in field_docs(cls).items():
-            if name in props:
-                props[name]["description"] = doc
+            info = fields.get(name)
+            key = (info.alias if info is not None else None) or name  # depends_on_entries
+            if key in props:
+                props[key]["description"] = doc
     schema.get("properties", {}).pop("source", None)
     return schema
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from nba_tui.config.sections import (
+    AlertSettings,
     Backfill,
     ColumnName,
     DateRange,
@@ -28,6 +30,62 @@ from nba_tui.config.sections import (
 from nba_tui.warehouse.identifiers import TableRef, check_name
 
 DEFAULT_CONFIG = "pipeline.yaml"
+MAX_LOOKBACK_DAYS = 366
+"""A look-back longer than a season and its off-season is a typo (and would make every date of
+the next season wait for the whole previous one)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a table, as readiness uses it: date d of the reader needs the input's rows on
+    every date the input expects in [d - lookback_days, d] (calendar days)."""
+
+    name: str
+    lookback_days: int
+    soft: bool
+    """A `soft_depends_on` input: the reader falls back to synthetic rows without it."""
+
+
+class InputRef(Section):
+    table: str
+    """The input table, by name."""
+    lookback_days: int = Field(0, ge=0, le=MAX_LOOKBACK_DAYS)
+    """Calendar days before the reader's date whose input rows the reader also needs (its rolling
+    windows); 0: only the same date."""
+
+
+def _input_entry(value: Any) -> Any:
+    """A bare name is the same as `{table: NAME}` (look-back 0)."""
+    return {"table": value} if isinstance(value, str) else value
+
+
+InputEntry = Annotated[
+    InputRef,
+    BeforeValidator(_input_entry),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a table name (look-back 0: the same date)"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "table": {"type": "string", "description": "the input table, by name"},
+                        "lookback_days": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": MAX_LOOKBACK_DAYS,
+                            "default": 0,
+                            "description": "calendar days before the date that are read too",
+                        },
+                    },
+                    "required": ["table"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+"""A `depends_on` entry: a table name, or `{table: NAME, lookback_days: N}`."""
 
 
 class Table(Section):
@@ -37,10 +95,15 @@ class Table(Section):
     """Warehouse table as dataset.table."""
     date_column: ColumnName = "game_date"
     """The date (partition) column."""
-    depends_on: list[str] = []
-    """Tables (by name) this table is derived from; a missing input fails that date."""
-    soft_depends_on: list[str] = []
-    """Inputs with a fallback: missing data degrades rows (synthetic) instead of failing."""
+    depends_on_entries: list[InputEntry] = Field([], alias="depends_on")
+    """Tables this table is derived from; a missing input fails that date. Each entry is a table
+    name or `{table: NAME, lookback_days: N}` (the date also needs the input's N days before)."""
+    soft_depends_on_entries: list[InputEntry] = Field([], alias="soft_depends_on")
+    """Inputs with a fallback: missing data degrades rows (synthetic) instead of failing. Same
+    entries as depends_on."""
+    degraded_column: ColumnName | None = None
+    """Column flagging degraded rows (non-zero/true: e.g. built on synthetic fallbacks); polls
+    count them per date so degraded dates are shown. Omitted: no row is degraded."""
     min_coverage: float = 0.998
     """Share of expected dates that must be present (0..1) for downstream preflight."""
     bootstrap_days: int = Field(0, ge=0)
@@ -66,9 +129,44 @@ class Table(Section):
     def ref(self) -> TableRef:
         return TableRef.parse(self.table)
 
+    @field_validator("depends_on_entries", "soft_depends_on_entries")
+    @classmethod
+    def _unique_inputs(cls, v: list[InputRef]) -> list[InputRef]:
+        seen: set[str] = set()
+        for entry in v:
+            if entry.table in seen:
+                raise ValueError(f"lists {entry.table!r} twice")
+            seen.add(entry.table)
+        return v
+
+    @model_validator(mode="after")
+    def _degraded_not_date(self) -> Table:
+        if self.degraded_column is not None and self.degraded_column == self.date_column:
+            raise ValueError(f"degraded_column {self.degraded_column!r} is the date column")
+        return self
+
+    @property
+    def depends_on(self) -> list[str]:
+        """Names of the hard inputs (look-backs: see `inputs`)."""
+        return [e.table for e in self.depends_on_entries]
+
+    @property
+    def soft_depends_on(self) -> list[str]:
+        """Names of the soft inputs (look-backs: see `inputs`)."""
+        return [e.table for e in self.soft_depends_on_entries]
+
     @property
     def all_inputs(self) -> list[str]:
+        """Names of every input, hard ones first."""
         return [*self.depends_on, *self.soft_depends_on]
+
+    @property
+    def inputs(self) -> list[Input]:
+        """Every input with its look-back and whether it is soft, hard ones first."""
+        return [
+            *(Input(e.table, e.lookback_days, False) for e in self.depends_on_entries),
+            *(Input(e.table, e.lookback_days, True) for e in self.soft_depends_on_entries),
+        ]
 
 
 class Phase(Section):
@@ -100,6 +198,8 @@ class Pipeline(Section):
     """Coverage polling."""
     jobs: JobSettings = JobSettings()
     """Backfill job supervision."""
+    alerts: AlertSettings = AlertSettings()
+    """Events sent to a hook program (the dashboard also shows them)."""
     phases: list[Phase] = Field(min_length=1)
     """Phases in order; each holds tables."""
 
@@ -119,6 +219,11 @@ class Pipeline(Section):
         """Names unique, every input known, no cycle, no input from a later phase."""
         phase_of = self._check_names()
         for t in self.tables():
+            both = set(t.depends_on) & set(t.soft_depends_on)
+            if both:
+                raise ValueError(
+                    f"table {t.name!r} depends on {sorted(both)[0]!r} both hard and soft"
+                )
             for dep in t.all_inputs:
                 if dep not in phase_of:
                     raise ValueError(

@@ -191,6 +191,29 @@ class JobSettings(Section):
     """Job records, checkpoints, locks and the action log (relative to this file)."""
     stop_grace: Duration = 10.0
     """Seconds between SIGTERM and SIGKILL when stopping a job."""
+    retries: int = Field(2, ge=0, le=10)
+    """How many times a failed shard is run again (only for the dates still missing in the
+    warehouse) before its failing date is quarantined; 0: never retried."""
+    retry_backoff: Duration = 30.0
+    """Seconds before the first retry of a failed shard (doubled for each further retry)."""
+
+
+class AlertSettings(Section):
+    on_event: list[PathText] | None = Field(None, min_length=1, max_length=64)
+    """Program run once per event (job_failed, date_quarantined, phase_ready, plan_done,
+    plan_failed, coverage_dropped, warehouse_stale) with the event as one JSON object on stdin:
+    an argument list, never a shell string. Null: no hook. Its failure is logged, never fatal."""
+    timeout: Duration = 10.0
+    """Seconds the hook may run before it is killed (and the failure logged)."""
+    stale_after: Duration = 600.0
+    """Seconds without a successful coverage poll before `warehouse_stale` is raised."""
+
+    @field_validator("on_event")
+    @classmethod
+    def _argv(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v[0].strip():
+            raise ValueError("the program (first argument) is empty")
+        return v
 
 
 class Backfill(Section):
@@ -205,6 +228,10 @@ class Backfill(Section):
     """Checkpoint file the program resumes from (relative to this file; {table} allowed)."""
     progress: PathText = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
     """Regex over log lines; the named group `date` is the date being processed."""
+    shardable: bool = False
+    """May the table's remaining dates be split into shards run in parallel, each with its own
+    checkpoint? Only true when the program's checkpoint is per date range (the {checkpoint}
+    placeholder is rendered per shard) and concurrent writers of different dates are safe."""
 
     @field_validator("command", "range_args", "dates_args")
     @classmethod
