@@ -50,9 +50,9 @@ class Step:
 
 
 def steps(quick: bool) -> list[Step]:
-    """What runs, and how long: the quick subset is local only, with shorter windows, fewer key
-    presses and the 80x24 terminal only (the sizes without a target are left to the full run)."""
-    window = 8.0 if quick else 30.0
+    """What runs, and how long: the quick subset is local only, with shorter windows
+    and the 80x24 terminal only (the sizes without a target are left to the full run)."""
+    window = 10.0 if quick else 30.0
     sizes = ["80x24"] if quick else ["80x24", "120x40"]
     out = [
         Step("watching, local", lambda w: bench_tui.run(w, window, sizes, False, False)),
@@ -60,7 +60,7 @@ def steps(quick: bool) -> list[Step]:
         Step(
             "status --json", lambda w: bench_status.run(w, [20, 100], runs=3 if quick else 5), False
         ),
-        Step("key -> SIGSTOP", lambda w: bench_load.key_latency(w, 25 if quick else 50)),
+        Step("key -> SIGSTOP", lambda w: bench_load.key_latency(w, 50)),
         Step("RSS, modal cycles", lambda w: bench_load.rss_modal(w, 300)),
         Step("CPU, log grows", lambda w: bench_load.cpu_log_growth(w, 100, 10 if quick else 20)),
         Step("polls", lambda w: bench_poll.run(w, list(bench_poll.COUNTS), not quick), False),
