@@ -9,65 +9,74 @@ docs/ARCHITECTURE.md):
 - State lives in reactives (`snapshot`, `jobs`, `selected`, `show_log`, ...); their watchers
   update the grid, the gap map, the log, the header and the footer. Workers only assign them.
 - The grid is updated by diff, by key; only changed cells are repainted.
-- No clock ticks: the header is rewritten only when its text changes; job progress is read every
-  JOB_REFRESH_S (3 s) while a job is active and time cells are coarse. A dashboard left open
-  overnight over SSH writes almost nothing.
+- One clock for the whole screen (`_tick`, every TICK_S): it starts the next poll when due, the
+  jobs' reconcile refresh every JOB_REFRESH_S, and in between asks the supervisor's
+  `state_version()` (two stat() calls, in a thread) so a change made by another client (`nba-tui
+  pause` from a shell) shows within a second. The header shows the poll's wall-clock time, so it
+  changes only when a poll lands; a job refresh rewrites only the rows whose job changed.
+  A dashboard left open overnight over SSH writes almost nothing.
 - Errors become a toast or a STALE header, never a traceback.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import DataTable, Footer
-from textual.worker import Worker, WorkerState
+from textual.widgets import DataTable, Input, Static
 
 from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Rate, Snapshot
+from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
 from nba_tui.tui import keys
-from nba_tui.tui.cells import PHASE_PREFIX, columns_for, first_short, grid_rows, row_keys
+from nba_tui.tui.cells import (
+    PHASE_PREFIX,
+    columns_for,
+    filter_keys,
+    first_short,
+    grid_rows,
+    job_rows,
+    row_keys,
+)
 from nba_tui.tui.control import (
     JOB_ACTIONS,
-    JobCall,
     JobControl,
     JobsAPI,
     Selection,
     connect,
-    one_line,
 )
-from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
-from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, HistoryScreen, PreflightScreen
+from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen
 from nba_tui.tui.titles import header_text, log_title
+from nba_tui.tui.widgets.footer import LeanFooter
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
 from nba_tui.tui.widgets.line import TextLine
-from nba_tui.tui.widgets.logpane import LogPane, LogSource
+from nba_tui.tui.widgets.logpane import LogPane
+from nba_tui.tui.workers import JOB_REFRESH_S, Refresh
 
-JOB_REFRESH_S = 3.0
-"""Job progress refresh while a job is active (only changed cells are repainted)."""
-IDLE_JOB_REFRESH_S = 5.0
-HEADER_TICK_S = 5.0
+TICK_S = 0.5
+"""The one clock: polls, job refreshes and the state-version check all run on its ticks."""
+MIN_SIZE = (80, 24)
 FIRST_FRAME_S = 1.0
 """Show the grid after this long even if the warehouse has not answered yet."""
 SHORT_HEIGHT = 40
 """Below this height the gap map and the log share one pane (toggle with `v`)."""
 
 
-class NbaTuiApp(App[int]):
+class NbaTuiApp(Refresh, App[int]):
     """The dashboard. `monitor`, `supervisor` and `clock` are hooks for tests (fixed data)."""
 
     CSS_PATH = "app.tcss"
@@ -115,8 +124,12 @@ class NbaTuiApp(App[int]):
         self.job_refreshes = 0
         self._polling = False
         self._jobs_busy = False
-        self._poll_timer: Timer | None = None
-        self._jobs_timer: Timer | None = None
+        self._next_poll = 0.0
+        self._next_jobs = 0.0
+        """time.monotonic() at which the next poll / reconcile refresh is due (see `_tick`)."""
+        self._state_seen: object = None
+        self._error_shown: str | None = None
+        self._note_shown: str | None = None
         self._binding_sig: tuple[str, ...] = ()
         self._preflight_screen: PreflightScreen | None = None
         self.set_reactive(NbaTuiApp.jobs_error, sup_error)
@@ -141,11 +154,13 @@ class NbaTuiApp(App[int]):
     def compose(self) -> ComposeResult:
         yield TextLine(id="header")
         yield CoverageGrid(id="grid")
+        yield Input(id="filter", placeholder="filter tables by name · Enter keep · Esc clear")
         with Vertical(id="bottom"):
             yield GapMap(id="gaps")
             yield TextLine(id="log-title")
             yield LogPane(id="log")
-        yield Footer(compact=True)
+        yield Static(id="too-small")
+        yield LeanFooter(compact=True)
 
     def on_mount(self) -> None:
         # Hold the body back until the first poll and job refresh (or FIRST_FRAME_S): one full
@@ -161,7 +176,7 @@ class NbaTuiApp(App[int]):
         self._update_header()
         self._start_poll()
         self._start_jobs()
-        self.set_interval(HEADER_TICK_S, self._update_header)
+        self.set_interval(TICK_S, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
         # event.size: App.size is only updated by App's own handler, which runs after this one.
@@ -170,6 +185,14 @@ class NbaTuiApp(App[int]):
     def _layout(self, size: Size) -> None:
         self.query_one(CoverageGrid).set_columns(columns_for(size.width))
         self.set_class(size.height < SHORT_HEIGHT, "-short")
+        small = size.width < MIN_SIZE[0] or size.height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        if small:
+            need = f"{MIN_SIZE[0]}x{MIN_SIZE[1]}"
+            self.query_one("#too-small", Static).update(
+                f"terminal too small (need {need}, have {size.width}x{size.height})\n"
+                "enlarge the window · q quits (jobs go on)"
+            )
 
     def _reveal(self) -> None:
         if self.has_class("-loading"):
@@ -200,7 +223,12 @@ class NbaTuiApp(App[int]):
 
     def watch_jobs(self, old: dict[str, JobView], new: dict[str, JobView]) -> None:
         self.control.jobs = new
-        self._apply_rows()
+        # Only rows whose job changed, appeared, vanished (archived by `demo reset`) or is
+        # active (its elapsed time moves) are rebuilt.
+        changed = [t for t in old.keys() | new.keys() if old.get(t) != new.get(t)]
+        changed += [t for t, v in new.items() if v.state.active and t not in changed]
+        grid = self.query_one(CoverageGrid)
+        grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, self.clock(), changed))
         table = self.selection.table or ""
         before, after = old.get(table), new.get(table)
         if (before.id if before else None) != (after.id if after else None):
@@ -208,8 +236,21 @@ class NbaTuiApp(App[int]):
         self._update_header()
         self._sync_bindings()
 
-    def watch_last_poll(self) -> None:
+    def watch_last_poll(self, poll: PollResult | None) -> None:
         self._update_header()
+        if poll is None:
+            return
+        # The header cuts a long error at 80 columns: the full text (and the hint) as a toast,
+        # once per distinct error; the warehouse's note (e.g. a strategy fallback) likewise.
+        error = poll.error
+        if error and error != self._error_shown:
+            full = printable(error + (f"\n{poll.hint}" if poll.hint else ""))
+            self.notify(full, title="warehouse STALE", severity="warning", timeout=12)
+        self._error_shown = error
+        note = getattr(poll, "note", None)
+        if note and note != self._note_shown:
+            self.notify(printable(str(note)), title="warehouse note", timeout=12)
+        self._note_shown = note
 
     def watch_jobs_error(self) -> None:
         self._update_header()
@@ -222,38 +263,6 @@ class NbaTuiApp(App[int]):
     def watch_show_log(self, show: bool) -> None:
         self.set_class(show, "-show-log")
 
-    # -- polling (never overlapping) -----------------------------------------------------------
-
-    def _start_poll(self) -> None:
-        if self._polling:
-            return
-        self._polling = True
-        self._poll_worker()
-
-    @work(group="poll", exit_on_error=False)
-    async def _poll_worker(self) -> None:
-        next_in = self.pipeline.poll.interval
-        try:
-            result = await self.monitor.poll()
-            next_in = result.next_in
-            self.polls_done += 1
-            if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
-                self._cost_worker()
-            self.last_poll = result
-            if result.fresh and result.snapshot is not None:
-                self.snapshot = result.snapshot
-        finally:
-            self._polling = False
-            self._poll_timer = self.set_timer(max(0.2, next_in), self._start_poll)
-
-    @work(thread=True, group="cost", exit_on_error=False)
-    def _cost_worker(self) -> None:
-        """BigQuery only: the start-up dry run's bytes per poll and per night, as a toast."""
-        estimate = getattr(self.monitor, "estimate_cost", None)
-        text = estimate() if estimate is not None else None
-        if text:
-            self.call_from_thread(self.notify, text, title="BigQuery cost", timeout=20)
-
     def _select_first_short(self, snap: Snapshot) -> None:
         """At the first snapshot: put the cursor on the first table short of its threshold that
         can be backfilled (the seed's picture: what needs attention), unless moved already."""
@@ -261,80 +270,6 @@ class NbaTuiApp(App[int]):
         if table and self.selected in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
             self.query_one(CoverageGrid).select_key(table, reveal=True)
 
-    # -- jobs (thread workers: the supervisor is synchronous) ----------------------------------
-
-    def _start_jobs(self) -> None:
-        if self.supervisor is None or self._jobs_busy:
-            return
-        self._jobs_busy = True
-        self._jobs_worker(self.query_one(LogPane).source)
-
-    @work(thread=True, group="jobs", exit_on_error=False)
-    def _jobs_worker(self, source: LogSource | None) -> None:
-        try:
-            jobs, error = self.control.fetch_jobs(), None
-        except Exception as e:  # noqa: BLE001 - shown in the header, never a traceback
-            jobs, error = None, one_line(e)
-        lines = source.read() if source is not None else []
-        job_id = source.job_id if source is not None else None
-        self.post_message(JobsRefreshed(jobs, error, job_id, lines))
-
-    @on(JobsRefreshed)
-    def _on_jobs(self, msg: JobsRefreshed) -> None:
-        self._jobs_busy = False
-        self.job_refreshes += 1
-        if msg.jobs is not None:
-            self.jobs = msg.jobs
-        self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
-        self.jobs_error = msg.error
-        self._maybe_reveal()
-        busy = self.control.running() > 0
-        wait = self.job_refresh if busy else max(self.job_refresh, IDLE_JOB_REFRESH_S)
-        self._jobs_timer = self.set_timer(wait, self._start_jobs)
-
-    @work(thread=True, group="tail", exit_on_error=False)
-    def _tail_worker(self, source: LogSource) -> None:
-        self.post_message(LogLines(source.job_id, source.read()))
-
-    @on(LogLines)
-    def _on_log_lines(self, msg: LogLines) -> None:
-        self.query_one(LogPane).add_lines(msg.job_id, msg.lines)
-
-    @work(thread=True, group="action", exit_on_error=False)
-    def _call_worker(self, call: JobCall) -> None:
-        """Run one blocking supervisor call off the event loop; the result comes back as a toast."""
-        try:
-            result = call.run()
-        except Exception as e:  # noqa: BLE001 - JobError and anything else: a toast
-            self.post_message(ActionDone(call.title, error=one_line(e)))
-            return
-        self.post_message(ActionDone(call.title, text=call.done(result)))
-
-    @on(ActionDone)
-    def _on_action_done(self, msg: ActionDone) -> None:
-        if msg.error:
-            self.notify(msg.error, title=msg.title, severity="error", timeout=8)
-        else:
-            self.notify(msg.text, title=msg.title, timeout=4)
-        self.action_refresh(poll=False)
-
-    @work(thread=True, group="history", exit_on_error=False)
-    def _history_worker(self) -> None:
-        try:
-            entries = self.control.history(100)
-        except Exception as e:  # noqa: BLE001
-            self.post_message(ActionDone("history", error=one_line(e)))
-            return
-        self.call_from_thread(self.push_screen, HistoryScreen(entries))
-
-    @on(Worker.StateChanged)
-    def _on_worker_state(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures land: a toast, never a traceback."""
-        if event.state is WorkerState.ERROR:
-            if event.worker.group == "jobs":
-                self._jobs_busy = False
-                self._jobs_timer = self.set_timer(IDLE_JOB_REFRESH_S, self._start_jobs)
-            self.notify(one_line(event.worker.error), title="internal error", severity="error")
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -350,7 +285,6 @@ class NbaTuiApp(App[int]):
             running=self.control.running(),
             poll=self.last_poll,
             jobs_error=self.jobs_error,
-            now=self.clock(),
         )
         self.query_one("#header", TextLine).set(text)
 
@@ -379,7 +313,9 @@ class NbaTuiApp(App[int]):
         view = self.control.job_of(sel)
         pane = self.query_one(LogPane)
         source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
-        self.query_one("#log-title", TextLine).set(log_title(sel.table, view))
+        title = self.query_one("#log-title", TextLine)
+        width = title.size.width or self.size.width
+        title.set(log_title(sel.table, sel.phase, view, width))
         if source is not None:
             self._tail_worker(source)
 
@@ -427,6 +363,33 @@ class NbaTuiApp(App[int]):
     def action_restart(self) -> None:
         self._job_action("restart")
 
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        self.add_class("-filtering")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _on_filter(self, event: Input.Changed) -> None:
+        self.query_one(CoverageGrid).show_only(filter_keys(self.pipeline, event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _on_filter_done(self, event: Input.Submitted) -> None:
+        self.set_class(bool(event.value), "-filtering")
+        self.query_one(CoverageGrid).focus()
+
+    def clear_filter(self) -> None:
+        """Escape in the filter box (or on the grid while filtered): every table again."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self.query_one(CoverageGrid).show_only(row_keys(self.pipeline))
+        self.remove_class("-filtering")
+        self.query_one(CoverageGrid).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.has_class("-filtering"):
+            event.stop()
+            self.clear_filter()
+
     def action_preflight(self) -> None:
         report = self.control.preflight_report(self.selection)
         if report is None:
@@ -434,16 +397,6 @@ class NbaTuiApp(App[int]):
             return
         self._preflight_screen = PreflightScreen(report)
         self.push_screen(self._preflight_screen)
-
-    def action_refresh(self, poll: bool = True) -> None:
-        if poll and not self._polling:
-            if self._poll_timer is not None:
-                self._poll_timer.stop()
-            self._start_poll()
-        if not self._jobs_busy:
-            if self._jobs_timer is not None:
-                self._jobs_timer.stop()
-            self._start_jobs()
 
     def action_history(self) -> None:
         self._history_worker()
@@ -460,12 +413,27 @@ class NbaTuiApp(App[int]):
         self.exit(0)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every applicable action in the command palette as well (Ctrl+P)."""
+        """Every action in the command palette (Ctrl+P), the ones that do not apply to the
+        selected row with the reason (choosing one shows the reason instead of acting)."""
         yield from super().get_system_commands(screen)
         for b in self._key_bindings():
-            if b.action != "quit_app" and self.check_action(b.action, ()):
-                callback = getattr(self, f"action_{b.action}")
-                yield SystemCommand(f"{b.description} ({b.key})", b.tooltip, callback)
+            if b.action == "quit_app":
+                continue
+            reason = self._why_not(b.action)
+            callback = getattr(self, f"action_{b.action}")
+            if reason is not None:
+                callback = self._explain(b.description, reason)
+            yield SystemCommand(keys.palette_title(b, reason), b.tooltip, callback)
+
+    def _why_not(self, action: str) -> str | None:
+        if action in self.JOB_ACTIONS:
+            return self.control.why_not(action, self.selection)
+        if action == "preflight" and not self.check_action(action, ()):
+            return "no coverage yet" if self.snapshot is None else "select a phase or a table"
+        return None
+
+    def _explain(self, what: str, reason: str) -> Callable[[], None]:
+        return lambda: self.notify(reason, title=f"{what}: not now", severity="warning")
 
     def _key_bindings(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
@@ -477,10 +445,18 @@ class NbaTuiApp(App[int]):
 
 
 def run(pipeline: Pipeline, read_only: bool = False) -> int:
-    """Run the dashboard until quit; the exit code for `nba-tui`."""
+    """Run the dashboard until quit; the exit code for `nba-tui`.
+
+    A poll stuck in the warehouse's client (a BigQuery that went away) holds a worker thread
+    that the interpreter would join at exit, for up to the client's deadline (6.5 s seen):
+    the terminal is already restored by then, so the process ends at once instead."""
     app = NbaTuiApp(pipeline, read_only=read_only)
-    code = app.run()
-    return int(code or 0)
+    code = int(app.run() or 0)
+    if app.poll_in_flight:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 __all__ = ["NbaTuiApp", "run"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Rate, Snapshot, TableCoverage
-from nba_tui.fmt import duration, pct
-from nba_tui.jobs.model import JobView
+from nba_tui.fmt import duration, pct, printable
+from nba_tui.jobs.model import JobState, JobView
 
 Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
@@ -157,13 +157,14 @@ def job_cells(
     if rec.started_at is not None:
         elapsed = (rec.ended_at if rec.ended_at and not active else now) - rec.started_at
     state = rec.state.value
+    moving = rec.state is JobState.RUNNING  # a paused or queued job has no rate and no ETA
     return {
         "job": (state, STATE_STYLE.get(state, "")),
         "pid": (pid, "dim"),
         "elapsed": (duration(elapsed), "dim"),
-        "current": (prog.current_date or "-", ""),
-        "rate": (rate_text(per_min) if active else "-", ""),
-        "eta": (duration(eta) if active and eta is not None else "-", ""),
+        "current": (printable(prog.current_date or "-"), ""),
+        "rate": (rate_text(per_min) if moving else "-", ""),
+        "eta": (duration(eta) if moving and eta is not None else "-", ""),
     }
 
 
@@ -198,6 +199,21 @@ def row_keys(pipeline: Pipeline) -> list[str]:
     return keys
 
 
+def filter_keys(pipeline: Pipeline, text: str) -> list[str]:
+    """The row keys shown for a filter text (case-insensitive, part of a name): matching tables
+    under their phase's header; a phase whose name matches keeps all its tables."""
+    needle = text.strip().lower()
+    if not needle:
+        return row_keys(pipeline)
+    keys: list[str] = []
+    for phase in pipeline.phases:
+        whole = needle in phase.name.lower()
+        names = [t.name for t in phase.tables if whole or needle in t.name.lower()]
+        if names:
+            keys += [PHASE_PREFIX + phase.name, *names]
+    return keys
+
+
 def grid_rows(
     pipeline: Pipeline,
     snap: Snapshot | None,
@@ -220,6 +236,26 @@ def grid_rows(
             cells.update(job_cells(view, now, rates.get(table.name), cov))
             rows[table.name] = cells
     return rows
+
+
+def job_rows(
+    pipeline: Pipeline,
+    snap: Snapshot | None,
+    jobs: Mapping[str, JobView],
+    rates: Mapping[str, Rate],
+    now: float,
+    tables: Iterable[str],
+) -> dict[str, dict[str, Cell]]:
+    """The job cells of `tables` only: a job refresh rebuilds the rows whose job changed (or
+    is active: its elapsed time moves), not the whole grid."""
+    known = {t.name for t in pipeline.tables()}
+    return {
+        name: job_cells(
+            jobs.get(name), now, rates.get(name), snap.tables.get(name) if snap else None
+        )
+        for name in tables
+        if name in known
+    }
 
 
 def first_short(pipeline: Pipeline, snap: Snapshot) -> str | None:

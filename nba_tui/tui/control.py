@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
+from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan
 from nba_tui.jobs.supervisor import Supervisor
@@ -32,7 +33,7 @@ def one_line(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     text = str(error).strip().splitlines()
-    return text[0] if text and text[0] else type(error).__name__
+    return printable(text[0]) if text and text[0] else type(error).__name__
 
 
 def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:
@@ -107,6 +108,9 @@ class JobsAPI(Protocol):
     def resume(self, job_id: str) -> JobView: ...
     def stop(self, job_id: str) -> JobView: ...
     def restart(self, job_id: str) -> JobView: ...
+    def state_version(self) -> object:
+        """Changes whenever any client changed a job record or the action log (cheap: stats)."""
+        ...
 
 
 def connect(pipeline: Pipeline) -> tuple[JobsAPI | None, str | None]:
@@ -182,11 +186,40 @@ class JobControl:
         return [a for a in JOB_ACTIONS if self.applies(a, sel)]
 
     def preflight_report(self, sel: Selection) -> preflight.PreflightReport | None:
-        """The report of the phase after the selected one (the selected one if it is last)."""
+        """The report of the selected row's phase: may its tables start? (the same check `L`
+        makes before launching that phase)."""
         if self.snapshot is None or sel.phase is None:
             return None
-        nxt = self.pipeline.next_phase(sel.phase)
-        return preflight.check(self.pipeline, self.snapshot, nxt.name if nxt else sel.phase)
+        return preflight.check(self.pipeline, self.snapshot, sel.phase)
+
+    def why_not(self, action: str, sel: Selection) -> str | None:
+        """Why job action `action` does not apply to `sel` (None when it does): the command
+        palette lists every action, the ones that do not apply with this reason."""
+        if self.applies(action, sel):
+            return None
+        if self.read_only:
+            return "read-only dashboard"
+        if self.supervisor is None:
+            return "jobs unavailable"
+        if action == "launch_phase":
+            return "no coverage yet" if self.snapshot is None else "select a phase or a table"
+        if sel.table is None:
+            return "select a table"
+        return self._why_not_job(action, sel.table, self.job_of(sel))
+
+    def _why_not_job(self, action: str, table: str, view: JobView | None) -> str:
+        state = view.state.value if view is not None else None
+        if action in ("launch", "launch_missing"):
+            if view is not None and view.state.active:
+                return f"{table} already has a {state} job"
+            if self.pipeline.table(table).backfill is None:
+                return f"{table} has no backfill command"
+            return "no missing dates" if self.snapshot is not None else "no coverage yet"
+        wanted = {"pause": "running", "resume": "paused", "stop": "active"}.get(
+            action, "failed, stopped or lost"
+        )
+        have = f"its job is {state}" if state else "no job"
+        return f"no {wanted} job on this table ({have})"
 
     # -- what it calls -----------------------------------------------------------------------------
 
@@ -197,7 +230,7 @@ class JobControl:
         sup, table, snap = self.supervisor, sel.table, self.snapshot
         assert sup is not None
         if action == "launch" and table:
-            return JobCall(f"launch {table}", lambda: sup.launch(table))
+            return JobCall(f"launch {table}", lambda: sup.launch(table), confirm=self._redo(table))
         if action == "launch_missing" and table and snap is not None:
             n = len(snap.tables[table].missing)
             return JobCall(
@@ -218,6 +251,18 @@ class JobControl:
         return JobCall(
             f"{action} {table}", lambda: verb(jid), lambda _r: f"{action}: {table} ({jid})"
         )
+
+    def _redo(self, table: str) -> Confirm | None:
+        """A full-range launch of a table that already has dates re-runs them: ask first."""
+        cov = self.snapshot.tables.get(table) if self.snapshot is not None else None
+        if cov is None or cov.present == 0:
+            return None
+        lines = [
+            f"This re-runs all {cov.expected} dates of {table}:",
+            f"{cov.present} of them are already present and would be redone.",
+            f"m launches only the {cov.expected - cov.present} missing dates.",
+        ]
+        return Confirm(f"launch {table}?", lines, f"Redo {cov.present} present dates?")
 
     def _launch_phase(self, sel: Selection) -> JobCall | None:
         """A phase's tables, missing dates only, max_parallel at a time; if its preflight fails,
@@ -245,7 +290,7 @@ class JobControl:
             f"stop {rec.table}?",
             [
                 f"Job {rec.id} (pid {rec.pid}) gets SIGTERM, then SIGKILL after {grace:.0f}s.",
-                "Its checkpoint is kept: `c` resumes it later where it left off.",
+                "Its checkpoint is kept: press c later to resume it where it left off.",
             ],
             "Stop it?",
         )
@@ -260,6 +305,11 @@ class JobControl:
         if self.supervisor is None:
             return {}
         return latest_per_table(self.supervisor.jobs())
+
+    def state_version(self) -> object:
+        """The supervisor's state version (blocking but cheap), or None without one."""
+        fn = getattr(self.supervisor, "state_version", None)
+        return fn() if fn is not None else None
 
     def history(self, limit: int = 100) -> list[dict]:
         """The action log (blocking), oldest first."""

@@ -29,9 +29,27 @@ BINDINGS = [
         "checkpoint",
         tooltip="resume from checkpoint: restart a failed, stopped or lost job",
     ),
-    Binding("f", "preflight", "preflight", tooltip="preflight of the next phase (updates live)"),
     Binding(
-        "g", "refresh", "refresh", show=False, tooltip="refresh now (the warehouse and the jobs)"
+        "f",
+        "preflight",
+        "preflight",
+        tooltip="preflight of the selected row's phase: may its tables start? (updates live)",
+    ),
+    Binding(
+        "R,ctrl+r",
+        "refresh",
+        "refresh",
+        key_display="R",
+        show=False,
+        tooltip="refresh now: retry the warehouse at once (also when STALE) and re-read the jobs",
+    ),
+    Binding(
+        "slash",
+        "filter",
+        "filter",
+        key_display="/",
+        show=False,
+        tooltip="filter the tables by name (Enter keeps the filter, Esc clears it)",
     ),
     Binding(
         "h,a",
@@ -53,13 +71,28 @@ BINDINGS = [
     ),
 ]
 MORE_KEYS = [
-    ("↑ ↓", "select a table (gap map and log follow the selection)"),
-    ("ctrl+p", "command palette (every action)"),
+    ("↑ ↓  k j", "select a row (gap map and log follow the selection)"),
+    ("g Home", "first row"),
+    ("G End", "last row"),
+    ("PgUp PgDn", "a page up / down"),
+    ("← →", "scroll the log sideways (long lines; the grid never scrolls sideways)"),
+    ("ctrl+p", "command palette: every action, with why one does not apply now"),
 ]
 """Help lines for keys that are not bindings of the app."""
 
 
+def key_label(binding: Binding) -> str:
+    """How a binding's key reads to a person: '?' not 'question_mark', 'h / a' not 'h,a'."""
+    return binding.key_display or binding.key.replace(",", " / ")
+
+
 def help_lines(bindings: list[Binding]) -> list[tuple[str, str]]:
     """(key, what it does) for the help screen: the bindings given, then the other keys."""
-    keys = [(b.key_display or b.key.replace(",", " / "), b.tooltip) for b in bindings]
+    keys = [(key_label(b), b.tooltip) for b in bindings]
     return keys + MORE_KEYS
+
+
+def palette_title(binding: Binding, reason: str | None) -> str:
+    """A command palette entry: 'pause (p)', or 'pause (p) — no running job on this table'."""
+    title = f"{binding.description} ({key_label(binding)})"
+    return f"{title} — {reason}" if reason else title

@@ -9,7 +9,8 @@ from nba_tui.jobs.model import JobView
 
 class JobsRefreshed(Message):
     """A job refresh finished: the latest job per table (None: the supervisor failed, see
-    `error`) and the new lines of the log followed at the time (`job_id`)."""
+    `error`), the new lines of the log followed at the time (`job_id`) and the supervisor's
+    state version read just before (a later change by another client triggers a refresh)."""
 
     def __init__(
         self,
@@ -17,9 +18,11 @@ class JobsRefreshed(Message):
         error: str | None,
         job_id: str | None,
         lines: list[str],
+        version: object = None,
     ) -> None:
         super().__init__()
         self.jobs, self.error, self.job_id, self.lines = jobs, error, job_id, lines
+        self.version = version
 
 
 class LogLines(Message):

@@ -1,11 +1,14 @@
 """The one-line texts of the dashboard: the header and the log pane's title.
 
 Pure functions of the state (no widgets), so the header can be compared with what is shown and
-rewritten only when its text changed: ages are coarse (`fmt.age`), nothing ticks every second.
+rewritten only when its text changed. The header shows the wall-clock time of the last good poll
+("updated 12:04:31"), not a counting age: its text changes only when a poll lands, so an idle
+dashboard writes nothing between polls.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -16,6 +19,11 @@ from nba_tui.jobs.model import JobView
 from nba_tui.monitor import PollResult
 
 
+def wall_clock(epoch: float | None) -> str:
+    """'12:04:31' in local time; '-' for never."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch is not None else "-"
+
+
 def header_text(
     pipeline: Pipeline,
     *,
@@ -23,34 +31,43 @@ def header_text(
     running: int,
     poll: PollResult | None,
     jobs_error: str | None,
-    now: float,
 ) -> Text:
-    """`pipeline · backend · N jobs · updated 3s ago`, or STALE with the warehouse's error."""
-    text = Text(pipeline.pipeline, style="bold")
+    """`pipeline · backend · N jobs · updated 12:04:31`, or STALE with the warehouse's error
+    (the full error also goes to a toast: at 80 columns the header cuts it)."""
+    text = Text(fmt.printable(pipeline.pipeline), style="bold")
     text.append(f" · {pipeline.warehouse.backend}")
     if read_only:
         text.append(" · READ-ONLY", "bold")
     if running:
         text.append(f" · {running} job{'s' if running > 1 else ''}")
     snap = poll.snapshot if poll is not None else None
-    age = now - snap.taken_at if snap is not None else None
+    taken = snap.taken_at if snap is not None else None
     if poll is None:
         text.append(" · connecting…", "dim")
     elif poll.error:
-        text.append(f" · STALE {fmt.age(age)}: ", "bold red")
-        text.append(poll.error, "red")
+        text.append(" · STALE", "bold red")
+        text.append(f" (data of {wall_clock(taken)}): " if taken else ": ", "bold red")
+        text.append(fmt.printable(poll.error), "red")
     else:
-        text.append(f" · updated {fmt.age(age)} ago", "dim")
+        text.append(f" · updated {wall_clock(taken)}", "dim")
         if snap is not None and snap.bytes_processed is not None:
             text.append(f" · {snap.bytes_processed / 1e6:.1f} MB/poll", "dim")
     if jobs_error:
-        text.append(f" · jobs: {jobs_error}", "red")
+        text.append(f" · jobs: {fmt.printable(jobs_error)}", "red")
     return text
 
 
-def log_title(table: str | None, view: JobView | None) -> Text:
-    """Which job's log the pane shows (or why it shows none)."""
+def log_title(table: str | None, phase: str | None, view: JobView | None, width: int) -> Text:
+    """Which job's log the pane shows (or why it shows none), fitted to `width` columns by
+    dropping whole parts (never a dangling separator)."""
     if view is None:
-        return Text(f"log: no job for {table}" if table else "log", style="dim")
+        if table:
+            return Text(f"log: {table} has no job yet", style="dim")
+        if phase:
+            return Text(f"log: phase {phase} row · select a table for its job's log", style="dim")
+        return Text("log", style="dim")
     rec = view.record
-    return Text(f"log {rec.table} · job {rec.id} · {Path(rec.log).name}", style="dim")
+    parts = [f"log {rec.table}", f"job {rec.id}", Path(rec.log).name]
+    while len(parts) > 1 and len(" · ".join(parts)) > width:
+        parts.pop()
+    return Text(fmt.printable(" · ".join(parts)), style="dim")

@@ -167,8 +167,29 @@ class FakeSupervisor:
     def history(self, limit: int = 200) -> list[dict]:
         return []
 
+    def state_version(self) -> object:
+        """Changes with the jobs listed (tests edit `views` to play another client)."""
+        return tuple((v.record.id, v.record.state) for v in self.views)
+
     def __getattr__(self, name: str):  # launch, pause, ...: refused like a real JobError
         def refuse(*args: object, **kwargs: object) -> None:
             raise RuntimeError(f"{name}: refused by the test supervisor")
 
         return refuse
+
+
+def fake_app(tmp_path: Path, read_only: bool = False, **kw: object):  # -> NbaTuiApp
+    """The dashboard over the sample pipeline's config with fixed coverage, fixed jobs, fixed
+    clock (snapshot and memory tests)."""
+    from nba_tui import config
+    from nba_tui.tui.app import NbaTuiApp
+
+    pipe = config.load(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    return NbaTuiApp(
+        pipe,
+        read_only=read_only,
+        monitor=FakeMonitor(fixed_snapshot(pipe)),
+        supervisor=FakeSupervisor(tmp_path / "logs"),
+        clock=clock,
+        **kw,  # type: ignore[arg-type]
+    )

@@ -114,10 +114,13 @@ async def test_stop_then_resume_from_checkpoint(pipeline, monkeypatch) -> None:
         )
 
 
-async def test_preflight_modal_for_next_phase(pipeline) -> None:
+async def test_preflight_modal_of_the_selected_phase(pipeline) -> None:
+    """`f` on a phase4 row: may phase4 start? Not while its input TABLE is short."""
     app = NbaTuiApp(pipeline, job_refresh=0.5)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, app)
+        app.query_one(CoverageGrid).select_key("phase:phase4")
+        await wait_for(pilot, lambda: app.selected == "phase:phase4", "phase4 row")
         await pilot.press("f")
         screen = await wait_for(
             pilot, lambda: isinstance(app.screen, PreflightScreen) and app.screen, "preflight modal"

@@ -1,24 +1,51 @@
 """Modal screens: confirmation, preflight report, action history, help.
 
-All are plain text in a bordered box that fits 80x24, keyboard only (y/n, Enter, Escape), and say
-their verdict with a symbol as well as a colour.
+All are plain text in a bordered box that fits the screen (at 80x24 too) and scrolls: Up/Down,
+PageUp/PageDown, Home/End, j/k, the mouse wheel. They say their verdict with a symbol as well as a
+colour. A wrapped line keeps its indent (`hanging`), so a long bullet or command stays readable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from nba_tui.fmt import printable
 from nba_tui.preflight import PreflightReport, format_command, render
+from nba_tui.tui.widgets.footer import release_render_caches
+
+CHROME = 4
+"""Rows the box needs besides its text: two borders and a row of margin above and below."""
+_INDENT = re.compile(r"^(\s*)(?:[-•*✘✔·] |\$ )?")
+
+
+def hanging(text: Text) -> Group:
+    """`text` line by line, each continued under its own indent when it wraps (Rich would wrap
+    to column 0): the indent and any bullet go in a fixed first column."""
+    rows: list[RenderableType] = []
+    for line in text.split("\n", allow_blank=True):
+        match = _INDENT.match(line.plain)
+        cut = match.end() if match else 0
+        if cut == 0 or cut >= len(line.plain):
+            rows.append(line)
+            continue
+        grid = Table.grid()
+        grid.add_column(width=cut, no_wrap=True)
+        grid.add_column()
+        grid.add_row(line[:cut], line[cut:])
+        rows.append(grid)
+    return Group(*rows)
 
 
 class _Box(ModalScreen[bool]):
@@ -28,8 +55,10 @@ class _Box(ModalScreen[bool]):
         Binding("escape,q", "close", "close"),
         Binding("up,k", "scroll(-1)", "up", show=False),
         Binding("down,j", "scroll(1)", "down", show=False),
-        Binding("pageup", "scroll(-10)", show=False),
-        Binding("pagedown", "scroll(10)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown,space", "page(1)", show=False),
+        Binding("home,g", "edge(0)", show=False),
+        Binding("end,G", "edge(1)", show=False),
     ]
 
     def __init__(self, title: str, body: RenderableType, footer: str, *, classes: str = "") -> None:
@@ -45,11 +74,38 @@ class _Box(ModalScreen[bool]):
             with VerticalScroll(id="box-body"):
                 yield Static(self._body, id="box-text")
 
+    def on_mount(self) -> None:
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def on_unmount(self) -> None:
+        release_render_caches()  # what Textual would keep of this box's rendering
+
+    def _fit(self, height: int) -> None:
+        """The text area is as tall as the screen allows, so the box is never cut by the screen
+        (it scrolls instead): a fixed max-height of 20 rows left the end of a long report off
+        screen at 80x24, out of reach of the scroll keys."""
+        self.query_one("#box-body", VerticalScroll).styles.max_height = max(3, height - CHROME)
+
+    @property
+    def body(self) -> VerticalScroll:
+        return self.query_one("#box-body", VerticalScroll)
+
     def action_close(self) -> None:
         self.dismiss(False)
 
     def action_scroll(self, lines: int) -> None:
-        self.query_one("#box-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+        self.body.scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        body = self.body
+        body.scroll_relative(y=pages * max(1, body.size.height - 1), animate=False)
+
+    def action_edge(self, end: int) -> None:
+        body = self.body
+        body.scroll_to(y=body.max_scroll_y if end else 0, animate=False)
 
 
 class ConfirmScreen(_Box):
@@ -74,13 +130,20 @@ class PreflightScreen(_Box):
     rendering in its 78-column form (keys and short commands, no absolute paths)."""
 
     def __init__(self, report: PreflightReport) -> None:
-        super().__init__(self._title_of(report), render(report, compact=True), "Esc close")
+        footer = "↑↓ PgUp PgDn scroll · Esc close"
+        super().__init__(self._title_of(report), self._body_of(report), footer)
         self.report = report
         self.set_class(report.ready, "ready")
 
     @staticmethod
     def _title_of(report: PreflightReport) -> str:
-        return f"preflight {report.phase}: " + ("✔ READY" if report.ready else "✘ NOT READY")
+        verdict = "✔ READY" if report.ready else "✘ NOT READY"
+        return f"preflight of phase {report.phase} (may its tables start?): {verdict}"
+
+    @staticmethod
+    def _body_of(report: PreflightReport) -> RenderableType:
+        body = render(report, compact=True)
+        return hanging(body) if isinstance(body, Text) else body
 
     def set_report(self, report: PreflightReport) -> None:
         """Live update on each poll: the verdict turns green as the inputs fill up."""
@@ -89,7 +152,7 @@ class PreflightScreen(_Box):
             return
         self.set_class(report.ready, "ready")
         self.query_one("#box", Vertical).border_title = self._title_of(report)
-        self.query_one("#box-text", Static).update(render(report, compact=True))
+        self.query_one("#box-text", Static).update(self._body_of(report))
 
 
 class HistoryScreen(_Box):
@@ -103,7 +166,7 @@ class HistoryScreen(_Box):
             body.append(format_history(entry) + "\n")
         if not count:
             body.append("no actions recorded yet", "dim")
-        super().__init__("action history", body, "Esc close", classes="history")
+        super().__init__("action history", hanging(body), "Esc close", classes="history")
 
 
 def format_history(entry: object) -> str:
@@ -118,12 +181,15 @@ def format_history(entry: object) -> str:
     argv = data.get("argv")
     cmd = format_command([str(a) for a in argv]) if isinstance(argv, list) else ""
     fields = (when, data.get("user"), data.get("action"), data.get("table"), data.get("job"))
-    head = " ".join(str(x) for x in fields if x)
-    return head + (f"\n    {cmd}" if cmd else "")
+    head = printable(" ".join(str(x) for x in fields if x))
+    return head + (f"\n    $ {printable(cmd)}" if cmd else "")
 
 
 class HelpScreen(_Box):
-    """Every key, including the ones hidden because they do not apply right now."""
+    """Every key, including the ones hidden because they do not apply right now. `?` closes it
+    as it opened it."""
+
+    BINDINGS = [Binding("question_mark", "close", "close", show=False)]
 
     def __init__(self, keys: Sequence[tuple[str, str]], read_only: bool) -> None:
         grid = Table.grid(padding=(0, 1))

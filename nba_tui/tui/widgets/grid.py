@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Self
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable
@@ -32,8 +33,18 @@ class CoverageGrid(DataTable[Text]):
     """One row per table, grouped under phase header rows, in dependency order."""
 
     DEFAULT_CSS = """
-    CoverageGrid { scrollbar-size-vertical: 1; scrollbar-size-horizontal: 0; }
+    CoverageGrid { scrollbar-size-vertical: 1; scrollbar-size-horizontal: 0; overflow-x: hidden; }
     """
+    BINDINGS = [
+        Binding("j", "cursor_down", show=False),
+        Binding("k", "cursor_up", show=False),
+        Binding("g", "scroll_top", show=False),
+        Binding("G", "scroll_bottom", show=False),
+        Binding("home", "scroll_top", show=False),
+        Binding("end", "scroll_bottom", show=False),
+    ]
+    """htop/less/k9s habits besides the arrows and PgUp/PgDn (DataTable binds Home/End to
+    sideways moves, which a grid that fits its width does not need)."""
     _cells_only = False
     """True while `apply` writes cells (see `refresh`); a class default, as DataTable's own
     __init__ already calls `refresh`."""
@@ -47,6 +58,8 @@ class CoverageGrid(DataTable[Text]):
             show_cursor=True,
         )
         self._spec: list[ColumnSpec] = []
+        self._shown: list[str] = []
+        """Row keys on screen, in order (all of them unless a filter is set)."""
         self._cells: dict[str, dict[str, Cell]] = {}
         """The last (text, style) written per row and column key, for the diff; kept for
         columns not shown too, so the wide layout has them when the terminal grows."""
@@ -64,7 +77,8 @@ class CoverageGrid(DataTable[Text]):
         for i, col in enumerate(columns):
             label = Text(col.pad(col.label, first=i == 0))
             self.add_column(label, key=col.key, width=col.width, default=Text(""))
-        for key, values in self._cells.items():
+        for key in self._shown:
+            values = self._cells[key]
             for col in self._spec:
                 self.update_cell(key, col.key, self._text(col, values.get(col.key)))
 
@@ -85,12 +99,33 @@ class CoverageGrid(DataTable[Text]):
         for key in keys:
             if key not in self._cells:
                 self._cells[key] = {}
+                self._shown.append(key)
                 self.add_row(*(self._text(c, None) for c in self._spec), key=key)
+
+    def show_only(self, keys: list[str]) -> None:
+        """Show these rows (known keys, in this order): the name filter. The rows are rebuilt
+        from the kept cells; the cursor stays on its row when that row is still shown."""
+        keys = [k for k in keys if k in self._cells]
+        if keys == self._shown:
+            return
+        selected = self.selected_key
+        self.clear()
+        self._shown = keys
+        for key in keys:
+            values = self._cells[key]
+            self.add_row(*(self._text(c, values.get(c.key)) for c in self._spec), key=key)
+        if selected in keys:
+            self.move_cursor(row=keys.index(selected), scroll=True)
+
+    @property
+    def shown(self) -> list[str]:
+        return list(self._shown)
 
     def apply(self, rows: Mapping[str, Mapping[str, Cell]]) -> int:
         """Write the cells that changed; returns how many were rewritten on screen."""
         changed = 0
         visible = {c.key: c for c in self._spec}
+        shown = set(self._shown)
         with self.app.batch_update(), self._repaint_cells_only():
             for key, cells in rows.items():
                 old = self._cells.get(key)
@@ -101,7 +136,7 @@ class CoverageGrid(DataTable[Text]):
                         continue
                     old[col_key] = cell
                     col = visible.get(col_key)
-                    if col is None:
+                    if col is None or key not in shown:
                         continue  # kept for when the wide layout shows it
                     self.update_cell(key, col_key, self._text(col, cell))
                     self.refresh_coordinate(self.get_cell_coordinate(key, col_key))
@@ -128,6 +163,13 @@ class CoverageGrid(DataTable[Text]):
         if self._cells_only and not regions and repaint and not layout and not recompose:
             return self
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def action_cursor_right(self) -> None:
+        """The grid fits its width: → scrolls the log pane sideways instead (long lines)."""
+        self.app.query_one("#log").scroll_relative(x=8, animate=False)
+
+    def action_cursor_left(self) -> None:
+        self.app.query_one("#log").scroll_relative(x=-8, animate=False)
 
     # -- reading ------------------------------------------------------------------------------
 

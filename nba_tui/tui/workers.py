@@ -1,0 +1,213 @@
+"""The dashboard's refresh machinery: polls, job refreshes, the one clock, and the thread workers
+that call the blocking `Supervisor` (a mixin of `NbaTuiApp`; split out to keep app.py readable).
+
+Everything that can block runs in a worker: the warehouse poll (`Monitor.poll`, a thread with a
+deadline), the supervisor's `jobs()` (reconciles with /proc), its `state_version()` (two stat()
+calls), log reads and actions. Results come back as messages or reactive assignments on the event
+loop. Polls never overlap: the next one is due only after the last one finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.worker import Worker, WorkerState
+
+from nba_tui.tui.control import JobCall, JobControl, one_line
+from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
+from nba_tui.tui.screens.modals import HistoryScreen
+from nba_tui.tui.widgets.logpane import LogPane, LogSource
+
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
+    from nba_tui.coverage import Snapshot
+    from nba_tui.jobs.model import JobView
+    from nba_tui.monitor import PollResult
+
+JOB_REFRESH_S = 3.0
+"""Reconcile refresh while a job is active (facts only /proc shows: a process that died)."""
+IDLE_JOB_REFRESH_S = 6.0
+
+
+class Refresh:
+    """Polls, job refreshes and the one clock (`_tick`) of the dashboard."""
+
+    if TYPE_CHECKING:  # provided by NbaTuiApp (and textual.App)
+        pipeline: Pipeline
+        monitor: Any
+        control: JobControl
+        job_refresh: float
+        polls_done: int
+        job_refreshes: int
+        snapshot: Snapshot | None
+        last_poll: PollResult | None
+        jobs: dict[str, JobView]
+        jobs_error: str | None
+        _polling: bool
+        _jobs_busy: bool
+        _next_poll: float
+        _next_jobs: float
+        _state_seen: object
+
+        @property
+        def supervisor(self) -> Any: ...
+        def _maybe_reveal(self) -> None: ...
+        def notify(self, message: str, **kw: Any) -> None: ...
+        def post_message(self, message: Any) -> bool: ...
+        def call_from_thread(self, callback: Any, *args: Any) -> Any: ...
+        def query_one(self, selector: Any, expect_type: Any = None) -> Any: ...
+        def query(self, selector: Any) -> Any: ...
+        def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
+
+    # -- polling (never overlapping) -----------------------------------------------------------
+
+    def _start_poll(self) -> None:
+        if self._polling:
+            return
+        self._polling = True
+        self._poll_worker()
+
+    @work(group="poll", exit_on_error=False)
+    async def _poll_worker(self) -> None:
+        next_in = self.pipeline.poll.interval
+        try:
+            result = await self.monitor.poll()
+            next_in = result.next_in
+            self.polls_done += 1
+            if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
+                self._cost_worker()
+            self.last_poll = result
+            if result.fresh and result.snapshot is not None:
+                self.snapshot = result.snapshot
+        finally:
+            self._polling = False
+            self._next_poll = time.monotonic() + max(0.2, next_in)
+
+    @work(thread=True, group="cost", exit_on_error=False)
+    def _cost_worker(self) -> None:
+        """BigQuery only: the start-up dry run's bytes per poll and per night, as a toast."""
+        estimate = getattr(self.monitor, "estimate_cost", None)
+        text = estimate() if estimate is not None else None
+        if text:
+            self.call_from_thread(self.notify, text, title="BigQuery cost", timeout=20)
+
+
+    # -- jobs (thread workers: the supervisor is synchronous) ----------------------------------
+
+    def _start_jobs(self) -> None:
+        if self.supervisor is None or self._jobs_busy:
+            return
+        self._jobs_busy = True
+        self._jobs_worker(self.query_one(LogPane).source)
+
+    @work(thread=True, group="jobs", exit_on_error=False)
+    def _jobs_worker(self, source: LogSource | None) -> None:
+        version: object = None
+        try:
+            version = self.control.state_version()  # before reading: a later change is seen
+            jobs, error = self.control.fetch_jobs(), None
+        except Exception as e:  # noqa: BLE001 - shown in the header, never a traceback
+            jobs, error = None, one_line(e)
+        lines = source.read() if source is not None else []
+        job_id = source.job_id if source is not None else None
+        self.post_message(JobsRefreshed(jobs, error, job_id, lines, version))
+
+    def on_jobs_refreshed(self, msg: JobsRefreshed) -> None:
+        self._jobs_busy = False
+        self.job_refreshes += 1
+        self._state_seen = msg.version
+        if msg.jobs is not None:
+            self.jobs = msg.jobs
+        self._add_log_lines(msg.job_id, msg.lines)
+        self.jobs_error = msg.error
+        self._maybe_reveal()
+        busy = self.control.running() > 0
+        wait = self.job_refresh if busy else max(self.job_refresh, IDLE_JOB_REFRESH_S)
+        self._next_jobs = time.monotonic() + wait
+
+    async def _tick(self) -> None:
+        """The one clock. Due work starts in workers; the state-version check (two stat() calls)
+        runs in a thread and triggers a job refresh only when another client changed state."""
+        now = time.monotonic()
+        if not self._polling and now >= self._next_poll:
+            self._start_poll()
+        if self.supervisor is None or self._jobs_busy:
+            return
+        if now >= self._next_jobs:
+            self._start_jobs()
+            return
+        try:
+            version = await asyncio.to_thread(self.control.state_version)
+        except Exception:  # noqa: BLE001 - the reconcile refresh still comes
+            return
+        if version is not None and version != self._state_seen and not self._jobs_busy:
+            self._start_jobs()
+
+    def _add_log_lines(self, job_id: str | None, lines: list[str]) -> None:
+        """Lines read by a worker; none to add to once the app is shutting down."""
+        for pane in self.query(LogPane).results(LogPane):
+            pane.add_lines(job_id, lines)
+
+    @work(thread=True, group="tail", exit_on_error=False)
+    def _tail_worker(self, source: LogSource) -> None:
+        self.post_message(LogLines(source.job_id, source.read()))
+
+    def on_log_lines(self, msg: LogLines) -> None:
+        self._add_log_lines(msg.job_id, msg.lines)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _call_worker(self, call: JobCall) -> None:
+        """Run one blocking supervisor call off the event loop; the result comes back as a toast."""
+        try:
+            result = call.run()
+        except Exception as e:  # noqa: BLE001 - JobError and anything else: a toast
+            self.post_message(ActionDone(call.title, error=one_line(e)))
+            return
+        self.post_message(ActionDone(call.title, text=call.done(result)))
+
+    def on_action_done(self, msg: ActionDone) -> None:
+        if msg.error:
+            self.notify(msg.error, title=msg.title, severity="error", timeout=8)
+        else:
+            self.notify(msg.text, title=msg.title, timeout=4)
+        self.action_refresh(poll=False)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _history_worker(self) -> None:
+        try:
+            entries = self.control.history(100)
+        except Exception as e:  # noqa: BLE001
+            self.post_message(ActionDone("history", error=one_line(e)))
+            return
+        self.call_from_thread(self.push_screen, HistoryScreen(entries))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: a toast, never a traceback."""
+        if event.state is WorkerState.ERROR:
+            if event.worker.group == "jobs":
+                self._jobs_busy = False
+                self._next_jobs = time.monotonic() + IDLE_JOB_REFRESH_S
+            self.notify(one_line(event.worker.error), title="internal error", severity="error")
+
+
+    def action_refresh(self, poll: bool = True) -> None:
+        """Poll now (a STALE warehouse is retried at once, whatever its back-off) and re-read
+        the jobs. A poll still waiting for the warehouse is not doubled: say so."""
+        if poll:
+            if self._polling:
+                self.notify("a poll is still waiting for the warehouse", title="refresh")
+            else:
+                if self.last_poll is not None and self.last_poll.error:
+                    self.notify("retrying the warehouse now", title="refresh")
+                self._start_poll()
+        if not self._jobs_busy:
+            self._start_jobs()
+
+
+    @property
+    def poll_in_flight(self) -> bool:
+        """A poll was still waiting for the warehouse (see `run`)."""
+        return self._polling

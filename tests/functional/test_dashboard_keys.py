@@ -1,0 +1,248 @@
+"""Terminal habits and newcomer defects of issue 9, on fixed data (fake monitor and supervisor).
+
+Each test names the item it covers; each failed before the change it tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fakes import FakeMonitor, expected_dates, fake_app
+from textual.command import CommandPalette
+from ui_helpers import screen_text, wait_for
+
+from nba_tui.coverage import snapshot
+from nba_tui.jobs.model import JobState
+from nba_tui.tui.control import Selection
+from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen, format_history
+from nba_tui.tui.widgets.grid import CoverageGrid
+from nba_tui.tui.widgets.line import TextLine
+from nba_tui.warehouse.base import Counts
+
+RUNNING = "team_defense_game_summary"
+PAUSED = "upcoming_player_game_context"
+
+
+async def settle(app, pilot) -> None:
+    await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "first data")
+    await pilot.pause(0.05)
+
+
+async def test_grid_moves_like_htop_and_less(tmp_path) -> None:
+    """#9: j/k, g/G, Home/End move the cursor; → never scrolls the grid sideways."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        grid = app.query_one(CoverageGrid)
+        await pilot.press("g")
+        assert grid.cursor_row == 0
+        await pilot.press("j", "j")
+        assert grid.cursor_row == 2
+        await pilot.press("k")
+        assert grid.cursor_row == 1
+        await pilot.press("G")
+        assert grid.cursor_row == grid.row_count - 1
+        await pilot.press("home")
+        assert grid.cursor_row == 0
+        await pilot.press("end")
+        assert grid.cursor_row == grid.row_count - 1
+        for _ in range(4):
+            await pilot.press("right")
+        assert grid.scroll_x == 0
+
+
+async def test_question_mark_closes_help(tmp_path) -> None:
+    """#9: `?` closes the help it opened; the help lists the new keys."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("end")
+        await pilot.pause(0.05)
+        text = screen_text(app)
+        assert "G End" in text and "Ctrl+P" in text
+        await pilot.press("question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_slash_filters_tables_by_name(tmp_path) -> None:
+    """#9: `/zone` keeps the zone tables under their phase headers; Esc shows every row."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        grid = app.query_one(CoverageGrid)
+        every = grid.row_count
+        await pilot.press("slash", *"zone")
+        await wait_for(pilot, lambda: grid.row_count < every, "filtered rows")
+        tables = [k for k in grid.shown if not k.startswith("phase:")]
+        assert tables and all("zone" in k for k in tables)
+        await pilot.press("enter")
+        assert grid.has_focus
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: grid.row_count == every, "every row back")
+
+
+async def test_palette_lists_every_action_with_reasons(tmp_path) -> None:
+    """#12: pause is listed on a table without a running job, with the reason; keys read as
+    the user types them ('?', not 'question_mark')."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key("nbac_schedule")
+        await wait_for(pilot, lambda: app.selected == "nbac_schedule", "selection")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        pause = [t for t in titles if t.startswith("pause (p)")]
+        assert pause and "no running job on this table" in pause[0]
+        assert not any("question_mark" in t for t in titles)
+        assert any(t.startswith("help (?)") for t in titles)
+        assert any(t.startswith("launch (l)") for t in titles)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_f_and_L_check_the_same_phase(tmp_path) -> None:
+    """#11: `f` on a row shows the preflight of that row's phase (what `L` checks), and says so."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key(RUNNING)
+        await wait_for(pilot, lambda: app.selected == RUNNING, "selection")
+        phase = app.pipeline.phase_of(RUNNING).name
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreflightScreen), "preflight")
+        assert app.screen.report.phase == phase
+        assert f"phase {phase}" in screen_text(app)
+        report = app.control.preflight_report(Selection(RUNNING, phase))
+        assert report is not None and report.phase == phase
+
+
+async def test_launch_over_present_dates_asks_and_counts(tmp_path) -> None:
+    """#10: `l` on a table with present dates asks first and says how many would be redone."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key("player_game_summary")
+        await wait_for(pilot, lambda: app.selected == "player_game_summary", "selection")
+        present = app.snapshot.tables["player_game_summary"].present
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a question")
+        assert f"Redo {present} present dates?" in screen_text(app)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_no_internal_names_and_no_dangling_separator(tmp_path) -> None:
+    """#13: a phase row's log title has no 'phase:' key; the job's title ends on a word at 80
+    columns; the stop question has no literal backticks."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        grid = app.query_one(CoverageGrid)
+        title = app.query_one("#log-title", TextLine)
+        grid.select_key("phase:phase4")
+        await wait_for(pilot, lambda: app.selected == "phase:phase4", "phase row")
+        assert "phase:" not in title.text.plain
+        grid.select_key(RUNNING)
+        await wait_for(pilot, lambda: app.selected == RUNNING, "job row")
+        plain = title.text.plain
+        assert len(plain) <= 80 and not plain.rstrip().endswith("·")
+        call = app.control.call("stop", app.selection)
+        assert call is not None and call.confirm is not None
+        assert "`" not in " ".join(call.confirm.lines)
+
+
+def test_history_lines_are_printable() -> None:
+    """Issue 8 #7: recorded argv and names reach the terminal without control characters."""
+    entry = {"time": 0, "user": "x\x1b[2J", "action": "launch", "argv": ["a\x1b]0;pwn\x07", "b"]}
+    text = format_history(entry)
+    assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_too_small_terminal_says_so(tmp_path) -> None:
+    """#14: at 60x20 a notice instead of cut columns ('runn')."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "terminal too small (need 80x24" in text
+        assert "runn" not in text
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: "running" in screen_text(app), "the grid back at 80x24")
+
+
+async def test_paused_job_has_no_eta_and_vanished_job_leaves_its_row(tmp_path) -> None:
+    """#15: a paused job shows no ETA (nor rate); a job no longer listed (archived by `demo
+    reset`) leaves its row blank."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        grid = app.query_one(CoverageGrid)
+        assert grid.cell_value(PAUSED, "job")[0] == "paused"
+        assert grid.cell_value(PAUSED, "eta")[0] == "-"
+        app.control.supervisor.views = app.control.supervisor.views[:1]
+        await pilot.press("R")
+        await wait_for(pilot, lambda: grid.cell_value(PAUSED, "job")[0] == "", "row cleared")
+
+
+async def test_change_by_another_client_shows_within_a_second(tmp_path) -> None:
+    """#16: a pause made elsewhere (the state version changes) shows within 1 s, though the
+    reconcile refresh is far off."""
+    app = fake_app(tmp_path, job_refresh=60.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        grid = app.query_one(CoverageGrid)
+        assert grid.cell_value(RUNNING, "job")[0] == "running"
+        app.control.supervisor.views[0].record.state = JobState.PAUSED  # another client
+        await wait_for(pilot, lambda: grid.cell_value(RUNNING, "job")[0] == "paused", "pause", 1.5)
+
+
+async def test_stale_warehouse_retried_at_once_with_full_reason(tmp_path) -> None:
+    """#8: `R` retries a STALE warehouse now; the full reason is shown in a toast."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        monitor: FakeMonitor = app.monitor
+        reason = "connection refused by bigquery.googleapis.com:443 " + "x" * 60 + " END"
+        monitor.fail = reason
+        await pilot.press("R")
+        await wait_for(pilot, lambda: app.last_poll and app.last_poll.error, "STALE")
+        polls = monitor.polls
+        await pilot.press("R")
+        await wait_for(pilot, lambda: monitor.polls > polls, "a retry at once")
+        assert any(reason in str(n.message) for n in app._notifications)
+
+
+def _short_everywhere(pipeline) -> object:
+    dates = expected_dates()
+    rows = {t.name: {d: 10 for i, d in enumerate(dates) if i % 7} for t in pipeline.tables()}
+    snap = snapshot(pipeline, Counts(expected=dates, rows=rows, elapsed=0.01))
+    snap.taken_at = dt.datetime(2026, 1, 1).timestamp()
+    return snap
+
+
+async def test_long_preflight_scrolls_to_its_last_line_at_80x24(tmp_path) -> None:
+    """#2: a report longer than the screen scrolls (End, PageDown, Home) and its last line is
+    reachable at 80x24."""
+    app = fake_app(tmp_path)
+    app.monitor = FakeMonitor(_short_everywhere(app.pipeline))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key("phase:phase4")
+        await wait_for(pilot, lambda: app.selected == "phase:phase4", "phase row")
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreflightScreen), "preflight")
+        body = app.screen.body
+        await pilot.pause(0.05)
+        assert body.max_scroll_y > 0
+        last = app.screen.report.degradation()[-1].split()[-1]
+        await pilot.press("end")
+        await pilot.pause(0.05)
+        assert body.scroll_y == body.max_scroll_y
+        rows = screen_text(app).splitlines()
+        bottom = max(i for i, r in enumerate(rows) if "╰" in r)
+        assert last in rows[bottom - 1]
+        await pilot.press("home")
+        assert body.scroll_y == 0
+        await pilot.press("pagedown")
+        assert body.scroll_y > 0

@@ -1,0 +1,53 @@
+"""The dashboard's memory stays flat while modals open and close and the cursor moves (issue 8 #6).
+
+Textual 8.2's footer kept every `FooterKey` of every rebuild alive (see
+`nba_tui.tui.widgets.footer`): 300 help cycles grew the process by ~100 MB. Counted here two ways:
+live `FooterKey` objects and all live objects (gc) after warm-up. `NBA_TUI_MEMORY_CYCLES=300`
+runs the issue's full count (slow on a loaded machine); bench/ measures the RSS.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+from fakes import fake_app
+from textual.widgets._footer import FooterKey
+
+from nba_tui.tui.screens.modals import HelpScreen
+
+CYCLES = int(os.environ.get("NBA_TUI_MEMORY_CYCLES", "60"))
+
+
+def live() -> tuple[int, int]:
+    """(live FooterKey objects, all live objects tracked by gc)."""
+    gc.collect()
+    objects = gc.get_objects()
+    return sum(1 for o in objects if isinstance(o, FooterKey)), len(objects)
+
+
+async def _cycles(pilot, keys: tuple[str, ...], n: int) -> None:
+    for _ in range(n):
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+
+
+async def test_modal_cycles_and_moves_do_not_grow(tmp_path) -> None:
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        # Warm up: the first few rebuilds fill caches that then stay their size.
+        await _cycles(pilot, ("question_mark", "escape", "home", "down"), 10)
+        keys0, objects0 = live()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await _cycles(pilot, ("question_mark", "escape"), CYCLES)
+        await _cycles(pilot, ("home", "down"), CYCLES)  # phase header <-> table row
+        await pilot.pause(0.1)
+        keys1, objects1 = live()
+        assert keys1 <= keys0
+        # Before the fix: ~1,000 objects kept per cycle; allow noise, not a per-cycle leak.
+        assert objects1 - objects0 < 20 * CYCLES, f"{objects1 - objects0} objects kept"
