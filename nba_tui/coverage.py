@@ -110,6 +110,13 @@ class TableCoverage:
     last_date: dt.date | None
     median_rows: float
     missing_runs: list[DateRun] = field(default_factory=list)
+    degraded_rows: dict[dt.date, int] = field(default_factory=dict)
+    """Flagged rows per date (the table's `degraded_column` non-zero); empty without one."""
+    _missing_ord: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Derived maths cached by pure modules (readiness's blocked spans per look-back): a coverage
+    never changes once built, and `CoverageCache` hands the same object back while its table is
+    unchanged, so the cache lives as long as it is valid."""
 
     @property
     def share(self) -> float:
@@ -123,6 +130,26 @@ class TableCoverage:
     @property
     def missing(self) -> list[dt.date]:
         return [d for d, s in self.states.items() if s is DateState.MISSING]
+
+    def missing_ordinals(self) -> list[int]:
+        """Sorted day ordinals of the missing dates, computed once (readiness bisects them; a
+        coverage reused by `CoverageCache` keeps them across polls)."""
+        if self._missing_ord is None:
+            self._missing_ord = sorted(
+                d.toordinal() for d, s in self.states.items() if s is DateState.MISSING
+            )
+        return self._missing_ord
+
+    @property
+    def degraded(self) -> list[dt.date]:
+        """Expected dates with rows of which some are flagged degraded, sorted."""
+        return sorted(d for d, n in self.degraded_rows.items() if n > 0 and d in self.states)
+
+    @property
+    def degraded_share(self) -> float:
+        """Degraded dates over dates with rows (0.0 when none has rows)."""
+        have = sum(1 for s in self.states.values() if s in (DateState.PRESENT, DateState.THIN))
+        return len(self.degraded) / have if have else 0.0
 
     @property
     def thin(self) -> list[dt.date]:
@@ -177,6 +204,8 @@ class TableCoverage:
                 for r in self.missing_runs
             ],
             "thin_dates": [d.isoformat() for d in self.thin],
+            "degraded_dates": [d.isoformat() for d in self.degraded],
+            "degraded_share": round(self.degraded_share, 6),
             "bootstrap_dates": len(self.bootstrap),
             "median_rows": self.median_rows,
             "rows_total": sum(self.rows.values()),
@@ -185,6 +214,15 @@ class TableCoverage:
 
 def _in_range(d: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
     return (start is None or d >= start) and (end is None or d <= end)
+
+
+def _narrow(
+    per_date: dict[dt.date, int], start: dt.date | None, end: dt.date | None
+) -> dict[dt.date, int]:
+    """The dates of `per_date` within [start, end]; the dict itself when unbounded."""
+    if start is None and end is None:
+        return per_date
+    return {d: n for d, n in per_date.items() if _in_range(d, start, end)}
 
 
 def table_coverage(
@@ -204,11 +242,8 @@ def table_coverage(
         expected = [d for d in counts.expected if _in_range(d, start, end)]
     if boot is None:
         boot = bootstrap_dates(expected, starts, table.bootstrap_days)
-    rows_all = counts.rows.get(table.name, {})
-    if start is None and end is None:
-        rows = rows_all
-    else:
-        rows = {d: n for d, n in rows_all.items() if _in_range(d, start, end)}
+    rows = _narrow(counts.rows.get(table.name, {}), start, end)
+    flagged = _narrow(counts.degraded.get(table.name, {}), start, end)
     games = counts.expected_rows
     have = [d for d in expected if rows.get(d, 0) > 0]
     median = float(statistics.median([rows[d] for d in have])) if have else 0.0
@@ -245,6 +280,7 @@ def table_coverage(
         last_date=have[-1] if have else None,
         median_rows=median,
         missing_runs=runs(missing, expected),
+        degraded_rows=flagged,
     )
 
 
@@ -305,6 +341,10 @@ def snapshot(
     return CoverageCache().snapshot(pipeline, counts, start, end)
 
 
+_Cached = tuple[dict[dt.date, int], dict[dt.date, int], bool, TableCoverage]
+"""A table's rows, flagged rows and existence at its last computation, and the coverage."""
+
+
 class CoverageCache:
     """Coverage of successive polls, recomputing only the tables whose inputs changed.
 
@@ -328,7 +368,7 @@ class CoverageCache:
         self._expected: list[dt.date] = []
         self._starts: list[dt.date] = []
         self._boots: dict[int, set[dt.date]] = {}
-        self._tables: dict[str, tuple[dict[dt.date, int], bool, TableCoverage]] = {}
+        self._tables: dict[str, _Cached] = {}
 
     def _context(
         self, pipeline: Pipeline, counts: Counts, start: dt.date | None, end: dt.date | None
@@ -363,10 +403,16 @@ class CoverageCache:
         for p in pipeline.phases:
             for t in p.tables:
                 rows = counts.rows.get(t.name, {})
+                flagged = counts.degraded.get(t.name, {})
                 exists = t.name not in counts.missing_tables
                 hit = self._tables.get(t.name)
-                if hit is not None and hit[1] == exists and (hit[0] is rows or hit[0] == rows):
-                    tables[t.name] = hit[2]
+                if (
+                    hit is not None
+                    and hit[2] == exists
+                    and (hit[0] is rows or hit[0] == rows)
+                    and (hit[1] is flagged or hit[1] == flagged)
+                ):
+                    tables[t.name] = hit[3]
                     continue
                 if t.bootstrap_days not in self._boots:
                     self._boots[t.bootstrap_days] = bootstrap_dates(
@@ -383,7 +429,7 @@ class CoverageCache:
                     boot=self._boots[t.bootstrap_days],
                 )
                 self.computed += 1
-                self._tables[t.name] = (rows, exists, cov)
+                self._tables[t.name] = (rows, flagged, exists, cov)
                 tables[t.name] = cov
         return Snapshot(
             tables=tables,

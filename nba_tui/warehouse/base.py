@@ -30,6 +30,9 @@ class TableSpec:
     name: str
     ref: TableRef
     date_column: str
+    degraded_column: str | None = None
+    """A validated column whose non-zero/true rows are degraded: counted per date in the same
+    query (None: nothing to count)."""
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Counts:
     bytes_billed: int | None = None
     """Bytes billed by this poll's query jobs, from their own statistics (0 when no job ran;
     None when the backend does not report billing: SQLite, an emulator)."""
+    degraded: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    """Flagged rows per date, for the tables whose spec has a `degraded_column` (same round trip
+    as `rows`; the same dict objects while a table is unchanged, like `rows`)."""
 
 
 class Warehouse(Protocol):

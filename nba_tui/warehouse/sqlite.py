@@ -82,6 +82,21 @@ def existing_tables(conn: sqlite3.Connection) -> set[str]:
     return found
 
 
+def _count_part(spec: TableSpec) -> str:
+    """One table's rows per date, and its flagged rows per date when it has a degraded column
+    (SQLite truth: a non-zero number; NULL and text that is not a number count as not flagged).
+
+    Identifiers were validated at config load and are quoted; the tag and the dates are bound."""
+    col = quote_column(spec.date_column, "sqlite")
+    flag = "NULL"
+    if spec.degraded_column:
+        flag = f"SUM(CASE WHEN {quote_column(spec.degraded_column, 'sqlite')} THEN 1 ELSE 0 END)"
+    return (
+        f"SELECT ? AS t, {col} AS d, COUNT(*) AS n, {flag} AS g "  # noqa: S608
+        f"FROM {spec.ref.sqlite_sql()} WHERE {col} BETWEEN ? AND ? GROUP BY {col}"
+    )
+
+
 class SqliteWarehouse:
     """Read side of the embedded warehouse used by coverage polls.
 
@@ -101,6 +116,7 @@ class SqliteWarehouse:
         self._inodes: dict[str, int] = {}
         self._versions: dict[str, int] = {}
         self._cache: dict[str, dict[dt.date, int]] = {}
+        self._flagged: dict[str, dict[dt.date, int]] = {}
         self._cache_key: tuple | None = None
 
     def _files(self) -> dict[str, int]:
@@ -150,7 +166,7 @@ class SqliteWarehouse:
             conn = self._connection()
             changed = self._changed(conn)
             if key != self._cache_key:
-                self._cache, self._cache_key = {}, key
+                self._cache, self._flagged, self._cache_key = {}, {}, key
             present = existing_tables(conn)
             parts: list[str] = []
             params: list[object] = []
@@ -167,29 +183,41 @@ class SqliteWarehouse:
                 if spec.ref.dataset not in changed and spec.name in self._cache:
                     continue
                 self._cache[spec.name] = {}
-                col = quote_column(spec.date_column, "sqlite")
-                # Identifiers were validated at config load and are quoted; values are bound.
-                src = spec.ref.sqlite_sql()
-                sql_part = f"SELECT ? AS t, {col} AS d, COUNT(*) AS n FROM {src} "  # noqa: S608
-                parts.append(sql_part + f"WHERE {col} BETWEEN ? AND ? GROUP BY {col}")
+                if spec.degraded_column:
+                    self._flagged[spec.name] = {}
+                parts.append(_count_part(spec))
                 params += [i, start.isoformat(), end.isoformat()]
             rows = conn.execute(" UNION ALL ".join(parts), params).fetchall() if parts else []
         except sqlite3.Error as e:
             self._cache_key = None  # next poll starts from scratch
             raise WarehouseError(f"embedded warehouse {self.root}: {e}") from e
-        for t, d, n in rows:
-            self._cache[specs[t].name][dt.date.fromisoformat(str(d)[:10])] = int(n)
-        # The cached dicts themselves, not copies: an unchanged table is the same object as in
-        # the previous poll (coverage skips it at once); a recount always builds a new dict.
+        for t, d, n, g in rows:
+            day = dt.date.fromisoformat(str(d)[:10])
+            self._cache[specs[t].name][day] = int(n)
+            if g is not None:
+                self._flagged[specs[t].name][day] = int(g)
+        result = self._result(expected, tables, missing)
+        result.queries = 1 if parts else 0
+        result.elapsed = time.perf_counter() - t0
+        return result
+
+    def _result(
+        self, expected: TableSpec, tables: Sequence[TableSpec], missing: list[str]
+    ) -> Counts:
+        """The cached dicts themselves, not copies: an unchanged table is the same object as in
+        the previous poll (coverage skips it at once); a recount always builds a new dict."""
         expected_rows = self._cache[expected.name]
         return Counts(
             expected=sorted(expected_rows),
             expected_rows=expected_rows,
             rows={s.name: self._cache[s.name] for s in tables if s.name not in missing},
+            degraded={
+                s.name: self._flagged[s.name]
+                for s in tables
+                if s.degraded_column and s.name not in missing and s.name in self._flagged
+            },
             missing_tables=missing,
-            queries=1 if parts else 0,
             bytes_processed=None,
-            elapsed=time.perf_counter() - t0,
         )
 
     def close(self) -> None:
