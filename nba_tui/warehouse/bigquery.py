@@ -49,12 +49,12 @@ from nba_tui.warehouse.bq_errors import (
     translate,
 )
 from nba_tui.warehouse.bq_meta import Signature, TokenBucket, fetch_tables, signature
+from nba_tui.warehouse.bq_sql import partitions_part, plain_part
 from nba_tui.warehouse.identifiers import (
     IdentifierError,
     TableRef,
     check_name,
     check_project,
-    quote_column,
 )
 
 if TYPE_CHECKING:
@@ -96,6 +96,11 @@ def _daily_on(table: Any, column: str) -> bool:
     )
 
 
+def _quads(rows: Sequence[tuple]) -> list[tuple[int, dt.date, int, int | None]]:
+    """`(tag, date, rows, flagged rows or None)` from plain-part result rows."""
+    return [(int(t), d, int(n), None if g is None else int(g)) for t, _, d, n, g in rows]
+
+
 class BigQueryWarehouse:
     """Coverage polls against BigQuery (or an emulator) through the official client."""
 
@@ -123,6 +128,8 @@ class BigQueryWarehouse:
         #: signature then, and the range they cover: unchanged tables are not queried again.
         self._rows: dict[tuple[TableRef, str], dict[dt.date, int]] = {}
         self._sigs: dict[tuple[TableRef, str], Signature] = {}
+        #: Flagged rows per date of the tables with a degraded column, kept like `_rows`.
+        self._flagged: dict[tuple[TableRef, str], dict[dt.date, int]] = {}
         self._range: tuple[dt.date, dt.date] | None = None
         self._bucket = TokenBucket()
 
@@ -212,37 +219,9 @@ class BigQueryWarehouse:
         """Count every table again at the next poll (the bench measures full polls this way)."""
         self._rows.clear()
         self._sigs.clear()
+        self._flagged.clear()
 
     # -- SQL --------------------------------------------------------------------------------------
-    def _plain_part(self, i: int, spec: TableSpec) -> tuple[str, list[Any]]:
-        col = quote_column(spec.date_column, "bigquery")
-        src = spec.ref.bigquery_sql(self.project)
-        # Identifiers are validated and quoted; the tag and the dates are parameters.
-        sql = (
-            f"SELECT @t{i} AS t, CAST(NULL AS STRING) AS tn, {col} AS d, COUNT(*) AS n "  # noqa: S608
-            f"FROM {src} WHERE {col} BETWEEN @start AND @end GROUP BY {col}"
-        )
-        return sql, [bigquery.ScalarQueryParameter(f"t{i}", "INT64", i)]
-
-    def _partitions_part(self, k: int, dataset: str, names: list[str]) -> tuple[str, list[Any]]:
-        view = f"`{self.project}`.`{dataset}`.INFORMATION_SCHEMA.PARTITIONS"
-        # Daily partition ids are YYYYMMDD; `__UNPARTITIONED__` holds rows still in the streaming
-        # buffer (their dates are unknown: those tables are recounted with the plain query).
-        # IF evaluates PARSE_DATE only for the other branch, so `__...__` ids never reach it.
-        sql = (
-            f"SELECT @p{k} AS t, table_name AS tn, "  # noqa: S608 - validated, quoted identifiers
-            "IF(STARTS_WITH(partition_id, '__'), NULL, "
-            "PARSE_DATE('%Y%m%d', partition_id)) AS d, "
-            f"total_rows AS n FROM {view} WHERE table_name IN UNNEST(@names{k}) "
-            "AND (partition_id BETWEEN @pstart AND @pend OR partition_id = '__UNPARTITIONED__') "
-            "AND total_rows > 0"
-        )
-        params = [
-            bigquery.ScalarQueryParameter(f"p{k}", "INT64", -(k + 1)),
-            bigquery.ArrayQueryParameter(f"names{k}", "STRING", names),
-        ]
-        return sql, params
-
     def _date_params(self, start: dt.date, end: dt.date) -> list[Any]:
         return [
             bigquery.ScalarQueryParameter("start", "DATE", start),
@@ -255,7 +234,7 @@ class BigQueryWarehouse:
         """The UNION ALL coverage query over `(tag, spec)` pairs and its parameters."""
         parts, params = [], self._date_params(start, end)
         for i, spec in live:
-            sql, p = self._plain_part(i, spec)
+            sql, p = plain_part(self.project, i, spec)
             parts.append(sql)
             params += p
         return " UNION ALL ".join(parts), params
@@ -270,7 +249,8 @@ class BigQueryWarehouse:
         by_dataset: dict[str, list[tuple[int, TableSpec]]] = {}
         plain: list[tuple[int, TableSpec]] = []
         for i, spec in live:
-            if self._is_daily_partitioned(spec):
+            # Metadata cannot count flagged rows: tables with a degraded column are scanned.
+            if spec.degraded_column is None and self._is_daily_partitioned(spec):
                 by_dataset.setdefault(spec.ref.dataset, []).append((i, spec))
             else:
                 plain.append((i, spec))
@@ -283,13 +263,13 @@ class BigQueryWarehouse:
         routes: dict[tuple[int, str], list[int]] = {}
         for k, (ds, members) in enumerate(sorted(by_dataset.items())):
             names = sorted({s.ref.table for _, s in members})
-            sql, p = self._partitions_part(k, ds, names)
+            sql, p = partitions_part(self.project, k, ds, names)
             parts.append(sql)
             params += p
             for i, s in members:
                 routes.setdefault((-(k + 1), s.ref.table), []).append(i)
         for i, spec in plain:
-            sql, p = self._plain_part(i, spec)
+            sql, p = plain_part(self.project, i, spec)
             parts.append(sql)
             params += p
         return " UNION ALL ".join(parts), params, routes
@@ -342,6 +322,8 @@ class BigQueryWarehouse:
                 check_name(spec.ref.dataset, "dataset")
                 check_name(spec.ref.table, "table")
                 check_name(spec.date_column, "column")
+                if spec.degraded_column is not None:
+                    check_name(spec.degraded_column, "column")
         except IdentifierError as e:
             raise WarehouseError(str(e), hint="fix the name in the config") from None
 
@@ -384,6 +366,11 @@ class BigQueryWarehouse:
             expected=sorted(self._rows[(expected.ref, expected.date_column)]),
             expected_rows=self._rows[(expected.ref, expected.date_column)],
             rows={s.name: self._rows[(s.ref, s.date_column)] for s in tables if s.ref in present},
+            degraded={
+                s.name: self._flagged.get((s.ref, s.date_column), {})
+                for s in tables
+                if s.degraded_column and s.ref in present
+            },
             missing_tables=[s.name for s in tables if s.ref not in present],
             queries=queries,
             bytes_processed=total_bytes(p for p, _ in self._stats),
@@ -401,20 +388,28 @@ class BigQueryWarehouse:
         self,
         specs: Sequence[TableSpec],
         stale: Sequence[tuple[int, TableSpec]],
-        raw: Sequence[tuple[int, dt.date, int]],
+        raw: Sequence[tuple[int, dt.date, int, int | None]],
         sigs: dict[TableRef, Signature | None],
     ) -> None:
-        """Store the recounted tables' rows (new dicts) with the signatures read before the query:
-        a write that landed in between moves the signature again, so it is never missed."""
+        """Store the recounted tables' rows and flagged rows (new dicts) with the signatures read
+        before the query: a write that landed in between moves the signature again, so it is
+        never missed."""
         fresh: dict[tuple[TableRef, str], dict[dt.date, int]] = {
             (s.ref, s.date_column): {} for _, s in stale
         }
-        for t, day, n in raw:
-            rows = fresh[(specs[t].ref, specs[t].date_column)]
-            rows[day] = rows.get(day, 0) + int(n)
+        flagged: dict[tuple[TableRef, str], dict[dt.date, int]] = {
+            (s.ref, s.date_column): {} for _, s in stale if s.degraded_column
+        }
+        for t, day, n, g in raw:
+            key = (specs[t].ref, specs[t].date_column)
+            fresh[key][day] = fresh[key].get(day, 0) + int(n)
+            if g is not None and key in flagged:
+                flagged[key][day] = flagged[key].get(day, 0) + int(g)
         for _, spec in stale:
             key = (spec.ref, spec.date_column)
             self._rows[key] = fresh[key]
+            if key in flagged:
+                self._flagged[key] = flagged[key]
             sig = sigs.get(spec.ref)
             if sig is None:
                 self._sigs.pop(key, None)
@@ -423,8 +418,9 @@ class BigQueryWarehouse:
 
     def _coverage(
         self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
-    ) -> tuple[list[tuple[int, dt.date, int]], int | None, int]:
-        """`(tag, date, rows)` triples for the live specs, bytes processed, and jobs run."""
+    ) -> tuple[list[tuple[int, dt.date, int, int | None]], int | None, int]:
+        """`(tag, date, rows, flagged rows or None)` for the live specs, bytes processed, and
+        jobs run."""
         what = f"coverage query over {len(live)} tables"
         use_partitions = self.settings.strategy == "partitions"
         if use_partitions and time.monotonic() < self._partitions_off_until:
@@ -434,7 +430,7 @@ class BigQueryWarehouse:
         if not use_partitions:
             sql, params = self.plain_query(live, start, end)
             rows, nbytes = self.run(sql, params, what)
-            return [(int(t), d, int(n)) for t, _, d, n in rows], nbytes, 1
+            return _quads(rows), nbytes, 1
         sql, params, routes = self.partitions_query(live, start, end)
         try:
             rows, nbytes = self.run(sql, params, what + " (INFORMATION_SCHEMA.PARTITIONS)")
@@ -445,15 +441,15 @@ class BigQueryWarehouse:
             self.note = f"INFORMATION_SCHEMA.PARTITIONS unavailable ({e}); using the plain query"
             sql, params = self.plain_query(live, start, end)
             rows, nbytes = self.run(sql, params, what)
-            return [(int(t), d, int(n)) for t, _, d, n in rows], nbytes, 2
-        out: list[tuple[int, dt.date, int]] = []
+            return _quads(rows), nbytes, 2
+        out: list[tuple[int, dt.date, int, int | None]] = []
         recount: set[int] = set()
-        for t, tn, d, n in rows:
+        for t, tn, d, n, g in rows:
             tags = routes.get((int(t), tn), []) if t < 0 else [int(t)]
             if t < 0 and d is None:
                 recount.update(tags)
                 continue
-            out.extend((tag, d, int(n)) for tag in tags)
+            out.extend((tag, d, int(n), None if g is None else int(g)) for tag in tags)
         if not recount:
             return out, nbytes, 1
         # Rows still in the streaming buffer have no partition yet: count those tables directly.
@@ -461,7 +457,7 @@ class BigQueryWarehouse:
         again = [(i, s) for i, s in live if i in recount]
         sql, params = self.plain_query(again, start, end)
         rows2, nbytes2 = self.run(sql, params, what + " (streaming buffer)")
-        out += [(int(t), d, int(n)) for t, _, d, n in rows2]
+        out += _quads(rows2)
         total = None if nbytes is None and nbytes2 is None else (nbytes or 0) + (nbytes2 or 0)
         return out, total, 2
 

@@ -2,7 +2,8 @@
 
 Gaps (a run of two and a single date), a thin date, bootstrap windows at three season starts,
 the range's first and last day (inclusive), rows outside the range, rows with a NULL date, rows on
-non-game dates, a table that does not exist and a dataset that does not exist.
+non-game dates, a table that does not exist and a dataset that does not exist; degraded rows
+(`box` flags rows by its `v` column, 0 .. n-1 on a date of n rows: n - 1 flagged rows).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ phases:
   - name: p2
     tables:
       - {{name: schedule, table: raw_{sfx}.schedule, min_coverage: 1.0}}
-      - {{name: box, table: raw_{sfx}.box, min_coverage: 0.9}}
+      - {{name: box, table: raw_{sfx}.box, min_coverage: 0.9, degraded_column: v}}
   - name: p3
     tables:
       - {{name: summary, table: ana_{sfx}.summary, depends_on: [box], min_coverage: 0.95}}
@@ -194,3 +195,25 @@ def test_specs_cover_every_table(loaded) -> None:
     _, pipeline = loaded
     expected, tables = specs(pipeline)
     assert expected.name == "__expected__" and len(tables) == 6
+
+
+def test_degraded_rows_in_the_same_round_trip(loaded) -> None:
+    """Flagged rows per date come from the one coverage query (the partitions strategy scans
+    the flagged table instead of reading metadata), on every backend alike."""
+    backend, pipeline = loaded
+    wh = backend.warehouse(pipeline.datasets())
+    try:
+        counts = fetch(pipeline, wh)
+    finally:
+        wh.close()
+    assert counts.queries == 1
+    box = {d: n for d, n in world("x")["raw_x.box"].items() if d is not None}
+    assert counts.degraded == {"box": {d: n - 1 for d, n in box.items()}}
+    snap = _snapshot(loaded)
+    cov = snap.tables["box"]
+    assert cov.degraded == [d for d in GAME_DATES if d not in BOX_MISSING]
+    assert cov.degraded_share == 1.0
+    assert snap.tables["summary"].degraded == [] and snap.tables["summary"].degraded_share == 0.0
+    listed = {t["name"]: t for p in snap.to_json(pipeline)["phases"] for t in p["tables"]}
+    assert listed["box"]["degraded_dates"][:2] == ["2024-01-01", "2024-01-03"]
+    assert len(listed["box"]["degraded_dates"]) == 28 and listed["summary"]["degraded_dates"] == []

@@ -1,0 +1,62 @@
+"""The SQL parts of the BigQuery coverage query, one per table or per dataset.
+
+Every part yields the same five columns, so any mix of them is one `UNION ALL` job:
+`t` (the spec's tag), `tn` (table name, partitions parts only), `d` (the date), `n` (rows) and
+`g` (rows flagged by the table's `degraded_column`, NULL when the part does not count them).
+
+Nothing from the config becomes SQL text unchecked: names were validated at config load and are
+quoted part by part here (`quote_column` validates again); tags, dates and table names in filters
+are query parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.cloud import bigquery
+
+from nba_tui.warehouse.base import TableSpec
+from nba_tui.warehouse.identifiers import quote_column
+
+
+def flagged_expr(spec: TableSpec) -> str:
+    """`g` for a plain part: rows whose degraded column is true or non-zero. `CAST(... AS BOOL)`
+    accepts INT64 and BOOL columns (and STRING 'true'/'false'); NULL counts as not flagged."""
+    if not spec.degraded_column:
+        return "CAST(NULL AS INT64)"
+    return f"COUNTIF(CAST({quote_column(spec.degraded_column, 'bigquery')} AS BOOL))"
+
+
+def plain_part(project: str, i: int, spec: TableSpec) -> tuple[str, list[Any]]:
+    """Rows (and flagged rows) per date of one table: a scan of its date column (and of its
+    degraded column, when it has one)."""
+    col = quote_column(spec.date_column, "bigquery")
+    src = spec.ref.bigquery_sql(project)
+    sql = (
+        f"SELECT @t{i} AS t, CAST(NULL AS STRING) AS tn, {col} AS d, COUNT(*) AS n, "  # noqa: S608
+        f"{flagged_expr(spec)} AS g FROM {src} WHERE {col} BETWEEN @start AND @end GROUP BY {col}"
+    )
+    return sql, [bigquery.ScalarQueryParameter(f"t{i}", "INT64", i)]
+
+
+def partitions_part(project: str, k: int, dataset: str, names: list[str]) -> tuple[str, list[Any]]:
+    """Rows per daily partition of some tables of one dataset, from metadata (no scan). It cannot
+    count flagged rows: tables with a degraded column always go through `plain_part`."""
+    view = f"`{project}`.`{dataset}`.INFORMATION_SCHEMA.PARTITIONS"
+    # Daily partition ids are YYYYMMDD; `__UNPARTITIONED__` holds rows still in the streaming
+    # buffer (their dates are unknown: those tables are recounted with the plain query).
+    # IF evaluates PARSE_DATE only for the other branch, so `__...__` ids never reach it.
+    sql = (
+        f"SELECT @p{k} AS t, table_name AS tn, "  # noqa: S608 - validated, quoted identifiers
+        "IF(STARTS_WITH(partition_id, '__'), NULL, "
+        "PARSE_DATE('%Y%m%d', partition_id)) AS d, "
+        f"total_rows AS n, CAST(NULL AS INT64) AS g FROM {view} "
+        f"WHERE table_name IN UNNEST(@names{k}) "
+        "AND (partition_id BETWEEN @pstart AND @pend OR partition_id = '__UNPARTITIONED__') "
+        "AND total_rows > 0"
+    )
+    params = [
+        bigquery.ScalarQueryParameter(f"p{k}", "INT64", -(k + 1)),
+        bigquery.ArrayQueryParameter(f"names{k}", "STRING", names),
+    ]
+    return sql, params
