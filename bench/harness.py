@@ -87,7 +87,10 @@ def print_figures(figs: list[Figure], out=sys.stdout) -> None:  # noqa: ANN001
 
 
 def write_json(figs: list[Figure], path: Path, meta: dict) -> None:
-    path.write_text(json.dumps({**meta, "figures": [asdict(f) for f in figs]}, indent=2) + "\n")
+    path.write_text(
+        json.dumps({**meta, "figures": [asdict(f) for f in figs]}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
 
 
 # -- /proc ----------------------------------------------------------------------------------------
