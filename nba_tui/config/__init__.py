@@ -121,8 +121,23 @@ def _graph_error_loc(msg: str, data: Any) -> tuple:
         return ()
     # a duplicate is reported where it is written the second time
     pi, ti = found[-1] if "duplicate" in msg or "listed twice" in msg else found[0]
-    key = "depends_on" if ("depends on" in msg or "cycle" in msg) else "name"
-    return ("phases", pi, "tables", ti, key)
+    if not ("depends on" in msg or "cycle" in msg):
+        return ("phases", pi, "tables", ti, "name")
+    return ("phases", pi, "tables", ti, *_input_loc(msg, data["phases"][pi]["tables"][ti]))
+
+
+def _input_loc(msg: str, table: dict) -> tuple:
+    """The entry of depends_on/soft_depends_on an unknown-table error names (its own line when
+    the list is written one entry per line), else the depends_on key."""
+    m = re.search(r"unknown table '([^']+)'", msg)
+    for key in ("depends_on", "soft_depends_on"):
+        entries = table.get(key)
+        if m is None or not isinstance(entries, list):
+            continue
+        for i, e in enumerate(entries):
+            if m.group(1) in (e, e.get("table") if isinstance(e, dict) else None):
+                return (key, i)
+    return ("depends_on",)
 
 
 def load(path: str | Path = DEFAULT_CONFIG) -> Pipeline:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from nba_tui.config.sections import (
     AlertSettings,
@@ -56,7 +63,14 @@ class InputRef(Section):
 
 def _input_entry(value: Any) -> Any:
     """A bare name is the same as `{table: NAME}` (look-back 0)."""
-    return {"table": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"table": value}
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"not an input: {str(value)[:40]!r} (write a table name or "
+            "{table: NAME, lookback_days: N})"
+        )
+    return value
 
 
 InputEntry = Annotated[
@@ -139,11 +153,12 @@ class Table(Section):
             seen.add(entry.table)
         return v
 
-    @model_validator(mode="after")
-    def _degraded_not_date(self) -> Table:
-        if self.degraded_column is not None and self.degraded_column == self.date_column:
-            raise ValueError(f"degraded_column {self.degraded_column!r} is the date column")
-        return self
+    @field_validator("degraded_column")
+    @classmethod
+    def _degraded_not_date(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and v == info.data.get("date_column"):
+            raise ValueError(f"{v!r} is the date column; name the column that flags rows")
+        return v
 
     @property
     def depends_on(self) -> list[str]:

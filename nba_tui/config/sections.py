@@ -208,6 +208,13 @@ class AlertSettings(Section):
     stale_after: Duration = 600.0
     """Seconds without a successful coverage poll before `warehouse_stale` is raised."""
 
+    @field_validator("on_event", mode="before")
+    @classmethod
+    def _not_a_string(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            raise ValueError("write an argument list such as [prog, --flag], never a shell string")
+        return v
+
     @field_validator("on_event")
     @classmethod
     def _argv(cls, v: list[str] | None) -> list[str] | None:

@@ -116,7 +116,8 @@ CORPUS = [
     (
         "unknown dependency",
         _mutate("depends_on: [box]", "depends_on: [boxx]"),
-        "p.yaml:15: phases[1].tables[0].depends_on: table 'summary' depends on unknown table 'boxx'",
+        "p.yaml:15: phases[1].tables[0].depends_on[0]: table 'summary' depends on unknown table "
+        "'boxx'",
     ),
     (
         "duplicate table",
@@ -196,6 +197,59 @@ CORPUS = [
         "p.yaml:19: YAML syntax error: duplicate key 'pipeline'",
     ),
     ("bad duration", BASE + "poll: {interval: soon}\n", "poll.interval: not a duration"),
+    (
+        "negative look-back",
+        _mutate("depends_on: [box]", "depends_on: [{table: box, lookback_days: -1}]"),
+        "p.yaml:15: phases[1].tables[0].depends_on[0].lookback_days: Input should be greater",
+    ),
+    (
+        "look-back over a year",
+        _mutate("depends_on: [box]", "depends_on: [{table: box, lookback_days: 400}]"),
+        "depends_on[0].lookback_days: Input should be less than or equal to 366",
+    ),
+    (
+        "misspelt look-back",
+        _mutate("depends_on: [box]", "depends_on: [{table: box, lookback: 3}]"),
+        "p.yaml:15: phases[1].tables[0].depends_on[0].lookback: unknown key 'lookback'",
+    ),
+    (
+        "unknown input on its own line",
+        _mutate("depends_on: [box]", "depends_on:\n          - box\n          - {table: boxx}"),
+        "p.yaml:17: phases[1].tables[0].depends_on[1]: table 'summary' depends on unknown table",
+    ),
+    (
+        "input listed twice",
+        _mutate("depends_on: [box]", "depends_on: [box, {table: box, lookback_days: 3}]"),
+        "p.yaml:15: phases[1].tables[0].depends_on: lists 'box' twice",
+    ),
+    (
+        "input both hard and soft",
+        _mutate("depends_on: [box]", "depends_on: [box]\n        soft_depends_on: [box]"),
+        "p.yaml:15: phases[1].tables[0].depends_on: table 'summary' depends on 'box' both hard",
+    ),
+    (
+        "input not a name",
+        _mutate("depends_on: [box]", "depends_on: [7]"),
+        "depends_on[0]: not an input: '7' (write a table name or {table: NAME, lookback_days: N})",
+    ),
+    (
+        "unsafe degraded column",
+        _mutate("depends_on: [box]", "depends_on: [box]\n        degraded_column: 'x; drop'"),
+        "p.yaml:16: phases[1].tables[0].degraded_column: unsafe column",
+    ),
+    (
+        "degraded column is the date",
+        _mutate("depends_on: [box]", "depends_on: [box]\n        degraded_column: game_date"),
+        "p.yaml:16: phases[1].tables[0].degraded_column: 'game_date' is the date column",
+    ),
+    (
+        "alert hook as a shell string",
+        BASE + "alerts: {on_event: 'notify-send hi'}\n",
+        "p.yaml:19: alerts.on_event: write an argument list such as [prog, --flag], never a shell",
+    ),
+    ("too many retries", BASE + "jobs: {retries: 11}\n", "p.yaml:19: jobs.retries: Input should"),
+    ("bad retry back-off", BASE + "jobs: {retry_backoff: 2d}\n", "jobs.retry_backoff: not a"),
+    ("bad stale time", BASE + "alerts: {stale_after: -1}\n", "alerts.stale_after: must be"),
     (
         "python object tag",
         BASE + "x: !!python/object/apply:os.system [echo hi]\n",
@@ -460,3 +514,58 @@ def test_an_error_quoting_a_huge_input_stays_short(text: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.loads(text, "p.yaml")
     assert len(str(info.value)) <= 520 and "\n" not in str(info.value), str(info.value)[:200]
+
+
+def test_inputs_carry_look_backs_and_names_stay_names() -> None:
+    text = _mutate(
+        "depends_on: [box]",
+        "depends_on: [schedule, {table: box, lookback_days: 21}]\n"
+        "        soft_depends_on: [{table: context, lookback_days: 0}]\n"
+        "        degraded_column: synthetic",
+    ).replace(
+        "      - name: box\n",
+        "      - name: context\n        table: raw.context\n      - name: box\n",
+    )
+    p = config.loads(text, "p.yaml")
+    t = p.table("summary")
+    assert t.depends_on == ["schedule", "box"] and t.soft_depends_on == ["context"]
+    assert t.all_inputs == ["schedule", "box", "context"]
+    assert t.inputs == [
+        config.Input("schedule", 0, False),
+        config.Input("box", 21, False),
+        config.Input("context", 0, True),
+    ]
+    assert t.degraded_column == "synthetic"
+    assert p.topological_order().index("box") < p.topological_order().index("summary")
+
+
+def test_autopilot_defaults() -> None:
+    p = config.loads(BASE, "p.yaml")
+    assert (p.jobs.retries, p.jobs.retry_backoff) == (2, 30.0)
+    assert (p.alerts.on_event, p.alerts.timeout, p.alerts.stale_after) == (None, 10.0, 600.0)
+    assert p.table("summary").backfill is not None
+    assert p.table("summary").backfill.shardable is False
+    assert p.table("summary").degraded_column is None
+    hooked = config.loads(
+        BASE + "alerts: {on_event: [/bin/true, --json], timeout: 2s, stale_after: 5m}\n", "p.yaml"
+    )
+    assert hooked.alerts.on_event == ["/bin/true", "--json"]
+    assert (hooked.alerts.timeout, hooked.alerts.stale_after) == (2.0, 300.0)
+
+
+def test_shipped_pipelines_declare_the_autopilot_keys() -> None:
+    sample = config.load(ROOT / "pipeline.yaml")
+    assert all(t.backfill.shardable for t in sample.tables() if t.backfill)
+    windowed = {
+        t.name: {i.name: i.lookback_days for i in t.inputs if i.lookback_days}
+        for t in sample.tables()
+    }
+    assert windowed["team_defense_zone_analysis"] == {"team_defense_game_summary": 22}
+    assert windowed["player_daily_cache"] == {
+        "team_offense_game_summary": 22,
+        "player_game_summary": 22,
+    }
+    assert sample.table("player_composite_factors").degraded_column == "synthetic"
+    assert sample.table("ml_feature_store").degraded_column == "synthetic"
+    prod = config.load(ROOT / "examples" / "nba-props-platform.yaml")
+    assert not any(t.backfill.shardable for t in prod.tables() if t.backfill)
