@@ -143,7 +143,10 @@ class TableCoverage:
     @property
     def degraded(self) -> list[dt.date]:
         """Expected dates with rows of which some are flagged degraded, sorted."""
-        return sorted(d for d, n in self.degraded_rows.items() if n > 0 and d in self.states)
+        has_rows = (DateState.PRESENT, DateState.THIN)
+        return sorted(
+            d for d, n in self.degraded_rows.items() if n > 0 and self.states.get(d) in has_rows
+        )
 
     @property
     def degraded_share(self) -> float:

@@ -267,3 +267,28 @@ def test_cache_recomputes_all_when_the_schedule_or_range_changes(pipe: config.Pi
     # And the plain function agrees with the cache.
     plain = coverage.snapshot(pipe, shorter, start=SEASON2[0])
     assert plain.to_json(pipe)["phases"] == snap.to_json(pipe)["phases"]
+
+
+def test_degraded_dates_and_share_and_a_flip_is_recomputed(pipe: config.Pipeline) -> None:
+    """Same rows, different flags (a date re-run on real context): the cache recomputes the
+    table, and only dates with rows and a flagged row are degraded."""
+    rows = {d: 4 for d in SEASON1[:10]}
+    flagged = {SEASON1[0]: 4, SEASON1[1]: 0, SEASON1[2]: 1, SEASON2[0]: 3}  # Jun 1: no rows
+    cache = coverage.CoverageCache()
+    counts = Counts(GAME_DATES, {"summary": rows}, degraded={"summary": flagged})
+    cov = cache.snapshot(pipe, counts).tables["summary"]
+    assert cov.degraded == [SEASON1[0], SEASON1[2]]
+    assert cov.degraded_share == 2 / 10
+    assert cov.to_json()["degraded_dates"] == [SEASON1[0].isoformat(), SEASON1[2].isoformat()]
+    assert cache.snapshot(pipe, counts).tables["summary"] is cov
+    healed = Counts(GAME_DATES, {"summary": rows}, degraded={"summary": {SEASON1[2]: 1}})
+    again = cache.snapshot(pipe, healed).tables["summary"]
+    assert again is not cov and again.degraded == [SEASON1[2]]
+    narrowed = coverage.snapshot(pipe, counts, start=SEASON1[1]).tables["summary"]
+    assert narrowed.degraded == [SEASON1[2]]
+    assert (
+        coverage.snapshot(pipe, Counts(GAME_DATES, {"summary": rows}))
+        .tables["summary"]
+        .degraded_share
+        == 0.0
+    )

@@ -90,3 +90,38 @@ def test_missing_schedule_is_a_warehouse_error(root: Path) -> None:
     with pytest.raises(WarehouseError, match="schedule table raw.schedule not found"):
         wh.counts(SCHEDULE, SPECS, D[0], D[-1])
     wh.close()
+
+
+def test_flagged_rows_counted_in_the_same_query_and_recounted_on_a_flip(tmp_path: Path) -> None:
+    """A table with a degraded column: non-zero numbers are flagged (NULL and 0 are not), in the
+    poll's one query; re-running a date that replaces synthetic rows with real ones keeps the
+    row count but changes the flags, and the next poll sees it."""
+    root = tmp_path / "wh"
+    conn = connect(root, ["raw", "pre"])
+    conn.execute("CREATE TABLE raw.schedule (game_date TEXT)")
+    conn.execute('CREATE TABLE pre.factors (game_date TEXT, "synthetic" INTEGER)')
+    conn.executemany("INSERT INTO raw.schedule VALUES (?)", [(d.isoformat(),) for d in D])
+    flags = {D[0]: [0, 0, 0], D[1]: [1, 0, None], D[2]: [1, 2, 1]}
+    conn.executemany(
+        "INSERT INTO pre.factors VALUES (?, ?)",
+        [(d.isoformat(), f) for d, fs in flags.items() for f in fs],
+    )
+    spec = TableSpec("factors", TableRef("pre", "factors"), "game_date", "synthetic")
+    plain = TableSpec("same", TableRef("pre", "factors"), "game_date")
+    wh = SqliteWarehouse(root, ["raw", "pre"])
+    try:
+        first = wh.counts(SCHEDULE, [spec, plain], D[0], D[-1])
+        assert first.queries == 1
+        assert first.rows["factors"] == {D[0]: 3, D[1]: 3, D[2]: 3}
+        assert first.degraded == {"factors": {D[0]: 0, D[1]: 1, D[2]: 3}}  # no entry for "same"
+        again = wh.counts(SCHEDULE, [spec, plain], D[0], D[-1])
+        assert again.queries == 0 and again.degraded["factors"] is first.degraded["factors"]
+        conn.execute(
+            "UPDATE pre.factors SET synthetic = 0 WHERE game_date = ?", (D[2].isoformat(),)
+        )
+        flipped = wh.counts(SCHEDULE, [spec, plain], D[0], D[-1])
+        assert flipped.queries == 1 and flipped.rows["factors"] == first.rows["factors"]
+        assert flipped.degraded == {"factors": {D[0]: 0, D[1]: 1, D[2]: 0}}
+    finally:
+        wh.close()
+        conn.close()
