@@ -136,7 +136,7 @@ def read_record(path: Path) -> dict | None:
     except OSError as e:
         why = "a symbolic link" if e.errno == errno.ELOOP else (e.strerror or str(e))
         raise ValueError(why) from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError("not a regular file")
@@ -146,7 +146,11 @@ def read_record(path: Path) -> dict | None:
             raise ValueError(f"writable by group or others (mode {stat.S_IMODE(st.st_mode):o})")
         if st.st_size > MAX_RECORD:
             raise ValueError(f"too large ({st.st_size} bytes)")
-        raw = f.read(MAX_RECORD + 1)
+        raw = os.read(fd, MAX_RECORD + 1)
+    except OSError as e:
+        raise ValueError(e.strerror or str(e)) from None
+    finally:
+        os.close(fd)
     if not raw:
         raise ValueError("empty")
     try:
@@ -257,13 +261,17 @@ class Store:
             fd = os.open(self.run_lock_path(table), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return False, None
-        with os.fdopen(fd, "rb") as f:
+        try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
                 held = False
             except OSError:
                 held = True
-            raw = f.read(64_000)
+            raw = os.read(fd, 64_000) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        except OSError:
+            raw = b""
+        finally:
+            os.close(fd)
         try:
             facts = json.loads(raw) if raw else None
         except ValueError:
@@ -289,8 +297,11 @@ class Store:
         return _fresh_id(self.job_path)
 
     def insert_job(self, rec: JobRecord) -> JobRecord:
-        """Create `rec`'s record whole under a fresh id (set on `rec`), with its lock file."""
+        """Create `rec`'s record whole (under a fresh id, set on `rec`, if its id is taken), with
+        its lock file."""
         self.ensure()
+        if not safe_id(rec.id) or os.path.lexists(self.job_path(rec.id)):
+            rec.id = _fresh_id(self.job_path)
         while True:
             try:
                 create_atomic(self.job_path(rec.id), json_bytes(rec.to_json()))

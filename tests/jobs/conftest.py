@@ -106,6 +106,8 @@ def _reap_sessions(tmp_path: Path) -> Iterator[None]:
     from nba_tui.jobs.procs import session_members
 
     for rec_path in (tmp_path / "state" / "jobs").glob("*.json"):
+        if not rec_path.is_file():  # a planted FIFO or directory (test_hardening)
+            continue
         try:
             rec = json.loads(rec_path.read_text())
         except (ValueError, OSError):

@@ -9,6 +9,7 @@ from jobs_helpers import wait_for
 from nba_tui import config
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.jobs.plans import Plan, PlanState, blocked, order_phases, phase_tables, startable
+from nba_tui.jobs.procs import session_members
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 
@@ -139,3 +140,38 @@ def test_cancel_plan_stops_its_queued_jobs(make_pipeline) -> None:
     assert j.state is JobState.STOPPED and "cancelled" in (j.record.message or "")
     # the cancel is logged before it happens, then the stop of its queued job
     assert [e["action"] for e in sup.history()] == ["plan-cancel", "stop"]
+
+
+SLOW = ["--delay", "0.5"]
+
+
+def test_cancel_plan_stops_running_jobs_too(make_pipeline) -> None:
+    pipe = make_pipeline({"a": SLOW, "b": SLOW}, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.launch_phase("p1", snapshot_once(pipe))
+    first = wait_for(lambda: next((v for v in sup.jobs() if v.state is JobState.RUNNING), None))
+    out = sup.cancel_plan(plan.id)
+    assert out.state is PlanState.CANCELLED
+    states = {sup.job(j).record.table: sup.job(j) for j in plan.jobs}
+    assert all(v.state is JobState.STOPPED for v in states.values())
+    assert states[first.record.table].record.pid is not None  # it ran, and was stopped
+    assert all(not session_members(v.record.sid) for v in states.values() if v.record.sid)
+    with pytest.raises(JobError, match="already ended"):
+        sup.cancel_plan(plan.id)
+
+
+def test_a_job_stopped_by_hand_ends_the_plan_stopped(make_pipeline) -> None:
+    pipe = make_pipeline({"a": SLOW, "b": SHORT, "c": SHORT}, deps={"c": ["a"]})
+    sup = Supervisor(pipe)
+    plan = sup.launch_phase("p1", snapshot_once(pipe))
+    a = wait_for(
+        lambda: next((v for v in sup.jobs() if v.record.table == "a" and v.record.pid), None)
+    )
+    sup.stop(a.id, grace=1)
+    wait_for(lambda: sup.plan(plan.id).state is not PlanState.RUNNING, 30, "plan ended")
+    out = sup.plan(plan.id)
+    assert out.state is PlanState.STOPPED, out.message
+    assert out.stopped_tables == ["a", "c"] and out.failed_tables == []
+    assert out.message == "stopped: a, c"  # lists joined, never a Python repr
+    b = next(sup.job(j) for j in plan.jobs if sup.job(j).record.table == "b")
+    assert b.state is JobState.DONE  # what did not depend on the stopped job ran
