@@ -209,9 +209,15 @@ class Store:
         self._trusted = self.jobs_dir.exists()
 
     def ensure(self) -> None:
+        """Create the state directory (0700); StateError when it cannot be made or is not ours."""
         self.verify()
-        for d in (self.root, self.jobs_dir, self.plans_dir, self.locks_dir):
-            ensure_dir(d)
+        try:
+            for d in (self.root, self.jobs_dir, self.plans_dir, self.locks_dir):
+                ensure_dir(d)
+        except OSError as e:
+            raise StateError(
+                f"cannot create the state directory {self.root}: {e.strerror or e}"
+            ) from None
         self.verify()
 
     def version(self) -> int:

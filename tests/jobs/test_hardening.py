@@ -183,3 +183,14 @@ def test_state_version_and_archive(make_pipeline) -> None:
     assert sup.archive_ended() == 1
     assert sup.jobs() == [] and (sup.store.archive_dir / f"{v.id}.json").exists()
     assert sup.state_version() != v1
+
+
+def test_an_impossible_state_dir_is_one_line(make_pipeline, tmp_path: Path) -> None:
+    pipe = make_pipeline()
+    yaml = pipe.source.read_text().replace("state_dir: state", "state_dir: /proc/x")
+    pipe.source.write_text(yaml)
+    from nba_tui import config
+
+    sup = Supervisor(config.load(pipe.source))
+    with pytest.raises(StateError, match="cannot create the state directory /proc/x"):
+        sup.launch("alpha")
