@@ -145,7 +145,8 @@ class BigQuerySettings(Section):
     """API endpoint override, for emulators (BIGQUERY_EMULATOR_HOST also works)."""
     strategy: Literal["query", "partitions"] = "query"
     """`query`: one UNION ALL coverage query; `partitions`: INFORMATION_SCHEMA.PARTITIONS per
-    dataset (metadata only, for date-partitioned tables), falling back to `query`."""
+    dataset (metadata only, for date-partitioned tables), falling back to `query`. Tables with a
+    `degraded_column` are always counted by the query (metadata cannot count flagged rows)."""
     max_bytes_billed: int = Field(1_000_000_000, ge=10 * 1024 * 1024)
     """Cap on bytes billed per query (BigQuery's minimum is 10 MB)."""
     max_queries_per_minute: int = Field(30, ge=1)

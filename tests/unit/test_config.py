@@ -21,6 +21,7 @@ import yaml
 
 from nba_tui import config
 from nba_tui.config import ConfigError, yamlsafe
+from nba_tui.sample.tables import BY_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -567,5 +568,8 @@ def test_shipped_pipelines_declare_the_autopilot_keys() -> None:
     }
     assert sample.table("player_composite_factors").degraded_column == "synthetic"
     assert sample.table("ml_feature_store").degraded_column == "synthetic"
+    for t in sample.tables():
+        if t.degraded_column:
+            assert t.degraded_column in BY_NAME[t.name].column_names, t.name
     prod = config.load(ROOT / "examples" / "nba-props-platform.yaml")
     assert not any(t.backfill.shardable for t in prod.tables() if t.backfill)
