@@ -28,9 +28,7 @@ def open_warehouse(pipeline: Pipeline) -> Warehouse:
 def specs(pipeline: Pipeline) -> tuple[TableSpec, list[TableSpec]]:
     exp = pipeline.expected_dates
     expected = TableSpec("__expected__", exp.ref, exp.column)
-    tables = [
-        TableSpec(t.name, t.ref, t.date_column, t.degraded_column) for t in pipeline.tables()
-    ]
+    tables = [TableSpec(t.name, t.ref, t.date_column, t.degraded_column) for t in pipeline.tables()]
     return expected, tables
 
 
