@@ -161,6 +161,8 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
     if rec.stop_requested:  # a stop arrived before we could record the pid
         forward_term(signal.SIGTERM, None)
     rc = child.wait()
+    with contextlib.suppress(OSError):  # facts left in a run lock mean "the shim was killed"
+        os.ftruncate(lock, 0)
     os.close(lock)  # the table is free before its record says so: a relaunch then sees "ended"
     how = f"signal {-rc}" if rc < 0 else f"code {rc}"
     _log(f"job {job_id} exited with {how}")

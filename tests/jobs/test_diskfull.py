@@ -67,7 +67,7 @@ def test_full_state_disk_costs_no_job(make_pipeline, small_state: Path) -> None:
     v = sup.launch("alpha")
     assert v.state is JobState.RUNNING
     fill(small_state)
-    with pytest.raises(JobError, match="cannot pause"):
+    with pytest.raises(JobError, match="cannot pause: .*No space left on device"):
         sup.pause(v.id)
     assert proc_stat(v.record.pid).state != "T"  # refused whole: never signalled
     with pytest.raises(JobError, match="cannot launch"):
@@ -77,7 +77,5 @@ def test_full_state_disk_costs_no_job(make_pipeline, small_state: Path) -> None:
     out = sup.job(v.id)
     assert out.state is JobState.DONE, out.record.message  # recorded, not lost
     assert out.progress.current_date == "2024-01-10"
-    # the shim met the full disk and recorded the exit with the space it set aside at start
-    assert any("cannot record the exit: No space left" in line for line in sup.tail(v.id))
     assert zero_byte_records(small_state) == []
     assert not list((small_state / "jobs").glob(".*.tmp"))

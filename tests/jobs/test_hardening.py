@@ -194,3 +194,20 @@ def test_an_impossible_state_dir_is_one_line(make_pipeline, tmp_path: Path) -> N
     sup = Supervisor(config.load(pipe.source))
     with pytest.raises(StateError, match="cannot create the state directory /proc/x"):
         sup.launch("alpha")
+
+
+def test_a_killed_shim_and_a_deleted_record_still_block(make_pipeline) -> None:
+    import signal
+
+    sup = Supervisor(make_pipeline({"alpha": ["--delay", "0.3"]}))
+    v = sup.launch("alpha")
+    os.kill(v.record.shim_pid, signal.SIGKILL)
+    wait_for(lambda: not sup.store.run_lock("alpha")[0], what="the run lock died with the shim")
+    sup.store.job_path(v.id).unlink()
+    try:
+        with pytest.raises(JobError, match=f"processes of job {v.id} still run"):
+            sup.launch("alpha")  # the session scan over the lock's facts finds the program
+    finally:
+        os.killpg(v.record.pgid, signal.SIGKILL)
+    wait_for(lambda: not session_members(v.record.sid), what="the program is gone")
+    assert sup.launch("alpha").record.table == "alpha"
