@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.model import JobRecord
-from nba_tui.jobs.store import MAX_ID, log_name_ok, safe_id
+from nba_tui.jobs.store import MAX_ID, MAX_NAME, log_name_ok, safe_id
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -26,10 +26,12 @@ MAX_GRACE = 86_400.0
 
 
 def ref(value: object, what: str = "job") -> str:
-    """A job id, plan id or table name as given: short, letters, digits, `-` and `_` only."""
-    if not isinstance(value, str) or not safe_id(value):
+    """A job id, plan id or table name as given: short, letters, digits, `-` and `_` only
+    (a table name, or a reference that may be one, may be up to MAX_NAME long)."""
+    limit = MAX_NAME if "table" in what else MAX_ID
+    if not isinstance(value, str) or not safe_id(value, limit):
         shown = str(value)[:40] + ("…" if len(str(value)) > 40 else "")
-        raise JobError(f"invalid {what} {shown!r}: at most {MAX_ID} letters, digits, '-' or '_'")
+        raise JobError(f"invalid {what} {shown!r}: at most {limit} letters, digits, '-' or '_'")
     return value
 
 

@@ -44,7 +44,9 @@ from nba_tui.jobs.plans import Plan
 MAX_RECORD = 1024 * 1024
 """A job or plan record is a few KB; anything bigger was planted or corrupted."""
 MAX_ID = 64
-"""Ids and table names addressed through the store are at most this long (and `[A-Za-z0-9_-]`)."""
+"""Job and plan ids are at most this long (and `[A-Za-z0-9_-]`)."""
+MAX_NAME = 200
+"""Table names used in file names (locks, logs) are at most this long (a file name: 255)."""
 
 
 class LockTimeout(TimeoutError):
@@ -80,11 +82,11 @@ def check_private(path: Path) -> None:
         )
 
 
-def safe_id(ident: object) -> bool:
+def safe_id(ident: object, limit: int = MAX_ID) -> bool:
     """Ids come from the command line: short, and never able to walk out of a directory."""
     return (
         isinstance(ident, str)
-        and 0 < len(ident) <= MAX_ID
+        and 0 < len(ident) <= limit
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in ident)
     )
 
@@ -291,7 +293,7 @@ class Store:
         except OSError:
             return {}
         tables = [n[4:-5] for n in names if n.startswith("run-") and n.endswith(".lock")]
-        return {t: self.run_lock(t) for t in tables if safe_id(t)}
+        return {t: self.run_lock(t) for t in tables if safe_id(t, MAX_NAME)}
 
     # -- jobs ------------------------------------------------------------------------------------
     def job_path(self, job_id: str) -> Path:
@@ -487,7 +489,7 @@ def open_log(log_dir: Path, table: str, when: float | None = None) -> Path:
 def log_name_ok(name: str) -> bool:
     """A log file name we could have made (`open_log`): no directory part, no odd characters."""
     return (
-        0 < len(name) <= 200
+        0 < len(name) <= 250
         and name.endswith(".log")
         and not name.startswith(".")
         and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
