@@ -95,7 +95,10 @@ def step(sup: Supervisor, plan: Plan) -> int | None:
     phase = plan.phase
     views = stage_views(sup, plan.stage_jobs.get(phase, []))
     for jid, reason in blocked(sup.pipeline, views).items():
-        sup.mark_stopped(jid, f"not started: {reason}")
+        try:
+            sup.mark_stopped(jid, f"not started: {reason}")
+        except JobError as e:  # e.g. a full disk: try again next tick
+            say(f"cannot mark {jid} stopped: {e}")
     running = sum(1 for v in sup.jobs() if v.state in (JobState.RUNNING, JobState.PAUSED))
     for jid in startable(sup.pipeline, phase, views, running):
         try:
