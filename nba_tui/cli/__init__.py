@@ -2,9 +2,10 @@
 
 One module per command group, registered statically below (a broken import fails loudly):
 `coverage` (status, preflight, gaps), `jobs` (launch, launch-phase, run, pause, resume, stop,
-restart), `listings` (jobs, history, plans, cancel), `demo`, `schema`, `dashboard`. What they
-share (exit codes, errors, dates, the warehouse, output) is in `common`. A new command goes in
-the module of its group, with a `register(sub)` that gives it only the options it reads.
+restart), `listings` (jobs, history, plans, cancel), `watch`, `report` (the morning report),
+`demo`, `schema`, `dashboard`. What they share (exit codes, errors, dates, the warehouse,
+output) is in `common`. A new command goes in the module of its group, with a `register(sub)`
+that gives it only the options it reads.
 
 Start-up is part of the answer (`status --json` from cron: issue 12): the command modules import
 their heavy dependencies (Rich, the monitor's asyncio, the Supervisor's psutil, the sample
@@ -17,7 +18,7 @@ import argparse
 from collections.abc import Sequence
 
 from nba_tui import config as cfg
-from nba_tui.cli import coverage, dashboard, demo, jobs, listings, schema
+from nba_tui.cli import coverage, dashboard, demo, jobs, listings, schema, watch
 from nba_tui.cli.common import EXIT_CHECK, EXIT_OK, InputError, Parser, config_option, fail
 from nba_tui.cli.listings import Refused
 from nba_tui.config import ConfigError
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.read_only_option(parser, top=True)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (coverage, schema, dashboard, demo, listings, jobs):
+    for group in (coverage, schema, dashboard, demo, listings, jobs, watch):
         group.register(sub)
     return parser
 

@@ -168,6 +168,22 @@ def grace(text: str) -> float:
     return value
 
 
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(s|m|h|d)?")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, None: 1.0}
+MAX_DURATION_ARG_S = 30 * 86_400.0
+
+
+def duration_arg(text: str) -> float:
+    """--interval/--since: seconds from `90`, `30s`, `10m`, `12h` or `2d`; 1 s to 30 days."""
+    m = _DURATION_RE.fullmatch(text.strip()) if len(text) <= 20 else None
+    value = float(m.group(1)) * _UNIT_S[m.group(2)] if m else math.nan
+    if not (math.isfinite(value) and 1 <= value <= MAX_DURATION_ARG_S):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a duration from 1s to 30d (write e.g. 10m, 12h)"
+        )
+    return value
+
+
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer from `low` to `high`."""
 

@@ -1,0 +1,333 @@
+"""`nba-tui watch`: headless gap detection and healing, for cron and systemd (issue 10, P2/P3).
+
+    nba-tui watch [--interval 10m] [--heal] [--max-heal-dates N] [--once]
+
+Each cycle takes one coverage poll and compares every table's present dates with the ones the
+last cycle saw (a small state file, `<state_dir>/watch.json`, written atomically):
+
+* a **regression** is a date that was present and is missing now (rows deleted, a bad reload);
+* a **new gap** is a date the schedule newly expects that the table does not have yet.
+
+The first cycle on a state directory only records the baseline (the existing gaps are the
+incident's, for `nba-tui run`, not news). Each finding is one line on stdout, with a UTC time,
+so a journal or a cron mail reads it as is. With `--heal` the gaps found are backfilled, gap
+only (`Supervisor.launch(table, dates=...)`), in dependency order: a table's dates are launched
+once their inputs have rows for them (`readiness.runnable`), so a downstream gap waits for its
+upstream heal; gaps of more than `--max-heal-dates` dates are reported, never launched. A gap is
+launched at most once: the state file remembers each launch, keyed by table and dates.
+
+Exit codes: 0 nothing new; 1 new gaps or regressions found (or healed); 2 bad input or a
+warehouse that cannot be reached. Without `--once` it polls every `--interval` until SIGTERM or
+SIGINT, then exits 1 if any cycle found something, 2 if the last cycle could not reach the
+warehouse, else 0. An unreachable warehouse is one line per cycle and the watch goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from nba_tui.cli.common import (
+    EXIT_CHECK,
+    EXIT_INPUT,
+    EXIT_OK,
+    InputError,
+    bounded_int,
+    config_option,
+    duration_arg,
+    take_snapshot,
+)
+from nba_tui.config import Pipeline
+from nba_tui.coverage import DateState, Snapshot
+from nba_tui.fmt import printable
+from nba_tui.fsutil import json_bytes, write_atomic
+
+STATE_FILE = "watch.json"
+LOCK_FILE = "watch.lock"
+MAX_STATE_BYTES = 16 * 1024 * 1024
+MAX_LAUNCHED = 10_000
+"""Launch keys remembered (oldest forgotten first): a year of nightly heals."""
+HAS_ROWS = (DateState.PRESENT, DateState.THIN)
+
+
+@dataclass
+class Finding:
+    """One line of the watch's output."""
+
+    kind: str
+    """`regression`, `new_gap`, `healed` (a launch), `too_big` or `heal_failed`."""
+    table: str
+    dates: list[dt.date]
+    detail: str = ""
+
+    def line(self, now: float) -> str:
+        when = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        span = _span(self.dates)
+        text = f"{when} {self.kind} {self.table} {len(self.dates)} dates {span}"
+        return printable(f"{text} {self.detail}".rstrip(), escape=True)
+
+
+@dataclass
+class WatchState:
+    """What the last cycle saw and what it launched (`<state_dir>/watch.json`)."""
+
+    present: dict[str, list[str]] = field(default_factory=dict)
+    expected: list[str] = field(default_factory=list)
+    open: dict[str, list[str]] = field(default_factory=dict)
+    """Gaps found but not launched yet (a downstream gap waits for its inputs)."""
+    launched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`table:d1,d2` -> {"at": time, "job": id}: never launched twice."""
+    at: float | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> WatchState:
+        """The saved state, or a fresh one (a damaged file is named, never trusted)."""
+        try:
+            with path.open("rb") as f:
+                raw = f.read(MAX_STATE_BYTES + 1)
+        except FileNotFoundError:
+            return cls()
+        except OSError as e:
+            raise InputError(f"watch state {path}: {e.strerror or e}") from None
+        try:
+            if len(raw) > MAX_STATE_BYTES:
+                raise ValueError("too large")
+            data = json.loads(raw)
+            out = cls(
+                present={str(k): [str(d) for d in v] for k, v in data["present"].items()},
+                expected=[str(d) for d in data["expected"]],
+                open={str(k): [str(d) for d in v] for k, v in data.get("open", {}).items()},
+                launched={str(k): dict(v) for k, v in data.get("launched", {}).items()},
+                at=float(data["at"]) if data.get("at") is not None else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InputError(
+                f"watch state {path} is damaged ({printable(str(e))[:80]}); remove it to "
+                "start a new baseline"
+            ) from None
+        return out
+
+    def save(self, path: Path) -> None:
+        launched = dict(sorted(self.launched.items(), key=lambda kv: kv[1].get("at", 0)))
+        while len(launched) > MAX_LAUNCHED:
+            launched.pop(next(iter(launched)))
+        self.launched = launched
+        data = {
+            "at": self.at,
+            "expected": self.expected,
+            "present": self.present,
+            "open": self.open,
+            "launched": self.launched,
+        }
+        write_atomic(path, json_bytes(data))
+
+
+def _span(dates: list[dt.date]) -> str:
+    if not dates:
+        return "-"
+    return str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
+
+
+def heal_key(table: str, dates: list[dt.date]) -> str:
+    return f"{table}:{','.join(d.isoformat() for d in dates)}"
+
+
+def compare(state: WatchState, snap: Snapshot) -> list[Finding]:
+    """Regressions and new gaps since the state's last cycle (none on the first one)."""
+    if state.at is None:
+        return []
+    before_expected = set(state.expected)
+    out = []
+    for name, cov in snap.tables.items():
+        before = set(state.present.get(name, ()))
+        missing = [d for d in cov.missing]
+        lost = [d for d in missing if d.isoformat() in before]
+        new = [d for d in missing if d.isoformat() not in before_expected and name in state.present]
+        if lost:
+            out.append(Finding("regression", name, lost, "(present at the last check)"))
+        if new:
+            out.append(Finding("new_gap", name, new, "(newly expected, no rows yet)"))
+    return out
+
+
+def remember(state: WatchState, snap: Snapshot, now: float) -> None:
+    """The snapshot becomes the baseline of the next cycle."""
+    state.at = now
+    state.expected = [d.isoformat() for d in snap.expected_dates]
+    state.present = {
+        name: sorted(d.isoformat() for d, s in cov.states.items() if s in HAS_ROWS)
+        for name, cov in snap.tables.items()
+    }
+    for name in list(state.open):  # open gaps filled by someone else are closed
+        still = set(d.isoformat() for d in snap.tables[name].missing) if name in snap.tables else ()
+        state.open[name] = [d for d in state.open[name] if d in still]
+        if not state.open[name]:
+            del state.open[name]
+
+
+def heal(
+    pipeline: Pipeline, snap: Snapshot, state: WatchState, max_dates: int, now: float
+) -> list[Finding]:
+    """Launch the open gaps whose inputs are ready, upstream first, each gap once."""
+    from nba_tui.cli.listings import supervised
+    from nba_tui.readiness import runnable
+
+    out = []
+    with supervised(pipeline) as sup:
+        for name in pipeline.topological_order():
+            wanted = set(state.open.get(name, ()))
+            table = pipeline.table(name)
+            if not wanted or table.backfill is None or sup.active(name) is not None:
+                continue
+            dates = [d for d in runnable(pipeline, snap, name) if d.isoformat() in wanted]
+            if not dates:
+                continue  # its inputs are being healed: a later cycle launches it
+            out.append(_launch(sup, state, name, dates, max_dates, now))
+    return out
+
+
+def _launch(
+    sup: Any, state: WatchState, name: str, dates: list[dt.date], max_dates: int, now: float
+) -> Finding:
+    """One gap-only launch (or why not), and the gap taken off the open list either way."""
+    from nba_tui.jobs.errors import JobError
+
+    done = {d.isoformat() for d in dates}
+    state.open[name] = [d for d in state.open[name] if d not in done]
+    if not state.open[name]:
+        del state.open[name]
+    key = heal_key(name, dates)
+    if key in state.launched:
+        return Finding("heal_failed", name, dates, "(already launched once; not again)")
+    if len(dates) > max_dates:
+        return Finding(
+            "too_big",
+            name,
+            dates,
+            f"(> --max-heal-dates {max_dates}: nba-tui launch {name} --missing)",
+        )
+    try:
+        view = sup.launch(name, dates=dates)
+    except JobError as e:
+        state.launched[key] = {"at": now, "error": str(e)[:200]}
+        return Finding("heal_failed", name, dates, f"({e})")
+    state.launched[key] = {"at": now, "job": view.id}
+    return Finding("healed", name, dates, f"job {view.id}")
+
+
+@dataclass
+class Watch:
+    """One watcher over one pipeline: its state file, its lock, its cycles."""
+
+    pipeline: Pipeline
+    heal: bool = False
+    max_heal_dates: int = 10
+    emit: Callable[[str], None] = print
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def path(self) -> Path:
+        return self.pipeline.state_dir / STATE_FILE
+
+    def cycle(self) -> int:
+        """One poll, compare, heal, save: the exit code of this cycle."""
+        from nba_tui.jobs.store import LockTimeout, Store, flock
+
+        snap = take_snapshot(self.pipeline, self.pipeline.range.start, self.pipeline.range.end)
+        store = Store(self.pipeline.state_dir)
+        store.ensure()
+        try:
+            with flock(self.pipeline.state_dir / "locks" / LOCK_FILE, timeout=5.0):
+                return self._cycle_locked(snap)
+        except LockTimeout:
+            raise InputError(f"another nba-tui watch holds {LOCK_FILE}") from None
+
+    def _cycle_locked(self, snap: Snapshot) -> int:
+        now = time.time()
+        state = WatchState.load(self.path)
+        first = state.at is None
+        found = compare(state, snap)
+        for f in found:
+            if f.kind in ("regression", "new_gap"):
+                merged = set(state.open.get(f.table, ())) | {d.isoformat() for d in f.dates}
+                state.open[f.table] = sorted(merged)
+        remember(state, snap, now)
+        if self.heal and state.open:
+            found += heal(self.pipeline, snap, state, self.max_heal_dates, now)
+        state.save(self.path)
+        if first:
+            gaps = sum(len(c.missing) for c in snap.tables.values())
+            self.emit(
+                printable(
+                    f"baseline: {len(snap.tables)} tables, {gaps} missing dates recorded in "
+                    f"{self.path}; later checks report what changes"
+                )
+            )
+        for f in found:
+            self.emit(f.line(now))
+        return EXIT_CHECK if found else EXIT_OK
+
+    def loop(self, interval: float) -> int:
+        """Cycles every `interval` seconds until `stop` is set (SIGTERM/SIGINT)."""
+        seen, last = False, EXIT_OK
+        while not self.stop.is_set():
+            try:
+                last = self.cycle()
+            except InputError as e:
+                self.emit(printable(f"nba-tui watch: {e}", escape=True))
+                last = EXIT_INPUT
+            seen = seen or last == EXIT_CHECK
+            self.stop.wait(interval)
+        return EXIT_CHECK if seen else last
+
+
+def cmd_watch(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    w = Watch(pipeline, heal=args.heal, max_heal_dates=args.max_heal_dates, emit=_say)
+    if args.once:
+        return w.cycle()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        w.stop.set()
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return w.loop(args.interval)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # a journal or a pipe sees each finding when it happens
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "watch", parents=[config_option()], help="report new gaps (and heal them); for cron"
+    )
+    p.add_argument(
+        "--interval",
+        type=duration_arg,
+        default=600.0,
+        metavar="DURATION",
+        help="time between checks (default 10m)",
+    )
+    p.add_argument("--heal", action="store_true", help="launch gap-only backfills for new gaps")
+    p.add_argument(
+        "--max-heal-dates",
+        type=bounded_int(1, 10_000),
+        default=10,
+        metavar="N",
+        help="heal only gaps of at most N dates (default 10)",
+    )
+    p.add_argument("--once", action="store_true", help="one check, then exit (cron)")
+    p.set_defaults(func=cmd_watch)
