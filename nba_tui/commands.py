@@ -18,10 +18,20 @@ class NoBackfill(ValueError):
     """The table has no backfill command (a source loaded elsewhere)."""
 
 
-def checkpoint_path(pipeline: Pipeline, table: Table) -> str | None:
+def checkpoint_path(pipeline: Pipeline, table: Table, shard: str | None = None) -> str | None:
+    """The table's checkpoint file; a shard's own file when `shard` (its label) is given.
+
+    `{shard}` in the configured path is replaced by the label (`""` for an unsharded job); a path
+    without it gets `.<label>` before its suffix, so two shards never write the same file."""
     if not table.backfill or not table.backfill.checkpoint:
         return None
-    return str(pipeline.resolve(table.backfill.checkpoint.replace("{table}", table.name)))
+    text = table.backfill.checkpoint.replace("{table}", table.name)
+    if "{shard}" in text:
+        text = text.replace("{shard}", shard or "")
+    elif shard:
+        head, dot, suffix = text.rpartition(".")
+        text = f"{head}.{shard}.{suffix}" if dot and "/" not in suffix else f"{text}.{shard}"
+    return str(pipeline.resolve(text))
 
 
 def render_argv(
@@ -32,8 +42,10 @@ def render_argv(
     end: dt.date | None = None,
     dates: Sequence[dt.date] | None = None,
     python: str | None = None,
+    shard: str | None = None,
 ) -> list[str]:
-    """The backfill command for a range (default: the pipeline's) or an explicit list of dates."""
+    """The backfill command for a range (default: the pipeline's) or an explicit list of dates;
+    `shard` (a shard's label, schedule.shard_label) gives the job its own checkpoint."""
     if table.backfill is None:
         raise NoBackfill(f"table {table.name!r} has no backfill command in {pipeline.source.name}")
     bf = table.backfill
@@ -41,7 +53,8 @@ def render_argv(
         "python": python or sys.executable,
         "table": table.name,
         "warehouse": str(pipeline.sqlite_dir),
-        "checkpoint": checkpoint_path(pipeline, table) or "",
+        "checkpoint": checkpoint_path(pipeline, table, shard) or "",
+        "shard": shard or "",
         "config": str(pipeline.source),
         "start": (start or pipeline.range.start).isoformat(),
         "end": (end or pipeline.range.end).isoformat(),

@@ -26,6 +26,7 @@ class JobState(enum.StrEnum):
 
     @property
     def active(self) -> bool:
+        """Queued, running or paused."""
         return self in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED)
 
 
@@ -69,6 +70,11 @@ class JobRecord:
     """Seconds spent paused (excluded from the dates/min rate)."""
     message: str | None = None
     """Why the job ended as it did, when the exit code alone does not say (lost, spawn error)."""
+    shard: str | None = None
+    """A plan's shard (its label, first_last date): its own checkpoint and run lock, so several
+    shards of one plan run on disjoint dates of one table."""
+    attempt: int = 1
+    """1 for a first run; n for the (n-1)th retry of dates that failed."""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -124,7 +130,15 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "paused_at": _OPT_NUM,
     "paused_total": _NUM,
     "message": _OPT_STR,
+    "shard": _OPT_STR,
+    "attempt": (int,),
 }
+
+
+def run_key(rec: JobRecord) -> str:
+    """The run lock the shim holds: the table's, or `<table>-<job id>` for a plan's shard
+    (shards of one plan run side by side; runlock.live_unrecorded checks both)."""
+    return f"{rec.table}-{rec.id}" if rec.shard else rec.table
 
 
 def _is(value: Any, kinds: tuple[type, ...]) -> bool:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import preflight
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, PreflightFailed
+from nba_tui.jobs.events import Event, read_events
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, order_phases, plan_phase, runner_argv
 from nba_tui.jobs.reconcile import reconcile_plan
@@ -37,6 +38,8 @@ class PlanOps:
     if TYPE_CHECKING:  # defined by Supervisor
 
         def queue(self, table: str, plan_id: str, **kw: Any) -> JobView: ...
+        def pause(self, job_id: str) -> JobView: ...
+        def resume(self, job_id: str) -> JobView: ...
         def stop(self, job_id: str, grace: float | None = None) -> JobView: ...
         def mark_stopped(self, job_id: str, message: str) -> JobView: ...
         def jobs(self) -> list[JobView]: ...
@@ -82,16 +85,94 @@ class PlanOps:
         return self._start_runner(plan)
 
     def run_phases(
-        self, phases: Sequence[str], *, missing: bool = True, skip_preflight: bool = False
+        self,
+        phases: Sequence[str],
+        *,
+        missing: bool = True,
+        skip_preflight: bool = False,
+        strict_cascade: bool = False,
+        shards: int | None = None,
     ) -> Plan:
-        """Chain phases: each starts when its preflight passes (see jobs/runner.py)."""
+        """A pipelined plan over the phases' tables (jobs/autopilot.py), or today's cascade with
+        `strict_cascade=True, shards=1`. A running plan of the same phases whose runner is gone
+        is adopted (a new runner takes over its jobs) instead of launching duplicates; one whose
+        runner lives, or one sharing a phase, refuses the launch."""
         try:
             ordered = order_phases(self.pipeline, phases)
         except KeyError as e:
             raise JobError(f"unknown phase {e.args[0]!r}") from None
         if not ordered:
             raise JobError("no phase given")
-        return self._start_runner(self._new_plan("run", ordered, missing, skip_preflight))
+        if shards is not None and shards < 1:
+            raise JobError(f"--shards {shards}: must be at least 1")
+        for p in self.plans():
+            if p.kind != "run" or p.state not in (PlanState.RUNNING, PlanState.LOST):
+                continue
+            if p.state is PlanState.LOST and p.phases == ordered:
+                return self._start_runner(p, adopt=True)
+            common = sorted(set(p.phases) & set(ordered))
+            if common:
+                raise JobError(
+                    f"plan {p.id} already runs {', '.join(common)} ({p.state}); "
+                    f"`nba-tui plan cancel {p.id}` first"
+                )
+        plan = self._new_plan("run", ordered, missing, skip_preflight)
+
+        def settings(p: Plan) -> None:
+            p.strict_cascade, p.shards_per_table = strict_cascade, shards
+
+        plan = self.store.update_plan(plan.id, settings) or plan
+        return self._start_runner(plan)
+
+    def adopt_plans(self) -> list[Plan]:
+        """Start a new runner for every running plan whose runner is gone (kill -9, reboot): it
+        adopts the plan's live jobs. The dashboard calls it; returns the plans adopted."""
+        out = []
+        for p in self.plans():
+            if p.kind == "run" and p.state is PlanState.LOST:
+                out.append(self._start_runner(p, adopt=True))
+        return out
+
+    def pause_plan(self, plan_id: str) -> Plan:
+        """Pause every running job of the plan; its runner starts nothing new until resumed."""
+        self._running_plan(plan_id)
+        self._plan_action(plan_id, "plan-pause", lambda p: setattr(p, "paused", True))
+        for v in self.jobs():
+            if v.record.plan == plan_id and v.state is JobState.RUNNING:
+                with contextlib.suppress(JobError):  # it may end meanwhile
+                    self.pause(v.id)
+        return self.plan(plan_id)
+
+    def resume_plan(self, plan_id: str) -> Plan:
+        """Resume the plan's paused jobs; its runner starts shards again."""
+        self._running_plan(plan_id)
+        self._plan_action(plan_id, "plan-resume", lambda p: setattr(p, "paused", False))
+        for v in self.jobs():
+            if v.record.plan == plan_id and v.state is JobState.PAUSED:
+                with contextlib.suppress(JobError):
+                    self.resume(v.id)
+        return self.plan(plan_id)
+
+    def stop_plan(self, plan_id: str) -> Plan:
+        """Stop the plan and all its jobs (= `cancel_plan`; returns once they ended)."""
+        return self.cancel_plan(plan_id)
+
+    def events(self, since: float | None = None, limit: int = 1000) -> list[Event]:
+        """The state directory's events (oldest first), at or after `since`."""
+        return read_events(self.store, since, limit)
+
+    def _running_plan(self, plan_id: str) -> Plan:
+        plan = self.plan(plan_id)
+        if plan.state not in (PlanState.RUNNING, PlanState.LOST):
+            raise JobError(f"plan {plan_id} already ended ({plan.state})")
+        return plan
+
+    def _plan_action(self, plan_id: str, action: str, fn: Callable[[Plan], None]) -> None:
+        try:
+            actions.record(self.store, user=self.user, action=action, plan=plan_id)
+            self.store.update_plan(plan_id, fn)
+        except OSError as e:
+            raise JobError(f"cannot {action} {plan_id}: {e.strerror or e}") from None
 
     def queue_stage(self, plan_id: str, phase: str, planned: Sequence[PlannedJob]) -> Plan:
         """Queue the phase's jobs for plan `plan_id` (tables with an active job are skipped)."""
@@ -146,15 +227,16 @@ class PlanOps:
             raise JobError(f"cannot write the plan: {e.strerror or e}") from None
         return plan
 
-    def _start_runner(self, plan: Plan) -> Plan:
-        """Log the plan, then spawn its detached runner (own session: it outlives the caller)."""
+    def _start_runner(self, plan: Plan, adopt: bool = False) -> Plan:
+        """Log the plan, then spawn its detached runner (own session: it outlives the caller);
+        `adopt`: a new runner for a plan whose runner is gone (it takes over the plan's jobs)."""
         argv = runner_argv(self.pipeline, plan.id)
         try:
             log = open_log(self.pipeline.log_dir, f"plan_{plan.id}")
             actions.record(
                 self.store,
                 user=self.user,
-                action="plan",
+                action="plan-adopt" if adopt else "plan",
                 plan=plan.id,
                 kind=plan.kind,
                 phases=plan.phases,

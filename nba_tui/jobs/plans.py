@@ -86,6 +86,35 @@ class Plan:
     log: str | None = None
     message: str | None = None
     ended_at: float | None = None
+    # -- the pipelined run (kind "run"; runner: jobs/autopilot.py) --------------------------------
+    strict_cascade: bool = False
+    """Today's behaviour: each table once, after the whole previous table of a `parallel: false`
+    phase (and every table of the earlier phases); one shard per table."""
+    shards_per_table: int | None = None
+    """At most this many shards of one table at a time (None: as many as free slots allow)."""
+    paused: bool = False
+    """`pause_plan`: its jobs are paused and nothing new starts until `resume_plan`."""
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
+    """Table -> dates that failed in every attempt (retries exhausted) and stayed missing."""
+    skipped_dates: dict[str, list[str]] = field(default_factory=dict)
+    """Table -> dates not run because an input date they read was quarantined (or skipped)."""
+    degraded: dict[str, list[str]] = field(default_factory=dict)
+    """Table -> dates run on soft-input fallbacks because of `skip_preflight`."""
+    coverage_before: dict[str, int] = field(default_factory=dict)
+    """Present dates per table when the plan started."""
+    coverage_after: dict[str, int] = field(default_factory=dict)
+    """Present dates per table when the plan ended."""
+    shards: list[dict] = field(default_factory=list)
+    """One entry per shard job: job, table, dates (first/last/count), attempt, exit_code,
+    duration, state (filled in as the shards end)."""
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Table -> date -> failed attempts so far (a date is retried while below retries + 1)."""
+    retry_at: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Table -> date -> earliest time of its next attempt (the back-off)."""
+    phases_ready: list[str] = field(default_factory=list)
+    """Requested phases whose tables all met their thresholds (phase_ready emitted)."""
+    counted: list[str] = field(default_factory=list)
+    """Shard jobs whose end the runner has accounted for (retries, shards list)."""
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -98,7 +127,14 @@ class Plan:
         for name, kind in _PLAN_TYPES.items():
             if name in data and not isinstance(data[name], kind):
                 raise ValueError(f"field {name!r} has a {type(data[name]).__name__} value")
-        for name in ("phases", "jobs", "failed_stages", "failed_tables", "stopped_tables"):
+        for name in (
+            "phases",
+            "jobs",
+            "failed_stages",
+            "failed_tables",
+            "stopped_tables",
+            "counted",
+        ):
             if not all(isinstance(x, str) for x in data.get(name) or []):
                 raise ValueError(f"field {name!r} is not a list of strings")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -140,6 +176,19 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "log": (str, type(None)),
     "message": (str, type(None)),
     "ended_at": _OPT_NUM,
+    "strict_cascade": bool,
+    "shards_per_table": (int, type(None)),
+    "paused": bool,
+    "quarantined": dict,
+    "skipped_dates": dict,
+    "degraded": dict,
+    "coverage_before": dict,
+    "coverage_after": dict,
+    "shards": list,
+    "failures": dict,
+    "retry_at": dict,
+    "phases_ready": list,
+    "counted": list,
 }
 
 

@@ -45,8 +45,19 @@ def stub(facts: dict) -> JobRecord:
 
 
 def live_unrecorded(store: Store, table: str) -> str | None:
-    """Why `table` has a live job no readable active record shows, or None."""
-    held, facts = store.run_lock(table)
+    """Why `table` has a live job no readable active record shows, or None (its own run lock and
+    its shards' `<table>-<job>` locks)."""
+    why = _unrecorded(store, table)
+    if why is None:
+        for key in store.run_locks():
+            if key.startswith(table + "-") and why is None:
+                why = _unrecorded(store, key)
+    return why
+
+
+def _unrecorded(store: Store, key: str) -> str | None:
+    held, facts = store.run_lock(key)
+    table = str((facts or {}).get("table", key))[:64]
     job = str((facts or {}).get("job", "?"))[:64]
     rec = store.read_job(job) if facts else None
     if held and not (isinstance(rec, JobRecord) and rec.state.active):

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nba_tui.jobs.model import JobRecord, JobState
+from nba_tui.jobs.model import JobRecord, JobState, run_key
 from nba_tui.jobs.procs import create_time
 from nba_tui.jobs.store import LockTimeout, Store, record_exit
 
@@ -94,9 +94,10 @@ def run(state_dir: Path, job_id: str) -> int:
     me = os.getpid()
     facts = {"job": rec.id, "table": rec.table, "shim_pid": me, "shim_start_time": create_time(me)}
     facts["sid"] = os.getsid(0)
-    lock = store.hold_run_lock(rec.table, facts)
+    key = run_key(rec)
+    lock = store.hold_run_lock(key, facts)
     if lock is None:
-        held = store.run_lock(rec.table)[1] or {}
+        held = store.run_lock(key)[1] or {}
         why = f"{rec.table} already has a live job {held.get('job', '?')} (run lock held)"
         _log(why)
         _try("record the refusal", lambda: store.finish_job(job_id, None, why))

@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nba_tui.fsutil import FILE_MODE, create_atomic, json_bytes, private_dirs, write_json_atomic
+from nba_tui.jobs import events
+from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import Damaged, JobRecord, JobState
 from nba_tui.jobs.plans import Plan
 
@@ -89,9 +91,6 @@ def safe_id(ident: object, limit: int = MAX_ID) -> bool:
         and 0 < len(ident) <= limit
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in ident)
     )
-
-
-_safe_id = safe_id  # the old private name
 
 
 @contextlib.contextmanager
@@ -221,6 +220,10 @@ class Store:
                 f"cannot create the state directory {self.root}: {e.strerror or e}"
             ) from None
         self.verify()
+
+    def append_event(self, event: Event) -> None:
+        """One line appended to `<state_dir>/events.jsonl` (jobs/events.py); OSError raises."""
+        events.append(self.root, event)
 
     def version(self) -> int:
         """Changes whenever a record is written (each write renames into jobs/ or plans/)."""

@@ -182,9 +182,14 @@ class Supervisor(PlanOps):
         start: dt.date | None = None,
         end: dt.date | None = None,
         dates: Sequence[dt.date] | None = None,
+        shard: str | None = None,
+        attempt: int = 1,
     ) -> JobView:
-        """Create a QUEUED job of plan `plan_id` (its runner starts it with `start_queued`)."""
-        rec = self._create(table, start=start, end=end, dates=dates, plan=plan_id)
+        """Create a QUEUED job of plan `plan_id` (its runner starts it with `start_queued`);
+        a `shard` (its label) may run beside the plan's other shards of the table."""
+        rec = self._create(
+            table, start=start, end=end, dates=dates, plan=plan_id, shard=shard, attempt=attempt
+        )
         return self._progress.view(rec)
 
     def restart(self, job_id: str) -> JobView:
@@ -212,7 +217,7 @@ class Supervisor(PlanOps):
             if rec.plan and not self._plan_running(rec.plan):
                 raise JobError(f"job {job_id}: its plan {rec.plan} is no longer running")
             start, end, days = checks.recorded_dates(rec)
-            argv = self._argv(self._table(rec.table), start, end, days)
+            argv = self._argv(self._table(rec.table), start, end, days, rec.shard)
             log = open_log(self.pipeline.log_dir, rec.table)
 
             def ready(r: JobRecord) -> None:
@@ -225,11 +230,18 @@ class Supervisor(PlanOps):
         return self._started(rec)
 
     def _argv(
-        self, t: Table, start: dt.date | None, end: dt.date | None, days: Sequence[dt.date] | None
+        self,
+        t: Table,
+        start: dt.date | None,
+        end: dt.date | None,
+        days: Sequence[dt.date] | None,
+        shard: str | None = None,
     ) -> list[str]:
         checks.dates(self.pipeline, start, end, days)
         try:
-            return commands.render_argv(self.pipeline, t, start=start, end=end, dates=days)
+            return commands.render_argv(
+                self.pipeline, t, start=start, end=end, dates=days, shard=shard
+            )
         except commands.NoBackfill as e:
             raise JobError(str(e)) from None
 
@@ -242,17 +254,22 @@ class Supervisor(PlanOps):
         dates: Sequence[dt.date] | None,
         plan: str | None = None,
         restarted: str | None = None,
+        shard: str | None = None,
+        attempt: int = 1,
     ) -> JobRecord:
         """Check + create (+ log the action, + start unless queued), under the table's lock."""
         t = self._table(table)
-        argv = self._argv(t, start, end, dates)
+        argv = self._argv(t, start, end, dates, shard)
         if dates is not None:
             fields: dict[str, Any] = {"dates": [d.isoformat() for d in sorted(set(dates))]}
         else:
             first, last = start or self.pipeline.range.start, end or self.pipeline.range.end
             fields = {"start": first.isoformat(), "end": last.isoformat()}
         with self._table_lock(t.name):
-            self._refuse_if_active(t.name)
+            if shard is None or plan is None:
+                self._refuse_if_active(t.name)
+            else:
+                self._refuse_overlap(t.name, plan, fields)
             rec = JobRecord(
                 id=self.store.new_job_id(),
                 table=t.name,
@@ -263,6 +280,8 @@ class Supervisor(PlanOps):
                 cwd=str(self.pipeline.base_dir),
                 restarted_from=restarted,
                 plan=plan,
+                shard=shard if plan is not None else None,
+                attempt=attempt,
                 **fields,
             )
             if plan is None:
@@ -286,6 +305,13 @@ class Supervisor(PlanOps):
         live = runlock.live_unrecorded(self.store, table)
         if live is not None:
             raise JobError(live)
+
+    def _refuse_overlap(self, table: str, plan: str, fields: dict[str, Any]) -> None:
+        """A plan's shard runs beside the same plan's shards of the table on other dates only."""
+        why = checks.overlap(table, plan, fields, [v.record for v in self.jobs()])
+        why = why or runlock.live_unrecorded(self.store, table)
+        if why is not None:
+            raise JobError(why)
 
     def _started(self, rec: JobRecord) -> JobView:
         """Wait (bounded) for the engine to record the program's pid; the job as it stands."""

@@ -1,0 +1,349 @@
+"""Shards and waves: how a plan's missing-and-ready dates become jobs (pure, no IO).
+
+The pipelined runner (runner.py) and `nba-tui run --dry-run` share these rules:
+
+* `make_shards(dates, n)` splits a table's dates into at most `n` balanced shards, each a
+  contiguous run of dates where the dates allow it (shards follow the dates' own runs first);
+* `allocate(demands, slots, ...)` gives the free `jobs.max_parallel` slots to the tables that have
+  dates to run, upstream tables first (they unblock the others), every table with dates one shard
+  before any gets a second, then to the table with the most dates per shard; a table whose
+  backfill is not `shardable` never has more than one job at a time;
+* `dry_run` simulates the plan on one snapshot: wave 1 is what would start now, wave n+1 what
+  would start once wave n filled its dates (every shard succeeding), the wavefront included;
+* `render_dry_run` prints the waves with each shard's exact argv, within 80 columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from nba_tui import commands, readiness
+from nba_tui.config import Pipeline
+from nba_tui.coverage import DateState, Snapshot
+
+MAX_SHARD_DATES = 60
+"""A pipelined shard holds at most this many dates: small shards hand their slot back often, so
+the slots re-balance towards the tables whose dates just became ready (the wavefront)."""
+MAX_WAVES = 200
+"""A dry run stops after this many waves (a schedule that long is said, not printed)."""
+WIDTH = 80
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Some dates of one table, run by one job with its own checkpoint."""
+
+    table: str
+    dates: list[dt.date]
+    index: int
+    """0-based position among the table's shards of the same wave."""
+    count: int
+
+    @property
+    def start(self) -> dt.date:
+        return self.dates[0]
+
+    @property
+    def end(self) -> dt.date:
+        return self.dates[-1]
+
+    @property
+    def contiguous(self) -> bool:
+        """Its dates are a run of the expected dates (set by `make_shards`, see `runs`)."""
+        return self._contiguous
+
+    _contiguous: bool = field(default=True, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """The checkpoint's shard name (commands.checkpoint_path's `{shard}`)."""
+        return shard_label(self.dates)
+
+
+def shard_label(dates: Sequence[dt.date]) -> str:
+    """`first_last`: distinct for disjoint shards of a table (they never share both ends)."""
+    return f"{min(dates).isoformat()}_{max(dates).isoformat()}"
+
+
+@dataclass
+class Wave:
+    number: int
+    shards: list[Shard]
+
+
+@dataclass
+class Demand:
+    """One table's dates that no running or queued shard covers, for `allocate`."""
+
+    table: str
+    dates: list[dt.date]
+    active: int = 0
+    """Shards of this table already running, paused or queued."""
+    shardable: bool = True
+
+
+def runs_of(
+    dates: Sequence[dt.date], expected: Sequence[dt.date] | None = None
+) -> list[list[dt.date]]:
+    """Sorted `dates` cut into runs of consecutive expected dates (consecutive days without
+    `expected`): an off day does not cut a run, a missing game date in between does."""
+    days = sorted(set(dates))
+    if not days:
+        return []
+    pos = {d: i for i, d in enumerate(expected)} if expected else None
+    out: list[list[dt.date]] = [[days[0]]]
+    for prev, d in zip(days, days[1:], strict=False):
+        if pos is not None and prev in pos and d in pos:
+            adjacent = pos[d] == pos[prev] + 1
+        else:
+            adjacent = (d - prev).days == 1
+        if adjacent:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
+
+
+def make_shards(
+    dates: Sequence[dt.date], n: int, expected: Sequence[dt.date] | None = None
+) -> list[list[dt.date]]:
+    """At most `n` balanced shards of `dates` (sorted), contiguous runs where they exist.
+
+    Runs are kept whole while there are more runs than shards (the smallest neighbours merge, so
+    a shard's dates stay close); a long run is cut so that every shard gets about the same count."""
+    days = sorted(set(dates))
+    n = max(1, min(n, len(days)))
+    if not days:
+        return []
+    runs = runs_of(days, expected)
+    if len(runs) >= n:
+        target = -(-len(days) // n)
+        out: list[list[dt.date]] = []
+        for r in runs:
+            if out and len(out[-1]) + len(r) <= target or len(out) >= n:
+                out[-1].extend(r)
+            else:
+                out.append(list(r))
+        return out
+    size = -(-len(days) // n)
+    out = []
+    for r in runs:
+        k = max(1, round(len(r) / size))
+        step = -(-len(r) // k)
+        out.extend(r[i : i + step] for i in range(0, len(r), step))
+    while len(out) > n:  # rounding made one too many: merge the two smallest neighbours
+        i = min(range(len(out) - 1), key=lambda j: len(out[j]) + len(out[j + 1]))
+        out[i : i + 2] = [out[i] + out[i + 1]]
+    return out
+
+
+def allocate(
+    demands: Sequence[Demand],
+    slots: int,
+    *,
+    shards_per_table: int | None = None,
+    max_dates: int | None = MAX_SHARD_DATES,
+    expected: Sequence[dt.date] | None = None,
+) -> list[Shard]:
+    """Shards to start now in `slots` free slots (see the module docstring for the rules)."""
+    want = [d for d in demands if d.dates and (d.shardable or d.active == 0)]
+    given: dict[str, int] = {}
+    for d in want:  # one each, upstream first
+        if sum(given.values()) >= slots:
+            break
+        given[d.table] = 1
+
+    def room(d: Demand) -> bool:
+        cap = 1 if not d.shardable else (shards_per_table or slots) - d.active
+        return given[d.table] < min(cap, len(d.dates))
+
+    while sum(given.values()) < slots:
+        open_ = [d for d in want if d.table in given and room(d)]
+        if not open_:
+            break
+        best = max(open_, key=lambda d: len(d.dates) / given[d.table])
+        given[best.table] += 1
+    out: list[Shard] = []
+    for d in want:
+        n = given.get(d.table, 0)
+        if n == 0:
+            continue
+        days = sorted(d.dates)
+        if max_dates and d.shardable:
+            days = days[: n * max_dates]
+        parts = make_shards(days, n, expected)
+        for i, part in enumerate(parts):
+            contiguous = len(runs_of(part, expected)) == 1
+            out.append(Shard(d.table, part, i, len(parts), contiguous))
+    return out
+
+
+def shard_argv(pipeline: Pipeline, shard: Shard) -> list[str]:
+    """The exact argv of a shard: a range when its dates are contiguous, else `--dates`; its
+    own checkpoint (`commands.render_argv(shard=...)`)."""
+    t = pipeline.table(shard.table)
+    if shard.contiguous:
+        return commands.render_argv(
+            pipeline, t, start=shard.start, end=shard.end, shard=shard.label
+        )
+    return commands.render_argv(pipeline, t, dates=shard.dates, shard=shard.label)
+
+
+@dataclass
+class Gate:
+    """What the runner knows beyond the snapshot, for `demands`."""
+
+    covered: dict[str, set[dt.date]] = field(default_factory=dict)
+    """Dates of running, paused or queued shards, per table."""
+    active: dict[str, int] = field(default_factory=dict)
+    """Running, paused or queued shards per table."""
+    excluded: dict[str, set[dt.date]] = field(default_factory=dict)
+    """Dates not to start now: quarantined, waiting for a retry's back-off, stopped by hand."""
+    started: set[str] = field(default_factory=set)
+    """Tables that had a shard in this plan (strict cascade: each table runs once)."""
+
+
+def demands(
+    pipeline: Pipeline,
+    snapshot: Snapshot,
+    tables: Sequence[str],
+    gate: Gate,
+    *,
+    skip_preflight: bool = False,
+    strict_cascade: bool = False,
+) -> list[Demand]:
+    """Per table (in the given, dependency, order) the dates that may start now.
+
+    Pipelined: the missing-and-ready dates (`readiness.runnable`) no shard covers. Strict cascade
+    (today's behaviour): a table starts once, after every table of the earlier phases finished
+    and, in a `parallel: false` phase, after the phase's earlier tables finished."""
+
+    def free(name: str) -> list[dt.date]:
+        bad = gate.covered.get(name, set()) | gate.excluded.get(name, set())
+        days = readiness.runnable(pipeline, snapshot, name, skip_preflight=skip_preflight)
+        return [d for d in days if d not in bad]
+
+    def shardable(name: str) -> bool:
+        bf = pipeline.table(name).backfill
+        return bool(bf and bf.shardable)
+
+    if not strict_cascade:
+        return [Demand(n, free(n), gate.active.get(n, 0), shardable(n)) for n in tables]
+    out: list[Demand] = []
+    earlier_done = True
+    for phase in pipeline.phases:
+        names = [t.name for t in phase.tables if t.name in tables]
+        if not names:
+            continue
+        phase_done = True
+        for name in names:
+            if not earlier_done:
+                phase_done = False
+                continue
+            if name in gate.started:
+                finished = gate.active.get(name, 0) == 0
+            else:
+                days = free(name)
+                if days:
+                    out.append(Demand(name, days, gate.active.get(name, 0), False))
+                finished = not days
+            phase_done = phase_done and finished
+            if not finished and not phase.parallel:
+                earlier_done = False  # the phase's later tables wait (the seed's cascade)
+        earlier_done = earlier_done and phase_done
+    return out
+
+
+def filled(snapshot: Snapshot, done: dict[str, list[dt.date]]) -> Snapshot:
+    """The snapshot as it would read once `done`'s dates have rows (for the dry run)."""
+    tables = dict(snapshot.tables)
+    for name, days in done.items():
+        cov = tables[name]
+        states = dict(cov.states)
+        for d in days:
+            if states.get(d) is DateState.MISSING:
+                states[d] = DateState.PRESENT
+        present = cov.present + sum(1 for d in days if cov.states.get(d) is DateState.MISSING)
+        tables[name] = replace(cov, states=states, present=present)
+    return replace(snapshot, tables=tables)
+
+
+def dry_run(
+    pipeline: Pipeline,
+    snapshot: Snapshot,
+    tables: Sequence[str],
+    *,
+    max_parallel: int,
+    shards_per_table: int | None,
+    strict_cascade: bool,
+    skip_preflight: bool,
+) -> list[Wave]:
+    """What would start now (wave 1), and after each wave filled its dates (every shard
+    succeeding and nothing else writing), until nothing is left to start."""
+    waves: list[Wave] = []
+    gate = Gate()
+    snap = snapshot
+    for number in range(1, MAX_WAVES + 1):
+        want = demands(
+            pipeline,
+            snap,
+            tables,
+            gate,
+            skip_preflight=skip_preflight,
+            strict_cascade=strict_cascade,
+        )
+        per_table = 1 if strict_cascade else shards_per_table
+        shards = allocate(
+            want,
+            max_parallel,
+            shards_per_table=per_table,
+            max_dates=None if strict_cascade else MAX_SHARD_DATES,
+            expected=snapshot.expected_dates,
+        )
+        if not shards:
+            break
+        waves.append(Wave(number, shards))
+        done: dict[str, list[dt.date]] = {}
+        for s in shards:
+            done.setdefault(s.table, []).extend(s.dates)
+            gate.started.add(s.table)
+        snap = filled(snap, done)
+    return waves
+
+
+def _wrap(argv: Sequence[str], indent: str = "    ") -> list[str]:
+    """Argv as copy-pasteable shell words, continued with ` \\` within WIDTH columns (a single
+    word longer than the line is kept whole)."""
+    lines: list[str] = []
+    cur = indent
+    for word in (shlex.quote(a) for a in argv):
+        if cur.strip() and len(cur) + 1 + len(word) + 2 > WIDTH:
+            lines.append(cur + " \\")
+            cur = indent + "  " + word
+        else:
+            cur = cur + (" " if cur.strip() else "") + word
+    lines.append(cur)
+    return lines
+
+
+def render_dry_run(pipeline: Pipeline, waves: Sequence[Wave]) -> str:
+    """The waves, their shards and each shard's exact argv (printed verbatim by the CLI)."""
+    if not waves:
+        return "nothing to run: no table of these phases has missing dates that can be ready\n"
+    n = sum(len(w.shards) for w in waves)
+    out = [f"{len(waves)} wave(s), {n} shard(s); nothing is launched"]
+    for w in waves:
+        out.append(f"wave {w.number}: {len(w.shards)} shard(s)")
+        for s in w.shards:
+            span = s.start.isoformat() if s.start == s.end else f"{s.start}..{s.end}"
+            out.append(
+                f"  {s.table} {span} ({len(s.dates)} date{'s' if len(s.dates) != 1 else ''}, "
+                f"shard {s.index + 1}/{s.count})"
+            )
+            out.extend(_wrap(shard_argv(pipeline, s)))
+    if len(waves) >= MAX_WAVES:
+        out.append(f"(stopped after {MAX_WAVES} waves)")
+    return "\n".join(out) + "\n"
