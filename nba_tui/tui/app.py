@@ -21,7 +21,6 @@ docs/ARCHITECTURE.md):
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -185,6 +184,7 @@ class NbaTuiApp(Refresh, App[int]):
     def _layout(self, size: Size) -> None:
         self.query_one(CoverageGrid).set_columns(columns_for(size.width))
         self.set_class(size.height < SHORT_HEIGHT, "-short")
+        self.call_after_refresh(self.query_one(LogPane).flush)
         small = size.width < MIN_SIZE[0] or size.height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
         if small:
@@ -247,9 +247,9 @@ class NbaTuiApp(Refresh, App[int]):
             full = printable(error + (f"\n{poll.hint}" if poll.hint else ""))
             self.notify(full, title="warehouse STALE", severity="warning", timeout=12)
         self._error_shown = error
-        note = getattr(poll, "note", None)
+        note = poll.note
         if note and note != self._note_shown:
-            self.notify(printable(str(note)), title="warehouse note", timeout=12)
+            self.notify(printable(note), title="warehouse note", timeout=12)
         self._note_shown = note
 
     def watch_jobs_error(self) -> None:
@@ -262,6 +262,7 @@ class NbaTuiApp(Refresh, App[int]):
 
     def watch_show_log(self, show: bool) -> None:
         self.set_class(show, "-show-log")
+        self.call_after_refresh(self.query_one(LogPane).flush)
 
     def _select_first_short(self, snap: Snapshot) -> None:
         """At the first snapshot: put the cursor on the first table short of its threshold that
@@ -447,15 +448,10 @@ class NbaTuiApp(Refresh, App[int]):
 def run(pipeline: Pipeline, read_only: bool = False) -> int:
     """Run the dashboard until quit; the exit code for `nba-tui`.
 
-    A poll stuck in the warehouse's client (a BigQuery that went away) holds a worker thread
-    that the interpreter would join at exit, for up to the client's deadline (6.5 s seen):
-    the terminal is already restored by then, so the process ends at once instead."""
+    The monitor's poll thread is a daemon (`Monitor`), so quitting never waits for a poll
+    stuck in a warehouse that went away."""
     app = NbaTuiApp(pipeline, read_only=read_only)
     code = int(app.run() or 0)
-    if app.poll_in_flight:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
     return code
 
 

@@ -116,6 +116,8 @@ class Refresh:
         self.post_message(JobsRefreshed(jobs, error, job_id, lines, version))
 
     def on_jobs_refreshed(self, msg: JobsRefreshed) -> None:
+        if not self.query("#grid"):
+            return  # shutting down: the main screen is gone
         self._jobs_busy = False
         self.job_refreshes += 1
         self._state_seen = msg.version
@@ -205,9 +207,3 @@ class Refresh:
                 self._start_poll()
         if not self._jobs_busy:
             self._start_jobs()
-
-
-    @property
-    def poll_in_flight(self) -> bool:
-        """A poll was still waiting for the warehouse (see `run`)."""
-        return self._polling

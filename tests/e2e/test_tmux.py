@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -107,5 +108,38 @@ def test_dashboard_survives_kill_and_controls_the_same_job(workdir: Path) -> Non
             time.sleep(0.05)
         assert not alive(job["pid"])
         tmux("send-keys", "-t", "dash2", "q")
+    finally:
+        tmux("kill-server")
+
+
+def test_cli_pause_shows_within_a_second_and_q_quits_at_once(workdir: Path) -> None:
+    """Issue 9 #16: a pause made by another client (the CLI) shows in the dashboard within about
+    a second (it watches the supervisor's state version, not only its 3 s refresh); `q` quits
+    at once. Real dashboard, real tmux at 80x24, real CLI process."""
+    tmux = Tmux(f"nbatui-{uuid.uuid4().hex[:8]}", workdir)
+    cfg = ["--config", str(workdir / "pipeline.yaml")]
+    command = [sys.executable, "-m", "nba_tui", *cfg]
+    try:
+        tmux.start("dash", command)
+        tmux.wait("dash", lambda t: "PHASE3" in t and "/" in row(t), "the grid")
+        tmux("send-keys", "-t", "dash", "m")
+        tmux.wait("dash", lambda t: "running" in row(t), "the job running")
+        cli = subprocess.run(
+            [sys.executable, "-m", "nba_tui", *cfg, "pause", TABLE],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert cli.returncode == 0, cli.stderr
+        paused_at = time.monotonic()
+        tmux.wait("dash", lambda t: "paused" in row(t), "the CLI's pause", timeout=10)
+        # Within a second of the CLI's exit, plus the capture's own polling on a loaded machine.
+        assert time.monotonic() - paused_at < 2.0
+        tmux("send-keys", "-t", "dash", "q")
+        quit_at = time.monotonic()
+        while "dash" in tmux.sessions() and time.monotonic() - quit_at < 10:
+            time.sleep(0.05)
+        assert "dash" not in tmux.sessions()
+        assert time.monotonic() - quit_at < 3.0
     finally:
         tmux("kill-server")

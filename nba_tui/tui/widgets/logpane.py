@@ -9,11 +9,17 @@ Textual's `Log.write_lines` (8.2) has a bug once `max_lines` is reached: it asks
 rows *below* the last one (indices taken before the oldest lines were dropped) and the scroll
 offset does not change, so nothing on screen is repainted and the pane looks frozen at its
 `max_lines`-th line. `LogPane.add_lines` repaints the pane itself when lines were dropped.
+
+While the pane is not displayed (80x24 shows the gap map in its place), lines wait in a bounded
+buffer: writing them would grow the `Log`'s virtual size, and every such change reflows the
+whole screen (a layout pass per job refresh, for a pane nobody sees). `flush()` writes them when
+the pane is shown.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 
 from textual.widgets import Log
@@ -57,6 +63,7 @@ class LogPane(Log):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, highlight=False, auto_scroll=True, id=id)
         self.source: LogSource | None = None
+        self._pending: deque[str] = deque(maxlen=MAX_LINES)
 
     @property
     def job_id(self) -> str | None:
@@ -66,6 +73,7 @@ class LogPane(Log):
         """Switch to another job's log (or to none); the app then reads `source` in a worker
         and feeds the lines back through `add_lines`."""
         self.source = LogSource(job_id, path) if job_id and path else None
+        self._pending.clear()
         self.clear()
         return self.source
 
@@ -73,7 +81,19 @@ class LogPane(Log):
         """Append lines read for `job_id` (dropped if another job was selected meanwhile)."""
         if job_id != self.job_id or not lines:
             return
-        lines = lines[-MAX_LINES:]
+        if not self.display:
+            self._pending.extend(lines)
+            return
+        self._write(lines[-MAX_LINES:])
+
+    def flush(self) -> None:
+        """Write the lines that came while the pane was not displayed (call once shown)."""
+        if self._pending and self.display:
+            lines = list(self._pending)
+            self._pending.clear()
+            self._write(lines)
+
+    def _write(self, lines: list[str]) -> None:
         full = len(self.lines) + len(lines) > MAX_LINES
         self.write_lines(lines)
         if full:
