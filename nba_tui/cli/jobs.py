@@ -2,8 +2,10 @@
 
     nba-tui launch TABLE [--missing | --start D --end D | --dates d1,d2] [--json]
     nba-tui launch-phase PHASE [--all] [--skip-preflight] [--start D --end D] [--json]
-    nba-tui run PHASE... [--all] [--skip-preflight] [--json]
+    nba-tui run PHASE... [--all] [--skip-preflight] [--dry-run] [--strict-cascade] [--shards N]
     nba-tui pause|resume|stop|restart JOB [--json]    (JOB: a job id, or a table name)
+    nba-tui pause|resume|stop PLAN [--json]           (PLAN: a plan id, `p` + 6 hex digits:
+                                                       acts on every job of the plan)
 
 The listings (`jobs`, `history`, `plans`) and `cancel PLAN` are in `listings`. Exit codes as in
 `nba_tui.cli.common`: 0 ok; 1 refused (already active, not running, preflight fails); 2 bad
@@ -15,6 +17,7 @@ the same jobs; it is imported when a command runs (`listings.supervised`), not a
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -23,6 +26,7 @@ from nba_tui.cli.common import (
     EXIT_OK,
     Handler,
     InputError,
+    bounded_int,
     check_phases,
     config_option,
     date_list,
@@ -40,7 +44,10 @@ from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import printable
 
-__all__ = ["register", "render_jobs", "view_json"]
+__all__ = ["is_plan_ref", "register", "render_jobs", "view_json"]
+
+PLAN_ID = re.compile(r"p[0-9a-f]{6}")
+"""A plan id as the store makes them (`Store.new_plan_id`)."""
 
 
 def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -66,6 +73,8 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def _signal_cmd(action: str) -> Handler:
     def handler(args: argparse.Namespace, pipeline: Pipeline) -> int:
+        if action != "restart" and is_plan_ref(pipeline, args.job):
+            return _plan_cmd(action, args, pipeline)
         with supervised(pipeline) as sup:
             v = resolve_job(sup, args.job)
             if action == "stop":
@@ -79,8 +88,34 @@ def _signal_cmd(action: str) -> Handler:
         emit(args, view_json(v), text)
         return EXIT_OK
 
-    handler.__doc__ = f"nba-tui {action} JOB"
+    handler.__doc__ = f"nba-tui {action} JOB|PLAN"
     return handler
+
+
+def is_plan_ref(pipeline: Pipeline, ref: str) -> bool:
+    """A plan id (`p` + 6 hex digits) that is not also a table's name: job ids are hex digits
+    only, so the two never meet; a table named like a plan id stays a table."""
+    if not PLAN_ID.fullmatch(ref):
+        return False
+    return not any(t.name == ref for t in pipeline.tables())
+
+
+def _plan_cmd(action: str, args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """pause/resume/stop acting on every job of a plan (its runner starts nothing new while
+    paused; stop = cancel: every job stopped and verified ended)."""
+    from nba_tui.jobs.supervisor import JobError
+
+    with supervised(pipeline) as sup:
+        try:
+            sup.plan(args.job)
+        except JobError as e:
+            raise InputError(f"{printable(str(e), escape=True)} (see `nba-tui plans`)") from None
+        call = {"pause": sup.pause_plan, "resume": sup.resume_plan, "stop": sup.stop_plan}
+        plan = call[action](args.job)
+    state = "paused" if plan.paused and plan.state == "running" else str(plan.state)
+    text = f"{action}: plan {plan.id} is {state}; jobs {' '.join(plan.jobs) or '-'}"
+    emit(args, plan.to_json(), text)
+    return EXIT_OK
 
 
 def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -117,15 +152,65 @@ def _preflight_refused(args: argparse.Namespace, e: Any) -> int:
 
 def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     check_phases(pipeline, args.phases)
+    if args.dry_run:
+        return _dry_run(args, pipeline)
     with supervised(pipeline) as sup:
-        plan = sup.run_phases(args.phases, missing=not args.all, skip_preflight=args.skip_preflight)
+        plan = sup.run_phases(
+            args.phases,
+            missing=not args.all,
+            skip_preflight=args.skip_preflight,
+            strict_cascade=args.strict_cascade,
+            shards=args.shards,
+        )
+    how = "strictly one table after another" if args.strict_cascade else "date by date"
     text = (
-        f"plan {plan.id}: {' > '.join(plan.phases)}; each phase starts when its preflight "
-        f"passes (runner pid {plan.runner_pid}, log {plan.log}); follow with `nba-tui plans`, "
-        f"stop it with `nba-tui cancel {plan.id}`"
+        f"plan {plan.id}: {' > '.join(plan.phases)}, {how} (runner pid {plan.runner_pid}, "
+        f"log {plan.log}); follow with `nba-tui plans`, pause with `nba-tui pause {plan.id}`, "
+        f"stop it with `nba-tui stop {plan.id}`; tomorrow: `nba-tui report`"
     )
     emit(args, plan.to_json(), text)
     return EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """The schedule (waves, shards, exact argv) from one poll; nothing is launched."""
+    from nba_tui.jobs.plans import phase_tables
+    from nba_tui.jobs.schedule import dry_run, render_dry_run
+
+    snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
+    tables = [t for p in args.phases for t in phase_tables(pipeline, p)]
+    waves = dry_run(
+        pipeline,
+        snap,
+        tables,
+        max_parallel=pipeline.jobs.max_parallel,
+        shards_per_table=args.shards,
+        strict_cascade=args.strict_cascade,
+        skip_preflight=args.skip_preflight,
+    )
+    if args.json:
+        emit_json([_wave_json(pipeline, w) for w in waves])
+    else:
+        sys.stdout.write(render_dry_run(pipeline, waves))  # verbatim: no re-wrapping, no styles
+    return EXIT_OK
+
+
+def _wave_json(pipeline: Pipeline, wave: Any) -> dict[str, Any]:
+    from nba_tui.jobs.schedule import shard_argv
+
+    return {
+        "wave": wave.number,
+        "shards": [
+            {
+                "table": s.table,
+                "dates": [d.isoformat() for d in s.dates],
+                "shard": s.index + 1,
+                "of": s.count,
+                "argv": shard_argv(pipeline, s),
+            }
+            for s in wave.shards
+        ],
+    }
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -149,10 +234,19 @@ def register(sub: Any) -> None:
     p.add_argument("--skip-preflight", action="store_true", help="launch even if inputs short")
     p.set_defaults(func=cmd_launch_phase)
 
-    p = sub.add_parser("run", parents=plain, help="chain PHASEs, each after its preflight")
+    p = sub.add_parser("run", parents=plain, help="backfill PHASEs date by date (the autopilot)")
     p.add_argument("phases", nargs="+", metavar="PHASE")
     p.add_argument("--all", action="store_true", help="every table, whole range")
-    p.add_argument("--skip-preflight", action="store_true", help="do not wait for preflight")
+    p.add_argument(
+        "--skip-preflight", action="store_true", help="run dates on soft-input fallbacks"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the schedule, launch nothing")
+    p.add_argument(
+        "--strict-cascade", action="store_true", help="today's order: one table after another"
+    )
+    p.add_argument(
+        "--shards", type=bounded_int(1, 64), metavar="N", help="at most N shards of a table at once"
+    )
     p.set_defaults(func=cmd_run)
 
     for action, text in (
@@ -162,7 +256,8 @@ def register(sub: Any) -> None:
         ("restart", "relaunch a failed/stopped/lost job (resumes from its checkpoint)"),
     ):
         p = sub.add_parser(action, parents=plain, help=text)
-        p.add_argument("job", metavar="JOB", help="job id, or table name")
+        what = "job id, or table name" + ("" if action == "restart" else ", or plan id (p...)")
+        p.add_argument("job", metavar="JOB", help=what)
         if action == "stop":
             p.add_argument(
                 "--grace", type=grace, metavar="SECONDS", help="seconds before SIGKILL (0..86400)"

@@ -4,8 +4,8 @@
                                     of every other table; --all: every job ever run, newest first
     nba-tui history [--limit N] [--json]
     nba-tui plans [--json]
-    nba-tui cancel PLAN [--json]    the plan starts nothing more: its queued jobs become stopped,
-                                    its running jobs go on (stop them with `nba-tui stop JOB`)
+    nba-tui cancel PLAN [--json]    the plan starts nothing more: its queued jobs become stopped
+                                    and its running jobs are stopped (= `nba-tui stop PLAN`)
 
 Everything shown was recorded by some process in the state directory (argv, names, messages),
 so it is printed through `fmt.printable`: an escape sequence is shown, never obeyed. The
@@ -171,20 +171,33 @@ def render_damaged(damaged: list[Damaged]) -> list[str]:
 
 
 def render_plan(p: Plan) -> str:
-    """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...'), then why."""
-    line = (
-        f"{p.id}  {p.kind:<5} {p.state:<9} {' > '.join(p.phases)}  jobs: {' '.join(p.jobs) or '-'}"
-    )
+    """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...'), then why:
+    which tables failed or were stopped by hand, quarantined and skipped dates, fallbacks."""
+    state = "paused" if p.paused and p.state == "running" else str(p.state)
+    line = f"{p.id}  {p.kind:<5} {state:<9} {' > '.join(p.phases)}  jobs: {' '.join(p.jobs) or '-'}"
     notes = []
-    if p.failed_stages:
+    if p.failed_tables:
+        notes.append(f"failed: {', '.join(p.failed_tables)}")
+    elif p.failed_stages:
         notes.append(f"failed in {', '.join(p.failed_stages)}")
+    if p.stopped_tables:
+        notes.append(f"stopped by hand: {', '.join(p.stopped_tables)}")
+    notes += [_dates_note("quarantined", t, d) for t, d in sorted(p.quarantined.items()) if d]
+    notes += [_dates_note("skipped", t, d) for t, d in sorted(p.skipped_dates.items()) if d]
+    notes += [_dates_note("on fallbacks", t, d) for t, d in sorted(p.degraded.items()) if d]
     message = p.message or ""
-    if message and message != f"failed: {p.failed_stages}":  # that repr is the list above
+    if message and not message.startswith("failed: ["):  # that repr is the list above
         notes.append(message)
     notes += [f"skipped {s.get('table')}: {s.get('reason')}" for s in p.skipped]
     return printable(line, escape=True) + "".join(
         f"\n    {printable(str(n), escape=True)}" for n in notes
     )
+
+
+def _dates_note(what: str, table: str, dates: list[str]) -> str:
+    """'quarantined player_daily_cache: 2024-01-05, 2024-01-06 (+3 more)'."""
+    shown = ", ".join(dates[:4]) + (f" (+{len(dates) - 4} more)" if len(dates) > 4 else "")
+    return f"{what} {table}: {shown}"
 
 
 def render_history(entries: list[dict]) -> str:
@@ -255,7 +268,7 @@ def cmd_cancel(args: argparse.Namespace, pipeline: Pipeline) -> int:
         if plan.state not in (PlanState.RUNNING, PlanState.LOST):  # lost: its runner vanished
             raise Refused(f"plan {plan.id} is {plan.state}: nothing left to cancel")
         plan = sup.cancel_plan(plan.id)
-    text = f"cancel: plan {plan.id} is {plan.state}; its queued jobs will not start"
+    text = f"cancel: plan {plan.id} is {plan.state}; its jobs are stopped, nothing more starts"
     emit(args, plan.to_json(), text)
     return EXIT_OK
 

@@ -240,3 +240,39 @@ def test_a_state_directory_others_may_write_is_one_line_and_exit_2(proj: Path) -
         assert "writable by group or others" in out.stderr and "Traceback" not in out.stderr
     logs = proj / "logs"
     assert not logs.exists() or not any(logs.iterdir()), "a job was started"
+
+
+def test_plans_name_failed_stopped_quarantined_and_skipped_in_words() -> None:
+    plan = Plan("p0c0ffe", "run", ["phase4"], "me", 1.0, state=PlanState.STOPPED)
+    plan.failed_tables, plan.stopped_tables = ["player_daily_cache"], ["ml_feature_store"]
+    plan.quarantined = {"player_daily_cache": ["2024-01-05"]}
+    plan.skipped_dates = {"ml_feature_store": [f"2024-01-0{i}" for i in range(1, 7)]}
+    plan.degraded = {"player_composite_factors": ["2024-02-01"]}
+    text = render_plan(plan)
+    assert "[" not in text and "'" not in text, text
+    assert text.startswith("p0c0ffe  run   stopped   phase4")
+    assert "failed: player_daily_cache" in text
+    assert "stopped by hand: ml_feature_store" in text
+    assert "quarantined player_daily_cache: 2024-01-05" in text
+    assert (
+        "skipped ml_feature_store: 2024-01-01, 2024-01-02, 2024-01-03, 2024-01-04 (+2 more)" in text
+    )
+    assert "on fallbacks player_composite_factors: 2024-02-01" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    plan.state, plan.paused = PlanState.RUNNING, True
+    assert render_plan(plan).startswith("p0c0ffe  run   paused ")
+
+
+def test_plan_ids_and_job_ids_never_meet() -> None:
+    from nba_tui.cli.jobs import is_plan_ref
+
+    pipeline = cfg.load(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    assert is_plan_ref(pipeline, "p1a2b3c")
+    assert not is_plan_ref(pipeline, "1a2b3c")  # a job id: hex digits only
+    assert not is_plan_ref(pipeline, "player_game_summary")  # a table, though it starts with p
+    assert not is_plan_ref(pipeline, "p1a2b3")  # too short for a plan id
+
+
+def test_pause_resume_stop_an_unknown_plan_is_bad_input(proj: Path) -> None:
+    out = nba(proj, "pause", "p0a0b0c")
+    assert out.returncode == 2 and "no plan" in out.stderr and "nba-tui plans" in out.stderr

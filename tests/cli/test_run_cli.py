@@ -1,0 +1,87 @@
+"""`nba-tui run --dry-run` prints the schedule verbatim and launches nothing; `pause|resume|stop
+PLAN` act on every job of a plan (real backfill processes on the sample warehouse)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from cli_helpers import run_cli, sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+
+from nba_tui import config as cfg
+from nba_tui.jobs import procs
+from nba_tui.jobs.model import JobState
+from nba_tui.jobs.plans import Plan, PlanState, phase_tables
+from nba_tui.jobs.schedule import dry_run, render_dry_run
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+
+
+def test_dry_run_prints_the_schedule_verbatim_and_launches_nothing(sample: Path) -> None:
+    pipeline = cfg.load(sample / "pipeline.yaml")
+    out = run_cli(sample, "run", "phase4", "--dry-run", "--shards", "2")
+    assert out.returncode == 0, out.stderr
+    snap = snapshot_once(pipeline, pipeline.range.start, pipeline.range.end)
+    waves = dry_run(
+        pipeline,
+        snap,
+        phase_tables(pipeline, "phase4"),
+        max_parallel=pipeline.jobs.max_parallel,
+        shards_per_table=2,
+        strict_cascade=False,
+        skip_preflight=False,
+    )
+    assert waves, "the incident's state has phase 4 dates to run"
+    assert out.stdout == render_dry_run(pipeline, waves)
+    assert not (sample / ".nba_tui" / "plans").exists() or not os.listdir(
+        sample / ".nba_tui" / "plans"
+    )
+    assert not (sample / ".nba_tui" / "jobs").exists() or not [
+        n for n in os.listdir(sample / ".nba_tui" / "jobs") if n.endswith(".json")
+    ]
+    strict = run_cli(sample, "run", "phase4", "--dry-run", "--strict-cascade", "--json")
+    assert strict.returncode == 0
+    assert '"wave": 1' in strict.stdout
+
+
+def _wait(sup: Supervisor, job_id: str, state: JobState, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while sup.job(job_id).state is not state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} is {sup.job(job_id).state}, not {state}")
+        time.sleep(0.05)
+
+
+def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
+    pipeline = cfg.load(sample / "pipeline.yaml")
+    sup = Supervisor(pipeline)
+    me = os.getpid()  # this test stands in for the plan's runner
+    plan = Plan(sup.store.new_plan_id(), "run", ["phase3"], "me", time.time())
+    plan.runner_pid, plan.runner_start_time = me, procs.create_time(me)
+    sup.store.save_plan(plan)
+    os.environ["NBA_TUI_SAMPLE_PACE"] = "5"  # slow: the jobs are still running when paused
+    try:
+        ids = [
+            sup.start_queued(sup.queue(t, plan.id, dates=[pipeline.range.start]).id).id
+            for t in ("player_game_summary", "team_offense_game_summary")
+        ]
+    finally:
+        del os.environ["NBA_TUI_SAMPLE_PACE"]
+    for i in ids:
+        _wait(sup, i, JobState.RUNNING)
+    paused = run_cli(sample, "pause", plan.id)
+    assert paused.returncode == 0, paused.stderr
+    assert f"pause: plan {plan.id} is paused" in paused.stdout
+    assert {sup.job(i).state for i in ids} == {JobState.PAUSED}
+    listed = run_cli(sample, "plans")
+    assert f"{plan.id}  run   paused" in listed.stdout
+    resumed = run_cli(sample, "resume", plan.id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert {sup.job(i).state for i in ids} == {JobState.RUNNING}
+    stopped = run_cli(sample, "stop", plan.id)
+    assert stopped.returncode == 0, stopped.stderr
+    assert {sup.job(i).state for i in ids} == {JobState.STOPPED}
+    assert sup.plan(plan.id).state is PlanState.CANCELLED
+    again = run_cli(sample, "stop", plan.id)
+    assert again.returncode == 1 and "already ended" in again.stderr
