@@ -246,3 +246,21 @@ async def test_long_preflight_scrolls_to_its_last_line_at_80x24(tmp_path) -> Non
         assert body.scroll_y == 0
         await pilot.press("pagedown")
         assert body.scroll_y > 0
+
+
+async def test_long_log_lines_scroll_sideways(tmp_path) -> None:
+    """#13: a log line longer than the pane can be read: → scrolls the log, not the grid."""
+    app = fake_app(tmp_path)
+    sup = app.control.supervisor
+    sup.log.write_text("Processing 2024-02-13 " + "x" * 150 + " TAIL-END\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key(RUNNING)
+        await pilot.press("v")  # 80x24: the bottom pane shows the log
+        log = app.query_one("#log")
+        await wait_for(pilot, lambda: log.lines, "the log's lines")
+        assert "TAIL-END" not in screen_text(app)
+        for _ in range(20):
+            await pilot.press("right")
+        await wait_for(pilot, lambda: "TAIL-END" in screen_text(app), "the line's end", 5)
+        assert app.query_one(CoverageGrid).scroll_x == 0
