@@ -18,7 +18,7 @@ import argparse
 from collections.abc import Sequence
 
 from nba_tui import config as cfg
-from nba_tui.cli import coverage, dashboard, demo, jobs, listings, schema, watch
+from nba_tui.cli import coverage, dashboard, demo, jobs, listings, morning, schema, watch
 from nba_tui.cli.common import EXIT_CHECK, EXIT_OK, InputError, Parser, config_option, fail
 from nba_tui.cli.listings import Refused
 from nba_tui.config import ConfigError
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.read_only_option(parser, top=True)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (coverage, schema, dashboard, demo, listings, jobs, watch):
+    for group in (coverage, schema, dashboard, demo, listings, jobs, watch, morning):
         group.register(sub)
     return parser
 

@@ -3,6 +3,7 @@ PLAN` act on every job of a plan (real backfill processes on the sample warehous
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -85,3 +86,15 @@ def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
     assert sup.plan(plan.id).state is PlanState.CANCELLED
     again = run_cli(sample, "stop", plan.id)
     assert again.returncode == 1 and "already ended" in again.stderr
+
+
+def test_report_command_text_json_and_bad_since(sample: Path) -> None:
+    out = run_cli(sample, "report", "--since", "1h")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Morning report · nba-props-platform")
+    assert "Next: nba-tui run phase3" in out.stdout
+    assert max(len(line) for line in out.stdout.splitlines()) <= 80
+    data = json.loads(run_cli(sample, "report", "--json").stdout)
+    assert data["next_command"].startswith("nba-tui run phase3")
+    bad = run_cli(sample, "report", "--since", "yesterday")
+    assert bad.returncode == 2 and "not a duration" in bad.stderr

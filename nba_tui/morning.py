@@ -1,0 +1,396 @@
+"""The morning report: what a night's backfill did, and the one command to run next (issue 10).
+
+An engineer who left `nba-tui run phase4 phase5` running wants, the next morning, in one screen:
+per table how many dates were present before and after, what was filled, which jobs and shards
+ran (durations, exit codes), what failed and why (a few sanitised log lines), which dates were
+quarantined and which downstream dates were skipped because of them, what was computed on
+fallbacks (degraded), and *one* command to run next. `nba-tui report` prints `render_report`;
+the dashboard's screen renders the same `MorningReport`; `--json` is `to_json()`.
+
+Everything comes from what was recorded (plans, job records, events, logs: read through the
+Supervisor, bounded) plus one coverage snapshot for "now". Plain Python: no Rich, no Textual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nba_tui.fmt import clock, pct, printable
+
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
+    from nba_tui.coverage import Snapshot
+    from nba_tui.jobs.model import JobView
+    from nba_tui.jobs.plans import Plan
+
+WIDTH = 80
+TAIL_LINES = 4
+"""Log lines shown per failure (the whole log is one `nba-tui logs`/`less` away)."""
+TAIL_BYTES = 16_000
+MAX_SHARDS_SHOWN = 30
+MAX_FAILURES_SHOWN = 8
+MAX_LAUNCH_DATES = 20
+"""The next command names at most this many dates (a longer list: `--missing`)."""
+ENDED_BAD = ("failed", "lost")
+
+
+@dataclass
+class TableLine:
+    table: str
+    expected: int
+    before: int | None
+    """Present dates at the start of the window (the first plan's coverage_before)."""
+    after: int
+    """Present dates now (or at the last plan's end when nothing ran since)."""
+    degraded: int
+    """Dates whose rows are flagged degraded (the table's `degraded_column`)."""
+    degraded_share: float
+
+    @property
+    def filled(self) -> int | None:
+        return None if self.before is None else self.after - self.before
+
+
+@dataclass
+class ShardLine:
+    job: str
+    table: str
+    first: str | None
+    last: str | None
+    dates: int | None
+    attempt: int
+    state: str
+    exit_code: int | None
+    duration: float | None
+    plan: str | None
+
+
+@dataclass
+class Failure:
+    job: str
+    table: str
+    span: str
+    exit_code: int | None
+    attempt: int
+    tail: list[str]
+    message: str | None = None
+
+
+@dataclass
+class MorningReport:
+    pipeline: str
+    since: float
+    until: float
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    tables: list[TableLine] = field(default_factory=list)
+    shards: list[ShardLine] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    degraded_run: dict[str, list[str]] = field(default_factory=dict)
+    """Dates run on soft-input fallbacks because of --skip-preflight (Plan.degraded)."""
+    degraded_dates: dict[str, list[str]] = field(default_factory=dict)
+    """Dates whose rows are flagged degraded in the warehouse now (coverage)."""
+    events: dict[str, int] = field(default_factory=dict)
+    """Events in the window, counted by kind."""
+    next_command: str = "nba-tui status"
+    next_reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for t, line in zip(data["tables"], self.tables, strict=True):
+            t["filled"] = line.filled
+        return data
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def build_report(
+    pipeline: Pipeline, supervisor: Any, snapshot: Snapshot, since: float
+) -> MorningReport:
+    """The report of everything recorded at or after `since` (epoch seconds), with `snapshot`
+    as the state of the warehouse now. `supervisor` is a `jobs.supervisor.Supervisor`."""
+    now = time.time()
+    plans = [p for p in supervisor.plans() if _in_window(p.created_at, p.ended_at, since)]
+    plans.sort(key=lambda p: p.created_at)
+    views = [
+        v for v in supervisor.jobs() if _in_window(v.record.created_at, v.record.ended_at, since)
+    ]
+    views.sort(key=lambda v: v.record.started_at or v.record.created_at)
+    rep = MorningReport(pipeline.pipeline, since, now)
+    rep.plans = [_plan_json(p) for p in plans]
+    rep.tables = _tables(pipeline, snapshot, plans, views)
+    rep.shards = [_shard(v) for v in views]
+    rep.failures = [_failure(supervisor, v) for v in views if str(v.state) in ENDED_BAD]
+    for p in plans:
+        _merge(rep.quarantined, p.quarantined)
+        _merge(rep.skipped, p.skipped_dates)
+        _merge(rep.degraded_run, p.degraded)
+    rep.degraded_dates = {
+        c.name: [d.isoformat() for d in c.degraded] for c in snapshot.tables.values() if c.degraded
+    }
+    for e in supervisor.events(since=since):
+        rep.events[e.kind] = rep.events.get(e.kind, 0) + 1
+    rep.next_command, rep.next_reason = next_step(pipeline, snapshot, rep, plans)
+    return rep
+
+
+def _in_window(created: float, ended: float | None, since: float) -> bool:
+    """Started in the window, or still running / ended in it."""
+    return created >= since or ended is None or ended >= since
+
+
+def _merge(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for table, dates in more.items():
+        into[table] = sorted(set(into.get(table, [])) | set(dates))
+
+
+def _plan_json(p: Plan) -> dict[str, Any]:
+    took = (p.ended_at or time.time()) - p.created_at
+    return {
+        "id": p.id,
+        "state": "paused" if p.paused and p.state == "running" else str(p.state),
+        "phases": list(p.phases),
+        "created_at": p.created_at,
+        "ended_at": p.ended_at,
+        "duration": took,
+        "message": p.message,
+        "failed_tables": list(p.failed_tables),
+    }
+
+
+def _tables(
+    pipeline: Pipeline, snap: Snapshot, plans: list[Plan], views: list[JobView]
+) -> list[TableLine]:
+    """Tables a plan or a job of the window touched, in dependency order, with before/after."""
+    touched = {v.record.table for v in views}
+    before: dict[str, int] = {}
+    for p in plans:  # the earliest plan's count is the window's "before"
+        for t, n in p.coverage_before.items():
+            before.setdefault(t, n)
+        touched |= set(p.coverage_before) | set(p.coverage_after)
+    out = []
+    for name in pipeline.topological_order():
+        cov = snap.tables.get(name)
+        if name not in touched or cov is None:
+            continue
+        out.append(
+            TableLine(
+                name,
+                cov.expected,
+                before.get(name),
+                cov.present,
+                len(cov.degraded),
+                cov.degraded_share,
+            )
+        )
+    return out
+
+
+def _span(r: Any) -> tuple[str | None, str | None, int | None]:
+    """First date, last date, count (None: a range whose size the record does not say)."""
+    if r.dates:
+        days = sorted(r.dates)
+        return days[0], days[-1], len(days)
+    return r.start, r.end, None
+
+
+def _shard(v: JobView) -> ShardLine:
+    r = v.record
+    first, last, n = _span(r)
+    took = None
+    if r.started_at is not None:
+        took = (r.ended_at or time.time()) - r.started_at - (r.paused_total or 0.0)
+    return ShardLine(
+        r.id,
+        r.table,
+        first,
+        last,
+        n,
+        getattr(r, "attempt", 1),
+        str(v.state),
+        r.exit_code,
+        took,
+        r.plan,
+    )
+
+
+def _failure(supervisor: Any, v: JobView) -> Failure:
+    """A failed or lost job, with the last few lines of its log, made harmless to print."""
+    r = v.record
+    try:
+        lines = supervisor.tail(r.id, max_bytes=TAIL_BYTES)
+    except Exception:  # a log that cannot be read is one line of the report, never its end
+        lines = ["(log not readable)"]
+    tail = [printable(line)[: WIDTH - 6] for line in lines if line.strip()][-TAIL_LINES:]
+    first, last, _ = _span(r)
+    span = first if first == last else f"{first}..{last}"
+    return Failure(r.id, r.table, str(span), r.exit_code, getattr(r, "attempt", 1), tail, r.message)
+
+
+def next_step(
+    pipeline: Pipeline, snap: Snapshot, rep: MorningReport, plans: list[Plan]
+) -> tuple[str, str]:
+    """The one command to run next, and why (most urgent first)."""
+    running = [p for p in rep.plans if p["state"] in ("running", "paused", "lost")]
+    if running:
+        p = running[-1]
+        if p["state"] == "paused":
+            return f"nba-tui resume {p['id']}", f"plan {p['id']} is paused"
+        if p["state"] == "lost":
+            return f"nba-tui run {' '.join(p['phases'])}", (
+                f"plan {p['id']}'s runner is gone; run adopts its jobs (no duplicates)"
+            )
+        return "nba-tui plans", f"plan {p['id']} is still {p['state']}"
+    order = pipeline.topological_order()
+    for name in order:
+        if rep.quarantined.get(name):
+            return _launch(name, rep.quarantined[name]), (
+                f"{name} failed on {len(rep.quarantined[name])} date(s) in every attempt"
+            )
+    ended_bad = [s for s in rep.shards if s.state in ENDED_BAD and not s.plan]
+    if ended_bad:
+        s = ended_bad[-1]
+        return f"nba-tui restart {s.job}", f"job {s.job} ({s.table}) {s.state}"
+    for name in order:
+        if rep.degraded_run.get(name):
+            return _launch(name, rep.degraded_run[name]), (
+                f"{name} ran {len(rep.degraded_run[name])} date(s) on fallbacks (--skip-preflight)"
+            )
+    short = [
+        p.name
+        for p in pipeline.phases
+        if any(t.backfill and not snap.tables[t.name].ok for t in p.tables)
+    ]
+    if short:
+        return f"nba-tui run {' '.join(short)}", f"{', '.join(short)} not complete yet"
+    return "nba-tui status", "every phase meets its thresholds"
+
+
+def _launch(table: str, dates: list[str]) -> str:
+    if len(dates) > MAX_LAUNCH_DATES:
+        return f"nba-tui launch {shlex.quote(table)} --missing"
+    return f"nba-tui launch {shlex.quote(table)} --dates {','.join(dates)}"
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _utc(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%m-%d %H:%M")
+
+
+def _dates(dates: list[str], limit: int = 4) -> str:
+    shown = ", ".join(dates[:limit])
+    return shown + (f" (+{len(dates) - limit} more)" if len(dates) > limit else "")
+
+
+def render_report(report: MorningReport) -> str:
+    """The report in 80 columns, plain text (recorded values made printable)."""
+    out = [
+        f"Morning report · {report.pipeline} · {_utc(report.since)} .. {_utc(report.until)} UTC",
+        "",
+    ]
+    out += _render_plans(report)
+    out += _render_tables(report)
+    out += _render_shards(report)
+    out += _render_failures(report)
+    out += _render_dates(report)
+    out += ["", f"Next: {report.next_command}"]
+    if report.next_reason:
+        out.append(f"      ({report.next_reason})")
+    return "\n".join(_fit(printable(line)) for line in out) + "\n"
+
+
+def _fit(line: str) -> str:
+    return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
+
+
+def _render_plans(report: MorningReport) -> list[str]:
+    if not report.plans:
+        return ["Plans: none in this window"]
+    out = ["Plans:"]
+    for p in report.plans:
+        phases = " > ".join(p["phases"])
+        out.append(
+            f"  {p['id']}  {p['state']:<9} {phases}  {_utc(p['created_at'])} .. "
+            f"{_utc(p['ended_at'])}  {clock(p['duration'])}"
+        )
+        if p["message"] and p["state"] != "done":
+            out.append(f"    {p['message']}")
+    return out
+
+
+def _render_tables(report: MorningReport) -> list[str]:
+    if not report.tables:
+        return []
+    out = ["", f"  {'TABLE':<28} {'BEFORE':>7} {'AFTER':>7} {'FILLED':>7} {'OF':>6} DEGRADED"]
+    for t in report.tables:
+        name = t.table if len(t.table) <= 28 else t.table[:27] + "…"
+        before = "-" if t.before is None else str(t.before)
+        filled = "-" if t.filled is None else f"{t.filled:+d}"
+        degraded = f"{t.degraded} ({pct(t.degraded_share)})" if t.degraded else "-"
+        out.append(f"  {name:<28} {before:>7} {t.after:>7} {filled:>7} {t.expected:>6} {degraded}")
+    return out
+
+
+def _render_shards(report: MorningReport) -> list[str]:
+    if not report.shards:
+        return ["", "Jobs: none in this window"]
+    out = ["", f"Jobs and shards ({len(report.shards)}):"]
+    out.append(f"  {'ID':<6} {'TABLE':<24} {'DATES':<23} {'TRY':>3} {'STATE':<8} {'EXIT':>4} TIME")
+    for s in report.shards[-MAX_SHARDS_SHOWN:]:
+        span = s.first or "-"
+        if s.last and s.last != s.first:
+            span = f"{s.first[5:] if s.first else ''}..{s.last}"  # MM-DD..YYYY-MM-DD
+        n = f" {s.dates}" if s.dates is not None else ""
+        table = s.table if len(s.table) <= 24 else s.table[:23] + "…"
+        code = "-" if s.exit_code is None else str(s.exit_code)
+        out.append(
+            f"  {s.job:<6} {table:<24} {(span + n)[:23]:<23} {s.attempt:>3} {s.state:<8} "
+            f"{code:>4} {clock(s.duration)}"
+        )
+    hidden = len(report.shards) - MAX_SHARDS_SHOWN
+    if hidden > 0:
+        out.append(f"  (+{hidden} earlier: nba-tui report --json)")
+    return out
+
+
+def _render_failures(report: MorningReport) -> list[str]:
+    if not report.failures:
+        return []
+    out = ["", f"Failures ({len(report.failures)}):"]
+    for f in report.failures[-MAX_FAILURES_SHOWN:]:
+        code = "lost" if f.exit_code is None else f"exit {f.exit_code}"
+        out.append(f"  {f.job} {f.table} {f.span}: {code}, attempt {f.attempt}")
+        if f.message:
+            out.append(f"    {f.message}")
+        out += [f"    | {line}" for line in f.tail]
+    return out
+
+
+def _render_dates(report: MorningReport) -> list[str]:
+    out: list[str] = []
+    for title, data in (
+        ("Quarantined (failed in every attempt)", report.quarantined),
+        ("Skipped downstream of a quarantined date", report.skipped),
+        ("Run on fallbacks (--skip-preflight)", report.degraded_run),
+    ):
+        if any(data.values()):
+            out += ["", f"{title}:"]
+            out += [f"  {t}: {_dates(d)}" for t, d in data.items() if d]
+    if report.degraded_dates:
+        out += ["", "Degraded rows in the warehouse (flagged synthetic):"]
+        out += [f"  {t}: {len(d)} dates, {_dates(d, 2)}" for t, d in report.degraded_dates.items()]
+    if report.events:
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(report.events.items()))
+        out += ["", f"Events: {counts}"]
+    return out

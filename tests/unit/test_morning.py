@@ -1,0 +1,160 @@
+"""The morning report from real records: a plan, its shard jobs (one failed with a hostile log),
+events and a coverage snapshot of the sample warehouse, all written through the Store API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from nba_tui import config as cfg
+from nba_tui.jobs import events
+from nba_tui.jobs.model import JobRecord, JobState
+from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.store import open_log
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.morning import MorningReport, build_report, render_report
+from nba_tui.sample import build_warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("morning")
+    shutil.copy(REPO / "pipeline.yaml", root / "pipeline.yaml")
+    build_warehouse(cfg.load(root / "pipeline.yaml"))
+    return root
+
+
+def _night(root: Path) -> tuple[Supervisor, Plan, float]:
+    """A finished overnight plan: two shards done, one failed twice on 2024-01-05."""
+    pipeline = cfg.load(root / "pipeline.yaml")
+    sup = Supervisor(pipeline)
+    st = sup.store
+    st.ensure()
+    t0 = time.time() - 3600
+    plan = Plan(st.new_plan_id(), "run", ["phase4", "phase5"], "me", t0)
+    plan.state, plan.ended_at, plan.message = PlanState.FAILED, t0 + 1800, "1 date quarantined"
+    plan.quarantined = {"player_daily_cache": ["2024-01-05"]}
+    plan.skipped_dates = {"ml_feature_store": ["2024-01-05", "2024-01-06"]}
+    plan.coverage_before = {"player_daily_cache": 500, "team_defense_zone_analysis": 600}
+    plan.coverage_after = {"player_daily_cache": 880, "team_defense_zone_analysis": 800}
+    log = open_log(pipeline.log_dir, "player_daily_cache")
+    log.write_text("Processing 2024-01-05\n\x1b[2Jboom: KeyError 'opp'\nTraceback end\n")
+    recs = [
+        JobRecord(
+            "aa0001",
+            "team_defense_zone_analysis",
+            ["x"],
+            "",
+            t0,
+            "me",
+            start="2021-11-02",
+            end="2022-01-02",
+            state=JobState.DONE,
+            exit_code=0,
+            started_at=t0,
+            ended_at=t0 + 270,
+            plan=plan.id,
+        ),
+        JobRecord(
+            "aa0002",
+            "player_daily_cache",
+            ["x"],
+            str(log),
+            t0 + 300,
+            "me",
+            dates=["2024-01-05"],
+            state=JobState.FAILED,
+            exit_code=3,
+            started_at=t0 + 300,
+            ended_at=t0 + 310,
+            plan=plan.id,
+            attempt=3,
+        ),
+    ]
+    for r in recs:
+        st.save_job(r)
+    plan.jobs = [r.id for r in recs]
+    st.save_plan(plan)
+    events.append(
+        st.root,
+        events.new_event(
+            "date_quarantined", plan=plan.id, table="player_daily_cache", dates=["2024-01-05"]
+        ),
+    )
+    events.append(st.root, events.new_event("plan_failed", plan=plan.id))
+    return sup, plan, t0
+
+
+def test_report_names_the_night(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup, plan, t0 = _night(root)
+    snap = snapshot_once(sup.pipeline)
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    assert [p["id"] for p in rep.plans] == [plan.id]
+    assert [s.job for s in rep.shards] == ["aa0001", "aa0002"]
+    assert rep.shards[0].duration == pytest.approx(270)
+    by_table = {t.table: t for t in rep.tables}
+    pdc = by_table["player_daily_cache"]
+    assert pdc.before == 500 and pdc.after == snap.tables["player_daily_cache"].present
+    assert pdc.filled == pdc.after - 500
+    (fail,) = rep.failures
+    assert (fail.job, fail.exit_code, fail.attempt, fail.span) == ("aa0002", 3, 3, "2024-01-05")
+    assert fail.tail[-1] == "Traceback end" and "\x1b" not in "".join(fail.tail)
+    assert rep.quarantined == {"player_daily_cache": ["2024-01-05"]}
+    assert rep.events == {"date_quarantined": 1, "plan_failed": 1}
+    assert rep.next_command == "nba-tui launch player_daily_cache --dates 2024-01-05"
+    text = render_report(rep)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\x1b" not in text
+    for needle in (
+        plan.id,
+        "exit 3, attempt 3",
+        "| ?[2Jboom: KeyError 'opp'",
+        "Quarantined",
+        "player_daily_cache: 2024-01-05",
+        "ml_feature_store: 2024-01-05, 2024-01-06",
+        "Next: nba-tui launch player_daily_cache --dates 2024-01-05",
+    ):
+        assert needle in text, needle
+    data = json.loads(json.dumps(rep.to_json()))
+    assert data["failures"][0]["exit_code"] == 3
+    assert {t["table"]: t["filled"] for t in data["tables"]}["player_daily_cache"] == pdc.filled
+
+
+def test_an_empty_window_says_so_and_points_at_the_short_phases(
+    built: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup = Supervisor(cfg.load(root / "pipeline.yaml"))
+    rep = build_report(sup.pipeline, sup, snapshot_once(sup.pipeline), since=time.time() - 60)
+    assert isinstance(rep, MorningReport)
+    assert (rep.plans, rep.shards, rep.failures) == ([], [], [])
+    assert rep.next_command.startswith("nba-tui run phase3")  # the incident's state
+    text = render_report(rep)
+    assert "Plans: none in this window" in text and "Jobs: none in this window" in text
+
+
+def test_a_lost_plan_is_adopted_by_running_it_again(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup, plan, t0 = _night(root)
+
+    def running_without_runner(p: Plan) -> None:
+        p.state, p.ended_at = PlanState.RUNNING, None
+        p.runner_pid, p.runner_start_time = os.getpid(), 1.0  # a pid reused since: gone
+
+    sup.store.update_plan(plan.id, running_without_runner)
+    rep = build_report(sup.pipeline, sup, snapshot_once(sup.pipeline), since=t0 - 60)
+    assert rep.plans[0]["state"] == "lost"
+    assert rep.next_command == "nba-tui run phase4 phase5"
+    assert "runner is gone" in rep.next_reason
