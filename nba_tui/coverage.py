@@ -20,7 +20,7 @@ import enum
 import statistics
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nba_tui.config import Pipeline, Table
@@ -77,22 +77,6 @@ def bootstrap_dates(
     return out
 
 
-def runs(dates: Iterable[dt.date], expected: Sequence[dt.date]) -> list[DateRun]:
-    """Group `dates` into runs that are consecutive in `expected`."""
-    wanted = set(dates)
-    out: list[DateRun] = []
-    cur: list[dt.date] = []
-    for d in expected:
-        if d in wanted:
-            cur.append(d)
-        elif cur:
-            out.append(DateRun(cur[0], cur[-1], len(cur)))
-            cur = []
-    if cur:
-        out.append(DateRun(cur[0], cur[-1], len(cur)))
-    return out
-
-
 @dataclass
 class TableCoverage:
     name: str
@@ -113,6 +97,11 @@ class TableCoverage:
     degraded_rows: dict[dt.date, int] = field(default_factory=dict)
     """Flagged rows per date (the table's `degraded_column` non-zero); empty without one."""
     _missing_ord: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _lists: tuple[list, list, list] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """(missing, thin, bootstrap) dates in `states` order: set by `table_coverage`, which finds
+    them anyway, or listed once on first use (`status --json` asks for each at 100 tables)."""
     memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Derived maths cached by pure modules (readiness's blocked spans per look-back): a coverage
     never changes once built, and `CoverageCache` hands the same object back while its table is
@@ -127,22 +116,29 @@ class TableCoverage:
         # Compare on counts so 99.8 % of 917 dates is exact, not a float accident.
         return self.present >= self.threshold * self.expected - 1e-9
 
+    def _by_state(self) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
+        if self._lists is None:  # a coverage built by hand, not by table_coverage
+            order = (DateState.MISSING, DateState.THIN, DateState.BOOTSTRAP)
+            m, t, b = ([d for d, s in self.states.items() if s is x] for x in order)
+            self._lists = (m, t, b)
+        return self._lists
+
     @property
     def missing(self) -> list[dt.date]:
-        return [d for d, s in self.states.items() if s is DateState.MISSING]
+        return list(self._by_state()[0])
 
     def missing_ordinals(self) -> list[int]:
         """Sorted day ordinals of the missing dates, computed once (readiness bisects them; a
         coverage reused by `CoverageCache` keeps them across polls)."""
         if self._missing_ord is None:
-            self._missing_ord = sorted(
-                d.toordinal() for d, s in self.states.items() if s is DateState.MISSING
-            )
+            self._missing_ord = sorted(d.toordinal() for d in self._by_state()[0])
         return self._missing_ord
 
     @property
     def degraded(self) -> list[dt.date]:
         """Expected dates with rows of which some are flagged degraded, sorted."""
+        if not self.degraded_rows:
+            return []
         has_rows = (DateState.PRESENT, DateState.THIN)
         return sorted(
             d for d, n in self.degraded_rows.items() if n > 0 and self.states.get(d) in has_rows
@@ -151,16 +147,17 @@ class TableCoverage:
     @property
     def degraded_share(self) -> float:
         """Degraded dates over dates with rows (0.0 when none has rows)."""
-        have = sum(1 for s in self.states.values() if s in (DateState.PRESENT, DateState.THIN))
+        missing, _, boot = self._by_state()
+        have = len(self.states) - len(missing) - len(boot)
         return len(self.degraded) / have if have else 0.0
 
     @property
     def thin(self) -> list[dt.date]:
-        return [d for d, s in self.states.items() if s is DateState.THIN]
+        return list(self._by_state()[1])
 
     @property
     def bootstrap(self) -> list[dt.date]:
-        return [d for d, s in self.states.items() if s is DateState.BOOTSTRAP]
+        return list(self._by_state()[2])
 
     @property
     def needed_for_threshold(self) -> int:
@@ -189,6 +186,7 @@ class TableCoverage:
         return [self.rows.get(d, 0) for d in days]
 
     def to_json(self) -> dict:
+        missing, thin, boot = self._by_state()
         return {
             "name": self.name,
             "table": self.table,
@@ -201,15 +199,15 @@ class TableCoverage:
             "ok": self.ok,
             "first_date": self.first_date.isoformat() if self.first_date else None,
             "last_date": self.last_date.isoformat() if self.last_date else None,
-            "missing": len(self.missing),
+            "missing": len(missing),
             "missing_ranges": [
                 {"start": r.start.isoformat(), "end": r.end.isoformat(), "dates": r.count}
                 for r in self.missing_runs
             ],
-            "thin_dates": [d.isoformat() for d in self.thin],
+            "thin_dates": [d.isoformat() for d in thin],
             "degraded_dates": [d.isoformat() for d in self.degraded],
             "degraded_share": round(self.degraded_share, 6),
-            "bootstrap_dates": len(self.bootstrap),
+            "bootstrap_dates": len(boot),
             "median_rows": self.median_rows,
             "rows_total": sum(self.rows.values()),
         }
@@ -253,38 +251,65 @@ def table_coverage(
     # Rows per scheduled game when the schedule says how many; raw rows otherwise.
     ratio = {d: (rows[d] / games[d] if games.get(d) else float(rows[d])) for d in have}
     median_per_game = float(statistics.median(ratio.values())) if ratio else 0.0
-    thin_below = table.thin_ratio * median_per_game
-    states: dict[dt.date, DateState] = {}
-    missing: list[dt.date] = []
-    present = 0
-    for d in expected:
-        r = ratio.get(d)
-        if r is None:
-            if d in boot:
-                states[d] = DateState.BOOTSTRAP
-            else:
-                states[d] = DateState.MISSING
-                missing.append(d)
-            continue
-        states[d] = DateState.THIN if r < thin_below else DateState.PRESENT
-        if d not in boot:
-            present += 1
-    return TableCoverage(
+    states, lists, missing_runs = _states(expected, ratio, boot, table.thin_ratio * median_per_game)
+    cov = TableCoverage(
         name=table.name,
         table=table.table,
         phase=phase,
         threshold=table.min_coverage,
-        expected=sum(1 for d in expected if d not in boot),
-        present=present,
+        expected=len(expected) - (sum(1 for d in expected if d in boot) if boot else 0),
+        present=len(ratio) - (sum(1 for d in ratio if d in boot) if boot else 0),
         exists=table.name not in counts.missing_tables,
         states=states,
         rows=rows,
         first_date=have[0] if have else None,
         last_date=have[-1] if have else None,
         median_rows=median,
-        missing_runs=runs(missing, expected),
+        missing_runs=missing_runs,
         degraded_rows=flagged,
     )
+    cov._lists = lists
+    return cov
+
+
+def _states(
+    expected: Sequence[dt.date], ratio: dict[dt.date, float], boot: set[dt.date], thin_below: float
+) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
+    """Each expected date's state, the (missing, thin, bootstrap) lists and the missing runs, in
+    one pass: runs are consecutive in `expected`, so any date that is not missing ends a run."""
+    present_, thin_ = DateState.PRESENT, DateState.THIN  # locals: looked up per date below
+    missing_, boot_ = DateState.MISSING, DateState.BOOTSTRAP
+    states: dict[dt.date, DateState] = {}
+    missing: list[dt.date] = []
+    thin: list[dt.date] = []
+    boots: list[dt.date] = []
+    out: list[DateRun] = []
+    first: dt.date | None = None
+    last: dt.date | None = None
+    n = 0
+    for d in expected:
+        r = ratio.get(d)
+        if r is None and d not in boot:
+            states[d] = missing_
+            missing.append(d)
+            if first is None:
+                first = d
+            last, n = d, n + 1
+            continue
+        if first is not None:
+            out.append(DateRun(first, last, n))  # type: ignore[arg-type]
+            first, n = None, 0
+        if r is None:
+            states[d] = boot_
+            boots.append(d)
+        elif r < thin_below:
+            states[d] = thin_
+            thin.append(d)
+        else:
+            states[d] = present_
+    if first is not None:
+        out.append(DateRun(first, last, n))  # type: ignore[arg-type]
+    return states, (missing, thin, boots), out
 
 
 @dataclass

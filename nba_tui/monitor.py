@@ -25,7 +25,6 @@ are also:
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import datetime as dt
 import random
@@ -33,15 +32,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from asyncio_throttle import Throttler
+from typing import TYPE_CHECKING, Any
 
 from nba_tui import coverage, fmt
 from nba_tui.config import Pipeline
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse, specs
 from nba_tui.warehouse.bq_cost import describe_cost
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited, Unreachable
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from asyncio_throttle import Throttler
 
 #: Longest wait after repeated rate limits (seconds).
 MAX_RATE_BACKOFF = 600.0
@@ -119,11 +121,14 @@ class Monitor:
         if max_queries_per_minute is None and bigquery:
             max_queries_per_minute = bq.max_queries_per_minute
         #: None for the embedded backend: local reads cost nothing and need no throttle.
-        self.throttler = (
-            Throttler(rate_limit=max_queries_per_minute, period=60.0, retry_interval=0.05)
-            if max_queries_per_minute
-            else None
-        )
+        self.throttler: Throttler | None = None
+        if max_queries_per_minute:
+            # Imported here: it pulls in asyncio (~20 ms), which `status --json` never needs.
+            from asyncio_throttle import Throttler
+
+            self.throttler = Throttler(
+                rate_limit=max_queries_per_minute, period=60.0, retry_interval=0.05
+            )
         self.min_interval = 60.0 / max_queries_per_minute if max_queries_per_minute else 0.0
         self.last: coverage.Snapshot | None = None
         self.last_error: str | None = None
@@ -284,8 +289,11 @@ class Monitor:
     async def poll(self) -> PollResult:
         """Poll in a thread with a deadline; the caller's event loop is never blocked.
 
-        Concurrent callers share one poll: at most one query is ever in flight.
+        Concurrent callers share one poll: at most one query is ever in flight. asyncio is
+        imported here, not at the top: `snapshot_once`/`poll_once` (the CLI) never need it.
         """
+        import asyncio
+
         if self._inflight is not None and not self._inflight.done():
             return await asyncio.shield(self._inflight)
         self._inflight = asyncio.get_running_loop().create_future()
@@ -302,6 +310,8 @@ class Monitor:
         return result
 
     async def _poll(self) -> PollResult:
+        import asyncio  # already loaded by the caller's event loop: a dict lookup
+
         self.polls += 1
         busy = self._busy()
         if busy is not None:

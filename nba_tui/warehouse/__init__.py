@@ -20,8 +20,13 @@ def open_warehouse(pipeline: Pipeline) -> Warehouse:
         return BigQueryWarehouse(pipeline.warehouse.bigquery)
     from nba_tui.warehouse.sqlite import SqliteWarehouse
 
+    # Counts survive the process in the state directory (`sqlite_cache`): `status --json` and a
+    # dashboard's first poll then count only the datasets written since.
     return SqliteWarehouse(
-        pipeline.sqlite_dir, pipeline.datasets(), pipeline.warehouse.sqlite.busy_timeout_ms
+        pipeline.sqlite_dir,
+        pipeline.datasets(),
+        pipeline.warehouse.sqlite.busy_timeout_ms,
+        cache_dir=pipeline.state_dir / "cache",
     )
 
 

@@ -16,6 +16,10 @@ from pathlib import Path
 
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.identifiers import check_name, quote_column
+from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
+
+PERSIST_EVERY_S = 60.0
+"""A long-running reader (the dashboard) rewrites a dataset's disk cache at most this often."""
 
 
 def dataset_file(root: Path, dataset: str) -> Path:
@@ -104,11 +108,21 @@ class SqliteWarehouse:
     another connection committed since the last poll, and only tables of changed datasets are
     counted again. A dataset file replaced on disk (`nba-tui demo reset`) is noticed by its inode
     and the connection reopened, so a long-running dashboard never keeps reading a deleted file.
+
+    With `cache_dir`, the counts also survive the process (`sqlite_cache`): a new process (`status
+    --json`, a dashboard's first poll) reads a dataset's counts from disk instead of counting when
+    its files provably did not change since they were stored.
     """
 
     name = "sqlite"
 
-    def __init__(self, root: str | Path, datasets: Iterable[str], busy_timeout_ms: int = 10_000):
+    def __init__(
+        self,
+        root: str | Path,
+        datasets: Iterable[str],
+        busy_timeout_ms: int = 10_000,
+        cache_dir: Path | None = None,
+    ):
         self.root = Path(root)
         self.datasets = sorted(set(datasets))
         self.busy_timeout_ms = busy_timeout_ms
@@ -118,6 +132,11 @@ class SqliteWarehouse:
         self._cache: dict[str, dict[dt.date, int]] = {}
         self._flagged: dict[str, dict[dt.date, int]] = {}
         self._cache_key: tuple | None = None
+        self._disk = DiskCounts(cache_dir, self.root) if cache_dir is not None else None
+        self._disk_hits: set[str] = set()
+        self._persisted: dict[str, tuple[Facts, float]] = {}
+        self._dates: dict[int, dt.date] = {}
+        """Day ordinal -> date, shared by every entry read from disk (one object per date)."""
 
     def _files(self) -> dict[str, int]:
         found = {}
@@ -164,30 +183,31 @@ class SqliteWarehouse:
         key = (start, end, tuple(specs))
         try:
             conn = self._connection()
+            began = time.time_ns()
+            before = self._facts() if self._disk is not None else {}
             changed = self._changed(conn)
             if key != self._cache_key:
                 self._cache, self._flagged, self._cache_key = {}, {}, key
+                self._persisted = {}
             present = existing_tables(conn)
-            parts: list[str] = []
-            params: list[object] = []
-            missing: list[str] = []
-            for i, spec in enumerate(specs):
-                if str(spec.ref) not in present:
-                    if i == 0:
-                        raise WarehouseError(
-                            f"schedule table {spec.ref} not found in {self.root}",
-                            hint="run `nba-tui demo reset` or fix expected_dates.table",
-                        )
-                    missing.append(spec.name)
-                    continue
-                if spec.ref.dataset not in changed and spec.name in self._cache:
-                    continue
-                self._cache[spec.name] = {}
-                if spec.degraded_column:
-                    self._flagged[spec.name] = {}
-                parts.append(_count_part(spec))
-                params += [i, start.isoformat(), end.isoformat()]
-            rows = conn.execute(" UNION ALL ".join(parts), params).fetchall() if parts else []
+            if str(expected.ref) not in present:
+                raise WarehouseError(
+                    f"schedule table {expected.ref} not found in {self.root}",
+                    hint="run `nba-tui demo reset` or fix expected_dates.table",
+                )
+            missing = [s.name for s in tables if str(s.ref) not in present]
+            stale = {
+                s.name: s
+                for s in specs
+                if s.name not in missing and (s.ref.dataset in changed or s.name not in self._cache)
+            }
+            from_disk = self._from_disk(stale, before, start, end)
+            counted = [
+                (i, s)
+                for i, s in enumerate(specs)
+                if s.name in stale and s.ref.dataset not in from_disk
+            ]
+            rows = self._count(conn, counted, start, end)
         except sqlite3.Error as e:
             self._cache_key = None  # next poll starts from scratch
             raise WarehouseError(f"embedded warehouse {self.root}: {e}") from e
@@ -196,10 +216,106 @@ class SqliteWarehouse:
             self._cache[specs[t].name][day] = int(n)
             if g is not None:
                 self._flagged[specs[t].name][day] = int(g)
+        if self._disk is not None:
+            self._persist(specs, missing, before, began, start, end)
         result = self._result(expected, tables, missing)
-        result.queries = 1 if parts else 0
+        result.queries = 1 if counted else 0
         result.elapsed = time.perf_counter() - t0
         return result
+
+    def _facts(self) -> dict[str, Facts]:
+        """Each present dataset file's facts now (see `sqlite_cache`)."""
+        out = {}
+        for ds in self.datasets:
+            facts = file_facts(dataset_file(self.root, ds))
+            if facts is not None:
+                out[ds] = facts
+        return out
+
+    def _from_disk(
+        self, stale: dict[str, TableSpec], before: dict[str, Facts], start: dt.date, end: dt.date
+    ) -> set[str]:
+        """Datasets whose stale tables were all filled from the disk cache (only tables this
+        process has never counted are looked up: later changes are seen by `data_version`)."""
+        if self._disk is None:
+            return set()
+        # A dataset this process counted before changed since (data_version): count it again.
+        known = {s.ref.dataset for s in stale.values() if s.name in self._cache}
+        by_ds: dict[str, dict[str, str]] = {}
+        for s in stale.values():
+            by_ds.setdefault(s.ref.dataset, {})[s.name] = spec_key(s, start, end)
+        hits = set()
+        for ds, keys in by_ds.items():
+            if ds in known or ds not in before:
+                continue
+            db = dataset_file(self.root, ds).resolve()
+            entries = self._disk.load(ds, db, before[ds], keys, self._dates)
+            if entries is None:
+                continue
+            for name, (rows, flagged) in entries.items():
+                self._cache[name] = rows
+                if flagged is not None:
+                    self._flagged[name] = flagged
+            hits.add(ds)
+            self._persisted[ds] = (before[ds], time.monotonic())
+        self._disk_hits = hits
+        return hits
+
+    def _persist(
+        self,
+        specs: list[TableSpec],
+        missing: list[str],
+        before: dict[str, Facts],
+        began: int,
+        start: dt.date,
+        end: dt.date,
+    ) -> None:
+        """Store each dataset whose files did not move while this poll read it and were last
+        modified well before it began (`sqlite_cache.racy`), at most every `PERSIST_EVERY_S`."""
+        assert self._disk is not None
+        after = self._facts()
+        now = time.monotonic()
+        for ds in {s.ref.dataset for s in specs}:
+            facts = before.get(ds)
+            if facts is None or after.get(ds) != facts:
+                if ds in self._disk_hits:
+                    self._versions.pop(ds, None)  # a commit may predate data_version: recount
+                continue
+            last = self._persisted.get(ds)
+            if racy(facts, began) or (last is not None and last[0] == facts):
+                continue
+            if last is not None and now - last[1] < PERSIST_EVERY_S:
+                continue
+            entries = {
+                spec_key(s, start, end): (
+                    self._cache[s.name],
+                    self._flagged.get(s.name, {}) if s.degraded_column else None,
+                )
+                for s in specs
+                if s.ref.dataset == ds and s.name not in missing
+            }
+            db = dataset_file(self.root, ds).resolve()
+            if self._disk.store(ds, db, facts, entries):
+                self._persisted[ds] = (facts, now)
+
+    def _count(
+        self,
+        conn: sqlite3.Connection,
+        counted: list[tuple[int, TableSpec]],
+        start: dt.date,
+        end: dt.date,
+    ) -> list[tuple]:
+        """One statement counting the given tables (index in `specs`, spec); their cache entries
+        are reset to be filled from its rows."""
+        parts: list[str] = []
+        params: list[object] = []
+        for i, spec in counted:
+            self._cache[spec.name] = {}
+            if spec.degraded_column:
+                self._flagged[spec.name] = {}
+            parts.append(_count_part(spec))
+            params += [i, start.isoformat(), end.isoformat()]
+        return conn.execute(" UNION ALL ".join(parts), params).fetchall() if parts else []
 
     def _result(
         self, expected: TableSpec, tables: Sequence[TableSpec], missing: list[str]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,93 @@ def test_flagged_rows_counted_in_the_same_query_and_recounted_on_a_flip(tmp_path
     finally:
         wh.close()
         conn.close()
+
+
+# --- counts that survive the process (sqlite_cache) ------------------------------------------
+
+DATASETS = ["raw", "analytics"]
+FLAGGED = TableSpec("flagged", TableRef("raw", "box"), "game_date", "game_date")
+"""A degraded column holding dates: text with a numeric prefix is true to SQLite (2 per date)."""
+WRITER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+if sys.argv[2] == "restart":  # the next commit rewrites the WAL from its start: same size
+    conn.execute("PRAGMA wal_checkpoint(RESTART)")
+conn.execute("INSERT INTO box VALUES (?)", (sys.argv[3],))
+conn.close()
+"""
+
+
+def _age(root: Path, seconds: float = 30.0) -> None:
+    """Make every file of the warehouse look last written `seconds` ago (old enough to cache)."""
+    past = time.time() - seconds
+    for f in root.iterdir():
+        os.utime(f, (past, past))
+
+
+def _poll(root: Path, cache: Path) -> tuple[int, dict]:
+    """A new reader, as a new process has one: its query count and the rows it answered."""
+    wh = SqliteWarehouse(root, DATASETS, cache_dir=cache)
+    try:
+        c = wh.counts(SCHEDULE, [*SPECS, FLAGGED], D[0], D[-1])
+    finally:
+        wh.close()
+    return c.queries, {**c.rows, "flags": c.degraded["flagged"]}
+
+
+def test_a_new_reader_is_served_from_disk_when_nothing_was_written(root: Path) -> None:
+    cache = root.parent / "state" / "cache"
+    _age(root)
+    queries, rows = _poll(root, cache)
+    assert queries == 1
+    assert sorted(p.name for p in cache.iterdir()) == ["sqlite-analytics.json", "sqlite-raw.json"]
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in cache.iterdir())
+    again_queries, again = _poll(root, cache)
+    assert again_queries == 0 and again == rows
+    assert again["box"] == {d: 2 for d in D} and again["flags"] == {d: 2 for d in D}
+
+
+def test_files_written_just_now_are_not_cached(root: Path) -> None:
+    """A later write could carry the same coarse mtime: such facts are never stored."""
+    cache = root.parent / "cache"
+    assert _poll(root, cache)[0] == 1
+    assert not cache.exists() or not list(cache.iterdir())
+    assert _poll(root, cache)[0] == 1
+
+
+@pytest.mark.parametrize("mode", ["append", "restart"])
+def test_a_write_by_another_process_is_always_seen(root: Path, mode: str) -> None:
+    """Stored, then another process commits (appending to the WAL, or rewriting it from its
+    start so that its size does not change): every new reader sees the new row."""
+    cache = root.parent / "cache"
+    db = str(root / "raw.db")
+    keeper = connect(root, ["raw"])  # another process's open connection: the WAL stays
+    for n in range(3, 9):
+        _age(root)
+        _poll(root, cache)  # stores the old facts
+        assert _poll(root, cache)[0] == 0
+        size = os.stat(root / "raw.db-wal").st_size if mode == "restart" and n > 3 else None
+        subprocess.run([sys.executable, "-c", WRITER, db, mode, D[0].isoformat()], check=True)
+        if size is not None:
+            assert os.stat(root / "raw.db-wal").st_size == size  # the hard case did happen
+        queries, rows = _poll(root, cache)
+        assert queries == 1 and rows["box"][D[0]] == n
+    keeper.close()
+
+
+def test_a_damaged_foreign_or_stale_cache_is_a_miss(root: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _age(root)
+    _, rows = _poll(root, cache)
+    raw = cache / "sqlite-raw.json"
+    good = raw.read_bytes()
+    raw.write_bytes(good.replace(b'"n":"', b'"n":"!'))  # not base64
+    assert _poll(root, cache) == (1, rows)
+    raw.write_bytes(good)
+    raw.chmod(0o666)  # anyone could have written it
+    assert _poll(root, cache) == (1, rows)
+    # The same bytes, mtime and size in a new file (a restored copy): a new inode is a miss.
+    copy = tmp_path / "raw.db"
+    shutil.copy2(root / "raw.db", copy)
+    os.replace(copy, root / "raw.db")
+    assert _poll(root, cache)[0] == 1
