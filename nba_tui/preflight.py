@@ -54,6 +54,8 @@ class InputCheck:
             ],
             "readers": self.readers,
             "fill_command": self.fill_command,
+            "degraded_dates": [d.isoformat() for d in c.degraded],
+            "degraded_share": round(c.degraded_share, 6),
         }
 
 
@@ -71,6 +73,26 @@ class PreflightReport:
     @property
     def failing(self) -> list[InputCheck]:
         return [c for c in self.checks if not c.ok]
+
+    @property
+    def degraded(self) -> list[InputCheck]:
+        """Inputs with dates whose rows are flagged degraded (built on synthetic fallbacks)."""
+        return [c for c in self.checks if c.coverage.degraded]
+
+    def degraded_cost(self) -> list[str]:
+        """What degraded input dates cost downstream, one line per degraded input: the phase
+        reads them as if they were real (the incident's worry: models trained on synthetic
+        context). Shown whether or not the phase is ready."""
+        lines = []
+        for c in self.degraded:
+            cov = c.coverage
+            n = len(cov.degraded)
+            lines.append(
+                f"{cov.name}: {n} date{'s' if n != 1 else ''} ({pct(cov.degraded_share)}) built "
+                f"on synthetic fallbacks; {', '.join(c.readers)} would read them as real "
+                f"(re-run {cov.name} on them once its inputs are complete)"
+            )
+        return lines
 
     def degradation(self) -> list[str]:
         """What running anyway would cost, one line per short input (the --skip-preflight trade)."""
@@ -100,6 +122,8 @@ class PreflightReport:
             "inputs": [c.to_json() for c in self.checks],
             "failing": [c.coverage.name for c in self.failing],
             "degradation": self.degradation(),
+            "degraded_inputs": [c.coverage.name for c in self.degraded],
+            "degraded_cost": self.degraded_cost(),
         }
 
 
@@ -182,7 +206,23 @@ def render(report: PreflightReport, *, compact: bool = False, config: str | None
                 else textwrap.wrap(d, 80, initial_indent="  - ", subsequent_indent="    ")
             )
             body.append("".join(f"\n{line}" for line in lines))
+    _append_degraded(body, report, compact)
     return body
+
+
+def _append_degraded(body: Text, report: PreflightReport, compact: bool) -> None:
+    """Inputs with degraded dates, and what they cost downstream."""
+    cost = report.degraded_cost()
+    if not cost:
+        return
+    body.append("\nDegraded inputs (rows on synthetic fallbacks):", "bold" if compact else "")
+    for d in cost:
+        lines = (
+            [f"  ~ {d}"]
+            if compact
+            else textwrap.wrap(d, 80, initial_indent="  ~ ", subsequent_indent="    ")
+        )
+        body.append("".join(f"\n{line}" for line in lines), "magenta")
 
 
 def _check_line(c: InputCheck, compact: bool) -> Text:

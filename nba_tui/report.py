@@ -26,13 +26,18 @@ def _date(d: dt.date | None) -> str:
 
 
 def status_line(cov: TableCoverage) -> Text:
-    """`  name  present/expected  ✘ 91.5%  need  miss  last`, the share coloured by verdict."""
+    """`  name  present/expected  ✘ 91.5%  need  miss  last  [degraded share]`, the share
+    coloured by verdict; the degraded share (dates whose rows are flagged synthetic) only where
+    it is not zero, so the line stays within 80 columns."""
     tone = "green" if cov.ok else ("red" if cov.present == 0 else "yellow")
     name = cov.name if len(cov.name) <= NAME_WIDTH else cov.name[: NAME_WIDTH - 1] + "…"
     dates = f"{cov.present}/{cov.expected}" if cov.exists else "no table"
     line = Text(f"  {name:<{NAME_WIDTH}} {dates:>9} ")
     line.append(f"{OK if cov.ok else BAD}{pct(cov.share):>6}", tone)
-    line.append(f" {pct(cov.threshold):>6} {len(cov.missing):>5}  {_date(cov.last_date)}")
+    last = _date(cov.last_date)
+    line.append(f" {pct(cov.threshold):>6} {len(cov.missing):>5}  {last}")
+    if cov.degraded:
+        line.append(f"{'':<{10 - len(last)}} {pct(cov.degraded_share):>6}", "magenta")
     return line
 
 
@@ -49,7 +54,10 @@ def render_status(pipeline: Pipeline, snap: Snapshot) -> Text:
         f" · {len(exp)} game dates {span} · {pipeline.warehouse.backend} "
         f"{snap.elapsed * 1000:.0f} ms{extra}\n\n"
     )
-    out.append(f"  {'table':<{NAME_WIDTH}} {'dates':>9} {'cover':>7} {'need':>6} {'miss':>5}  last")
+    header = f"  {'table':<{NAME_WIDTH}} {'dates':>9} {'cover':>7} {'need':>6} {'miss':>5}  last"
+    if any(c.degraded for c in snap.tables.values()):
+        header += f"{'':<7}{'degr.':>6}"
+    out.append(header)
     for phase in pipeline.phases:
         covs = [snap.tables[t.name] for t in phase.tables]
         short = sum(1 for c in covs if not c.ok)
@@ -68,6 +76,12 @@ def render_status(pipeline: Pipeline, snap: Snapshot) -> Text:
     if thin:
         text = "thin dates (far fewer rows per game than usual): " + ", ".join(
             f"{name} {n}" for name, n in thin
+        )
+        out.append("\n\n" + "\n".join(textwrap.wrap(text, width=80, subsequent_indent="  ")))
+    degraded = [(c.name, len(c.degraded)) for c in snap.tables.values() if c.degraded]
+    if degraded:
+        text = "degraded dates (rows flagged synthetic; degr. = share of dates with rows): " + (
+            ", ".join(f"{name} {n}" for name, n in degraded)
         )
         out.append("\n\n" + "\n".join(textwrap.wrap(text, width=80, subsequent_indent="  ")))
     return out
@@ -90,4 +104,12 @@ def render_gaps(cov: TableCoverage, limit: int = 60) -> Text:
         )
     if cov.bootstrap:
         lines.append(f"bootstrap (not counted): {len(cov.bootstrap)} dates at season starts")
+    if cov.degraded:
+        shown = ", ".join(d.isoformat() for d in cov.degraded[:5])
+        more = " ..." if len(cov.degraded) > 5 else ""
+        lines.append(
+            f"degraded (rows on synthetic fallbacks): {len(cov.degraded)} dates, "
+            f"{pct(cov.degraded_share)}"
+        )
+        lines.append(f"  {shown}{more}")
     return Text("\n".join(lines))

@@ -22,7 +22,9 @@ JSON = DATED | {
     "history",
     "plans",
     "cancel",
+    "report",
 }
+#: watch prints one line per finding (for a journal or a cron mail), never JSON.
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
