@@ -573,3 +573,36 @@ def test_shipped_pipelines_declare_the_autopilot_keys() -> None:
             assert t.degraded_column in BY_NAME[t.name].column_names, t.name
     prod = config.load(ROOT / "examples" / "nba-props-platform.yaml")
     assert not any(t.backfill.shardable for t in prod.tables() if t.backfill)
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize(
+    "text",
+    [
+        (ROOT / "pipeline.yaml").read_text(),
+        "base: &b {x: 1, y: [1, 2]}\nt: {<<: *b, y: 3}\nlist:\n  - *b\n  - {n: 2024-01-01}\n",
+        "a: |\n  text\n  more\nb: >\n  folded\nc: 1e3\nd: ~\ne: 0x1F\nf: yes\n",
+    ],
+)
+def test_libyaml_events_compose_the_same_document(text: str) -> None:
+    """The fast path (libyaml's events, the Python composer) builds what the pure-Python loader
+    builds: the same data and the same line of every key."""
+    fast = yamlsafe._load(yamlsafe._CLoader, text, yamlsafe.MAX_NODES, yamlsafe.MAX_DEPTH)
+    slow = yamlsafe._load(yamlsafe._BoundedLoader, text, yamlsafe.MAX_NODES, yamlsafe.MAX_DEPTH)
+    assert fast == slow and fast.data
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("\tkey: 1\n", "YAML syntax error: found character '\\t' that cannot start any token"),
+        ('a: "x\\q"\n', "YAML syntax error: found unknown escape character 'q'"),
+        ("[" * 20_000, "nested more than 64 levels deep"),  # libyaml's own limit is 1,000
+    ],
+)
+def test_errors_keep_pyyaml_wording(text: str, problem: str) -> None:
+    """libyaml words errors tersely (no offending character); a refused file is read again by
+    the pure-Python loader so the message names what to fix."""
+    with pytest.raises(yamlsafe.YamlError) as info:
+        yamlsafe.parse(text)
+    assert info.value.problem.startswith(problem) and info.value.line == 1
