@@ -10,11 +10,13 @@ last cycle saw (a small state file, `<state_dir>/watch.json`, written atomically
 
 The first cycle on a state directory only records the baseline (the existing gaps are the
 incident's, for `nba-tui run`, not news). Each finding is one line on stdout, with a UTC time,
-so a journal or a cron mail reads it as is. With `--heal` the gaps found are backfilled, gap
-only (`Supervisor.launch(table, dates=...)`), in dependency order: a table's dates are launched
-once their inputs have rows for them (`readiness.runnable`), so a downstream gap waits for its
-upstream heal; gaps of more than `--max-heal-dates` dates are reported, never launched. A gap is
-launched at most once: the state file remembers each launch, keyed by table and dates.
+so a journal or a cron mail reads it as is; a regression is also a `coverage_dropped` event
+(events.jsonl, the morning report, the `alerts.on_event` hook). With `--heal` the gaps found
+are backfilled, gap only (`Supervisor.launch(table, dates=...)`), in dependency order: a table's
+dates are launched once their inputs have rows for them (`readiness.runnable`), so a downstream
+gap waits for its upstream heal; gaps of more than `--max-heal-dates` dates are reported, never
+launched. A gap is launched at most once: the state file remembers each launch, keyed by table
+and dates.
 
 Exit codes: 0 nothing new; 1 new gaps or regressions found (or healed); 2 bad input or a
 warehouse that cannot be reached. Without `--once` it polls every `--interval` until SIGTERM or
@@ -64,7 +66,8 @@ class Finding:
     """One line of the watch's output."""
 
     kind: str
-    """`regression`, `new_gap`, `healed` (a launch), `too_big` or `heal_failed`."""
+    """`regression`, `new_gap`, `healed` (a launch), `too_big`, `heal_failed` (the launch was
+    refused) or `not_healed` (the same gap was launched once already)."""
     table: str
     dates: list[dt.date]
     detail: str = ""
@@ -207,7 +210,7 @@ def _launch(
         del state.open[name]
     key = heal_key(name, dates)
     if key in state.launched:
-        return Finding("heal_failed", name, dates, "(already launched once; not again)")
+        return Finding("not_healed", name, dates, "(launched once already; never twice)")
     if len(dates) > max_dates:
         return Finding(
             "too_big",
@@ -264,6 +267,7 @@ class Watch:
         if self.heal and state.open:
             found += heal(self.pipeline, snap, state, self.max_heal_dates, now)
         state.save(self.path)
+        self._alert([f for f in found if f.kind == "regression"])
         if first:
             gaps = sum(len(c.missing) for c in snap.tables.values())
             self.emit(
@@ -275,6 +279,22 @@ class Watch:
         for f in found:
             self.emit(f.line(now))
         return EXIT_CHECK if found else EXIT_OK
+
+    def _alert(self, lost: list[Finding]) -> None:
+        """Regressions as `coverage_dropped` events (events.jsonl, the report) and, once each,
+        to the `alerts.on_event` hook; a failure there is recorded, never fatal."""
+        from nba_tui import alerts
+        from nba_tui.jobs import events
+
+        for f in lost:
+            ev = events.new_event(
+                "coverage_dropped", table=f.table, dates=f.dates, detail="nba-tui watch"
+            )
+            try:
+                events.append(self.pipeline.state_dir, ev)
+            except OSError as e:
+                self.emit(printable(f"nba-tui watch: cannot record the event: {e.strerror or e}"))
+            alerts.deliver(self.pipeline, ev)
 
     def loop(self, interval: float) -> int:
         """Cycles every `interval` seconds until `stop` is set (SIGTERM/SIGINT)."""

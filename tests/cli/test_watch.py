@@ -59,7 +59,20 @@ def _count(proj: Path, dates: list[str]) -> int:
     return n
 
 
+def _hook(proj: Path) -> Path:
+    """alerts.on_event: a program appending what it reads on stdin to hook.out."""
+    out = proj / "hook.out"
+    code = f"import sys; open({str(out)!r}, 'a').write(sys.stdin.read())"
+    cfg_path = proj / "pipeline.yaml"
+    text = cfg_path.read_text()
+    assert "  on_event: null" in text
+    hook = json.dumps([sys.executable, "-c", code])
+    cfg_path.write_text(text.replace("  on_event: null", f"  on_event: {hook}"))
+    return out
+
+
 def test_deleted_rows_are_a_regression_once(sample: Path) -> None:
+    hook = _hook(sample)
     first = run_cli(sample, "watch", "--once")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("baseline: 15 tables")
@@ -72,6 +85,12 @@ def test_deleted_rows_are_a_regression_once(sample: Path) -> None:
     assert f"regression {TABLE} 3 dates {dates[0]}..{dates[-1]}" in lines[0]
     again = run_cli(sample, "watch", "--once")
     assert (again.returncode, again.stdout) == (0, "")
+    (event,) = [
+        json.loads(line) for line in (sample / ".nba_tui" / "events.jsonl").read_text().splitlines()
+    ]
+    assert (event["kind"], event["table"], event["dates"]) == ("coverage_dropped", TABLE, dates)
+    (delivered,) = [json.loads(line) for line in hook.read_text().splitlines()]
+    assert delivered["id"] == event["id"]  # the hook got it, once
     state = json.loads((sample / ".nba_tui" / "watch.json").read_text())
     assert dates[0] not in state["present"][TABLE]
     assert state["open"] == {TABLE: dates}  # found, not healed (no --heal)
@@ -107,7 +126,7 @@ def test_heal_launches_a_gap_only_backfill_once(sample: Path) -> None:
     _delete(sample, dates)
     again = run_cli(sample, "watch", "--once", "--heal")
     assert again.returncode == 1
-    assert "already launched once" in again.stdout
+    assert f"not_healed {TABLE} 2 dates" in again.stdout and "never twice" in again.stdout
     assert len(sup.jobs()) == jobs_before
 
 
