@@ -346,16 +346,18 @@ def _render_shards(report: MorningReport) -> list[str]:
     if not report.shards:
         return ["", "Jobs: none in this window"]
     out = ["", f"Jobs and shards ({len(report.shards)}):"]
-    out.append(f"  {'ID':<6} {'TABLE':<24} {'DATES':<23} {'TRY':>3} {'STATE':<8} {'EXIT':>4} TIME")
+    out.append(
+        f"  {'ID':<6} {'TABLE':<20} {'DATES':<22} {'N':>4} {'TRY':>3} {'STATE':<7} {'EXIT':>4} TIME"
+    )
     for s in report.shards[-MAX_SHARDS_SHOWN:]:
         span = s.first or "-"
         if s.last and s.last != s.first:
-            span = f"{s.first[5:] if s.first else ''}..{s.last}"  # MM-DD..YYYY-MM-DD
-        n = f" {s.dates}" if s.dates is not None else ""
-        table = s.table if len(s.table) <= 24 else s.table[:23] + "…"
+            span = f"{s.first}..{s.last}"
+        n = "-" if s.dates is None else str(s.dates)
+        table = s.table if len(s.table) <= 20 else s.table[:19] + "…"
         code = "-" if s.exit_code is None else str(s.exit_code)
         out.append(
-            f"  {s.job:<6} {table:<24} {(span + n)[:23]:<23} {s.attempt:>3} {s.state:<8} "
+            f"  {s.job:<6} {table:<20} {span[:22]:<22} {n:>4} {s.attempt:>3} {s.state[:7]:<7} "
             f"{code:>4} {clock(s.duration)}"
         )
     hidden = len(report.shards) - MAX_SHARDS_SHOWN

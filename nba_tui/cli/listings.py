@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 #: Width of the STATE column: "failed 137" and "failed -15" fit; "stopped" needs no exit code.
 STATE_WIDTH = 10
 TABLE_WIDTH = 21
+#: Job ids shown on a plan's line (a pipelined plan has one job per shard: `--json` lists all).
+MAX_PLAN_JOBS = 4
 #: Active jobs first, in this order; then the ended ones, newest first.
 ACTIVE_ORDER = {JobState.RUNNING: 0, JobState.PAUSED: 1, JobState.QUEUED: 2}
 
@@ -174,7 +176,10 @@ def render_plan(p: Plan) -> str:
     """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...'), then why:
     which tables failed or were stopped by hand, quarantined and skipped dates, fallbacks."""
     state = "paused" if p.paused and p.state == "running" else str(p.state)
-    line = f"{p.id}  {p.kind:<5} {state:<9} {' > '.join(p.phases)}  jobs: {' '.join(p.jobs) or '-'}"
+    jobs = " ".join(p.jobs[:MAX_PLAN_JOBS]) or "-"
+    if len(p.jobs) > MAX_PLAN_JOBS:
+        jobs = f"{jobs} … ({len(p.jobs)})"
+    line = f"{p.id}  {p.kind:<5} {state:<9} {' > '.join(p.phases)}  jobs: {jobs}"
     notes = []
     if p.failed_tables:
         notes.append(f"failed: {', '.join(p.failed_tables)}")

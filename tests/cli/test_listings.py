@@ -276,3 +276,11 @@ def test_plan_ids_and_job_ids_never_meet() -> None:
 def test_pause_resume_stop_an_unknown_plan_is_bad_input(proj: Path) -> None:
     out = nba(proj, "pause", "p0a0b0c")
     assert out.returncode == 2 and "no plan" in out.stderr and "nba-tui plans" in out.stderr
+
+
+def test_a_plan_with_many_shard_jobs_stays_one_short_line() -> None:
+    plan = Plan("p0c0ffe", "run", ["phase3"], "me", 1.0, state=PlanState.DONE)
+    plan.jobs = [f"{i:06x}" for i in range(24)]
+    assert render_plan(plan) == (
+        "p0c0ffe  run   done      phase3  jobs: 000000 000001 000002 000003 … (24)"
+    )

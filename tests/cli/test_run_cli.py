@@ -98,3 +98,26 @@ def test_report_command_text_json_and_bad_since(sample: Path) -> None:
     assert data["next_command"].startswith("nba-tui run phase3")
     bad = run_cli(sample, "report", "--since", "yesterday")
     assert bad.returncode == 2 and "not a duration" in bad.stderr
+
+
+def test_a_real_plan_run_then_the_morning_report(sample: Path) -> None:
+    started = run_cli(sample, "run", "phase3", "--shards", "2", "--json")
+    assert started.returncode == 0, started.stderr
+    plan_id = json.loads(started.stdout)["id"]
+    sup = Supervisor(cfg.load(sample / "pipeline.yaml"))
+    deadline = time.monotonic() + 120
+    while sup.plan(plan_id).state is PlanState.RUNNING:
+        assert time.monotonic() < deadline, "the plan did not end"
+        time.sleep(0.2)
+    assert sup.plan(plan_id).state is PlanState.DONE, sup.plan(plan_id).message
+    data = json.loads(run_cli(sample, "report", "--json").stdout)
+    assert [p["id"] for p in data["plans"]] == [plan_id]
+    tables = {t["table"]: t for t in data["tables"]}
+    tdgs = tables["team_defense_game_summary"]
+    assert tdgs["before"] < tdgs["after"] == tdgs["expected"]  # its gaps filled
+    assert tdgs["filled"] == tdgs["after"] - tdgs["before"]
+    assert {s["exit_code"] for s in data["shards"]} == {0}
+    assert data["next_command"] == "nba-tui run phase4 phase5"
+    text = run_cli(sample, "report").stdout
+    assert f"  {plan_id}  done " in text
+    assert max(len(line) for line in text.splitlines()) <= 80
