@@ -113,6 +113,9 @@ class Plan:
     """Table -> date -> earliest time of its next attempt (the back-off)."""
     phases_ready: list[str] = field(default_factory=list)
     """Requested phases whose tables all met their thresholds (phase_ready emitted)."""
+    unfilled: dict[str, list[str]] = field(default_factory=dict)
+    """Table -> dates a shard ended done without filling (the program skipped them): not run
+    again by this plan (else it would relaunch them forever)."""
     counted: list[str] = field(default_factory=list)
     """Shard jobs whose end the runner has accounted for (retries, shards list)."""
 
@@ -189,6 +192,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "retry_at": dict,
     "phases_ready": list,
     "counted": list,
+    "unfilled": dict,
 }
 
 

@@ -23,6 +23,7 @@ import time
 
 from nba_tui import config, preflight
 from nba_tui.config import Pipeline
+from nba_tui.jobs import autopilot
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, blocked, plan_phase, startable
 from nba_tui.jobs.store import Store
@@ -48,6 +49,8 @@ def run_plan(pipeline: Pipeline, plan_id: str, tick: float = 0.2) -> int:
         say(f"no plan {plan_id}")
         return 2
     sup = Supervisor(pipeline, user=first.user)
+    if first.kind == "run":  # the pipelined plan (strict_cascade included): jobs/autopilot.py
+        return autopilot.run(sup, plan_id)
     waits = 0
     while True:
         plan = sup.store.load_plan(plan_id) or first

@@ -27,6 +27,8 @@ from nba_tui.coverage import DateState, Snapshot
 MAX_SHARD_DATES = 60
 """A pipelined shard holds at most this many dates: small shards hand their slot back often, so
 the slots re-balance towards the tables whose dates just became ready (the wavefront)."""
+MIN_SHARD_DATES = 4
+"""...and at least this many (a shard costs a process start and a warehouse open)."""
 MAX_WAVES = 200
 """A dry run stops after this many waves (a schedule that long is said, not printed)."""
 WIDTH = 80
@@ -128,15 +130,18 @@ def make_shards(
             else:
                 out.append(list(r))
         return out
-    size = -(-len(days) // n)
+    ks = [1] * len(runs)  # shards per run: one each, then to the run with most dates/shard
+    for _ in range(n - len(runs)):
+        i = max(range(len(runs)), key=lambda j: len(runs[j]) / ks[j])
+        ks[i] += 1
     out = []
-    for r in runs:
-        k = max(1, round(len(r) / size))
-        step = -(-len(r) // k)
-        out.extend(r[i : i + step] for i in range(0, len(r), step))
-    while len(out) > n:  # rounding made one too many: merge the two smallest neighbours
-        i = min(range(len(out) - 1), key=lambda j: len(out[j]) + len(out[j + 1]))
-        out[i : i + 2] = [out[i] + out[i + 1]]
+    for r, k in zip(runs, ks, strict=True):
+        q, extra = divmod(len(r), k)
+        pos = 0
+        for i in range(k):
+            step = q + (1 if i < extra else 0)
+            out.append(r[pos : pos + step])
+            pos += step
     return out
 
 
@@ -147,8 +152,13 @@ def allocate(
     shards_per_table: int | None = None,
     max_dates: int | None = MAX_SHARD_DATES,
     expected: Sequence[dt.date] | None = None,
+    width: int | None = None,
 ) -> list[Shard]:
-    """Shards to start now in `slots` free slots (see the module docstring for the rules)."""
+    """Shards to start now in `slots` free slots (see the module docstring for the rules).
+
+    With `max_dates` (pipelined), a shard holds about 1/`width` (jobs.max_parallel) of its
+    table's dates, within MIN_SHARD_DATES..max_dates: a table's first shards end early, so the
+    tables reading it start on those dates while it goes on (the wavefront)."""
     want = [d for d in demands if d.dates and (d.shardable or d.active == 0)]
     given: dict[str, int] = {}
     for d in want:  # one each, upstream first
@@ -158,7 +168,7 @@ def allocate(
 
     def room(d: Demand) -> bool:
         cap = 1 if not d.shardable else (shards_per_table or slots) - d.active
-        return given[d.table] < min(cap, len(d.dates))
+        return given[d.table] < min(cap, -(-len(d.dates) // MIN_SHARD_DATES))
 
     while sum(given.values()) < slots:
         open_ = [d for d in want if d.table in given and room(d)]
@@ -173,7 +183,8 @@ def allocate(
             continue
         days = sorted(d.dates)
         if max_dates and d.shardable:
-            days = days[: n * max_dates]
+            per = -(-len(days) // max(1, width or slots))
+            days = days[: n * min(max_dates, max(MIN_SHARD_DATES, per))]
         parts = make_shards(days, n, expected)
         for i, part in enumerate(parts):
             contiguous = len(runs_of(part, expected)) == 1
@@ -235,7 +246,8 @@ def demands(
     out: list[Demand] = []
     earlier_done = True
     for phase in pipeline.phases:
-        names = [t.name for t in phase.tables if t.name in tables]
+        own = {t.name for t in phase.tables}
+        names = [n for n in tables if n in own]  # dependency order inside the phase
         if not names:
             continue
         phase_done = True
@@ -302,6 +314,7 @@ def dry_run(
             shards_per_table=per_table,
             max_dates=None if strict_cascade else MAX_SHARD_DATES,
             expected=snapshot.expected_dates,
+            width=max_parallel,
         )
         if not shards:
             break

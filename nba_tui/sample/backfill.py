@@ -32,6 +32,9 @@ from nba_tui.sample.tables import BACKFILLABLE, BY_NAME, TableDef, datasets_for
 from nba_tui.warehouse.sqlite import connect, dataset_file
 
 PACE_ENV = "NBA_TUI_SAMPLE_PACE"
+FAIL_ENV = "NBA_TUI_SAMPLE_FAIL_DATES"
+"""TEST-ONLY: comma-separated `DATE` or `TABLE:DATE` entries that always fail (exercises the
+runner's retries and quarantine); also `--fail-dates`. Never set it on real work."""
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
@@ -54,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dates", help="comma-separated YYYY-MM-DD")
     p.add_argument("--pace", type=float, help=f"seconds of simulated work per date (${PACE_ENV})")
     p.add_argument("--no-resume", action="store_true", help="ignore the checkpoint's progress")
+    p.add_argument(
+        "--fail-dates",
+        help=f"TEST ONLY: DATE or TABLE:DATE entries that always fail (${FAIL_ENV})",
+    )
     return p
 
 
@@ -78,6 +85,17 @@ def _pace(args: argparse.Namespace, tdef: TableDef) -> float:
     if value < 0:
         raise UsageError(f"{source} {value}: must be >= 0")
     return value
+
+
+def fail_dates(args: argparse.Namespace, table: str) -> set[str]:
+    """TEST-ONLY: the dates of `table` that must fail (`--fail-dates`, else FAIL_ENV)."""
+    text = args.fail_dates if args.fail_dates is not None else os.environ.get(FAIL_ENV, "")
+    out = set()
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        name, _, day = entry.rpartition(":")
+        if not name or name == table:
+            out.add(_date(day, "--fail-dates"))
+    return out
 
 
 def validate(args: argparse.Namespace) -> tuple[TableDef, list[str] | tuple[str, str]]:
@@ -146,14 +164,15 @@ def run(args: argparse.Namespace) -> int:
             say(f"WARNING {cp.warning}")
         if cp.done:
             say(f"Resuming from checkpoint: {len(cp.done)} of {len(dates)} dates already done")
-        return _loop(ctx, tdef, dates, cp, pace, stop)
+        return _loop(ctx, tdef, dates, cp, pace, stop, fail_dates(args, tdef.name))
     finally:
         conn.close()
 
 
-def _loop(
-    ctx: Context, tdef: TableDef, dates: list[str], cp: Checkpoint, pace: float, stop: _Stop
-) -> int:
+def _loop(  # noqa: PLR0913 - the run's parts, passed explicitly
+    ctx: Context, tdef: TableDef, dates: list[str], cp: Checkpoint, pace: float, stop: _Stop,
+    failing: set[str] | None = None,
+) -> int:  # fmt: skip
     t0 = time.monotonic()
     processed = skipped = failed = 0
     n = len(dates)
@@ -166,6 +185,8 @@ def _loop(
             verdict = engine.precheck(ctx, tdef, day)
         except sqlite3.Error as e:  # e.g. an input table dropped by hand
             verdict = engine.Verdict(Outcome.FAILED, f"cannot read inputs: {e}")
+        if failing and day in failing:
+            verdict = engine.Verdict(Outcome.FAILED, "test-only failure (--fail-dates)")
         if verdict is not None and verdict.outcome is Outcome.SKIPPED:
             say(f"Skipped {day}: {verdict.reason}")
             skipped += 1

@@ -78,7 +78,7 @@ def test_cascade_plan_runs_in_dependency_order(make_pipeline) -> None:
         {"a": SHORT, "b": SHORT, "c": SHORT}, parallel=False, deps={"a": ["sched", "b"]}
     )
     sup = Supervisor(pipe)
-    plan = sup.run_phases(["p1"])
+    plan = sup.run_phases(["p1"], strict_cascade=True, shards=1)  # today's cascade
     wait_for(lambda: sup.plans()[0].state is PlanState.DONE, 30, "plan done")
     plan = sup.plans()[0]
     recs = sorted((sup.job(j).record for j in plan.jobs), key=lambda r: r.started_at)
@@ -91,7 +91,7 @@ def test_chained_run_waits_for_preflight(make_pipeline) -> None:
         {"alpha": SHORT[2:]}, phase2={"delta": SHORT[2:]}, deps={"delta": ["alpha"]}
     )
     sup = Supervisor(pipe)
-    plan = sup.run_phases(["p2", "p1"])
+    plan = sup.run_phases(["p2", "p1"], strict_cascade=True, shards=1)
     assert plan.phases == ["p1", "p2"]
     wait_for(lambda: sup.plans()[0].state in ("done", "failed"), 40, "plan ended")
     plan = sup.plans()[0]

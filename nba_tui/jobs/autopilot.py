@@ -1,0 +1,407 @@
+"""The pipelined plan runner (a `run` plan): schedule by the table graph, date by date.
+
+`runner.py` hands a `run` plan here. Each tick reads the plan's jobs (the store is the truth),
+then takes one coverage poll (`monitor.snapshot_once`: an ended shard's rows are in it) and:
+
+1. accounts for shards that ended since the last tick (`Plan.shards`, job_done / job_failed):
+   a failed shard's dates still missing get a retry after `retry_backoff` x 2^(n-1), up to
+   `jobs.retries` retries; a date missing after every attempt is quarantined (date_quarantined);
+2. emits coverage_dropped (a table lost present dates since the last poll), phase_ready (every
+   table of a requested phase meets its threshold) and warehouse_stale (no poll for
+   `alerts.stale_after`);
+3. unless the plan is paused, packs the missing-and-ready dates no shard covers
+   (`schedule.demands`) into shards for the free `max_parallel` slots (`schedule.allocate`) and
+   starts them: downstream tables start on the dates already ready (the wavefront);
+4. ends the plan when nothing runs and nothing can start: the dates downstream of a quarantined
+   date are skipped (`Plan.skipped_dates`), coverage_after recorded, plan_done or plan_failed.
+
+Every event goes to events.jsonl and to `alerts.deliver` (once per id, never fatal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+
+from nba_tui import alerts, readiness
+from nba_tui.config import Pipeline
+from nba_tui.coverage import DateState, Snapshot
+from nba_tui.jobs import schedule
+from nba_tui.jobs.events import Event, new_event
+from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.plans import Plan, PlanState, phase_tables
+from nba_tui.jobs.store import LockTimeout, flock
+from nba_tui.jobs.supervisor import JobError, Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.warehouse import WarehouseError
+
+HAS_ROWS = (DateState.PRESENT, DateState.THIN)
+ORPHAN = "never started: its plan runner died before starting it (its dates go to a new shard)"
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Autopilot:
+    """One plan's runner state between ticks (what is not worth a plan write)."""
+
+    def __init__(self, sup: Supervisor, plan_id: str) -> None:
+        self.sup, self.plan_id = sup, plan_id
+        self.pipeline = sup.pipeline
+        self.present: dict[str, set[dt.date]] | None = None
+        self.last_poll = time.time()
+        self.stale_sent = False
+
+    # -- events -----------------------------------------------------------------------------------
+    def emit(
+        self, kind: str, table: str | None = None, dates: list | None = None, detail: str = ""
+    ) -> None:
+        ev = new_event(kind, plan=self.plan_id, table=table, dates=dates or [], detail=detail)
+        say(f"event {kind} {table or ''} {detail}".rstrip())
+        try:
+            self.sup.store.append_event(ev)
+        except OSError as e:
+            say(f"cannot record event {kind}: {e.strerror or e}")
+        self.alert(ev)
+
+    def alert(self, ev: Event) -> None:
+        try:
+            alerts.deliver(self.pipeline, ev)
+        except Exception as e:  # noqa: BLE001 - an alert never stops the plan
+            say(f"alert {ev.id} failed: {e}")
+
+    def update(self, fn: Callable[[Plan], None]) -> Plan:
+        return self.sup.store.update_plan(self.plan_id, fn) or self.load()
+
+    def load(self) -> Plan:
+        plan = self.sup.store.load_plan(self.plan_id)
+        if plan is None:
+            raise JobError(f"no plan {self.plan_id}")
+        return plan
+
+    # -- one tick ---------------------------------------------------------------------------------
+    def tables(self, plan: Plan) -> list[str]:
+        names = {n for ph in plan.phases for n in phase_tables(self.pipeline, ph)}
+        return [n for n in self.pipeline.topological_order() if n in names]
+
+    def views(self) -> list[JobView]:
+        return [v for v in self.sup.jobs() if v.record.plan == self.plan_id]
+
+    def poll(self) -> Snapshot | None:
+        try:
+            snap = snapshot_once(self.pipeline)
+        except WarehouseError as e:
+            stale = time.time() - self.last_poll
+            if stale > self.pipeline.alerts.stale_after and not self.stale_sent:
+                self.stale_sent = True
+                self.emit("warehouse_stale", detail=f"no poll for {stale:.0f}s: {e}")
+            say(f"warehouse: {e}")
+            return None
+        self.last_poll, self.stale_sent = time.time(), False
+        return snap
+
+    def tick(self) -> int | None:
+        """One tick; None: go on, else the runner's exit code."""
+        plan = self.load()
+        if plan.state is not PlanState.RUNNING:
+            say(f"plan {self.plan_id} {plan.state}")
+            return 0
+        views = self.orphans(self.views())
+        snap = self.poll()
+        if snap is None:
+            return None
+        tables = self.tables(plan)
+        self.watch_coverage(plan, snap, tables)
+        plan = self.account(plan, views, snap)
+        plan = self.phases_ready(plan, snap)
+        active = [v for v in views if v.state.active]
+        started = 0 if plan.paused else self.start(plan, snap, tables, views)
+        if active or started or plan.paused or self.waiting_retry(plan):
+            return None
+        return self.finish(plan, snap, tables)
+
+    def orphans(self, views: list[JobView]) -> list[JobView]:
+        """Queued shards no shim ever took (a runner killed between queueing and starting one:
+        this runner starts what it queues within its tick) end STOPPED, not as a hand stop."""
+        out = []
+        for v in views:
+            if v.state is JobState.QUEUED and v.record.shim_pid is None:
+                with contextlib.suppress(JobError):
+                    v = self.sup.mark_stopped(v.id, ORPHAN)
+            out.append(v)
+        return out
+
+    def watch_coverage(self, plan: Plan, snap: Snapshot, tables: list[str]) -> None:
+        """coverage_before once; coverage_dropped when a table lost present dates."""
+        now = {
+            n: {d for d, s in cov.states.items() if s in HAS_ROWS} for n, cov in snap.tables.items()
+        }
+        if not plan.coverage_before:
+            self.update(lambda p: setattr(p, "coverage_before", {n: len(now[n]) for n in tables}))
+        if self.present is not None:
+            for name, days in now.items():
+                lost = sorted(self.present.get(name, set()) - days)
+                if lost:
+                    self.emit("coverage_dropped", name, lost, f"{len(lost)} present dates lost")
+        self.present = now
+
+    def account(self, plan: Plan, views: list[JobView], snap: Snapshot) -> Plan:
+        """Record the shards that ended since the last tick; retries and quarantine."""
+        ended = [v for v in views if not v.state.active and v.id not in plan.counted]
+        if not ended:
+            return plan
+        now = time.time()
+        retries, backoff = self.pipeline.jobs.retries, self.pipeline.jobs.retry_backoff
+        quarantine: dict[str, list[str]] = {}
+        unfilled: dict[str, list[str]] = {}
+        stopped: list[str] = []
+        for v in ended:
+            r = v.record
+            cov = snap.tables.get(r.table)
+            asked = sorted(schedule_dates(r))
+            left = [d for d in asked if cov is not None and cov.states.get(d) is DateState.MISSING]
+            if r.state is JobState.DONE:
+                self.emit("job_done", r.table, [], f"job {r.id}: {len(asked)} dates")
+                if left:
+                    unfilled.setdefault(r.table, []).extend(d.isoformat() for d in left)
+                continue
+            if r.state is JobState.STOPPED:
+                if r.message != ORPHAN:
+                    stopped.append(r.table)
+                continue
+            self.emit(
+                "job_failed",
+                r.table,
+                [d.isoformat() for d in left],
+                f"job {r.id} {r.state} exit {r.exit_code} (attempt {r.attempt})",
+            )
+            for d in left:
+                n = plan.failures.get(r.table, {}).get(d.isoformat(), 0) + 1
+                plan.failures.setdefault(r.table, {})[d.isoformat()] = n
+                if n > retries:
+                    quarantine.setdefault(r.table, []).append(d.isoformat())
+                else:
+                    wait = backoff * 2 ** (n - 1)
+                    plan.retry_at.setdefault(r.table, {})[d.isoformat()] = now + wait
+            if left and not quarantine.get(r.table):
+                self.emit("shard_retried", r.table, left, f"job {r.id}: retry in {backoff:g}s+")
+        for table, days in quarantine.items():
+            self.emit("date_quarantined", table, days, f"failed {retries + 1} times")
+
+        def apply(p: Plan) -> None:
+            p.counted = [*p.counted, *(v.id for v in ended)]
+            p.shards = [*p.shards, *(shard_entry(v) for v in ended)]
+            p.failures, p.retry_at = plan.failures, plan.retry_at
+            for table, days in quarantine.items():
+                p.quarantined[table] = sorted({*p.quarantined.get(table, []), *days})
+            p.stopped_tables = sorted({*p.stopped_tables, *stopped})
+            for table, days in unfilled.items():
+                p.unfilled[table] = sorted({*p.unfilled.get(table, []), *days})
+            failed = [v.record.table for v in ended if v.state in (JobState.FAILED, JobState.LOST)]
+            p.failed_tables = sorted({*p.failed_tables, *failed})
+
+        return self.update(apply)
+
+    def phases_ready(self, plan: Plan, snap: Snapshot) -> Plan:
+        """phase_ready once per requested phase whose tables all meet their thresholds."""
+        ready = [
+            ph
+            for ph in plan.phases
+            if ph not in plan.phases_ready
+            and all(snap.tables[t.name].ok for t in self.pipeline.phase(ph).tables)
+        ]
+        for ph in ready:
+            self.emit("phase_ready", None, [], f"{ph}: every table meets its threshold")
+        if not ready:
+            return plan
+        return self.update(lambda p: setattr(p, "phases_ready", [*p.phases_ready, *ready]))
+
+    def gate(self, plan: Plan, views: list[JobView]) -> schedule.Gate:
+        g = schedule.Gate()
+        now = time.time()
+        for v in views:
+            g.started.add(v.record.table)
+            if v.state.active:
+                g.active[v.record.table] = g.active.get(v.record.table, 0) + 1
+                g.covered.setdefault(v.record.table, set()).update(schedule_dates(v.record))
+        for table, days in [*plan.quarantined.items(), *plan.unfilled.items()]:
+            g.excluded.setdefault(table, set()).update(map(dt.date.fromisoformat, days))
+        for table, when in plan.retry_at.items():
+            later = {dt.date.fromisoformat(d) for d, t in when.items() if t > now}
+            g.excluded.setdefault(table, set()).update(later)
+        return g
+
+    def start(self, plan: Plan, snap: Snapshot, tables: list[str], views: list[JobView]) -> int:
+        """Start shards in the free slots; how many started."""
+        busy = sum(1 for v in self.sup.jobs() if v.state in (JobState.RUNNING, JobState.PAUSED))
+        busy += sum(1 for v in views if v.state is JobState.QUEUED)
+        slots = self.pipeline.jobs.max_parallel - busy
+        if slots <= 0:
+            return 0
+        runnable = [t for t in tables if t not in plan.stopped_tables]
+        want = schedule.demands(
+            self.pipeline,
+            snap,
+            runnable,
+            self.gate(plan, views),
+            skip_preflight=plan.skip_preflight,
+            strict_cascade=plan.strict_cascade,
+        )
+        shards = schedule.allocate(
+            want,
+            slots,
+            shards_per_table=1 if plan.strict_cascade else plan.shards_per_table,
+            max_dates=None if plan.strict_cascade else schedule.MAX_SHARD_DATES,
+            expected=snap.expected_dates,
+            width=self.pipeline.jobs.max_parallel,
+        )
+        n = 0
+        for s in shards:
+            n += self.launch(plan, snap, s)
+        return n
+
+    def launch(self, plan: Plan, snap: Snapshot, s: schedule.Shard) -> int:
+        tried = plan.failures.get(s.table, {})
+        attempt = 1 + max((tried.get(d.isoformat(), 0) for d in s.dates), default=0)
+        kw = {"start": s.start, "end": s.end} if s.contiguous else {"dates": s.dates}
+        try:
+            v = self.sup.queue(s.table, self.plan_id, shard=s.label, attempt=attempt, **kw)
+            v = self.sup.start_queued(v.id)
+        except JobError as e:
+            say(f"cannot start {s.table} {s.label}: {e}")
+            return 0
+        self.emit("job_started", s.table, [], f"job {v.id} {s.label} attempt {attempt}")
+        self.update(lambda p: setattr(p, "jobs", [*p.jobs, v.id]))
+        if plan.skip_preflight:
+            soft = set(readiness.degraded_by_choice(self.pipeline, snap, s.table)) & set(s.dates)
+            if soft:
+                days = sorted(d.isoformat() for d in soft)
+                self.emit("degraded", s.table, days, "run on soft-input fallbacks")
+
+                def add(p: Plan) -> None:
+                    p.degraded[s.table] = sorted({*p.degraded.get(s.table, []), *days})
+
+                self.update(add)
+        return 1
+
+    def waiting_retry(self, plan: Plan) -> bool:
+        """Is a failed date waiting for its back-off (and not quarantined)?"""
+        now = time.time()
+        return any(
+            t > now and d not in plan.quarantined.get(table, [])
+            for table, when in plan.retry_at.items()
+            for d, t in when.items()
+        )
+
+    def finish(self, plan: Plan, snap: Snapshot, tables: list[str]) -> int:
+        """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end."""
+        skipped = skipped_dates(self.pipeline, snap, tables, plan)
+        for table, days in skipped.items():
+            self.emit("date_skipped", table, days, "an input date it reads was quarantined")
+        after = {n: sum(1 for s in snap.tables[n].states.values() if s in HAS_ROWS) for n in tables}
+        parts = []
+        if plan.quarantined:
+            q = sum(len(d) for d in plan.quarantined.values())
+            parts.append(f"{q} date(s) quarantined in {', '.join(sorted(plan.quarantined))}")
+        if skipped:
+            parts.append(f"{sum(len(d) for d in skipped.values())} downstream date(s) skipped")
+        if plan.stopped_tables:
+            parts.append("stopped: " + ", ".join(plan.stopped_tables))
+        if plan.quarantined:
+            state = PlanState.FAILED
+        elif plan.stopped_tables:
+            state = PlanState.STOPPED
+        else:
+            state = PlanState.DONE
+        message = "; ".join(parts) or None
+
+        def apply(p: Plan) -> None:
+            p.skipped_dates, p.coverage_after = skipped, after
+            p.finish(state, message, time.time())
+
+        kind = "plan_done" if state is PlanState.DONE else "plan_failed"
+        # delivered before the plan reads ended: whoever waits for the end sees the alert too
+        self.emit(kind, None, [], message or "every table's ready dates filled")
+        self.update(apply)
+        say(f"plan {self.plan_id} {state} {message or ''}")
+        return 0 if state is PlanState.DONE else 1
+
+
+def schedule_dates(rec: object) -> set[dt.date]:
+    """The dates a shard record asks for (its `dates`, or every day of its range)."""
+    dates = getattr(rec, "dates", None)
+    try:
+        if dates is not None:
+            return {dt.date.fromisoformat(d) for d in dates}
+        lo = dt.date.fromisoformat(getattr(rec, "start", "") or "")
+        hi = dt.date.fromisoformat(getattr(rec, "end", "") or "")
+    except ValueError:
+        return set()
+    return {lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)}
+
+
+def shard_entry(v: JobView) -> dict:
+    """One `Plan.shards` entry (for the morning report)."""
+    r = v.record
+    days = sorted(schedule_dates(r))
+    took = (r.ended_at - r.started_at - r.paused_total) if r.ended_at and r.started_at else None
+    return {
+        "job": r.id,
+        "table": r.table,
+        "first": days[0].isoformat() if days else None,
+        "last": days[-1].isoformat() if days else None,
+        "dates": len(r.dates) if r.dates is not None else None,
+        "attempt": r.attempt,
+        "state": str(r.state),
+        "exit_code": r.exit_code,
+        "duration": took,
+        "started_at": r.started_at,
+        "ended_at": r.ended_at,
+    }
+
+
+def skipped_dates(
+    pipeline: Pipeline, snap: Snapshot, tables: list[str], plan: Plan
+) -> dict[str, list[str]]:
+    """Missing dates of the plan's tables whose inputs lack a quarantined (or, transitively, a
+    skipped) date in their look-back window."""
+    bad: dict[str, set[dt.date]] = {
+        t: {dt.date.fromisoformat(d) for d in days} for t, days in plan.quarantined.items()
+    }
+    out: dict[str, list[str]] = {}
+    for name in tables:
+        cov = snap.tables[name]
+        mine = []
+        for d in cov.missing:
+            if d in bad.get(name, set()):
+                continue
+            lacks = readiness.blocked_by(
+                pipeline, snap, name, d, include_soft=not plan.skip_preflight
+            )
+            if any(set(days) & bad.get(inp, set()) for inp, days in lacks):
+                mine.append(d)
+        if mine:
+            bad.setdefault(name, set()).update(mine)
+            out[name] = [d.isoformat() for d in sorted(mine)]
+    return out
+
+
+def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
+    """The pipelined runner's loop; one runner per plan (an flock on `locks/runner-<plan>`, so
+    an adopted runner never runs beside a live one)."""
+    pilot = Autopilot(sup, plan_id)
+    try:
+        with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
+            say(f"runner {os.getpid()} for plan {plan_id}")
+            while True:
+                code = pilot.tick()
+                if code is not None:
+                    return code
+                time.sleep(tick)
+    except LockTimeout:
+        say(f"plan {plan_id} already has a live runner")
+        return 0

@@ -1,0 +1,148 @@
+"""The pipelined runner on the real sample program and SQLite: retries, quarantine, skipped
+downstream dates, alerts delivered once, the wavefront, and re-adoption after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from autopilot_helpers import sample_pipeline
+from jobs_helpers import wait_for
+
+from nba_tui.jobs.autopilot import ORPHAN
+from nba_tui.jobs.events import ALERT_KINDS
+from nba_tui.jobs.model import JobState
+from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.sample import backfill as sample
+from nba_tui.sample import ensure_warehouse
+
+PHASES = ["phase3", "phase4", "phase5"]
+
+
+def ended(sup: Supervisor, plan_id: str) -> bool:
+    return sup.plan(plan_id).state not in (PlanState.RUNNING, PlanState.LOST)
+
+
+def test_a_failing_date_is_retried_quarantined_and_its_downstream_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-01-20", retries=1)
+    ensure_warehouse(pipe)
+    snap = snapshot_once(pipe)
+    missing = snap.tables["player_composite_factors"].missing
+    assert len(missing) > 4, "the incident's state leaves Phase 4 short"
+    bad = missing[len(missing) // 2]
+    monkeypatch.setenv(sample.FAIL_ENV, f"player_composite_factors:{bad}")
+    monkeypatch.setenv(sample.PACE_ENV, "0")
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(PHASES)
+    wait_for(lambda: ended(sup, plan.id), 240, "plan ended")
+    plan = sup.plan(plan.id)
+    assert plan.state is PlanState.FAILED, plan.message
+    assert plan.quarantined == {"player_composite_factors": [bad.isoformat()]}
+    attempts = [
+        r
+        for r in (sup.job(j).record for j in plan.jobs)
+        if r.table == "player_composite_factors" and bad.isoformat() in _dates(r)
+    ]
+    assert sorted(r.attempt for r in attempts) == [1, 2]  # retries: 1
+    assert bad.isoformat() in plan.skipped_dates["ml_feature_store"]
+    assert bad.isoformat() in plan.skipped_dates["predictions"]
+    after = snapshot_once(pipe)
+    for name in plan.coverage_before:  # everything else completed
+        left = {d.isoformat() for d in after.tables[name].missing}
+        allowed = {*plan.quarantined.get(name, []), *plan.skipped_dates.get(name, [])}
+        allowed |= set(plan.unfilled.get(name, []))
+        assert left <= allowed, (name, sorted(left - allowed))
+    assert (
+        plan.coverage_after["player_composite_factors"]
+        > plan.coverage_before["player_composite_factors"]
+    )
+    # the hook received each alerting event exactly once
+    got = [json.loads(x) for x in (tmp_path / "hook.out").read_text().splitlines()]
+    ids = [e["id"] for e in got]
+    assert len(ids) == len(set(ids))
+    stored = [e for e in sup.events() if e.kind in ALERT_KINDS]
+    assert sorted(ids) == sorted(e.id for e in stored)
+    kinds = {e["kind"] for e in got}
+    assert {"job_failed", "date_quarantined", "plan_failed"} <= kinds
+    assert "phase_ready" in kinds  # phase 3 met its thresholds
+
+
+def _dates(rec) -> set[str]:  # noqa: ANN001 - a JobRecord
+    from nba_tui.jobs.autopilot import schedule_dates
+
+    return {d.isoformat() for d in schedule_dates(rec)}
+
+
+def test_the_wavefront_a_reader_starts_before_its_input_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-02-25", max_parallel=4)
+    ensure_warehouse(pipe)
+    monkeypatch.setenv(sample.PACE_ENV, "0.05")
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["phase4"])
+    wait_for(lambda: ended(sup, plan.id), 240, "plan ended")
+    plan = sup.plan(plan.id)
+    assert plan.state is PlanState.DONE, plan.message
+    recs = [sup.job(j).record for j in plan.jobs]
+    inputs = [r for r in recs if r.table == "player_shot_zone_analysis"]  # an input of pcf
+    readers = [r for r in recs if r.table == "player_composite_factors"]
+    assert len(inputs) > 1 and readers
+    first_reader = min(r.started_at for r in readers)
+    assert first_reader < max(r.ended_at for r in inputs)  # started on the dates already ready
+    assert {s["job"] for s in plan.shards} == set(plan.jobs)
+
+
+def test_kill_9_of_the_runner_then_run_again_adopts_its_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-02-10", max_parallel=4)
+    ensure_warehouse(pipe)
+    monkeypatch.setenv(sample.PACE_ENV, "0.1")
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["phase4", "phase5"])
+    wait_for(lambda: len(sup.plan(plan.id).jobs) >= 3, 60, "three shards started")
+    os.kill(plan.runner_pid, signal.SIGKILL)
+    wait_for(lambda: sup.plan(plan.id).state is PlanState.LOST, 10, "plan lost")
+    again = sup.run_phases(["phase4", "phase5"])
+    assert again.id == plan.id and again.runner_pid != plan.runner_pid
+    assert [e["action"] for e in sup.history() if e.get("plan") == plan.id].count("plan-adopt") == 1
+    wait_for(lambda: ended(sup, plan.id), 240, "plan ended")
+    plan = sup.plan(plan.id)
+    assert plan.state is PlanState.DONE, plan.message
+    launches: dict[tuple[str, str], int] = {}
+    for r in (sup.job(j).record for j in plan.jobs):
+        if r.pid is None:  # queued by the killed runner, never started: ended as an orphan
+            assert r.state is JobState.STOPPED and r.message == ORPHAN
+            continue
+        for d in _dates(r):
+            launches[r.table, d] = launches.get((r.table, d), 0) + 1
+    assert launches and max(launches.values()) == 1  # no date launched twice
+    assert len(plan.jobs) == len(set(plan.jobs)) == len(sup.jobs())
+    from nba_tui.sample.tables import BY_NAME
+    from nba_tui.warehouse.sqlite import connect
+
+    names = {r for r, _ in launches}
+    tdefs = [BY_NAME[n] for n in names]
+    con = connect(pipe.sqlite_dir, sorted({t.ref.dataset for t in tdefs}))
+    try:
+        for t in tdefs:
+            keys = ", ".join(f'"{k}"' for k in t.key)
+            sql = (
+                f'SELECT COUNT(*) FROM (SELECT {keys} FROM "{t.ref.dataset}"."{t.ref.table}" '
+                f"GROUP BY {keys} HAVING COUNT(*) > 1)"
+            )
+            assert con.execute(sql).fetchone()[0] == 0, t.name
+            n = con.execute(
+                f'SELECT COUNT(*) FROM "{t.ref.dataset}"."{t.ref.table}"'
+            ).fetchone()[0]
+            assert n > 0
+    finally:
+        con.close()

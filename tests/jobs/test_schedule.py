@@ -1,0 +1,104 @@
+"""Shards and the dry run (pure): balanced contiguous shards, slot allocation, exact output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from conftest import make_warehouse
+
+from nba_tui import config
+from nba_tui.jobs.schedule import Demand, allocate, dry_run, make_shards, render_dry_run
+from nba_tui.monitor import snapshot_once
+
+D = [dt.date(2024, 1, d) for d in range(1, 31)]
+
+YAML = """pipeline: dry
+range: {start: 2024-01-01, end: 2024-01-10}
+expected_dates: {table: raw.sched, column: game_date}
+warehouse: {backend: sqlite, sqlite: {path: wh}}
+jobs: {max_parallel: 2, log_dir: logs, state_dir: state}
+x-bf: &bf
+  command: [backfill, "{table}"]
+  range_args: [--from, "{start}", --to, "{end}"]
+  dates_args: [--dates, "{dates}"]
+  shardable: true
+phases:
+  - name: src
+    tables:
+      - {name: sched, table: raw.sched}
+  - name: p1
+    parallel: false
+    tables:
+      - {name: a, table: ana.a, depends_on: [sched], backfill: *bf}
+      - {name: b, table: ana.b, depends_on: [{table: a, lookback_days: 1}], backfill: *bf}
+"""
+
+EXPECTED = """3 wave(s), 5 shard(s); nothing is launched
+wave 1: 2 shard(s)
+  a 2024-01-05..2024-01-08 (4 dates, shard 1/1)
+    backfill a --from 2024-01-05 --to 2024-01-08
+  b 2024-01-01..2024-01-04 (4 dates, shard 1/1)
+    backfill b --from 2024-01-01 --to 2024-01-04
+wave 2: 2 shard(s)
+  a 2024-01-09..2024-01-10 (2 dates, shard 1/1)
+    backfill a --from 2024-01-09 --to 2024-01-10
+  b 2024-01-05..2024-01-08 (4 dates, shard 1/1)
+    backfill b --from 2024-01-05 --to 2024-01-08
+wave 3: 1 shard(s)
+  b 2024-01-09..2024-01-10 (2 dates, shard 1/1)
+    backfill b --from 2024-01-09 --to 2024-01-10
+"""
+
+
+def test_make_shards_contiguous_and_balanced() -> None:
+    assert make_shards(D[:10], 3) == [D[0:4], D[4:7], D[7:10]]
+    gappy = D[0:3] + D[10:13] + D[20:22]
+    assert make_shards(gappy, 3) == [D[0:3], D[10:13], D[20:22]]
+    assert make_shards(gappy, 1) == [gappy]
+    assert make_shards(D[:2], 5) == [D[0:1], D[1:2]]
+    assert make_shards([], 3) == []
+
+
+def test_allocate_gives_every_table_a_slot_first_and_never_two_unshardable() -> None:
+    demands = [
+        Demand("up", D[:30], 0, True),
+        Demand("mid", D[:8], 0, True),
+        Demand("solo", D[:30], 1, False),
+    ]
+    shards = allocate(demands, 4, width=4)
+    assert [s.table for s in shards].count("mid") == 1
+    assert "solo" not in {s.table for s in shards}  # it already runs one job
+    assert [s.table for s in shards].count("up") == 3
+    dates = [d for s in shards if s.table == "up" for d in s.dates]
+    assert len(dates) == len(set(dates))
+
+
+def test_render_dry_run_exactly(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yaml").write_text(YAML)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    make_warehouse(pipe, {"a": 4, "b": 0})
+    waves = dry_run(
+        pipe,
+        snapshot_once(pipe),
+        ["a", "b"],
+        max_parallel=2,
+        shards_per_table=None,
+        strict_cascade=False,
+        skip_preflight=False,
+    )
+    assert render_dry_run(pipe, waves) == EXPECTED
+    strict = dry_run(
+        pipe,
+        snapshot_once(pipe),
+        ["a", "b"],
+        max_parallel=2,
+        shards_per_table=1,
+        strict_cascade=True,
+        skip_preflight=False,
+    )
+    assert [[(s.table, s.start, s.end) for s in w.shards] for w in strict] == [
+        [("a", D[4], D[9])],
+        [("b", D[0], D[9])],
+    ]
+    assert all(len(line) <= 80 for line in render_dry_run(pipe, waves).splitlines())
