@@ -67,7 +67,8 @@ class Finding:
 
     kind: str
     """`regression`, `new_gap`, `healed` (a launch), `too_big`, `heal_failed` (the launch was
-    refused) or `not_healed` (the same gap was launched once already)."""
+    refused), `not_healed` (the same gap was launched once already) or `blocked` (an input lacks
+    the dates and nothing is filling them)."""
     table: str
     dates: list[dt.date]
     detail: str = ""
@@ -89,6 +90,8 @@ class WatchState:
     """Gaps found but not launched yet (a downstream gap waits for its inputs)."""
     launched: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`table:d1,d2` -> {"at": time, "job": id}: never launched twice."""
+    told: list[str] = field(default_factory=list)
+    """Open gaps already reported as blocked (said once, kept open: healed once unblocked)."""
     at: float | None = None
 
     @classmethod
@@ -110,6 +113,7 @@ class WatchState:
                 expected=[str(d) for d in data["expected"]],
                 open={str(k): [str(d) for d in v] for k, v in data.get("open", {}).items()},
                 launched={str(k): dict(v) for k, v in data.get("launched", {}).items()},
+                told=[str(k) for k in data.get("told", [])][-MAX_LAUNCHED:],
                 at=float(data["at"]) if data.get("at") is not None else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -130,6 +134,7 @@ class WatchState:
             "present": self.present,
             "open": self.open,
             "launched": self.launched,
+            "told": self.told[-MAX_LAUNCHED:],
         }
         write_atomic(path, json_bytes(data))
 
@@ -192,10 +197,34 @@ def heal(
             if not wanted or table.backfill is None or sup.active(name) is not None:
                 continue
             dates = [d for d in runnable(pipeline, snap, name) if d.isoformat() in wanted]
-            if not dates:
-                continue  # its inputs are being healed: a later cycle launches it
-            out.append(_launch(sup, state, name, dates, max_dates, now))
+            if dates:
+                out.append(_launch(sup, state, name, dates, max_dates, now))
+            elif not _upstream_busy(pipeline, sup, state, name):
+                out += _blocked(pipeline, snap, state, name)
     return out
+
+
+def _upstream_busy(pipeline: Pipeline, sup: Any, state: WatchState, name: str) -> bool:
+    """An input of the table has a gap we may heal (it has a backfill) or a running job."""
+    return any(
+        (i.name in state.open and pipeline.table(i.name).backfill is not None)
+        or sup.active(i.name) is not None
+        for i in pipeline.table(name).inputs
+    )
+
+
+def _blocked(pipeline: Pipeline, snap: Snapshot, state: WatchState, name: str) -> list[Finding]:
+    """An open gap no heal can unblock (an input lacks dates nobody is filling): said once."""
+    from nba_tui.readiness import blocked_by
+
+    dates = sorted(dt.date.fromisoformat(d) for d in state.open[name])
+    key = heal_key(name, dates)
+    if key in state.told:
+        return []
+    state.told.append(key)
+    inputs = sorted({i for d in dates for i, _ in blocked_by(pipeline, snap, name, d)})
+    why = f"(waiting for {', '.join(inputs) or 'its inputs'}; healed once they have the dates)"
+    return [Finding("blocked", name, dates, why)]
 
 
 def _launch(

@@ -38,11 +38,11 @@ def _present_dates(proj: Path, n: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _delete(proj: Path, dates: list[str]) -> None:
-    conn = _db(proj)
+def _delete(proj: Path, dates: list[str], db: str = "nba_analytics", table: str = TABLE) -> None:
+    conn = sqlite3.connect(proj / ".nba_tui" / "warehouse" / f"{db}.db")
     try:
         with conn:
-            conn.executemany(f"DELETE FROM {TABLE} WHERE game_date = ?", [(d,) for d in dates])
+            conn.executemany(f"DELETE FROM {table} WHERE game_date = ?", [(d,) for d in dates])
     finally:
         conn.close()
 
@@ -138,6 +138,23 @@ def test_too_big_a_gap_is_reported_not_launched(sample: Path) -> None:
     assert out.returncode == 1
     assert f"too_big {TABLE} 4 dates" in out.stdout
     assert f"nba-tui launch {TABLE} --missing" in out.stdout
+    assert Supervisor(cfg.load(sample / "pipeline.yaml")).jobs() == []
+
+
+def test_a_gap_whose_input_nobody_fills_is_said_once_and_kept_open(sample: Path) -> None:
+    assert run_cli(sample, "watch", "--once", "--heal").returncode == 0
+    dates = _present_dates(sample, 2)
+    _delete(sample, dates)
+    _delete(sample, dates, "nba_raw", "bdl_box_scores")  # a raw input: no backfill heals it
+    out = run_cli(sample, "watch", "--once", "--heal")
+    assert out.returncode == 1
+    kinds = sorted(line.split()[1:3] for line in out.stdout.splitlines())
+    assert kinds == [["blocked", TABLE], ["regression", "bdl_box_scores"], ["regression", TABLE]]
+    assert "waiting for bdl_box_scores" in out.stdout
+    again = run_cli(sample, "watch", "--once", "--heal")
+    assert (again.returncode, again.stdout) == (0, "")
+    state = json.loads((sample / ".nba_tui" / "watch.json").read_text())
+    assert state["open"][TABLE] == dates  # healed once the scrapers reload bdl_box_scores
     assert Supervisor(cfg.load(sample / "pipeline.yaml")).jobs() == []
 
 
