@@ -16,7 +16,6 @@ there) but are listed so someone can look.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import statistics
 import time
 from collections import deque
@@ -24,57 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nba_tui.config import Pipeline, Table
+from nba_tui.coverage_states import DateRun as DateRun  # re-exported: callers import it here
+from nba_tui.coverage_states import DateState as DateState
+from nba_tui.coverage_states import bootstrap_dates as bootstrap_dates
+from nba_tui.coverage_states import classify, per_game, season_starts
 from nba_tui.warehouse.base import Counts
-
-
-class DateState(enum.StrEnum):
-    PRESENT = "present"
-    THIN = "thin"
-    MISSING = "missing"
-    BOOTSTRAP = "bootstrap"
-
-
-@dataclass(frozen=True)
-class DateRun:
-    """A run of consecutive *expected* dates (off days in between do not break it)."""
-
-    start: dt.date
-    end: dt.date
-    count: int
-
-    def __str__(self) -> str:
-        if self.start == self.end:
-            return self.start.isoformat()
-        return f"{self.start.isoformat()}..{self.end.isoformat()} ({self.count})"
-
-
-def season_starts(expected: Sequence[dt.date], gap_days: int) -> list[dt.date]:
-    """First game date of each season: the first date, and each date after an off-season gap."""
-    starts: list[dt.date] = []
-    prev: dt.date | None = None
-    for d in sorted(expected):
-        if prev is None or (d - prev).days >= gap_days:
-            starts.append(d)
-        prev = d
-    return starts
-
-
-def bootstrap_dates(
-    expected: Sequence[dt.date], starts: Sequence[dt.date], days: int
-) -> set[dt.date]:
-    """Expected dates less than `days` days after a season start (one pass, starts sorted)."""
-    if days <= 0 or not starts:
-        return set()
-    span = dt.timedelta(days=days)
-    ordered = sorted(starts)
-    out: set[dt.date] = set()
-    i = 0
-    for d in sorted(expected):
-        while i + 1 < len(ordered) and ordered[i + 1] <= d:
-            i += 1
-        if ordered[i] <= d < ordered[i] + span:
-            out.add(d)
-    return out
 
 
 @dataclass
@@ -246,12 +199,14 @@ def table_coverage(
     rows = _narrow(counts.rows.get(table.name, {}), start, end)
     flagged = _narrow(counts.degraded.get(table.name, {}), start, end)
     games = counts.expected_rows
-    have = [d for d in expected if rows.get(d, 0) > 0]
+    have = list(filter(rows.__contains__, expected))  # in C: per table, per date, per poll
+    if have and min(map(rows.__getitem__, have)) <= 0:
+        have = [d for d in have if rows[d] > 0]
     median = float(statistics.median([rows[d] for d in have])) if have else 0.0
-    # Rows per scheduled game when the schedule says how many; raw rows otherwise.
-    ratio = {d: (rows[d] / games[d] if games.get(d) else float(rows[d])) for d in have}
+    ratio = per_game(have, rows, games)
     median_per_game = float(statistics.median(ratio.values())) if ratio else 0.0
-    states, lists, missing_runs = _states(expected, ratio, boot, table.thin_ratio * median_per_game)
+    thin_below = table.thin_ratio * median_per_game
+    states, lists, missing_runs = classify(expected, ratio, boot, thin_below)
     cov = TableCoverage(
         name=table.name,
         table=table.table,
@@ -270,46 +225,6 @@ def table_coverage(
     )
     cov._lists = lists
     return cov
-
-
-def _states(
-    expected: Sequence[dt.date], ratio: dict[dt.date, float], boot: set[dt.date], thin_below: float
-) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
-    """Each expected date's state, the (missing, thin, bootstrap) lists and the missing runs, in
-    one pass: runs are consecutive in `expected`, so any date that is not missing ends a run."""
-    present_, thin_ = DateState.PRESENT, DateState.THIN  # locals: looked up per date below
-    missing_, boot_ = DateState.MISSING, DateState.BOOTSTRAP
-    states: dict[dt.date, DateState] = {}
-    missing: list[dt.date] = []
-    thin: list[dt.date] = []
-    boots: list[dt.date] = []
-    out: list[DateRun] = []
-    first: dt.date | None = None
-    last: dt.date | None = None
-    n = 0
-    for d in expected:
-        r = ratio.get(d)
-        if r is None and d not in boot:
-            states[d] = missing_
-            missing.append(d)
-            if first is None:
-                first = d
-            last, n = d, n + 1
-            continue
-        if first is not None:
-            out.append(DateRun(first, last, n))  # type: ignore[arg-type]
-            first, n = None, 0
-        if r is None:
-            states[d] = boot_
-            boots.append(d)
-        elif r < thin_below:
-            states[d] = thin_
-            thin.append(d)
-        else:
-            states[d] = present_
-    if first is not None:
-        out.append(DateRun(first, last, n))  # type: ignore[arg-type]
-    return states, (missing, thin, boots), out
 
 
 @dataclass

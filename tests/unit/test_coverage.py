@@ -9,6 +9,7 @@ import pytest
 
 from nba_tui import config, coverage, preflight
 from nba_tui.coverage import DateState
+from nba_tui.coverage_states import classify
 from nba_tui.warehouse import Counts, fetch
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 
@@ -292,3 +293,22 @@ def test_degraded_dates_and_share_and_a_flip_is_recomputed(pipe: config.Pipeline
         .degraded_share
         == 0.0
     )
+
+
+def test_classify_runs_break_at_bootstrap_and_present_dates() -> None:
+    """Runs are consecutive in the schedule: an off day does not split one, a bootstrap date or
+    a date with rows does; a hand-built coverage lists its states the same way."""
+    day = [dt.date(2024, 1, 1) + dt.timedelta(days=2 * i) for i in range(9)]  # off days between
+    ratio = {day[2]: 1.0, day[6]: 0.1, day[7]: 1.0}
+    states, (missing, thin, boots), runs = classify(day, ratio, {day[4]}, 0.5)
+    assert [(r.start, r.end, r.count) for r in runs] == [
+        (day[0], day[1], 2),
+        (day[3], day[3], 1),
+        (day[5], day[5], 1),
+        (day[8], day[8], 1),
+    ]
+    assert missing == [day[0], day[1], day[3], day[5], day[8]]
+    assert thin == [day[6]] and boots == [day[4]] and list(states) == day
+    by_hand = coverage.TableCoverage("t", "d.t", "p", 0.9, 8, 3, True, states, {}, None, None, 0.0)
+    assert (by_hand.missing, by_hand.thin, by_hand.bootstrap) == (missing, thin, boots)
+    assert by_hand.degraded_share == 0.0 and by_hand.missing_ordinals()[0] == day[0].toordinal()
