@@ -32,7 +32,7 @@ from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import schedule
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan, PlanState, phase_tables
+from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.store import LockTimeout, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
@@ -85,11 +85,7 @@ class Autopilot:
 
     # -- one tick ---------------------------------------------------------------------------------
     def tables(self, plan: Plan) -> list[str]:
-        names = {n for ph in plan.phases for n in phase_tables(self.pipeline, ph)}
-        return [n for n in self.pipeline.topological_order() if n in names]
-
-    def views(self) -> list[JobView]:
-        return [v for v in self.sup.jobs() if v.record.plan == self.plan_id]
+        return schedule.plan_tables(self.pipeline, plan.phases)
 
     def poll(self) -> Snapshot | None:
         try:
@@ -110,7 +106,8 @@ class Autopilot:
         if plan.state is not PlanState.RUNNING:
             say(f"plan {self.plan_id} {plan.state}")
             return 0
-        views = self.orphans(self.views())
+        every = self.sup.jobs()
+        views = self.orphans([v for v in every if v.record.plan == self.plan_id])
         snap = self.poll()
         if snap is None:
             return None
@@ -119,7 +116,8 @@ class Autopilot:
         plan = self.account(plan, views, snap)
         plan = self.phases_ready(plan, snap)
         active = [v for v in views if v.state.active]
-        started = 0 if plan.paused else self.start(plan, snap, tables, views)
+        busy = sum(1 for v in every if v.state in (JobState.RUNNING, JobState.PAUSED))
+        started = 0 if plan.paused else self.start(plan, snap, tables, views, busy)
         if active or started or plan.paused or self.waiting_retry(plan):
             return None
         return self.finish(plan, snap, tables)
@@ -235,9 +233,10 @@ class Autopilot:
             g.excluded.setdefault(table, set()).update(later)
         return g
 
-    def start(self, plan: Plan, snap: Snapshot, tables: list[str], views: list[JobView]) -> int:
-        """Start shards in the free slots; how many started."""
-        busy = sum(1 for v in self.sup.jobs() if v.state in (JobState.RUNNING, JobState.PAUSED))
+    def start(
+        self, plan: Plan, snap: Snapshot, tables: list[str], views: list[JobView], busy: int
+    ) -> int:
+        """Start shards in the slots `busy` (running or paused jobs of the pipeline) leaves."""
         busy += sum(1 for v in views if v.state is JobState.QUEUED)
         slots = self.pipeline.jobs.max_parallel - busy
         if slots <= 0:
@@ -270,7 +269,7 @@ class Autopilot:
         kw = {"start": s.start, "end": s.end} if s.contiguous else {"dates": s.dates}
         try:
             v = self.sup.queue(s.table, self.plan_id, shard=s.label, attempt=attempt, **kw)
-            v = self.sup.start_queued(v.id)
+            v = self.sup.start_queued(v.id, wait=False)
         except JobError as e:
             say(f"cannot start {s.table} {s.label}: {e}")
             return 0

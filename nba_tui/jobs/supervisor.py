@@ -204,8 +204,9 @@ class Supervisor(PlanOps):
         rec = self._create(old.table, start=start, end=end, dates=days, restarted=old.id)
         return self._started(rec)
 
-    def start_queued(self, job_id: str) -> JobView:
-        """Start a job a plan queued (used by the plan runner); its argv is rendered afresh."""
+    def start_queued(self, job_id: str, wait: bool = True) -> JobView:
+        """Start a job a plan queued (used by the plan runner); its argv is rendered afresh.
+        `wait=False`: return once its shim is recorded, without waiting for the program."""
         checks.ref(job_id)
         rec = self.store.load_job(job_id)
         if rec is None:
@@ -227,7 +228,7 @@ class Supervisor(PlanOps):
                 self._log_action(dataclasses.replace(rec, argv=argv, log=str(log)), "launch")
                 rec = self.store.update_job(rec.id, ready) or rec
             self.engine.start(rec, self.store)
-        return self._started(rec)
+        return self._started(rec) if wait else self._progress.view(rec)
 
     def _argv(
         self,
@@ -268,8 +269,10 @@ class Supervisor(PlanOps):
         with self._table_lock(t.name):
             if shard is None or plan is None:
                 self._refuse_if_active(t.name)
-            else:
-                self._refuse_overlap(t.name, plan, fields)
+            else:  # a plan's shard runs beside the same plan's shards on other dates only
+                why = checks.overlap(t.name, plan, fields, [v.record for v in self.jobs()])
+                if why := why or runlock.live_unrecorded(self.store, t.name):
+                    raise JobError(why)
             rec = JobRecord(
                 id=self.store.new_job_id(),
                 table=t.name,
@@ -305,13 +308,6 @@ class Supervisor(PlanOps):
         live = runlock.live_unrecorded(self.store, table)
         if live is not None:
             raise JobError(live)
-
-    def _refuse_overlap(self, table: str, plan: str, fields: dict[str, Any]) -> None:
-        """A plan's shard runs beside the same plan's shards of the table on other dates only."""
-        why = checks.overlap(table, plan, fields, [v.record for v in self.jobs()])
-        why = why or runlock.live_unrecorded(self.store, table)
-        if why is not None:
-            raise JobError(why)
 
     def _started(self, rec: JobRecord) -> JobView:
         """Wait (bounded) for the engine to record the program's pid; the job as it stands."""

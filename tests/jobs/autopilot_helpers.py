@@ -35,3 +35,22 @@ def sample_pipeline(
         text = re.sub(r"(?m)^  on_event: .*$", f"  on_event: {argv!r}", text)
     (tmp / "pipeline.yaml").write_text(text)
     return config.load(tmp / "pipeline.yaml")
+
+
+def small_warehouse(pipe: Pipeline, dates: list[str], present: dict[str, int]) -> None:
+    """raw.sched with `dates`; `present` = {table: its first N dates present} (in ana.db)."""
+    import sqlite3
+
+    wh = pipe.sqlite_dir
+    wh.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(wh / "raw.db")
+    con.execute("CREATE TABLE IF NOT EXISTS sched (game_date TEXT)")
+    con.executemany("INSERT INTO sched VALUES (?)", [(d,) for d in dates])
+    con.commit()
+    con.close()
+    con = sqlite3.connect(wh / "ana.db")
+    for name, n in present.items():
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" (game_date TEXT)')
+        con.executemany(f'INSERT INTO "{name}" VALUES (?)', [(d,) for d in dates[:n]])
+    con.commit()
+    con.close()

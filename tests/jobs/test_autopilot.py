@@ -140,9 +140,7 @@ def test_kill_9_of_the_runner_then_run_again_adopts_its_jobs(
                 f"GROUP BY {keys} HAVING COUNT(*) > 1)"
             )
             assert con.execute(sql).fetchone()[0] == 0, t.name
-            n = con.execute(
-                f'SELECT COUNT(*) FROM "{t.ref.dataset}"."{t.ref.table}"'
-            ).fetchone()[0]
+            n = con.execute(f'SELECT COUNT(*) FROM "{t.ref.dataset}"."{t.ref.table}"').fetchone()[0]
             assert n > 0
     finally:
         con.close()

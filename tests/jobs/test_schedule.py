@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from conftest import make_warehouse
+from autopilot_helpers import small_warehouse
 
 from nba_tui import config
 from nba_tui.jobs.schedule import Demand, allocate, dry_run, make_shards, render_dry_run
@@ -77,7 +77,7 @@ def test_allocate_gives_every_table_a_slot_first_and_never_two_unshardable() -> 
 def test_render_dry_run_exactly(tmp_path: Path) -> None:
     (tmp_path / "pipeline.yaml").write_text(YAML)
     pipe = config.load(tmp_path / "pipeline.yaml")
-    make_warehouse(pipe, {"a": 4, "b": 0})
+    small_warehouse(pipe, [d.isoformat() for d in D[:10]], {"a": 4, "b": 0})
     waves = dry_run(
         pipe,
         snapshot_once(pipe),
