@@ -289,6 +289,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_history)
     p = sub.add_parser("plans", parents=plain, help="phase launches and chained runs")
     p.set_defaults(func=cmd_plans)
-    p = sub.add_parser("cancel", parents=plain, help="cancel PLAN: its queued jobs never start")
+    p = sub.add_parser("cancel", parents=plain, help="cancel PLAN: stop its jobs, start no more")
     p.add_argument("plan", metavar="PLAN", help="plan id (see `nba-tui plans`)")
     p.set_defaults(func=cmd_cancel)
