@@ -174,15 +174,13 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def _dry_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     """The schedule (waves, shards, exact argv) from one poll; nothing is launched."""
-    from nba_tui.jobs.plans import phase_tables
-    from nba_tui.jobs.schedule import dry_run, render_dry_run
+    from nba_tui.jobs.schedule import dry_run, plan_tables, render_dry_run
 
     snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
-    tables = [t for p in args.phases for t in phase_tables(pipeline, p)]
     waves = dry_run(
         pipeline,
         snap,
-        tables,
+        plan_tables(pipeline, args.phases),  # the tables the plan's runner would schedule
         max_parallel=pipeline.jobs.max_parallel,
         shards_per_table=args.shards,
         strict_cascade=args.strict_cascade,

@@ -13,21 +13,21 @@ from cli_helpers import run_cli, sample_built_fixture, sample_fixture  # noqa: F
 from nba_tui import config as cfg
 from nba_tui.jobs import procs
 from nba_tui.jobs.model import JobState
-from nba_tui.jobs.plans import Plan, PlanState, phase_tables
-from nba_tui.jobs.schedule import dry_run, render_dry_run
+from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.schedule import dry_run, plan_tables, render_dry_run
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 
 
 def test_dry_run_prints_the_schedule_verbatim_and_launches_nothing(sample: Path) -> None:
     pipeline = cfg.load(sample / "pipeline.yaml")
-    out = run_cli(sample, "run", "phase4", "--dry-run", "--shards", "2")
+    out = run_cli(sample, "run", "phase5", "phase4", "--dry-run", "--shards", "2")
     assert out.returncode == 0, out.stderr
     snap = snapshot_once(pipeline, pipeline.range.start, pipeline.range.end)
     waves = dry_run(
         pipeline,
         snap,
-        phase_tables(pipeline, "phase4"),
+        plan_tables(pipeline, ["phase4", "phase5"]),
         max_parallel=pipeline.jobs.max_parallel,
         shards_per_table=2,
         strict_cascade=False,
