@@ -41,6 +41,7 @@ from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
 from nba_tui.tui import keys
+from nba_tui.tui.autopilot import Autopilot
 from nba_tui.tui.cells import (
     PHASE_PREFIX,
     columns_for,
@@ -75,7 +76,7 @@ SHORT_HEIGHT = 40
 """Below this height the gap map and the log share one pane (toggle with `v`)."""
 
 
-class NbaTuiApp(Refresh, App[int]):
+class NbaTuiApp(Autopilot, Refresh, App[int]):
     """The dashboard. `monitor`, `supervisor` and `clock` are hooks for tests (fixed data)."""
 
     CSS_PATH = "app.tcss"
@@ -131,6 +132,7 @@ class NbaTuiApp(Refresh, App[int]):
         self._note_shown: str | None = None
         self._binding_sig: tuple[str, ...] = ()
         self._preflight_screen: PreflightScreen | None = None
+        self._init_autopilot(clock())
         self.set_reactive(NbaTuiApp.jobs_error, sup_error)
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
 
@@ -228,7 +230,9 @@ class NbaTuiApp(Refresh, App[int]):
         changed = [t for t in old.keys() | new.keys() if old.get(t) != new.get(t)]
         changed += [t for t, v in new.items() if v.state.active and t not in changed]
         grid = self.query_one(CoverageGrid)
-        grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, self.clock(), changed))
+        shards = self.control.shards
+        now = self.clock()
+        grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, now, changed, shards))
         table = self.selection.table or ""
         before, after = old.get(table), new.get(table)
         if (before.id if before else None) != (after.id if after else None):
@@ -271,13 +275,15 @@ class NbaTuiApp(Refresh, App[int]):
         if table and self.selected in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
             self.query_one(CoverageGrid).select_key(table, reveal=True)
 
-
     # -- rendering -----------------------------------------------------------------------------
 
     def _apply_rows(self) -> None:
         grid = self.query_one(CoverageGrid)
         now = self.clock()
-        grid.apply(grid_rows(self.pipeline, self.snapshot, self.jobs, self.rates, now, grid.bar))
+        rows = grid_rows(
+            self.pipeline, self.snapshot, self.jobs, self.rates, now, grid.bar, self.control.shards
+        )
+        grid.apply(rows)
 
     def _update_header(self) -> None:
         text = header_text(
@@ -316,7 +322,8 @@ class NbaTuiApp(Refresh, App[int]):
         source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
         title = self.query_one("#log-title", TextLine)
         width = title.size.width or self.size.width
-        title.set(log_title(sel.table, sel.phase, view, width))
+        shard = self.control.shards.get(view.id) if view else None
+        title.set(log_title(sel.table, sel.phase, view, width, shard))
         if source is not None:
             self._tail_worker(source)
 
@@ -328,6 +335,8 @@ class NbaTuiApp(Refresh, App[int]):
             return self.control.applies(action, self.selection)
         if action == "preflight":
             return self.snapshot is not None and self.selection.phase is not None
+        if action == "morning":
+            return self.snapshot is not None and self.supervisor is not None
         return True
 
     def _job_action(self, action: str) -> None:
@@ -429,8 +438,10 @@ class NbaTuiApp(Refresh, App[int]):
     def _why_not(self, action: str) -> str | None:
         if action in self.JOB_ACTIONS:
             return self.control.why_not(action, self.selection)
-        if action == "preflight" and not self.check_action(action, ()):
-            return "no coverage yet" if self.snapshot is None else "select a phase or a table"
+        if action in ("preflight", "morning") and not self.check_action(action, ()):
+            if self.snapshot is None:
+                return "no coverage yet"
+            return "select a phase or a table" if action == "preflight" else "jobs unavailable"
         return None
 
     def _explain(self, what: str, reason: str) -> Callable[[], None]:

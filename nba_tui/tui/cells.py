@@ -24,6 +24,9 @@ Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
 
 OK, BAD = "✔", "✘"
+DEGRADED = "▓"
+"""Marks degraded dates (rows on synthetic fallbacks): after the share in the grid, a cell of
+the gap map."""
 SPARK = "▁▂▃▄▅▆▇█"
 
 STATE_STYLE = {
@@ -122,18 +125,51 @@ def coverage_cells(cov: TableCoverage | None) -> dict[str, Cell]:
     return {
         "dates": (dates, "" if cov.exists else "red"),
         "bar": ("", tone),  # filled in by the caller, which knows the column width
-        "pct": (f"{mark} {pct(cov.share)}", tone),
+        "pct": pct_cell(cov, mark, tone),
         "miss": (str(miss) if miss else "-", "red" if miss and not cov.ok else ""),
         "last": (cov.last_date.isoformat() if cov.last_date else "-", ""),
         "trend": (sparkline(cov.trend(6)), "dim"),
     }
 
 
+def pct_cell(cov: TableCoverage, mark: str, tone: str) -> Cell:
+    """The share with its verdict; a table with degraded dates gets the ▓ marker after it (the
+    gap map's glyph; its title gives the degraded share) within the same 8 characters."""
+    if not cov.degraded:
+        return (f"{mark} {pct(cov.share)}", tone)
+    return (f"{mark}{pct(cov.share)}{DEGRADED}", tone)
+
+
+SHORT_STATE = {
+    "queued": "que",
+    "running": "run",
+    "paused": "pau",
+    "done": "done",
+    "failed": "fail",
+    "stopped": "stop",
+    "lost": "lost",
+}
+"""A shard job's state, short enough to leave room for its shard number ("run 2/4")."""
+
+
+def job_word(state: str, shard: tuple[int, int] | None, room: int = 7) -> str:
+    """The job column's text: the state, or for a plan's shard its short state and `i/n`."""
+    if shard is None:
+        return state
+    short = SHORT_STATE.get(state, state)
+    text = f"{short} {shard[0]}/{shard[1]}"
+    return text if len(text) <= room else f"{short}{shard[0]}/{shard[1]}"
+
+
 JOB_KEYS = ("job", "pid", "elapsed", "current", "rate", "eta")
 
 
 def job_cells(
-    view: JobView | None, now: float, rate: Rate | None = None, cov: TableCoverage | None = None
+    view: JobView | None,
+    now: float,
+    rate: Rate | None = None,
+    cov: TableCoverage | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, Cell]:
     """The job columns of one table row; blank when the table never had a job.
 
@@ -159,7 +195,7 @@ def job_cells(
     state = rec.state.value
     moving = rec.state is JobState.RUNNING  # a paused or queued job has no rate and no ETA
     return {
-        "job": (state, STATE_STYLE.get(state, "")),
+        "job": (job_word(state, shard), STATE_STYLE.get(state, "")),
         "pid": (pid, "dim"),
         "elapsed": (duration(elapsed), "dim"),
         "current": (printable(prog.current_date or "-"), ""),
@@ -221,6 +257,7 @@ def grid_rows(
     rates: Mapping[str, Rate],
     now: float,
     bar_width: int,
+    shards: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[str, dict[str, Cell]]:
     """Every cell of the grid, by row key and column key (the grid writes only what changed)."""
     rows: dict[str, dict[str, Cell]] = {}
@@ -233,7 +270,8 @@ def grid_rows(
             if cov is not None:
                 cells["bar"] = (bar(cov.share, bar_width), cells["bar"][1])
             view = jobs.get(table.name)
-            cells.update(job_cells(view, now, rates.get(table.name), cov))
+            shard = (shards or {}).get(view.id) if view is not None else None
+            cells.update(job_cells(view, now, rates.get(table.name), cov, shard))
             rows[table.name] = cells
     return rows
 
@@ -245,17 +283,20 @@ def job_rows(
     rates: Mapping[str, Rate],
     now: float,
     tables: Iterable[str],
+    shards: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[str, dict[str, Cell]]:
     """The job cells of `tables` only: a job refresh rebuilds the rows whose job changed (or
     is active: its elapsed time moves), not the whole grid."""
     known = {t.name for t in pipeline.tables()}
-    return {
-        name: job_cells(
-            jobs.get(name), now, rates.get(name), snap.tables.get(name) if snap else None
-        )
-        for name in tables
-        if name in known
-    }
+    out: dict[str, dict[str, Cell]] = {}
+    for name in tables:
+        if name not in known:
+            continue
+        view = jobs.get(name)
+        shard = (shards or {}).get(view.id) if view is not None else None
+        cov = snap.tables.get(name) if snap else None
+        out[name] = job_cells(view, now, rates.get(name), cov, shard)
+    return out
 
 
 def first_short(pipeline: Pipeline, snap: Snapshot) -> str | None:

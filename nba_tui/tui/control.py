@@ -11,18 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
 from nba_tui.fmt import printable
+from nba_tui.jobs.events import FILE_NAME as EVENTS_FILE
+from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.tui.cells import PHASE_PREFIX
 
-JOB_ACTIONS = ("launch", "launch_missing", "launch_phase", "pause", "resume", "stop", "restart")
+PLAN_ACTIONS = ("pause_plan", "resume_plan", "stop_plan", "cancel_plan")
+"""Actions on the plan the selected table's job belongs to (all of its jobs at once)."""
+JOB_ACTIONS = (
+    "launch",
+    "launch_missing",
+    "launch_phase",
+    "pause",
+    "resume",
+    "stop",
+    "restart",
+    *PLAN_ACTIONS,
+)
 """Actions that change jobs: none of them applies in read-only mode or without a supervisor."""
 RESTARTABLE = (JobState.FAILED, JobState.STOPPED, JobState.LOST)
 """States `restart` accepts (the program resumes from its checkpoint)."""
@@ -45,6 +59,48 @@ def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:
         if cur is None or rank > (cur.state.active, cur.record.created_at or 0):
             out[v.record.table] = v
     return out
+
+
+def shard_positions(views: Iterable[JobView]) -> dict[str, tuple[int, int]]:
+    """Job id -> (i, n): the job is its plan's shard i of n for its table (shards ordered by
+    their first date; a retry of a shard keeps the shard's place). Jobs outside a plan's
+    shards are absent."""
+    labels: dict[tuple[str, str], set[str]] = {}
+    for v in views:
+        rec = v.record
+        if rec.plan and rec.shard:
+            labels.setdefault((rec.plan, rec.table), set()).add(rec.shard)
+    out: dict[str, tuple[int, int]] = {}
+    for v in views:
+        rec = v.record
+        group = labels.get((rec.plan or "", rec.table))
+        if group and rec.shard:
+            order = sorted(group)
+            out[rec.id] = (order.index(rec.shard) + 1, len(order))
+    return out
+
+
+def active_per_plan(views: Iterable[JobView]) -> dict[str, int]:
+    """Plan id -> how many of its jobs are active (what stopping the plan stops)."""
+    out: dict[str, int] = {}
+    for v in views:
+        if v.record.plan and v.state.active:
+            out[v.record.plan] = out.get(v.record.plan, 0) + 1
+    return out
+
+
+@dataclass
+class Fetched:
+    """One job refresh's facts (read in a thread worker, applied on the event loop)."""
+
+    jobs: dict[str, JobView]
+    """Latest job per table (its active one if any)."""
+    shards: dict[str, tuple[int, int]]
+    """Job id -> (i, n) for plan shards (`shard_positions`)."""
+    plans: dict[str, Plan]
+    """The plans of the shown jobs (reconciled), by id."""
+    active: dict[str, int]
+    """Plan id -> active jobs (`active_per_plan`)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +164,12 @@ class JobsAPI(Protocol):
     def resume(self, job_id: str) -> JobView: ...
     def stop(self, job_id: str) -> JobView: ...
     def restart(self, job_id: str) -> JobView: ...
+    def plan(self, plan_id: str) -> Plan: ...
+    def pause_plan(self, plan_id: str) -> Plan: ...
+    def resume_plan(self, plan_id: str) -> Plan: ...
+    def stop_plan(self, plan_id: str) -> Plan: ...
+    def cancel_plan(self, plan_id: str) -> Plan: ...
+    def events(self, since: float | None = None, limit: int = 1000) -> list[Any]: ...
     def state_version(self) -> object:
         """Changes whenever any client changed a job record or the action log (cheap: stats)."""
         ...
@@ -135,6 +197,10 @@ class JobControl:
         self.snapshot: Snapshot | None = None
         self.jobs: dict[str, JobView] = {}
         """Latest job per table (its active one if any), from the last `fetch_jobs`."""
+        self.shards: dict[str, tuple[int, int]] = {}
+        self.plans: dict[str, Plan] = {}
+        self.plan_active: dict[str, int] = {}
+        """From the last `fetch` (see `Fetched`)."""
 
     @property
     def can_act(self) -> bool:
@@ -155,6 +221,8 @@ class JobControl:
             return False
         view = self.job_of(sel)
         state = view.state if view is not None else None
+        if action in PLAN_ACTIONS:
+            return self._plan_applies(action, self.plan_of(sel))
         if action in ("launch", "launch_missing"):
             return self._can_launch(sel.table, view, missing=action == "launch_missing")
         if action == "launch_phase":
@@ -170,6 +238,32 @@ class JobControl:
         if action == "stop":
             return state is not None and state.active
         return state in RESTARTABLE  # restart
+
+    def plan_of(self, sel: Selection) -> Plan | None:
+        """The plan the selected table's job belongs to (None: no job, or not in a plan)."""
+        view = self.job_of(sel)
+        plan_id = view.record.plan if view is not None else None
+        return self.plans.get(plan_id) if plan_id else None
+
+    @staticmethod
+    def _plan_applies(action: str, plan: Plan | None) -> bool:
+        if plan is None or plan.state not in (PlanState.RUNNING, PlanState.LOST):
+            return False
+        if action == "pause_plan":
+            return not plan.paused
+        if action == "resume_plan":
+            return plan.paused
+        return True  # stop_plan, cancel_plan
+
+    def _why_not_plan(self, action: str, sel: Selection) -> str:
+        view, plan = self.job_of(sel), self.plan_of(sel)
+        if view is None or not view.record.plan:
+            return "this table's job is not part of a plan"
+        if plan is None:
+            return f"plan {view.record.plan} not read yet"
+        if plan.state not in (PlanState.RUNNING, PlanState.LOST):
+            return f"plan {plan.id} already ended ({plan.state.value})"
+        return f"plan {plan.id} is {'paused' if plan.paused else 'not paused'}"
 
     def _can_launch(self, table: str | None, view: JobView | None, *, missing: bool) -> bool:
         if table is None or (view is not None and view.state.active):
@@ -205,6 +299,8 @@ class JobControl:
             return "no coverage yet" if self.snapshot is None else "select a phase or a table"
         if sel.table is None:
             return "select a table"
+        if action in PLAN_ACTIONS:
+            return self._why_not_plan(action, sel)
         return self._why_not_job(action, sel.table, self.job_of(sel))
 
     def _why_not_job(self, action: str, table: str, view: JobView | None) -> str:
@@ -238,6 +334,8 @@ class JobControl:
             )
         if action == "launch_phase":
             return self._launch_phase(sel)
+        if action in PLAN_ACTIONS:
+            return self._plan_call(action, sel)
         view = self.job_of(sel)
         assert view is not None
         if action == "stop":
@@ -298,7 +396,50 @@ class JobControl:
             f"stop {rec.table}", lambda: sup.stop(rec.id), lambda _r: f"stopped {rec.id}", ask
         )
 
+    def _plan_call(self, action: str, sel: Selection) -> JobCall:
+        """pause / resume / stop / cancel the selected job's plan; stop and cancel ask first,
+        saying how many jobs they stop."""
+        sup, plan = self.supervisor, self.plan_of(sel)
+        assert sup is not None and plan is not None
+        pid, verb = plan.id, action.removesuffix("_plan")
+        fn: Callable[[str], Any] = getattr(sup, action)
+        past = {"pause": "paused", "resume": "resumed", "stop": "stopped", "cancel": "cancelled"}
+
+        def done(_r: Any) -> str:
+            return f"plan {pid} {past[verb]}"
+
+        ask = None
+        if verb in ("stop", "cancel"):
+            n = self.plan_active.get(pid, 0)
+            grace = self.pipeline.jobs.stop_grace
+            ask = Confirm(
+                f"{verb} plan {pid}?",
+                [
+                    f"Plan {pid} ({', '.join(plan.phases)}) ends cancelled: nothing of it starts.",
+                    f"It stops {n} active job{'s' if n != 1 else ''} (SIGTERM, then SIGKILL "
+                    f"after {grace:.0f}s); queued shards never start.",
+                    "Checkpoints are kept: a new `nba-tui run` picks up the missing dates.",
+                ],
+                f"{verb.capitalize()} the plan and its {n} job{'s' if n != 1 else ''}?",
+            )
+        return JobCall(f"{verb} plan {pid}", lambda: fn(pid), done, ask)
+
     # -- reading (blocking: from a thread worker) ------------------------------------------------
+
+    def fetch(self) -> Fetched:
+        """Jobs, shard positions and the shown jobs' plans (blocking: reconciles with /proc)."""
+        if self.supervisor is None:
+            return Fetched({}, {}, {}, {})
+        views = list(self.supervisor.jobs())
+        latest = latest_per_table(views)
+        plans: dict[str, Plan] = {}
+        reader = getattr(self.supervisor, "plan", None)
+        for plan_id in {v.record.plan for v in latest.values() if v.record.plan}:
+            try:
+                plans[plan_id] = reader(plan_id)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - a plan that cannot be read has no plan keys
+                continue
+        return Fetched(latest, shard_positions(views), plans, active_per_plan(views))
 
     def fetch_jobs(self) -> dict[str, JobView]:
         """The latest job per table, from the supervisor (blocking: reconciles with /proc)."""
@@ -310,6 +451,28 @@ class JobControl:
         """The supervisor's state version (blocking but cheap), or None without one."""
         fn = getattr(self.supervisor, "state_version", None)
         return fn() if fn is not None else None
+
+    def events_signature(self) -> object:
+        """(inode, size, mtime) of the state directory's events file (blocking: one stat());
+        None without a supervisor or events file. Changes whenever an event is appended."""
+        store = getattr(self.supervisor, "store", None)
+        root = getattr(store, "root", None)
+        if root is None:
+            return None
+        try:
+            st = (Path(root) / EVENTS_FILE).stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def versions(self) -> tuple[object, object]:
+        """The state version and the events file's signature, in one thread hop per tick."""
+        return self.state_version(), self.events_signature()
+
+    def events(self, since: float) -> list[Event]:
+        """Events at or after `since`, oldest first (blocking: a bounded read)."""
+        fn = getattr(self.supervisor, "events", None)
+        return list(fn(since=since)) if fn is not None else []
 
     def history(self, limit: int = 100) -> list[dict]:
         """The action log (blocking), oldest first."""

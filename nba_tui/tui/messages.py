@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobView
+from nba_tui.tui.control import Fetched
 
 
 class JobsRefreshed(Message):
@@ -19,10 +21,22 @@ class JobsRefreshed(Message):
         job_id: str | None,
         lines: list[str],
         version: object = None,
+        fetched: Fetched | None = None,
     ) -> None:
         super().__init__()
         self.jobs, self.error, self.job_id, self.lines = jobs, error, job_id, lines
         self.version = version
+        self.fetched = fetched
+        """Shard positions and plans read with the jobs (None when the read failed)."""
+
+
+class EventsRead(Message):
+    """Events appended since the last read (None: the read failed), and the events file's
+    signature they were read at."""
+
+    def __init__(self, events: list[Event] | None, sig: object) -> None:
+        super().__init__()
+        self.events, self.sig = events, sig
 
 
 class LogLines(Message):

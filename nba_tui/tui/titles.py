@@ -57,9 +57,15 @@ def header_text(
     return text
 
 
-def log_title(table: str | None, phase: str | None, view: JobView | None, width: int) -> Text:
+def log_title(
+    table: str | None,
+    phase: str | None,
+    view: JobView | None,
+    width: int,
+    shard: tuple[int, int] | None = None,
+) -> Text:
     """Which job's log the pane shows (or why it shows none), fitted to `width` columns by
-    dropping whole parts (never a dangling separator)."""
+    dropping whole parts (never a dangling separator); a plan's job names its plan and shard."""
     if view is None:
         if table:
             return Text(f"log: {table} has no job yet", style="dim")
@@ -68,6 +74,9 @@ def log_title(table: str | None, phase: str | None, view: JobView | None, width:
         return Text("log", style="dim")
     rec = view.record
     parts = [f"log {rec.table}", f"job {rec.id}", Path(rec.log).name]
+    if rec.plan:
+        where = f" shard {shard[0]}/{shard[1]}" if shard else ""
+        parts.insert(2, f"plan {rec.plan}{where}")
     while len(parts) > 1 and len(" · ".join(parts)) > width:
         parts.pop()
     return Text(fmt.printable(" · ".join(parts)), style="dim")

@@ -55,6 +55,8 @@ class Refresh:
         @property
         def supervisor(self) -> Any: ...
         def _maybe_reveal(self) -> None: ...
+        def _check_stale(self, now: float) -> None: ...
+        def _events_changed(self, sig: object) -> None: ...
         def notify(self, message: str, **kw: Any) -> None: ...
         def post_message(self, message: Any) -> bool: ...
         def call_from_thread(self, callback: Any, *args: Any) -> Any: ...
@@ -94,7 +96,6 @@ class Refresh:
         if text:
             self.call_from_thread(self.notify, text, title="BigQuery cost", timeout=20)
 
-
     # -- jobs (thread workers: the supervisor is synchronous) ----------------------------------
 
     def _start_jobs(self) -> None:
@@ -106,14 +107,16 @@ class Refresh:
     @work(thread=True, group="jobs", exit_on_error=False)
     def _jobs_worker(self, source: LogSource | None) -> None:
         version: object = None
+        fetched = None
         try:
             version = self.control.state_version()  # before reading: a later change is seen
-            jobs, error = self.control.fetch_jobs(), None
+            fetched, error = self.control.fetch(), None
         except Exception as e:  # noqa: BLE001 - shown in the header, never a traceback
-            jobs, error = None, one_line(e)
+            error = one_line(e)
         lines = source.read() if source is not None else []
         job_id = source.job_id if source is not None else None
-        self.post_message(JobsRefreshed(jobs, error, job_id, lines, version))
+        jobs = fetched.jobs if fetched is not None else None
+        self.post_message(JobsRefreshed(jobs, error, job_id, lines, version, fetched))
 
     def on_jobs_refreshed(self, msg: JobsRefreshed) -> None:
         if not self.query("#grid"):
@@ -121,6 +124,13 @@ class Refresh:
         self._jobs_busy = False
         self.job_refreshes += 1
         self._state_seen = msg.version
+        if msg.fetched is not None:  # before `jobs`: its watcher draws shards and plan keys
+            f = msg.fetched
+            self.control.shards, self.control.plans, self.control.plan_active = (
+                f.shards,
+                f.plans,
+                f.active,
+            )
         if msg.jobs is not None:
             self.jobs = msg.jobs
         self._add_log_lines(msg.job_id, msg.lines)
@@ -136,17 +146,19 @@ class Refresh:
         now = time.monotonic()
         if not self._polling and now >= self._next_poll:
             self._start_poll()
+        self._check_stale(now)
         if self.supervisor is None or self._jobs_busy:
             return
         if now >= self._next_jobs:
             self._start_jobs()
             return
         try:
-            version = await asyncio.to_thread(self.control.state_version)
+            version, events = await asyncio.to_thread(self.control.versions)
         except Exception:  # noqa: BLE001 - the reconcile refresh still comes
             return
         if version is not None and version != self._state_seen and not self._jobs_busy:
             self._start_jobs()
+        self._events_changed(events)
 
     def _add_log_lines(self, job_id: str | None, lines: list[str]) -> None:
         """Lines read by a worker; none to add to once the app is shutting down."""
@@ -193,7 +205,6 @@ class Refresh:
                 self._jobs_busy = False
                 self._next_jobs = time.monotonic() + IDLE_JOB_REFRESH_S
             self.notify(one_line(event.worker.error), title="internal error", severity="error")
-
 
     def action_refresh(self, poll: bool = True) -> None:
         """Poll now (a STALE warehouse is retried at once, whatever its back-off) and re-read

@@ -193,3 +193,105 @@ def fake_app(tmp_path: Path, read_only: bool = False, **kw: object):  # -> NbaTu
         clock=clock,
         **kw,  # type: ignore[arg-type]
     )
+
+
+PLAN_ID = "p1a2b3c"
+PLAN_TABLE = "team_defense_game_summary"
+
+
+class PlanSupervisor(FakeSupervisor):
+    """`FakeSupervisor` whose running job is shard 2 of 3 of a running plan, with the plan
+    calls recorded (not refused) and a real events file in `state_dir` (`events.append`)."""
+
+    def __init__(self, log_dir: Path, state_dir: Path) -> None:
+        from types import SimpleNamespace
+
+        from nba_tui.jobs.plans import Plan
+
+        super().__init__(log_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = SimpleNamespace(root=state_dir)
+        self.calls: list[tuple[str, str]] = []
+        self.the_plan = Plan(PLAN_ID, "run", ["phase3", "phase4"], "test", FIXED_T - 3000)
+        self.the_plan.quarantined = {PLAN_TABLE: ["2024-02-05"]}
+        self.the_plan.skipped_dates = {"team_defense_zone_analysis": ["2024-02-05"]}
+        self.the_plan.coverage_before = {PLAN_TABLE: 700, "team_defense_zone_analysis": 280}
+        running = self.views[0]
+        running.record.plan, running.record.shard = PLAN_ID, "2024-02-01_2024-02-20"
+        running.record.id = "job-shard2"  # `_view`'s id would be shared with another table
+        for jid, state, shard, created in (
+            ("job-shard1", JobState.DONE, "2021-10-19_2022-06-10", FIXED_T - 2000),
+            ("job-shard3", JobState.QUEUED, "2024-03-01_2024-06-10", FIXED_T - 1000),
+        ):
+            view = _view(PLAN_TABLE, state, self.log, plan=PLAN_ID, shard=shard)
+            view.record.id, view.record.created_at = jid, created
+            self.views.append(view)
+
+    def plan(self, plan_id: str):  # -> Plan
+        if plan_id != PLAN_ID:
+            raise RuntimeError(f"no plan {plan_id!r}")
+        return self.the_plan
+
+    def plans(self) -> list:
+        return [self.the_plan]
+
+    def tail(self, job_id: str, max_bytes: int = 64_000) -> list[str]:
+        return [f"Processing 2022-11-0{d} ({d}/9)" for d in range(1, 5)] + ["Error: boom"]
+
+    def _act(self, name: str, plan_id: str):  # -> Plan
+        self.calls.append((name, plan_id))
+        return self.the_plan
+
+    def pause_plan(self, plan_id: str):  # -> Plan
+        self.the_plan.paused = True
+        return self._act("pause_plan", plan_id)
+
+    def resume_plan(self, plan_id: str):  # -> Plan
+        self.the_plan.paused = False
+        return self._act("resume_plan", plan_id)
+
+    def stop_plan(self, plan_id: str):  # -> Plan
+        return self._act("stop_plan", plan_id)
+
+    def cancel_plan(self, plan_id: str):  # -> Plan
+        return self._act("cancel_plan", plan_id)
+
+    def events(self, since: float | None = None, limit: int = 1000) -> list:
+        from nba_tui.jobs.events import read_events
+
+        return read_events(self.store, since, limit)
+
+    def state_version(self) -> object:
+        return (super().state_version(), self.the_plan.paused, len(self.calls))
+
+
+def degraded_snapshot(pipeline: Pipeline, table: str = "player_composite_factors") -> Snapshot:
+    """The fixed snapshot, plus rows for `table` on its first 600 dates of which every 7th
+    carries flagged (synthetic-fallback) rows: a table with degraded dates."""
+    dates = expected_dates()
+    rows = {
+        t.name: {d: n for i, d in enumerate(dates) if (n := _rows(t.name, i, d))}
+        for t in pipeline.tables()
+    }
+    rows[table] = {d: 12 for d in dates[:600]}
+    flagged = {d: 3 for i, d in enumerate(dates[:600]) if i % 7 == 0}
+    snap = snapshot(
+        pipeline, Counts(expected=dates, rows=rows, elapsed=0.004, degraded={table: flagged})
+    )
+    snap.taken_at = FIXED_T
+    return snap
+
+
+def plan_fake_app(tmp_path: Path):  # -> NbaTuiApp
+    """`fake_app` with a plan's shards (`PlanSupervisor`) and degraded dates
+    (`degraded_snapshot`): the autopilot's snapshot."""
+    from nba_tui import config
+    from nba_tui.tui.app import NbaTuiApp
+
+    pipe = config.load(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    return NbaTuiApp(
+        pipe,
+        monitor=FakeMonitor(degraded_snapshot(pipe)),
+        supervisor=PlanSupervisor(tmp_path / "logs", tmp_path / "state"),
+        clock=clock,
+    )

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import fake_app
+from fakes import fake_app, plan_fake_app
 from textual.filter import NoColor
 
 from nba_tui.tui.app import NbaTuiApp
@@ -79,3 +79,12 @@ def test_no_color_80x24(snap_compare, tmp_path, monkeypatch) -> None:
     # The terminal's default colours, not Monochrome over the ANSI theme (black on black).
     assert any(isinstance(f, NoColor) for f in app._filters)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_autopilot_shard_and_degraded(snap_compare, tmp_path, size) -> None:
+    """A plan's shard ("run 2/3"), the ▓ degraded marker in the grid, the gap map's ▓ cells,
+    its degraded share in the title and its legend entry."""
+    app = plan_fake_app(tmp_path)
+    before = settled(select="player_composite_factors")
+    assert snap_compare(app, terminal_size=size, run_before=before)

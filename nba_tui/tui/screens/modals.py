@@ -155,6 +155,15 @@ class PreflightScreen(_Box):
         self.query_one("#box-text", Static).update(self._body_of(report))
 
 
+class MorningScreen(_Box):
+    """The morning report (`morning.render_report`, the CLI's `nba-tui report` text)."""
+
+    def __init__(self, text: str) -> None:
+        body = hanging(Text(text.rstrip("\n")))
+        footer = "↑↓ PgUp PgDn scroll · Esc close · nba-tui report --json for scripts"
+        super().__init__("morning report (last 12 h)", body, footer, classes="morning")
+
+
 class HistoryScreen(_Box):
     """The action log, newest first, with the exact argument lists (copy and re-run by hand)."""
 

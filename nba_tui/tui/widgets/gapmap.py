@@ -3,10 +3,12 @@
 Each strip line is its own one-line `TextLine`, rewritten only when its text changed: while a
 backfill fills one season, only that season's line is sent to the terminal, not the whole map.
 
-A season is wrapped over at most two lines. When even two lines cannot hold one cell per date (about
-215 game dates per NBA season do not fit 2 x 74 cells at 80 columns) a cell stands for k dates and
-shows the worst of them (missing > thin > present > bootstrap); the legend then says "1 cell = k
-dates". Each state has its own character as well as its own colour, so the map reads under NO_COLOR.
+A season is wrapped over at most two lines. When even two lines cannot hold one cell per date
+(about 215 game dates per NBA season do not fit 2 x 74 cells at 80 columns) a cell stands for k
+dates and shows the worst of them (missing > thin > degraded > present > bootstrap); the legend
+then says "1 cell = k dates". A degraded date (rows on synthetic fallbacks, the table's
+`degraded_column`) has its own glyph, ▓, and legend entry when the table has any. Each state has
+its own character as well as its own colour, so the map reads under NO_COLOR.
 """
 
 from __future__ import annotations
@@ -22,16 +24,26 @@ from textual.containers import Vertical
 
 from nba_tui.coverage import DateState, Snapshot, TableCoverage
 from nba_tui.fmt import pct
-from nba_tui.tui.cells import season_label
+from nba_tui.tui.cells import DEGRADED, season_label
 from nba_tui.tui.widgets.line import TextLine
 
-GLYPH = {
+DEG = "degraded"
+"""A map cell's state besides the `DateState`s: present, with rows flagged degraded."""
+Cell = DateState | str
+GLYPH: dict[Cell, tuple[str, str]] = {
     DateState.PRESENT: ("█", "green"),
     DateState.THIN: ("▒", "yellow"),
     DateState.MISSING: ("·", "bold red"),
     DateState.BOOTSTRAP: ("░", "blue"),
+    DEG: (DEGRADED, "magenta"),
 }
-_RANK = {DateState.MISSING: 3, DateState.THIN: 2, DateState.PRESENT: 1, DateState.BOOTSTRAP: 0}
+_RANK: dict[Cell, int] = {
+    DateState.MISSING: 4,
+    DateState.THIN: 3,
+    DEG: 2,
+    DateState.PRESENT: 1,
+    DateState.BOOTSTRAP: 0,
+}
 LABEL_WIDTH = 6
 MAX_LINES_PER_SEASON = 2
 
@@ -47,8 +59,17 @@ def seasons(dates: Sequence[dt.date], starts: Sequence[dt.date]) -> list[tuple[s
     return out
 
 
-def worst(states: Sequence[DateState]) -> DateState:
+def worst(states: Sequence[Cell]) -> Cell:
     return max(states, key=lambda s: _RANK[s])
+
+
+def date_cells(cov: TableCoverage, days: Sequence[dt.date]) -> list[Cell]:
+    """Each date's map state: its coverage state, or `DEG` for a present date with flagged rows
+    (a thin degraded date stays thin: the worse news)."""
+    flagged = set(cov.degraded)
+    return [
+        DEG if d in flagged and cov.states[d] is DateState.PRESENT else cov.states[d] for d in days
+    ]
 
 
 def strip_lines(
@@ -61,7 +82,7 @@ def strip_lines(
     k = max(1, math.ceil(longest / (cells * MAX_LINES_PER_SEASON))) if longest else 1
     lines: list[Text] = []
     for label, days in groups:
-        states = [cov.states[d] for d in days]
+        states = date_cells(cov, days)
         merged = [worst(states[i : i + k]) for i in range(0, len(states), k)]
         for n, offset in enumerate(range(0, len(merged), cells)):
             line = Text((label if n == 0 else "").ljust(LABEL_WIDTH), style="dim")
@@ -74,19 +95,23 @@ def strip_lines(
     return lines, k
 
 
-def legend(k: int) -> Text:
+def legend(k: int, degraded: bool = False) -> Text:
+    """The glyphs' meanings; `degraded` adds ▓ (only tables with degraded dates show it)."""
     text = Text()
-    for state, name in (
+    entries: list[tuple[Cell, str]] = [
         (DateState.PRESENT, "present"),
         (DateState.THIN, "thin"),
         (DateState.MISSING, "missing"),
         (DateState.BOOTSTRAP, "bootstrap"),
-    ):
+    ]
+    if degraded:
+        entries.insert(1, (DEG, "degraded"))
+    for state, name in entries:
         glyph, style = GLYPH[state]
         text.append(glyph, style)
         text.append(f" {name}  ")
-    if k > 1:
-        text.append(f"1 cell = {k} dates (worst shown)", "dim")
+    if k > 1:  # 80 columns hold the longer legend only without the "(worst shown)"
+        text.append(f"1 cell = {k} dates" + ("" if degraded else " (worst shown)"), "dim")
     return text
 
 
@@ -122,8 +147,10 @@ class GapMap(Vertical):
             return
         runs = len(cov.missing_runs)
         head = Text(f"gaps {cov.name}", style="bold")
+        head.append(f"  {cov.present}/{cov.expected} {pct(cov.share)}")
+        if cov.degraded:  # before the gaps: the title is cut at the right on narrow screens
+            head.append(f" · {len(cov.degraded)} degraded ({pct(cov.degraded_share)})", "bold")
         head.append(
-            f"  {cov.present}/{cov.expected} {pct(cov.share)}"
             f" · {cov.expected - cov.present} missing in {runs} run{'s' if runs != 1 else ''}"
         )
         if cov.thin:
@@ -131,7 +158,7 @@ class GapMap(Vertical):
         title.set(head)
         width = self.content_region.width or self.app.size.width
         lines, k = strip_lines(cov, self._starts, width)
-        self._render_lines([*lines, legend(k)])
+        self._render_lines([*lines, legend(k, bool(cov.degraded))])
 
     def show_selection(self, table: str | None, phase: str | None, snap: Snapshot | None) -> None:
         """The map of the selected table, or a hint on a phase row or before the first poll."""

@@ -1,0 +1,244 @@
+"""The dashboard's side of the autopilot (issue 10): plan keys, event alerts (toast + bell), the
+morning report screen and degraded dates in the grid and the gap map."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fakes import (
+    PLAN_ID,
+    PLAN_TABLE,
+    FakeMonitor,
+    PlanSupervisor,
+    clock,
+    degraded_snapshot,
+    fixed_snapshot,
+)
+from ui_helpers import screen_text, wait_for
+
+from nba_tui import config
+from nba_tui.jobs import events
+from nba_tui.tui import keys
+from nba_tui.tui.app import NbaTuiApp
+from nba_tui.tui.cells import job_word
+from nba_tui.tui.control import shard_positions
+from nba_tui.tui.screens.modals import ConfirmScreen, MorningScreen
+from nba_tui.tui.widgets.gapmap import GapMap
+from nba_tui.tui.widgets.grid import CoverageGrid
+
+REPO = Path(__file__).resolve().parents[2]
+DEGRADED_TABLE = "player_composite_factors"
+
+
+class BellCounter(NbaTuiApp):
+    """The dashboard, counting its terminal bells (the bell itself is terminal output)."""
+
+    CSS_PATH = str(REPO / "nba_tui" / "tui" / "app.tcss")  # relative paths follow the module
+    bells = 0
+
+    def bell(self) -> None:
+        self.bells += 1
+
+
+def plan_app(
+    tmp_path: Path, snap_fn=fixed_snapshot, stale_after: float | None = None
+) -> tuple[BellCounter, PlanSupervisor]:
+    pipe = config.load(REPO / "pipeline.yaml")
+    if stale_after is not None:
+        alerts = pipe.alerts.model_copy(update={"stale_after": stale_after})
+        pipe = pipe.model_copy(update={"alerts": alerts})
+    sup = PlanSupervisor(tmp_path / "logs", tmp_path / "state")
+    app = BellCounter(pipe, monitor=FakeMonitor(snap_fn(pipe)), supervisor=sup, clock=clock)
+    return app, sup
+
+
+def cell(app: NbaTuiApp, col: str, row: str = PLAN_TABLE) -> str:
+    value = app.query_one(CoverageGrid).cell_value(row, col)
+    return value[0] if value else ""
+
+
+def toasts(app: NbaTuiApp) -> str:
+    """Every toast so far (title and text; run_test does not draw toasts on screen)."""
+    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+
+
+async def on_table(pilot, app: NbaTuiApp, table: str = PLAN_TABLE) -> None:
+    await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "first data")
+    app.query_one(CoverageGrid).select_key(table, reveal=True)
+    await wait_for(pilot, lambda: app.selected_table() == table, f"cursor on {table}")
+
+
+# -- plan keys ---------------------------------------------------------------------------------
+
+
+def test_shard_positions_and_job_word(tmp_path: Path) -> None:
+    sup = PlanSupervisor(tmp_path / "logs", tmp_path / "state")
+    pos = shard_positions(sup.jobs())
+    assert pos == {"job-shard2": (2, 3), "job-shard1": (1, 3), "job-shard3": (3, 3)}
+    assert job_word("running", (2, 3)) == "run 2/3"
+    assert job_word("failed", (12, 16)) == "fail12/16"
+    assert job_word("running", None) == "running"
+
+
+async def test_row_shows_plan_shard_and_plan_keys_pause_resume(tmp_path: Path) -> None:
+    app, sup = plan_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app)
+        await wait_for(pilot, lambda: cell(app, "job") == "run 2/3", "shard 2/3 in the job cell")
+        app.action_toggle_view()  # the log pane's title names the plan and the shard
+        await wait_for(
+            pilot,
+            lambda: f"job job-shard2 · plan {PLAN_ID} shard 2/3" in screen_text(app),
+            "the log title with plan and shard",
+        )
+        app.action_toggle_view()
+        assert app.check_action("pause_plan", ())
+        assert not app.check_action("resume_plan", ())
+        await wait_for(pilot, lambda: "P pause plan" in screen_text(app), "P in the footer")
+        await pilot.press("P")
+        await wait_for(pilot, lambda: ("pause_plan", PLAN_ID) in sup.calls, "pause_plan call")
+        await wait_for(pilot, lambda: app.check_action("resume_plan", ()), "U applies")
+        assert not app.check_action("pause_plan", ())
+        assert app._why_not("pause_plan") == f"plan {PLAN_ID} is paused"
+        await pilot.press("U")
+        await wait_for(pilot, lambda: ("resume_plan", PLAN_ID) in sup.calls, "resume_plan call")
+
+
+async def test_stop_plan_confirms_with_the_number_of_jobs(tmp_path: Path) -> None:
+    app, sup = plan_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app)
+        await wait_for(pilot, lambda: app.check_action("stop_plan", ()), "S applies")
+        await pilot.press("S")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        text = screen_text(app)
+        assert "It stops 2 active jobs" in text  # the running shard and the queued one
+        assert "Stop the plan and its 2 jobs?" in text
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert sup.calls == []
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: sup.calls == [("cancel_plan", PLAN_ID)], "cancel_plan")
+
+
+async def test_plan_keys_outside_a_plan_say_why_in_the_palette(tmp_path: Path) -> None:
+    app, sup = plan_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app, "upcoming_player_game_context")  # a paused job, no plan
+        assert not app.check_action("pause_plan", ())
+        assert app._why_not("stop_plan") == "this table's job is not part of a plan"
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "stop plan (S) — this table's job is not part of a plan" in titles
+        assert "cancel plan (X) — this table's job is not part of a plan" in titles
+        assert any(t.startswith("report (M)") and "—" not in t for t in titles)
+        help_keys = [k for k, _ in keys.help_lines(app._key_bindings())]
+        assert {"P", "U", "S", "X", "M"} <= set(help_keys)
+
+
+# -- alerts ------------------------------------------------------------------------------------
+
+
+async def test_each_new_event_is_toasted_once_with_the_bell(tmp_path: Path) -> None:
+    app, sup = plan_app(tmp_path)
+    state = tmp_path / "state"
+    old = events.Event("job_failed", clock() - 60, PLAN_ID, PLAN_TABLE, ["2024-02-03"], "old")
+    events.append(state, old)  # before the dashboard opened: not alerted
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app)
+        await pilot.pause(1.2)
+        assert app.bells == 0 and app.alerts_shown == 0
+        failed = events.new_event(
+            "job_failed", plan=PLAN_ID, table=PLAN_TABLE, dates=["2024-02-05"], detail="rc=1"
+        )
+        events.append(state, failed)
+        await wait_for(pilot, lambda: app.bells == 1, "one bell for job_failed")
+        assert f"job failed: {PLAN_TABLE} · 2024-02-05 · rc=1 · plan {PLAN_ID}" in toasts(app)
+        assert "old" not in toasts(app)
+        events.append(state, events.new_event("job_started", plan=PLAN_ID, table=PLAN_TABLE))
+        events.append(state, events.new_event("plan_done", plan=PLAN_ID))
+        await wait_for(pilot, lambda: app.bells == 2, "one bell for plan_done")
+        await pilot.pause(1.5)  # more ticks: nothing is toasted twice, job_started never
+        assert app.bells == 2 and app.alerts_shown == 2
+
+
+async def test_stale_warehouse_alerts_once_per_episode(tmp_path: Path) -> None:
+    app, sup = plan_app(tmp_path, stale_after=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app)
+        app.monitor.fail = "database is locked"
+        app.action_refresh()
+        await wait_for(pilot, lambda: app.bells == 1, "a stale alert after stale_after")
+        assert "warehouse stale: no fresh coverage for <1m: database is locked" in toasts(app)
+        await pilot.pause(1.5)
+        assert app.bells == 1  # once per episode
+        app.monitor.fail = None
+        app.action_refresh()
+        await wait_for(pilot, lambda: app._stale_since is None, "fresh again")
+        app.monitor.fail = "database is locked"
+        app.action_refresh()
+        await wait_for(pilot, lambda: app.bells == 2, "a new episode alerts again")
+
+
+# -- the morning report ------------------------------------------------------------------------
+
+
+async def test_morning_report_opens_and_scrolls_to_its_last_line(tmp_path: Path) -> None:
+    app, _sup = plan_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        assert app.check_action("morning", ())
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, MorningScreen), "report screen")
+        screen = app.screen
+        assert isinstance(screen, MorningScreen)
+        await wait_for(pilot, lambda: "Morning report" in screen_text(app), "the report's top")
+        text = screen_text(app)
+        assert f"{PLAN_TABLE}: 2024-02-05" not in text  # quarantined: further down
+        assert screen.body.max_scroll_y > 0  # longer than 24 rows: it must scroll
+        assert "Next: " not in text
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "Next: " in screen_text(app), "the last lines")
+        assert "| Error: boom" in screen_text(app) or "Events:" in screen_text(app)
+        assert screen.body.scroll_y == screen.body.max_scroll_y
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MorningScreen), "closed")
+
+
+async def test_morning_report_without_a_supervisor_says_why(tmp_path: Path) -> None:
+    pipe = config.load(REPO / "pipeline.yaml")
+    app = NbaTuiApp(pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=None, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "first poll")
+        assert not app.check_action("morning", ())
+        assert app._why_not("morning") == "jobs unavailable"
+
+
+# -- degraded dates ----------------------------------------------------------------------------
+
+
+async def test_degraded_marker_in_grid_and_gap_map(tmp_path: Path) -> None:
+    app, _sup = plan_app(tmp_path, degraded_snapshot)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_table(pilot, app, DEGRADED_TABLE)
+        cov = app.snapshot.tables[DEGRADED_TABLE]
+        assert cov.degraded
+        assert cell(app, "pct", DEGRADED_TABLE).endswith("▓")
+        assert not cell(app, "pct", "nbac_schedule").endswith("▓")
+        text = await wait_for(
+            pilot, lambda: "▓ degraded" in screen_text(app) and screen_text(app), "legend"
+        )
+        assert f"{len(cov.degraded)} degraded (14.3%)" in text
+        assert "▓ degraded" in text
+        strips = [line for line in text.splitlines() if line.startswith(("21-22", "22-23"))]
+        assert strips and all("▓" in line for line in strips)
+        assert app.query_one(GapMap).has_focus is False
+
+
+def test_event_text_is_short_and_printable() -> None:
+    from nba_tui.tui.autopilot import event_text
+
+    ev = events.Event("date_quarantined", time.time(), "p1", "t\x1b[31m", ["a", "b", "c", "d"])
+    assert event_text(ev) == "t?[31m · a, b, c (+1 more) · plan p1"
