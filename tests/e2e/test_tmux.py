@@ -18,7 +18,7 @@ from pathlib import Path
 
 import e2e_helpers
 import pytest
-from e2e_helpers import TABLE, alive, argv_of, descendants, row
+from e2e_helpers import TABLE, alive, argv_of, descendants, row, stat_fields
 
 from nba_tui import config
 
@@ -141,5 +141,47 @@ def test_cli_pause_shows_within_a_second_and_q_quits_at_once(workdir: Path) -> N
             time.sleep(0.05)
         assert "dash" not in tmux.sessions()
         assert time.monotonic() - quit_at < 3.0
+    finally:
+        tmux("kill-server")
+
+
+def test_plan_keys_pause_and_stop_a_running_plan(workdir: Path) -> None:
+    """Issue 10 #5: a plan started from the CLI (`nba-tui run phase3`, a detached runner) shows
+    its shards in the grid ("run i/n"); P pauses every job of it (the OS says T), S asks first,
+    saying how many jobs it stops, and y ends them all. Real runner, real jobs, tmux at 80x24."""
+    tmux = Tmux(f"nbatui-{uuid.uuid4().hex[:8]}", workdir)
+    cfg = ["--config", str(workdir / "pipeline.yaml")]
+    env = {**os.environ, "NBA_TUI_SAMPLE_PACE": "1.0"}
+    try:
+        tmux.start("dash", [sys.executable, "-m", "nba_tui", *cfg])
+        tmux.wait("dash", lambda t: "PHASE3" in t and "/" in row(t), "the grid")
+        cli = subprocess.run(
+            [sys.executable, "-m", "nba_tui", *cfg, "run", "phase3", "--shards", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        tmux.wait("dash", lambda t: "run 1/" in row(t) or "run 2/" in row(t), "a shard", 40)
+        from nba_tui.jobs.supervisor import Supervisor
+
+        sup = Supervisor(config.load(workdir / "pipeline.yaml"))
+        tmux("send-keys", "-t", "dash", "P")
+        tmux.wait("dash", lambda t: "pau " in row(t), "the shard paused", timeout=20)
+        plan_jobs = [v for v in sup.jobs() if v.record.plan and v.state.active]
+        assert plan_jobs and all(v.state.value in ("paused", "queued") for v in plan_jobs)
+        for v in plan_jobs:  # the program itself is stopped by SIGSTOP, not just marked
+            fields = stat_fields(v.record.pid) if v.record.pid else None
+            assert fields is None or fields[0] in ("T", "t"), (v.record.id, fields)
+        tmux("send-keys", "-t", "dash", "S")
+        tmux.wait("dash", lambda t: "Stop the plan and its" in t, "the stop confirmation")
+        tmux("send-keys", "-t", "dash", "y")
+        tmux.wait("dash", lambda t: "stop" in row(t), "the shard stopped", timeout=40)
+        deadline = time.monotonic() + 20
+        while any(v.state.active for v in sup.jobs()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(v.state.active for v in sup.jobs())
+        tmux("send-keys", "-t", "dash", "q")
     finally:
         tmux("kill-server")
