@@ -18,6 +18,8 @@ from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.identifiers import check_name, quote_column
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
 
+MAX_DAYS = 100_000
+"""Parsed date values kept between polls (a pipeline's range holds a few thousand dates)."""
 PERSIST_EVERY_S = 60.0
 """A long-running reader (the dashboard) rewrites a dataset's disk cache at most this often."""
 
@@ -137,6 +139,8 @@ class SqliteWarehouse:
         self._persisted: dict[str, tuple[Facts, float]] = {}
         self._dates: dict[int, dt.date] = {}
         """Day ordinal -> date, shared by every entry read from disk (one object per date)."""
+        self._days: dict[object, dt.date] = {}
+        """Date value as SQLite returns it -> date (emptied past `MAX_DAYS` entries)."""
 
     def _files(self) -> dict[str, int]:
         found = {}
@@ -211,8 +215,13 @@ class SqliteWarehouse:
         except sqlite3.Error as e:
             self._cache_key = None  # next poll starts from scratch
             raise WarehouseError(f"embedded warehouse {self.root}: {e}") from e
+        if len(self._days) > MAX_DAYS:  # a date column holding timestamps: many distinct values
+            self._days.clear()
+        days = self._days
         for t, d, n, g in rows:
-            day = dt.date.fromisoformat(str(d)[:10])
+            day = days.get(d)
+            if day is None:  # each date's text is parsed once per process, not once per table
+                day = days[d] = dt.date.fromisoformat(str(d)[:10])
             self._cache[specs[t].name][day] = int(n)
             if g is not None:
                 self._flagged[specs[t].name][day] = int(g)
