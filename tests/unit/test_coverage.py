@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -312,3 +314,16 @@ def test_classify_runs_break_at_bootstrap_and_present_dates() -> None:
     by_hand = coverage.TableCoverage("t", "d.t", "p", 0.9, 8, 3, True, states, {}, None, None, 0.0)
     assert (by_hand.missing, by_hand.thin, by_hand.bootstrap) == (missing, thin, boots)
     assert by_hand.degraded_share == 0.0 and by_hand.missing_ordinals()[0] == day[0].toordinal()
+
+
+def test_one_shot_polls_do_not_load_asyncio_or_heavy_clients() -> None:
+    """`status --json` pays for every import at each start: the monitor, the coverage maths and
+    the embedded backend must not pull in asyncio (the dashboard's poll imports it), the
+    throttle, the BigQuery client, Rich or Textual."""
+    code = (
+        "import sys, nba_tui.monitor, nba_tui.coverage, nba_tui.warehouse.sqlite\n"
+        "heavy = ('asyncio', 'asyncio_throttle', 'google', 'rich', 'textual')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
