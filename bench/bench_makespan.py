@@ -33,7 +33,7 @@ from nba_tui.monitor import snapshot_once
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ["phase3", "phase4", "phase5"]
-QUICK = {"start": "2024-01-02", "end": "2024-04-14", "pace": 0.05}
+QUICK = {"start": "2024-01-02", "end": "2024-03-03", "pace": 0.3}
 FULL = {"start": None, "end": None, "pace": 0.3}
 
 
@@ -62,6 +62,20 @@ def run(cfg: Path, strict: bool) -> tuple[float, Plan]:
     return took, sup.plan(plan.id)
 
 
+def timeline(cfg: Path, plan: Plan) -> list[str]:
+    """Per table: its jobs, first start and last end (seconds from the plan's creation)."""
+    sup = Supervisor(config.load(cfg))
+    recs = [sup.job(j).record for j in plan.jobs]
+    out = []
+    for table in dict.fromkeys(r.table for r in recs):
+        mine = [r for r in recs if r.table == table and r.started_at and r.ended_at]
+        if mine:
+            first = min(r.started_at for r in mine) - plan.created_at
+            last = max(r.ended_at for r in mine) - plan.created_at
+            out.append(f"    {table:28} {len(mine):3} jobs  {first:6.1f} s .. {last:6.1f} s")
+    return out
+
+
 def describe(name: str, cfg: Path, took: float, plan: Plan) -> str:
     pipe = config.load(cfg)
     snap = snapshot_once(pipe)
@@ -78,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a short range and pace (< 5 min)")
     ap.add_argument("--max-parallel", type=int, default=8)
-    ap.add_argument("--pace", type=float, help="seconds per date (default 0.3; quick 0.05)")
+    ap.add_argument("--pace", type=float, help="seconds per date (default 0.3, the sample's own)")
     ap.add_argument("--start")
     ap.add_argument("--end")
+    ap.add_argument("--only", choices=["strict", "autopilot"], help="run one mode (tuning)")
     args = ap.parse_args(argv)
     base = QUICK if args.quick else FULL
     start, end = args.start or base["start"], args.end or base["end"]
@@ -94,12 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     times = {}
     with tempfile.TemporaryDirectory(prefix="bench_makespan_") as tmp:
         for name, strict in (("strict", True), ("autopilot", False)):
+            if args.only and name != args.only:
+                times[name] = float("nan")
+                continue
             work = Path(tmp) / name
             work.mkdir()
             cfg = prepare(work, start, end, args.max_parallel)
             took, plan = run(cfg, strict)
             times[name] = took
             print(describe(name, cfg, took, plan), flush=True)
+            print("\n".join(timeline(cfg, plan)), flush=True)
     ratio = times["autopilot"] / times["strict"]
     print(f"strict={times['strict']:.1f}s autopilot={times['autopilot']:.1f}s")
     print(f"ratio={ratio:.3f}")

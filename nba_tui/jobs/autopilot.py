@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import signal
 import time
 from collections.abc import Callable
 
@@ -389,10 +390,22 @@ def skipped_dates(
     return out
 
 
+def nap(sup: Supervisor, tick: float, step: float = 0.05) -> None:
+    """Sleep up to `tick`, waking as soon as a record changes (a shard started or ended: two
+    stat() calls per step), so the slot a shard frees is handed on within `step`."""
+    version = sup.state_version()
+    deadline = time.monotonic() + tick
+    while time.monotonic() < deadline:
+        time.sleep(step)
+        if sup.state_version() != version:
+            return
+
+
 def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     """The pipelined runner's loop; one runner per plan (an flock on `locks/runner-<plan>`, so
     an adopted runner never runs beside a live one)."""
     pilot = Autopilot(sup, plan_id)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hung-up terminal never ends a plan
     try:
         with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
             say(f"runner {os.getpid()} for plan {plan_id}")
@@ -400,7 +413,7 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
                 code = pilot.tick()
                 if code is not None:
                     return code
-                time.sleep(tick)
+                nap(sup, tick)
     except LockTimeout:
         say(f"plan {plan_id} already has a live runner")
         return 0

@@ -6,7 +6,8 @@ The pipelined runner (runner.py) and `nba-tui run --dry-run` share these rules:
   contiguous run of dates where the dates allow it (shards follow the dates' own runs first);
 * `allocate(demands, slots, ...)` gives the free `jobs.max_parallel` slots to the tables that have
   dates to run, upstream tables first (they unblock the others), every table with dates one shard
-  before any gets a second, then to the table with the most dates per shard; a table whose
+  before any gets a second, then to the table with the most dates per shard (a table may hold up
+  to `max_parallel` shards, running ones included); a table whose
   backfill is not `shardable` never has more than one job at a time;
 * `dry_run` simulates the plan on one snapshot: wave 1 is what would start now, wave n+1 what
   would start once wave n filled its dates (every shard succeeding), the wavefront included;
@@ -159,22 +160,28 @@ def allocate(
     With `max_dates` (pipelined), a shard holds about 1/`width` (jobs.max_parallel) of its
     table's dates, within MIN_SHARD_DATES..max_dates: a table's first shards end early, so the
     tables reading it start on those dates while it goes on (the wavefront)."""
-    want = [d for d in demands if d.dates and (d.shardable or d.active == 0)]
-    given: dict[str, int] = {}
-    for d in want:  # one each, upstream first
-        if sum(given.values()) >= slots:
-            break
-        given[d.table] = 1
+    # a table with a shard running waits until MIN_SHARD_DATES of its dates are ready (a
+    # process per date or two costs more than it brings); one with none starts at once
+    want = [
+        d
+        for d in demands
+        if d.dates and (d.active == 0 or (d.shardable and len(d.dates) >= MIN_SHARD_DATES))
+    ]
+    order = {d.table: i for i, d in enumerate(want)}
+    given = dict.fromkeys(order, 0)
 
     def room(d: Demand) -> bool:
-        cap = 1 if not d.shardable else (shards_per_table or slots) - d.active
+        cap = 1 if not d.shardable else (shards_per_table or width or slots) - d.active
         return given[d.table] < min(cap, -(-len(d.dates) // MIN_SHARD_DATES))
 
-    while sum(given.values()) < slots:
-        open_ = [d for d in want if d.table in given and room(d)]
+    for d in want:  # one each, upstream first: they unblock the others
+        if sum(given.values()) < slots and room(d):
+            given[d.table] = 1
+    while sum(given.values()) < slots:  # then to the table with the most dates per shard
+        open_ = [d for d in want if given[d.table] and room(d)]
         if not open_:
             break
-        best = max(open_, key=lambda d: len(d.dates) / given[d.table])
+        best = max(open_, key=lambda d: (len(d.dates) / given[d.table], -order[d.table]))
         given[best.table] += 1
     out: list[Shard] = []
     for d in want:

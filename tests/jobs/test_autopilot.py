@@ -16,7 +16,7 @@ from nba_tui.jobs.autopilot import ORPHAN
 from nba_tui.jobs.events import ALERT_KINDS
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.plans import PlanState
-from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.sample import backfill as sample
 from nba_tui.sample import ensure_warehouse
@@ -144,3 +144,35 @@ def test_kill_9_of_the_runner_then_run_again_adopts_its_jobs(
             assert n > 0
     finally:
         con.close()
+
+
+def test_pause_and_resume_a_plan(make_pipeline) -> None:  # noqa: ANN001 - fixture
+    pipe = make_pipeline({"a": ["--delay", "0.3"], "b": ["--delay", "0.05"]}, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    wait_for(lambda: any(v.state is JobState.RUNNING for v in sup.jobs()), 20, "a shard runs")
+    paused = sup.pause_plan(plan.id)
+    assert paused.paused
+    mine = [v for v in sup.jobs() if v.record.plan == plan.id]
+    assert mine and all(v.state in (JobState.PAUSED, JobState.DONE) for v in mine)
+    assert [e["action"] for e in sup.history()].count("plan-pause") == 1
+    resumed = sup.resume_plan(plan.id)
+    assert not resumed.paused
+    wait_for(lambda: ended(sup, plan.id), 60, "plan ended")
+    plan = sup.plan(plan.id)
+    assert plan.state is PlanState.DONE, plan.message
+    assert {sup.job(j).record.table for j in plan.jobs} == {"a", "b"}
+    assert [e.kind for e in sup.events() if e.plan == plan.id][-1] == "plan_done"
+    with pytest.raises(JobError, match="already ended"):
+        sup.pause_plan(plan.id)
+
+
+def test_a_plan_survives_sighup_of_its_runner(make_pipeline) -> None:  # noqa: ANN001 - fixture
+    pipe = make_pipeline({"a": ["--delay", "0.1"]})
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    wait_for(lambda: any(v.state is JobState.RUNNING for v in sup.jobs()), 20, "a shard runs")
+    wait_for(lambda: "runner" in Path(plan.log).read_text(), 10, "the runner is up")
+    os.kill(plan.runner_pid, signal.SIGHUP)
+    wait_for(lambda: ended(sup, plan.id), 60, "plan ended")
+    assert sup.plan(plan.id).state is PlanState.DONE

@@ -60,16 +60,18 @@ def test_make_shards_contiguous_and_balanced() -> None:
     assert make_shards([], 3) == []
 
 
-def test_allocate_gives_every_table_a_slot_first_and_never_two_unshardable() -> None:
+def test_allocate_one_shard_each_upstream_first_and_never_two_unshardable() -> None:
     demands = [
         Demand("up", D[:30], 0, True),
         Demand("mid", D[:8], 0, True),
         Demand("solo", D[:30], 1, False),
     ]
     shards = allocate(demands, 4, width=4)
-    assert [s.table for s in shards].count("mid") == 1
-    assert "solo" not in {s.table for s in shards}  # it already runs one job
-    assert [s.table for s in shards].count("up") == 3
+    tables = [s.table for s in shards]
+    assert "solo" not in tables  # it already runs one job
+    assert (tables.count("up"), tables.count("mid")) == (3, 1)  # upstream, then most per shard
+    busy = [Demand("up", D[:30], 3, True), Demand("mid", D[:8], 0, True)]
+    assert [s.table for s in allocate(busy, 2, width=4)] == ["up", "mid"]  # up: 4 at most
     dates = [d for s in shards if s.table == "up" for d in s.dates]
     assert len(dates) == len(set(dates))
 
