@@ -5,9 +5,10 @@ The pipelined runner (runner.py) and `nba-tui run --dry-run` share these rules:
 * `make_shards(dates, n)` splits a table's dates into at most `n` balanced shards, each a
   contiguous run of dates where the dates allow it (shards follow the dates' own runs first);
 * `allocate(demands, slots, ...)` gives the free `jobs.max_parallel` slots to the tables that have
-  dates to run, upstream tables first (they unblock the others), every table with dates one shard
-  before any gets a second, then to the table with the most dates per shard (a table may hold up
-  to `max_parallel` shards, running ones included); a table whose
+  dates to run: one shard to each table with none running and at least MIN_SHARD_DATES ready
+  (a reader starts on its ready dates while its inputs go on: the wavefront), then one to each
+  other table, upstream first (they unblock the others), then to the table with the most dates
+  per shard (a table holds up to `max_parallel` shards, running ones included); a table whose
   backfill is not `shardable` never has more than one job at a time;
 * `dry_run` simulates the plan on one snapshot: wave 1 is what would start now, wave n+1 what
   would start once wave n filled its dates (every shard succeeding), the wavefront included;
@@ -174,7 +175,10 @@ def allocate(
         cap = 1 if not d.shardable else (shards_per_table or width or slots) - d.active
         return given[d.table] < min(cap, -(-len(d.dates) // MIN_SHARD_DATES))
 
-    for d in want:  # one each, upstream first: they unblock the others
+    # one each: first the tables with no shard running and a shard's worth of ready dates (a
+    # reader starts on them instead of queueing behind its inputs' backlog: the wavefront;
+    # smaller batches would cost a process each), then the others; upstream first
+    for d in sorted(want, key=lambda d: d.active > 0 or len(d.dates) < MIN_SHARD_DATES):
         if sum(given.values()) < slots and room(d):
             given[d.table] = 1
     while sum(given.values()) < slots:  # then to the table with the most dates per shard

@@ -8,7 +8,15 @@ from pathlib import Path
 from autopilot_helpers import small_warehouse
 
 from nba_tui import config
-from nba_tui.jobs.schedule import Demand, allocate, dry_run, make_shards, render_dry_run
+from nba_tui.commands import checkpoint_path
+from nba_tui.jobs.schedule import (
+    Demand,
+    allocate,
+    dry_run,
+    make_shards,
+    render_dry_run,
+    shard_label,
+)
 from nba_tui.monitor import snapshot_once
 
 D = [dt.date(2024, 1, d) for d in range(1, 31)]
@@ -104,3 +112,17 @@ def test_render_dry_run_exactly(tmp_path: Path) -> None:
         [("b", D[0], D[9])],
     ]
     assert all(len(line) <= 80 for line in render_dry_run(pipe, waves).splitlines())
+
+
+def test_each_shard_has_its_own_checkpoint(tmp_path: Path) -> None:
+    text = YAML.replace("  shardable: true\n", "  shardable: true\n  checkpoint: ck/{table}.json\n")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    t = pipe.table("a")
+    assert checkpoint_path(pipe, t) == str(tmp_path / "ck" / "a.json")
+    label = shard_label([D[4], D[1]])
+    assert label == "2024-01-02_2024-01-05"
+    assert checkpoint_path(pipe, t, label) == str(tmp_path / "ck" / f"a.{label}.json")
+    (tmp_path / "pipeline.yaml").write_text(text.replace("{table}.json", "{table}{shard}.ckpt"))
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    assert checkpoint_path(pipe, pipe.table("a"), "x") == str(tmp_path / "ck" / "ax.ckpt")

@@ -318,3 +318,20 @@ def test_a_failed_write_leaves_the_previous_rows(project: Project) -> None:
     finally:
         conn.close()
     assert rows_of(project, tdef.name, "2024-01-03") == before
+
+
+def test_fail_dates_test_knob(project: Project, run_backfill: RunBackfill) -> None:
+    """TEST-ONLY --fail-dates: the named date of the named table fails, the others are written."""
+    table = "team_defense_game_summary"
+    missing = [d.isoformat() for d in coverage(project).tables[table].missing][:3]
+    bad = missing[1]
+    other = f"player_game_summary:{missing[0]}"  # another table's entry: ignored here
+    r = run_backfill(table, "--dates", ",".join(missing), "--pace", "0",
+                     "--fail-dates", f"{table}:{bad},{other}")  # fmt: skip
+    assert r.returncode == 1
+    assert lines(r.stdout, "FAILED") == [bad]
+    assert f"FAILED {bad}: test-only failure (--fail-dates)" in r.stdout
+    left = {d.isoformat() for d in coverage(project).tables[table].missing}
+    assert bad in left and missing[0] not in left and missing[2] not in left
+    r = run_backfill(table, "--dates", bad, "--pace", "0", "--fail-dates", "not-a-date")
+    assert r.returncode == 2 and "--fail-dates" in r.stderr
