@@ -178,3 +178,43 @@ def test_a_plan_survives_sighup_of_its_runner(make_pipeline) -> None:  # noqa: A
     os.kill(plan.runner_pid, signal.SIGHUP)
     wait_for(lambda: ended(sup, plan.id), 60, "plan ended")
     assert sup.plan(plan.id).state is PlanState.DONE
+
+
+def test_skip_preflight_records_the_dates_run_on_fallbacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-01-20", hook=False)
+    ensure_warehouse(pipe)
+    snap = snapshot_once(pipe)
+    soft_gaps = set(snap.tables["upcoming_player_game_context"].missing)
+    wanted = set(snap.tables["player_composite_factors"].missing)
+    assert soft_gaps & wanted, "the incident's state lacks upcoming contexts on Phase 4 dates"
+    monkeypatch.setenv(sample.PACE_ENV, "0")
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["phase4"], skip_preflight=True)
+    wait_for(lambda: ended(sup, plan.id), 120, "plan ended")
+    plan = sup.plan(plan.id)
+    degraded = set(plan.degraded["player_composite_factors"])
+    assert degraded and degraded <= {d.isoformat() for d in soft_gaps & wanted}
+    kinds = [e for e in sup.events() if e.kind == "degraded"]
+    assert {d for e in kinds for d in e.dates} == {d for v in plan.degraded.values() for d in v}
+
+
+def test_coverage_dropped_is_an_event(make_pipeline) -> None:  # noqa: ANN001 - fixture
+    import sqlite3
+
+    pipe = make_pipeline({"a": ["--delay", "0.3"], "b": []}, present={"b": 10})
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    wait_for(lambda: any(e.kind == "job_started" for e in sup.events()), 20, "a shard started")
+    con = sqlite3.connect(pipe.sqlite_dir / "ana.db")
+    con.execute("DELETE FROM b WHERE game_date = '2024-01-03'")
+    con.commit()
+    con.close()
+
+    def dropped() -> list:
+        return [e for e in sup.events() if e.kind == "coverage_dropped" and e.table == "b"]
+
+    wait_for(dropped, 20, "coverage_dropped")
+    assert dropped()[0].dates == ["2024-01-03"] and dropped()[0].plan == plan.id
+    sup.cancel_plan(plan.id)
