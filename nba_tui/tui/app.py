@@ -177,6 +177,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._update_header()
         self._start_poll()
         self._start_jobs()
+        if self.supervisor is not None:
+            self._adopt_worker()
         self.set_interval(TICK_S, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:

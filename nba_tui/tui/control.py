@@ -447,6 +447,14 @@ class JobControl:
             return {}
         return latest_per_table(self.supervisor.jobs())
 
+    def adopt_plans(self) -> list[str]:
+        """Start a runner for each running plan whose runner died (kill -9, reboot), so its live
+        jobs are adopted rather than relaunched (blocking). Nothing in read-only."""
+        fn = getattr(self.supervisor, "adopt_plans", None)
+        if self.read_only or fn is None:
+            return []
+        return [p.id for p in fn()]
+
     def state_version(self) -> object:
         """The supervisor's state version (blocking but cheap), or None without one."""
         fn = getattr(self.supervisor, "state_version", None)

@@ -104,6 +104,20 @@ class Refresh:
         self._jobs_busy = True
         self._jobs_worker(self.query_one(LogPane).source)
 
+    @work(thread=True, group="adopt", exit_on_error=False)
+    def _adopt_worker(self) -> None:
+        """Once at start: plans whose runner died get a new one that adopts their jobs."""
+        try:
+            ids = self.control.adopt_plans()
+        except Exception as e:  # noqa: BLE001 - a toast, never a traceback
+            self.call_from_thread(
+                self.notify, f"cannot re-adopt plans: {one_line(e)}", severity="warning"
+            )
+            return
+        if ids:
+            text = f"plan {', '.join(ids)}: its runner had died; a new one adopted its jobs"
+            self.call_from_thread(self.notify, text, title="plans", timeout=15)
+
     @work(thread=True, group="jobs", exit_on_error=False)
     def _jobs_worker(self, source: LogSource | None) -> None:
         version: object = None

@@ -242,3 +242,21 @@ def test_event_text_is_short_and_printable() -> None:
 
     ev = events.Event("date_quarantined", time.time(), "p1", "t\x1b[31m", ["a", "b", "c", "d"])
     assert event_text(ev) == "t?[31m · a, b, c (+1 more) · plan p1"
+
+
+async def test_dashboard_readopts_a_plan_whose_runner_died(tmp_path: Path) -> None:
+    """At start the dashboard asks the supervisor to adopt plans whose runner is gone (once)."""
+    app, sup = plan_app(tmp_path)
+    adopted: list[str] = []
+
+    def adopt_plans() -> list:
+        adopted.append(PLAN_ID)
+        return [sup.the_plan]
+
+    sup.adopt_plans = adopt_plans  # the fake gains the real API's method
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: adopted == [PLAN_ID], "adopt_plans called once")
+        await wait_for(
+            pilot, lambda: f"plan {PLAN_ID}: its runner had died" in toasts(app), "the toast"
+        )
+    assert adopted == [PLAN_ID]
