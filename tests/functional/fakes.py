@@ -171,6 +171,10 @@ class FakeSupervisor:
         """Changes with the jobs listed (tests edit `views` to play another client)."""
         return tuple((v.record.id, v.record.state) for v in self.views)
 
+    def adopt_plans(self) -> list:
+        """No plan lost its runner (the dashboard asks once at start)."""
+        return []
+
     def __getattr__(self, name: str):  # launch, pause, ...: refused like a real JobError
         def refuse(*args: object, **kwargs: object) -> None:
             raise RuntimeError(f"{name}: refused by the test supervisor")
