@@ -14,7 +14,7 @@ several calls (a parser that must see every line). A replaced or truncated file 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,24 +51,21 @@ class LogReader:
 
     def seek_tail(self, nbytes: int) -> None:
         """Start at most `nbytes` before the current end (the first, cut line is dropped)."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return
-        self.reset()
-        self._inode = st.st_ino
-        self.offset = max(0, st.st_size - nbytes)
-        self._drop_first = self.offset > 0
+        self._restart(lambda size: max(0, size - nbytes), drop_cut_line=True)
 
     def seek_line(self, offset: int) -> None:
         """Go on from `offset`, the start of a line (the caller found it): nothing is dropped."""
+        self._restart(lambda size: min(max(0, offset), size), drop_cut_line=False)
+
+    def _restart(self, where: Callable[[int], int], *, drop_cut_line: bool) -> None:
         try:
             st = os.stat(self.path)
         except OSError:
             return
         self.reset()
         self._inode = st.st_ino
-        self.offset = min(max(0, offset), st.st_size)
+        self.offset = where(st.st_size)
+        self._drop_first = drop_cut_line and self.offset > 0
 
     @property
     def partial(self) -> bytes:
