@@ -186,36 +186,6 @@ async def test_throttle_caps_queries_per_minute(pipeline, fault_proxy) -> None:
     mon.close()
 
 
-def test_refused_connection_says_so_not_timeout(tmp_path) -> None:
-    """A closed port answers at once: the poll reports 'connection refused', not a timeout."""
-    import socket
-
-    with socket.socket() as s:  # a loopback port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(f"""\
-pipeline: refused
-range: {{start: 2024-03-01, end: 2024-03-05}}
-expected_dates: {{table: raw.schedule}}
-warehouse:
-  backend: bigquery
-  bigquery: {{endpoint: "http://127.0.0.1:{port}", timeout: 30s, retry_deadline: 30s}}
-phases:
-  - name: p
-    tables:
-      - {{name: summary, table: ana.summary}}
-""")
-    mon = Monitor(config.load(path))
-    try:
-        r = mon.poll_once()
-    finally:
-        mon.close()
-    assert r.snapshot is None and not r.fresh
-    assert "connection refused" in r.error, r.error
-    assert "did not answer" not in r.error
-
-
 def test_poll_once_has_one_deadline_and_says_there_is_no_data_yet(pipeline, fault_proxy) -> None:
     """The CLI's poll: one overall deadline (not the insert retry plus `job.result`'s own)."""
     fault_proxy.add(Rule("blackhole", method=None, path=".*"))
