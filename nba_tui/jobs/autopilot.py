@@ -109,6 +109,7 @@ class Autopilot:
             return 0
         every = self.sup.jobs()
         views = self.orphans([v for v in every if v.record.plan == self.plan_id])
+        self.adopt_members(plan, views)
         snap = self.poll()
         if snap is None:
             return None
@@ -122,6 +123,16 @@ class Autopilot:
         if active or started or plan.paused or self.waiting_retry(plan):
             return None
         return self.finish(plan, snap, tables)
+
+    def adopt_members(self, plan: Plan, views: list[JobView]) -> None:
+        """A runner killed between starting a shard and listing it leaves a job whose record
+        names the plan but the plan does not list: list it (it is counted and never relaunched,
+        since membership is read from the records; this keeps the plan's list whole)."""
+        missing = [v.id for v in views if v.id not in plan.jobs]
+        if missing:
+            self.update(
+                lambda p: setattr(p, "jobs", [*p.jobs, *(i for i in missing if i not in p.jobs)])
+            )
 
     def orphans(self, views: list[JobView]) -> list[JobView]:
         """Queued shards no shim ever took (a runner killed between queueing and starting one:
