@@ -110,6 +110,8 @@ class Autopilot:
         every = self.sup.jobs()
         views = self.orphans([v for v in every if v.record.plan == self.plan_id])
         self.adopt_members(plan, views)
+        if plan.paused:
+            self.hold(views)
         snap = self.poll()
         if snap is None:
             return None
@@ -133,6 +135,17 @@ class Autopilot:
             self.update(
                 lambda p: setattr(p, "jobs", [*p.jobs, *(i for i in missing if i not in p.jobs)])
             )
+
+    def hold(self, views: list[JobView]) -> None:
+        """A paused plan runs nothing: a shard that began as the pause was asked (its start and
+        the flag crossed) is paused here, on the next tick. A job someone resumed by hand after
+        the pause (it has paused time) is left running: that was asked for."""
+        for v in views:
+            r = v.record
+            if v.state is JobState.RUNNING and not r.paused_total and r.paused_at is None:
+                with contextlib.suppress(JobError):  # it may end meanwhile
+                    self.sup.pause(v.id)
+                    say(f"paused {v.id}: the plan is paused")
 
     def orphans(self, views: list[JobView]) -> list[JobView]:
         """Queued shards no shim ever took (a runner killed between queueing and starting one:

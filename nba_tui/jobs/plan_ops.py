@@ -137,11 +137,23 @@ class PlanOps:
         """Pause every running job of the plan; its runner starts nothing new until resumed."""
         self._running_plan(plan_id)
         self._plan_action(plan_id, "plan-pause", lambda p: setattr(p, "paused", True))
+        # a shard its runner was starting as the flag was set turns RUNNING a moment later:
+        # wait for it (bounded) and pause it too, so none of the plan runs once this returns
+        procs.wait_until(lambda: not self._pause_running(plan_id), 3.0)
+        return self.plan(plan_id)
+
+    def _pause_running(self, plan_id: str) -> bool:
+        """Pause the plan's running jobs; True while one of its shards is still starting."""
+        starting = False
         for v in self.jobs():
-            if v.record.plan == plan_id and v.state is JobState.RUNNING:
+            if v.record.plan != plan_id:
+                continue
+            if v.state is JobState.RUNNING:
                 with contextlib.suppress(JobError):  # it may end meanwhile
                     self.pause(v.id)
-        return self.plan(plan_id)
+            elif v.state is JobState.QUEUED and v.record.shim_pid:
+                starting = True
+        return starting
 
     def resume_plan(self, plan_id: str) -> Plan:
         """Resume the plan's paused jobs; its runner starts shards again."""

@@ -169,9 +169,18 @@ def test_plan_keys_pause_and_stop_a_running_plan(workdir: Path) -> None:
         sup = Supervisor(config.load(workdir / "pipeline.yaml"))
         tmux("send-keys", "-t", "dash", "P")
         tmux.wait("dash", lambda t: "pau " in row(t), "the shard paused", timeout=20)
-        plan_jobs = [v for v in sup.jobs() if v.record.plan and v.state.active]
-        assert plan_jobs and all(v.state.value in ("paused", "queued") for v in plan_jobs)
-        for v in plan_jobs:  # the program itself is stopped by SIGSTOP, not just marked
+
+        def plan_jobs() -> list:  # noqa: ANN202 - list of JobView
+            return [v for v in sup.jobs() if v.record.plan and v.state.active]
+
+        # the grid shows the first paused shard; the others follow within pause_plan's wait
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+            v.state.value in ("paused", "queued") for v in plan_jobs()
+        ):
+            time.sleep(0.2)
+        assert plan_jobs() and all(v.state.value in ("paused", "queued") for v in plan_jobs())
+        for v in plan_jobs():  # the program itself is stopped by SIGSTOP, not just marked
             fields = stat_fields(v.record.pid) if v.record.pid else None
             assert fields is None or fields[0] in ("T", "t"), (v.record.id, fields)
         tmux("send-keys", "-t", "dash", "S")

@@ -169,6 +169,26 @@ def test_pause_and_resume_a_plan(make_pipeline) -> None:  # noqa: ANN001 - fixtu
         sup.pause_plan(plan.id)
 
 
+def test_a_shard_started_as_the_plan_was_paused_is_paused_by_its_runner(
+    make_pipeline,  # noqa: ANN001 - fixture
+) -> None:
+    """The runner's start of a shard and `pause_plan` can cross (a CI run saw a shard running
+    after P): the runner pauses a never-paused running job of a paused plan on its next tick."""
+    pipe = make_pipeline({"a": ["--delay", "0.3"], "b": ["--delay", "0.3"]}, max_parallel=2)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    wait_for(lambda: any(v.state is JobState.RUNNING for v in sup.jobs()), 20, "a shard runs")
+    sup.store.update_plan(plan.id, lambda p: setattr(p, "paused", True))  # the flag, not the jobs
+
+    def mine() -> list:  # noqa: ANN202 - list of JobView
+        return [v for v in sup.jobs() if v.record.plan == plan.id and v.state.active]
+
+    wait_for(lambda: all(v.state is JobState.PAUSED for v in mine()), 20, "the runner paused it")
+    assert mine()
+    assert "the plan is paused" in Path(plan.log).read_text()
+    sup.cancel_plan(plan.id)
+
+
 def test_a_plan_survives_sighup_of_its_runner(make_pipeline) -> None:  # noqa: ANN001 - fixture
     pipe = make_pipeline({"a": ["--delay", "0.1"]})
     sup = Supervisor(pipe)
