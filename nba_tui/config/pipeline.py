@@ -254,6 +254,7 @@ class Pipeline(Section):
             raise ValueError(
                 f"dependency cycle: {cycle}; remove one of these dependencies"
             ) from None
+        self._check_engines()
         phase_index = {p.name: i for i, p in enumerate(self.phases)}
         for t in self.tables():
             for dep in t.all_inputs:
@@ -263,6 +264,21 @@ class Pipeline(Section):
                         f"phase ({phase_of[dep]}); move one of them"
                     )
         return self
+
+    def _check_engines(self) -> None:
+        """Each engine in use has its settings (`jobs.cloudrun`, `jobs.ray`)."""
+        for t in self.tables():
+            name = self.engine_of(t.name)
+            if name != "local" and getattr(self.jobs, name) is None:
+                where = f"table {t.name!r}" if t.backfill and t.backfill.engine else "jobs.engine"
+                raise ValueError(
+                    f"{where} is {name!r} but jobs.{name} is not set; add a jobs.{name} section"
+                )
+
+    def engine_of(self, table: str) -> str:
+        """Where `table`'s jobs run: its `backfill.engine`, else `jobs.engine`."""
+        t = self.table(table)
+        return (t.backfill.engine if t.backfill else None) or self.jobs.engine
 
     def _check_names(self) -> dict[str, str]:
         """Table name -> its phase name, refusing a table name, a warehouse table or a phase name

@@ -183,7 +183,52 @@ class PollSettings(Section):
         return v
 
 
+EngineName = Literal["local", "cloudrun", "ray"]
+
+
+class CloudRunSettings(Section):
+    project: str
+    """Google Cloud project of the Cloud Run job (credentials: Application Default Credentials)."""
+    region: Text
+    """Region of the job, e.g. us-west2."""
+    job: Text
+    """Name of an existing Cloud Run job whose image has nba_tui and the backfill programs
+    installed; each run overrides its container's args with `-m nba_tui.task -- <argv>`."""
+    python: PathText = "python"
+    """The image's Python: rendered as {python} in the backfill command."""
+    tasks: int = Field(8, ge=1, le=10_000)
+    """Tasks per execution (each takes its slice of the job's dates from its task index)."""
+    price_per_task_second: float = Field(0.000024, ge=0)
+    """USD per task-second (vCPU + memory at the job's size), for the cost shown."""
+    endpoint: PathText | None = None
+    """API endpoint override (e.g. http://127.0.0.1:PORT for a contract server); with it, the
+    clients use anonymous credentials."""
+    logging_endpoint: PathText | None = None
+    """Cloud Logging endpoint override (defaults to `endpoint`)."""
+    max_requests_per_minute: int = Field(60, ge=1)
+    """Throttle for the Admin API (its default quota is low)."""
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, v: str) -> str:
+        return check_project(v)
+
+
+class RaySettings(Section):
+    address: PathText = "http://127.0.0.1:8265"
+    """The Ray cluster's dashboard (Jobs API) address."""
+    num_cpus: float = Field(1.0, gt=0, le=1024)
+    """CPUs each submitted job reserves on the cluster."""
+
+
 class JobSettings(Section):
+    engine: EngineName = "local"
+    """Where backfill jobs run: `local` (detached processes on this machine), `cloudrun` (Cloud
+    Run Jobs) or `ray` (a Ray cluster's Jobs API). A table's `backfill.engine` overrides it."""
+    cloudrun: CloudRunSettings | None = None
+    """Cloud Run Jobs settings (required when an engine is `cloudrun`)."""
+    ray: RaySettings | None = None
+    """Ray settings (required when an engine is `ray`)."""
     max_parallel: int = Field(3, ge=1, le=64)
     """How many backfill jobs may run at once (phase launches respect it)."""
     log_dir: PathText = "logs"
@@ -236,6 +281,8 @@ class Backfill(Section):
     """Checkpoint file the program resumes from (relative to this file; {table} allowed)."""
     progress: PathText = r"Processing (?P<date>\d{4}-\d{2}-\d{2})"
     """Regex over log lines; the named group `date` is the date being processed."""
+    engine: EngineName | None = None
+    """Where this table's jobs run (default: `jobs.engine`)."""
     shardable: bool = False
     """May the table's remaining dates be split into shards run in parallel, each with its own
     checkpoint? Only true when the program's checkpoint is per date range (the {checkpoint}

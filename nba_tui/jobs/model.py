@@ -75,6 +75,20 @@ class JobRecord:
     shards of one plan run on disjoint dates of one table."""
     attempt: int = 1
     """1 for a first run; n for the (n-1)th retry of dates that failed."""
+    engine: str = "local"
+    """Where it runs: local, cloudrun or ray (jobs/engines)."""
+    remote_id: str | None = None
+    """A remote job's run on its engine (Ray submission id, Cloud Run execution name)."""
+    remote_state: str | None = None
+    """What the engine last said of that run (pending, running, succeeded, failed, cancelled)."""
+    task_seconds: float | None = None
+    """Task time the remote run used (Cloud Run bills per task-second)."""
+    pause_requested: bool = False
+    """A remote job being "paused": no engine pauses a remote task, so it is stopped and its
+    exit is recorded as PAUSED with the dates still missing (`remote_left`)."""
+    remote_left: list[str] | None = None
+    """A remote job paused: the dates of it the warehouse still lacked when it stopped (`resume`
+    relaunches them)."""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -92,7 +106,7 @@ class JobRecord:
         for name, kinds in _FIELD_TYPES.items():
             if name in data and not _is(data[name], kinds):
                 raise ValueError(f"field {name!r} has a {type(data[name]).__name__} value")
-        for name in ("argv", "dates"):
+        for name in ("argv", "dates", "remote_left"):
             if isinstance(data.get(name), list) and not all(isinstance(x, str) for x in data[name]):
                 raise ValueError(f"field {name!r} is not a list of strings")
         known = {f.name for f in fields(cls)}
@@ -132,6 +146,12 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "message": _OPT_STR,
     "shard": _OPT_STR,
     "attempt": (int,),
+    "engine": (str,),
+    "remote_id": _OPT_STR,
+    "remote_state": _OPT_STR,
+    "task_seconds": _OPT_NUM,
+    "pause_requested": (bool,),
+    "remote_left": (list, type(None)),
 }
 
 
