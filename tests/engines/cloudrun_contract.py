@@ -414,7 +414,7 @@ class ContractServer:
         if completed is None:
             completed_cond: dict[str, Any] = {
                 "type": "Completed",
-                "state": "CONDITION_PENDING" if not cancelling else "CONDITION_PENDING",
+                "state": "CONDITION_PENDING",
             }
             if cancelling:
                 completed_cond["executionReason"] = "CANCELLING"
