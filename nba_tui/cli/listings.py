@@ -1,7 +1,9 @@
 """`nba-tui jobs | history | plans | cancel`: what the supervisor knows, as text or JSON.
 
     nba-tui jobs [--all] [--json]   the active jobs (running, paused, queued), then the latest job
-                                    of every other table; --all: every job ever run, newest first
+                                    of every other table; --all: every job ever run, newest first;
+                                    a remote job (cloudrun, ray) gets a line with its engine,
+                                    its state in words and its cost
     nba-tui history [--limit N] [--json]
     nba-tui plans [--json]
     nba-tui cancel PLAN [--json]    the plan starts nothing more: its queued jobs become stopped
@@ -35,6 +37,7 @@ from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
+from nba_tui.tui.cells import cost_text, cost_usd, is_remote, remote_state_text, shown_state
 
 if TYPE_CHECKING:
     from nba_tui.jobs.model import Damaged
@@ -94,9 +97,21 @@ def resolve_job(sup: Supervisor, ref: str) -> JobView:
 # -- rendering --------------------------------------------------------------------------------
 
 
-def view_json(v: JobView, now: float | None = None) -> dict[str, Any]:
-    """A job as JSON: its record, its progress and the derived elapsed seconds."""
-    data = v.record.to_json()
+def view_json(
+    v: JobView, now: float | None = None, pipeline: Pipeline | None = None
+) -> dict[str, Any]:
+    """A job as JSON: its record, its progress and the derived elapsed seconds; `state_text` as
+    the listing words it and `cost_usd` (a Cloud Run job's task-seconds x the pipeline's
+    price; null for other engines or without `pipeline`). A remote run its engine reports
+    cancelled is never `done`: `state` is then what is shown and `recorded_state` the record's."""
+    r = v.record
+    data = r.to_json()
+    shown = shown_state(r)
+    if shown != r.state.value:
+        data["state"], data["recorded_state"] = shown, r.state.value
+    data["state_text"] = remote_state_text(r) if is_remote(r) else state_text(r)
+    usd = cost_usd(r, pipeline) if pipeline is not None else None
+    data["cost_usd"] = round(usd, 6) if usd is not None else None
     data["progress"] = dataclasses.asdict(v.progress)
     data["elapsed_s"] = elapsed(v, now)
     return data
@@ -111,9 +126,10 @@ def elapsed(v: JobView, now: float | None = None) -> float | None:
 
 def state_text(r: JobRecord) -> str:
     """The state, with the exit code when it says something and fits: 'failed 1', 'failed -9'.
-    A stopped job's 143 or -15 is the stop itself, so 'stopped' stands alone."""
-    state = str(r.state)
-    if r.state.active or r.exit_code in (None, 0):
+    A stopped job's 143 or -15 is the stop itself, so 'stopped' stands alone; a remote run its
+    engine cancelled reads 'cancelled' (`cells.shown_state`), whatever its bridge exited with."""
+    state = shown_state(r)
+    if r.state.active or r.exit_code in (None, 0) or state == "cancelled":
         return state
     text = f"{state} {r.exit_code}"
     return text if len(text) <= STATE_WIDTH else state
@@ -140,8 +156,26 @@ def _cell(text: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_jobs(views: list[JobView], now: float | None = None, hidden: int = 0) -> str:
-    """A table that fits 80 columns: id, table, state, pid, elapsed, date, dates/min, ETA."""
+def remote_line(r: JobRecord, pipeline: Pipeline | None = None) -> str:
+    """The line under a remote job's row: its engine, its state in words and what it cost,
+    e.g. '  cloudrun: paused (stopped on cloudrun, 3 dates left) · $0.12 (5,000 task-s)'
+    (78 columns; never cut: a cost is not shown in part)."""
+    parts = [remote_state_text(r)]
+    cost = cost_text(r, pipeline)
+    if cost:
+        parts.append(cost)
+    return "  " + printable(f"{r.engine}: " + " · ".join(parts), escape=True)
+
+
+def render_jobs(
+    views: list[JobView],
+    now: float | None = None,
+    hidden: int = 0,
+    pipeline: Pipeline | None = None,
+) -> str:
+    """A table that fits 80 columns: id, table, state, pid, elapsed, date, dates/min, ETA. A
+    remote job (Cloud Run, Ray) has a second line: its engine, its state in words and its cost
+    (`remote_line`); a local job's row is all there is."""
     sw, tw = STATE_WIDTH, TABLE_WIDTH
     lines = [
         f"{'ID':<6} {'TABLE':<{tw}} {'STATE':<{sw}} {'PID':>7} {'ELAPSED':>7} {'DATE':<10} "
@@ -151,11 +185,16 @@ def render_jobs(views: list[JobView], now: float | None = None, hidden: int = 0)
         r, p = v.record, v.progress
         rate = f"{p.dates_per_min:.1f}" if p.dates_per_min else "-"
         eta = p.eta_s if r.state is JobState.RUNNING else None  # a paused job has no ETA
+        pid = r.pid or "-"
+        if is_remote(r) and r.state is JobState.PAUSED:
+            pid = "-"  # stopped on its engine: no process anywhere
         lines.append(
             f"{_cell(r.id, 6):<6} {_cell(r.table, tw):<{tw}} {state_text(r):<{sw}} "
-            f"{r.pid or '-':>7} {clock(elapsed(v, now)):>7} "
+            f"{pid:>7} {clock(elapsed(v, now)):>7} "
             f"{_cell(p.current_date or '-', 10):<10} {rate:>6} {clock(eta):>6}"
         )
+        if is_remote(r):
+            lines.append(remote_line(r, pipeline))
     if not views:
         lines.append("(no jobs yet: nba-tui launch TABLE)")
     if hidden:
@@ -235,10 +274,10 @@ def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
         damaged = sup.damaged()
     shown = views if args.all else select(views)
     now = time.time()
-    data = [view_json(v, now) for v in shown] + [
+    data = [view_json(v, now, pipeline) for v in shown] + [
         {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
     ]
-    text = render_jobs(shown, now, hidden=len(views) - len(shown))
+    text = render_jobs(shown, now, hidden=len(views) - len(shown), pipeline=pipeline)
     if damaged:
         text += "\n" + "\n".join(render_damaged(damaged))
     emit(args, data, text)

@@ -239,6 +239,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         before, after = old.get(table), new.get(table)
         if (before.id if before else None) != (after.id if after else None):
             self._follow_log()  # the selected table got a new job (launched, restarted)
+        elif before != after:
+            self._update_log_title()  # e.g. a remote job's state or task time moved
         self._update_header()
         self._sync_bindings()
 
@@ -322,12 +324,19 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         view = self.control.job_of(sel)
         pane = self.query_one(LogPane)
         source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
+        self._update_log_title()
+        if source is not None:
+            self._tail_worker(source)
+
+    def _update_log_title(self) -> None:
+        """Which job the log pane shows; for a remote job also its state and cost, which change
+        under the same job id (a job refresh rewrites it; an unchanged text costs nothing)."""
+        sel = self.selection
+        view = self.control.job_of(sel)
         title = self.query_one("#log-title", TextLine)
         width = title.size.width or self.size.width
         shard = self.control.shards.get(view.id) if view else None
-        title.set(log_title(sel.table, sel.phase, view, width, shard))
-        if source is not None:
-            self._tail_worker(source)
+        title.set(log_title(sel.table, sel.phase, view, width, shard, self.pipeline))
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
-from nba_tui.tui.cells import PHASE_PREFIX
+from nba_tui.tui.cells import PHASE_PREFIX, dates_left, is_remote, remote_state_text
 
 PLAN_ACTIONS = ("pause_plan", "resume_plan", "stop_plan", "cancel_plan")
 """Actions on the plan the selected table's job belongs to (all of its jobs at once)."""
@@ -231,8 +231,8 @@ class JobControl:
                 and self.snapshot is not None
                 and any(t.backfill is not None for t in self.pipeline.phase(sel.phase).tables)
             )
-        if action == "pause":
-            return state is JobState.RUNNING
+        if action == "pause":  # a remote job being paused (stopped on its engine) already is
+            return state is JobState.RUNNING and not (view and view.record.pause_requested)
         if action == "resume":
             return state is JobState.PAUSED
         if action == "stop":
@@ -314,6 +314,8 @@ class JobControl:
         wanted = {"pause": "running", "resume": "paused", "stop": "active"}.get(
             action, "failed, stopped or lost"
         )
+        if action == "pause" and view is not None and view.record.pause_requested:
+            return f"its job is already {remote_state_text(view.record)}"
         have = f"its job is {state}" if state else "no job"
         return f"no {wanted} job on this table ({have})"
 
@@ -340,6 +342,8 @@ class JobControl:
         assert view is not None
         if action == "stop":
             return self._stop(view)
+        if is_remote(view.record) and action in ("pause", "resume"):
+            return self._remote_pause(action, view)
         jid = view.id
         verb: Callable[[str], Any] = {
             "pause": sup.pause,
@@ -380,9 +384,56 @@ class JobControl:
         ask = Confirm(f"launch {phase}?", lines, "Launch anyway (--skip-preflight)?")
         return JobCall(f"launch {phase}", run, confirm=ask)
 
+    def missing_of(self, view: JobView) -> int | None:
+        """How many of the job's dates the warehouse lacks (the latest snapshot); None before
+        the first poll."""
+        rec = view.record
+        cov = self.snapshot.tables.get(rec.table) if self.snapshot is not None else None
+        if cov is None:
+            return None
+        missing = [d.isoformat() for d in cov.missing]
+        if rec.dates is not None:
+            wanted = set(rec.dates)
+            return sum(1 for d in missing if d in wanted)
+        lo, hi = rec.start or "0000-00-00", rec.end or "9999-99-99"  # ISO dates sort as text
+        return sum(1 for d in missing if lo <= d <= hi)
+
+    def _remote_pause(self, action: str, view: JobView) -> JobCall:
+        """No engine can pause a remote task: `p` stops the job on its engine and keeps the
+        dates still missing (asked first, saying so); `r` relaunches them there."""
+        sup, rec = self.supervisor, view.record
+        assert sup is not None
+        jid, table, eng = rec.id, rec.table, printable(rec.engine)
+
+        def done(result: Any) -> str:
+            after = result.record if isinstance(result, JobView) else rec
+            return f"{action}: {table} ({after.id}) {remote_state_text(after)}"
+
+        if action == "resume":
+            n = len(rec.remote_left or [])
+            return JobCall(
+                f"resume {table} on {eng} ({dates_left(n)})", lambda: sup.resume(jid), done
+            )
+        n = self.missing_of(view)
+        kept = (
+            f"its {n} missing date{'s' if n != 1 else ''}" if n is not None else "its missing dates"
+        )
+        ask = Confirm(
+            f"pause {table} on {eng}?",
+            [
+                "No engine can pause a remote task, so:",
+                f"pause stops the job on {eng} and keeps {kept};",
+                f"dates already written stay, and r relaunches the rest on {eng}.",
+            ],
+            f"Stop it on {eng} and keep {kept}?",
+        )
+        return JobCall(f"pause {table} on {eng}", lambda: sup.pause(jid), done, ask)
+
     def _stop(self, view: JobView) -> JobCall:
         sup, rec = self.supervisor, view.record
         assert sup is not None
+        if is_remote(rec):
+            return self._remote_stop(view)
         grace = self.pipeline.jobs.stop_grace
         ask = Confirm(
             f"stop {rec.table}?",
@@ -392,6 +443,26 @@ class JobControl:
             ],
             "Stop it?",
         )
+        return JobCall(
+            f"stop {rec.table}", lambda: sup.stop(rec.id), lambda _r: f"stopped {rec.id}", ask
+        )
+
+    def _remote_stop(self, view: JobView) -> JobCall:
+        """Stop a remote job: its run is cancelled on its engine (a paused one has none left)."""
+        sup, rec = self.supervisor, view.record
+        assert sup is not None
+        eng = printable(rec.engine)
+        if rec.state is JobState.PAUSED:
+            lines = [
+                f"Job {rec.id} is {remote_state_text(rec)}.",
+                "Stop ends it: r can no longer relaunch its dates (m launches what is missing).",
+            ]
+        else:
+            lines = [
+                f"Job {rec.id}'s run on {eng} is cancelled; the job ends stopped.",
+                "Dates already written stay: m later launches the ones still missing.",
+            ]
+        ask = Confirm(f"stop {rec.table} on {eng}?", lines, "Stop it?")
         return JobCall(
             f"stop {rec.table}", lambda: sup.stop(rec.id), lambda _r: f"stopped {rec.id}", ask
         )

@@ -17,6 +17,7 @@ from nba_tui import fmt
 from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import PollResult
+from nba_tui.tui.cells import cost_text, is_remote, remote_state_text
 
 
 def wall_clock(epoch: float | None) -> str:
@@ -63,9 +64,12 @@ def log_title(
     view: JobView | None,
     width: int,
     shard: tuple[int, int] | None = None,
+    pipeline: Pipeline | None = None,
 ) -> Text:
     """Which job's log the pane shows (or why it shows none), fitted to `width` columns by
-    dropping whole parts (never a dangling separator); a plan's job names its plan and shard."""
+    dropping whole parts (never a dangling separator); a plan's job names its plan and shard.
+    A remote job's title is its detail line: its state in words and what it cost (Cloud Run's
+    price from `pipeline`) come right after the table, before the job id, plan and log name."""
     if view is None:
         if table:
             return Text(f"log: {table} has no job yet", style="dim")
@@ -77,6 +81,9 @@ def log_title(
     if rec.plan:
         where = f" shard {shard[0]}/{shard[1]}" if shard else ""
         parts.insert(2, f"plan {rec.plan}{where}")
+    if is_remote(rec):  # its state in words first: at 80 columns the rest is dropped
+        cost = cost_text(rec, pipeline)
+        parts[1:1] = [remote_state_text(rec), *([cost] if cost else [])]
     while len(parts) > 1 and len(" · ".join(parts)) > width:
         parts.pop()
     return Text(fmt.printable(" · ".join(parts)), style="dim")
