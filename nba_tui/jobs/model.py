@@ -86,6 +86,9 @@ class JobRecord:
     pause_requested: bool = False
     """A remote job being "paused": no engine pauses a remote task, so it is stopped and its
     exit is recorded as PAUSED with the dates still missing (`remote_left`)."""
+    launches: int = 1
+    """How many times the job was submitted (a resumed remote job is submitted again under a
+    new name: `<id>-<launches>`)."""
     remote_left: list[str] | None = None
     """A remote job paused: the dates of it the warehouse still lacked when it stopped (`resume`
     relaunches them)."""
@@ -152,6 +155,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "task_seconds": _OPT_NUM,
     "pause_requested": (bool,),
     "remote_left": (list, type(None)),
+    "launches": (int,),
 }
 
 
@@ -205,3 +209,31 @@ class JobView:
     @property
     def state(self) -> JobState:
         return self.record.state
+
+
+def record_exit(rec: JobRecord, rc: int | None, message: str | None, now: float) -> None:
+    """Set the exit of `rec` (rc < 0: killed by signal -rc); the state follows from it and from a
+    stop request. Used by whatever waits for the program (the local shim, another engine)."""
+    if rec.pause_requested and rec.stop_requested and rec.state.active:
+        # a remote job "paused": stopped on its engine, its remaining dates kept (remote_ops)
+        rec.state, rec.paused_at = JobState.PAUSED, rec.paused_at or now
+        rec.message = message or f"stopped on {rec.engine} to pause"
+        return
+    rec.ended_at = now
+    if rc is None:
+        rec.exit_code, rec.signal = None, None
+    elif rc < 0:
+        rec.exit_code, rec.signal = None, -rc
+    else:
+        rec.exit_code, rec.signal = rc, None
+    if rec.stop_requested:
+        rec.state = JobState.STOPPED
+    elif rc == 0:
+        rec.state = JobState.DONE
+    else:
+        rec.state = JobState.FAILED
+    if rec.paused_at is not None:
+        rec.paused_total += now - rec.paused_at
+        rec.paused_at = None
+    if message:
+        rec.message = message

@@ -36,6 +36,8 @@ def reconcile(
     """The record as reality has it (a copy when it differs; nothing is written)."""
     if not rec.state.active:
         return rec
+    if rec.pause_requested and rec.state is JobState.PAUSED:
+        return rec  # a remote job paused (stopped there, its dates kept); nothing runs here
     if rec.pid is None:
         return _unstarted(rec, engine, store, plan_running)
     status = engine.status(rec)

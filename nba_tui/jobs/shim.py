@@ -34,9 +34,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nba_tui.jobs.model import JobRecord, JobState, run_key
+from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
-from nba_tui.jobs.store import LockTimeout, Store, record_exit
+from nba_tui.jobs.store import LockTimeout, Store
 
 RESERVE = 64 * 1024
 """Bytes the shim sets aside in jobs/ at start and frees to record the exit on a full disk."""
@@ -130,7 +130,7 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
 
     _log(f"job {rec.id} ({rec.table}) by {rec.user}: {shlex.join(rec.argv)}")
     try:
-        child = _start_program(rec)
+        child = _start_program(rec, store.root)
     except OSError as e:
         os.close(lock)
         _log(f"cannot start {rec.argv[0]!r}: {e.strerror or e}")
@@ -171,11 +171,19 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
     return 0
 
 
-def _start_program(rec: JobRecord) -> subprocess.Popen:
+def program_argv(rec: JobRecord, state_dir: Path) -> list[str]:
+    """What the shim runs: the backfill itself, or for a remote engine the bridge that submits
+    it there and follows it (jobs/engines/bridge.py)."""
+    if rec.engine == "local":
+        return rec.argv
+    return [sys.executable, "-m", "nba_tui.jobs.engines.bridge", str(state_dir), rec.id]
+
+
+def _start_program(rec: JobRecord, state_dir: Path) -> subprocess.Popen:
     """The program in its own process group, stdin /dev/null, output on the shim's (the log)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # progress lines reach the log as they happen
     return subprocess.Popen(  # noqa: S603 - an argument list rendered from pipeline.yaml, no shell
-        rec.argv,
+        program_argv(rec, state_dir),
         cwd=rec.cwd or None,
         stdin=subprocess.DEVNULL,
         process_group=0,

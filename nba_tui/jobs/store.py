@@ -40,7 +40,7 @@ from pathlib import Path
 from nba_tui.fsutil import FILE_MODE, create_atomic, json_bytes, private_dirs, write_json_atomic
 from nba_tui.jobs import events
 from nba_tui.jobs.events import Event
-from nba_tui.jobs.model import Damaged, JobRecord, JobState
+from nba_tui.jobs.model import Damaged, JobRecord, record_exit
 from nba_tui.jobs.plans import Plan
 
 MAX_RECORD = 1024 * 1024
@@ -163,29 +163,6 @@ def read_record(path: Path) -> dict | None:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
-
-
-def record_exit(rec: JobRecord, rc: int | None, message: str | None, now: float) -> None:
-    """Set the exit of `rec` (rc < 0: killed by signal -rc); the state follows from it and from a
-    stop request. Used by whatever waits for the program (the local shim, another engine)."""
-    rec.ended_at = now
-    if rc is None:
-        rec.exit_code, rec.signal = None, None
-    elif rc < 0:
-        rec.exit_code, rec.signal = None, -rc
-    else:
-        rec.exit_code, rec.signal = rc, None
-    if rec.stop_requested:
-        rec.state = JobState.STOPPED
-    elif rc == 0:
-        rec.state = JobState.DONE
-    else:
-        rec.state = JobState.FAILED
-    if rec.paused_at is not None:
-        rec.paused_total += now - rec.paused_at
-        rec.paused_at = None
-    if message:
-        rec.message = message
 
 
 class Store:

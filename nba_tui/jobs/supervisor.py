@@ -41,14 +41,15 @@ from nba_tui.jobs.errors import JobError, PreflightFailed
 from nba_tui.jobs.model import Damaged, JobRecord, JobState, JobView
 from nba_tui.jobs.plan_ops import PlanOps
 from nba_tui.jobs.progress import Trackers
+from nba_tui.jobs.read_ops import ReadOps
 from nba_tui.jobs.reconcile import reconcile
+from nba_tui.jobs.remote_ops import REMOTE_GRACE, RemoteOps
 from nba_tui.jobs.store import LockTimeout, StateError, Store, open_log
-from nba_tui.logtail import tail
 
 __all__ = ["Damaged", "JobError", "PreflightFailed", "StateError", "Supervisor"]
 
 
-class Supervisor(PlanOps):
+class Supervisor(PlanOps, RemoteOps, ReadOps):
     """The one job launcher and controller, for the dashboard, the CLI and the plan runner."""
 
     def __init__(
@@ -95,40 +96,6 @@ class Supervisor(PlanOps):
         """The table's queued, running or paused job, whoever launched it."""
         name = self._table(table).name
         return next((v for v in self.jobs() if v.record.table == name and v.state.active), None)
-
-    def resolve(self, ref: str) -> JobView:
-        """A job by id, or by table name: its active job, else its latest (for the CLI)."""
-        checks.ref(ref, "job or table")
-        rec = self.store.read_job(ref)
-        if isinstance(rec, Damaged):
-            raise JobError(runlock.damaged_message(self.store, rec))
-        if rec is not None:
-            return self._read(rec)
-        try:
-            name = self.pipeline.table(ref).name
-        except KeyError:
-            raise JobError(f"no job or table {ref!r} (see `nba-tui jobs`)") from None
-        views = [v for v in self.jobs() if v.record.table == name]
-        live = runlock.live_unrecorded(self.store, name)
-        if live is not None and not any(v.state.active for v in views):
-            raise JobError(live)
-        if not views:
-            raise JobError(f"table {name!r} has no jobs yet")
-        return next((v for v in views if v.state.active), views[0])
-
-    def log_path(self, job_id: str) -> Path:
-        log = self.job(job_id).record.log
-        if not log:
-            raise JobError(f"job {job_id} has no log in {self.pipeline.log_dir}")
-        return Path(log)
-
-    def tail(self, job_id: str, max_bytes: int = 64_000) -> list[str]:
-        rec = self.store.load_job(job_id)
-        log = checks.log_file(self.pipeline.log_dir, rec) if rec is not None else ""
-        return tail(log, max_bytes) if log else []
-
-    def history(self, limit: int = 200) -> list[dict]:
-        return actions.read(self.store.actions_path, limit)
 
     def _read(self, rec: JobRecord, plan_running: Callable[[str], bool] | None = None) -> JobView:
         """The record reconciled with its processes (reconcile.py), with its progress; its log
@@ -217,8 +184,9 @@ class Supervisor(PlanOps):
                 raise JobError(f"job {job_id} is not waiting to start")
             if rec.plan and not self._plan_running(rec.plan):
                 raise JobError(f"job {job_id}: its plan {rec.plan} is no longer running")
+            self.check_engine(rec.engine)
             start, end, days = checks.recorded_dates(rec)
-            argv = self._argv(self._table(rec.table), start, end, days, rec.shard)
+            argv = self._argv(self._table(rec.table), start, end, days, rec.shard, rec.engine)
             log = open_log(self.pipeline.log_dir, rec.table)
 
             def ready(r: JobRecord) -> None:
@@ -227,7 +195,7 @@ class Supervisor(PlanOps):
             with self._writing("start the job"):
                 self._log_action(dataclasses.replace(rec, argv=argv, log=str(log)), "launch")
                 rec = self.store.update_job(rec.id, ready) or rec
-            self.engine.start(rec, self.store)
+            self.engine_for(rec).start(rec, self.store)
         return self._started(rec) if wait else self._progress.view(rec)
 
     def _argv(
@@ -237,11 +205,13 @@ class Supervisor(PlanOps):
         end: dt.date | None,
         days: Sequence[dt.date] | None,
         shard: str | None = None,
+        engine: str = "local",
     ) -> list[str]:
         checks.dates(self.pipeline, start, end, days)
+        py = self.engine_python(engine)
         try:
             return commands.render_argv(
-                self.pipeline, t, start=start, end=end, dates=days, shard=shard
+                self.pipeline, t, start=start, end=end, dates=days, shard=shard, python=py
             )
         except commands.NoBackfill as e:
             raise JobError(str(e)) from None
@@ -260,7 +230,10 @@ class Supervisor(PlanOps):
     ) -> JobRecord:
         """Check + create (+ log the action, + start unless queued), under the table's lock."""
         t = self._table(table)
-        argv = self._argv(t, start, end, dates, shard)
+        engine = self.pipeline.engine_of(t.name)
+        self.check_engine(engine)
+        start, end, dates = self.engine_dates(engine, start, end, dates)
+        argv = self._argv(t, start, end, dates, shard, engine)
         if dates is not None:
             fields: dict[str, Any] = {"dates": [d.isoformat() for d in sorted(set(dates))]}
         else:
@@ -285,6 +258,7 @@ class Supervisor(PlanOps):
                 plan=plan,
                 shard=shard if plan is not None else None,
                 attempt=attempt,
+                engine=engine,
                 **fields,
             )
             if plan is None:
@@ -295,7 +269,7 @@ class Supervisor(PlanOps):
                 if plan is None:  # recorded before it happens, or not at all
                     self._log_action(rec, "restart" if restarted else "launch")
             if plan is None:
-                self.engine.start(rec, self.store)
+                self.engine_for(rec).start(rec, self.store)
         return rec
 
     def _refuse_if_active(self, table: str) -> None:
@@ -328,6 +302,8 @@ class Supervisor(PlanOps):
             return view
         if rec.state is not JobState.RUNNING:
             raise JobError(f"job {rec.id} is {rec.state}; only a running job can be paused")
+        if rec.engine != "local":
+            return self.pause_remote(rec)
         now = time.time()
 
         def paused(r: JobRecord) -> None:
@@ -349,6 +325,8 @@ class Supervisor(PlanOps):
             return view
         if rec.state is not JobState.PAUSED:
             raise JobError(f"job {rec.id} is {rec.state}; only a paused job can be resumed")
+        if rec.pause_requested:
+            return self.resume_remote(rec)
         now = time.time()
 
         def resumed(r: JobRecord) -> None:
@@ -377,6 +355,8 @@ class Supervisor(PlanOps):
         rec = self.job(job_id).record
         if not rec.state.active:
             raise JobError(f"job {rec.id} is already {rec.state}")
+        if rec.engine != "local":  # the bridge cancels the run and waits for the engine
+            seconds = max(seconds, REMOTE_GRACE)
         with self._writing("stop"):
             self._log_action(rec, "stop", grace=seconds)
             self.store.update_job(rec.id, lambda r: setattr(r, "stop_requested", True))

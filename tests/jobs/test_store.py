@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from nba_tui.fsutil import private_dirs, read_json, write_json_atomic
-from nba_tui.jobs.model import JobRecord, JobState
+from nba_tui.jobs.model import JobRecord, JobState, record_exit
 from nba_tui.jobs.progress import LogProgress
-from nba_tui.jobs.store import Store, record_exit
+from nba_tui.jobs.store import Store
 from nba_tui.sample.checkpoint import Checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,8 @@ A remote job still has a local side (jobs/engines/remote.py): the local shim run
 copies the remote logs into the job's log file (so progress, tail and the log pane work as for a
 local job), follows the remote state, and on SIGTERM cancels the remote work and waits until the
 engine says it ended. Drivers are thin wrappers over each engine's official client; they import
-that client lazily (only a pipeline that uses the engine pays for it).
+that client lazily (only a pipeline that uses the engine pays for it); `registry.driver_for`
+picks one by name.
 
 Every remote run carries labels naming the pipeline, the table and the job (`labels`), so the
 supervisor can list the engine's work and adopt or cancel what no live bridge follows.
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from nba_tui.config import CloudRunSettings, Pipeline, RaySettings
+from nba_tui.config import Pipeline
 
 LABEL_PIPELINE = "nba-tui-pipeline"
 LABEL_TABLE = "nba-tui-table"
@@ -108,33 +109,6 @@ def label_value(text: str) -> str:
     """Lowercase letters, digits, `_` and `-`, at most 63 characters (Cloud Run's label rule)."""
     out = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "-" for c in text.lower())
     return out[:63]
-
-
-def driver_for(pipeline: Pipeline, name: str) -> Driver:
-    """The driver of engine `name` with the pipeline's settings (EngineError if unset)."""
-    if name == "ray":
-        ray = pipeline.jobs.ray
-        if ray is None:
-            raise EngineError("jobs.ray is not set in the pipeline file; add jobs.ray.address")
-        return ray_driver(ray)
-    if name == "cloudrun":
-        cr = pipeline.jobs.cloudrun
-        if cr is None:
-            raise EngineError("jobs.cloudrun is not set in the pipeline file; add it")
-        return cloudrun_driver(cr)
-    raise EngineError(f"unknown engine {name!r}; use local, cloudrun or ray")
-
-
-def ray_driver(settings: RaySettings) -> Driver:
-    from nba_tui.jobs.engines.ray_driver import RayDriver
-
-    return RayDriver(settings)
-
-
-def cloudrun_driver(settings: CloudRunSettings) -> Driver:
-    from nba_tui.jobs.engines.cloudrun_driver import CloudRunDriver
-
-    return CloudRunDriver(settings)
 
 
 T = TypeVar("T")

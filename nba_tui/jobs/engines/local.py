@@ -27,9 +27,12 @@ from nba_tui.jobs.procs import ProcStat
 from nba_tui.jobs.store import Store
 
 
-def spawn_detached(argv: list[str], log: Path, cwd: Path) -> subprocess.Popen:
+def spawn_detached(
+    argv: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start a process that outlives us: its own session, stdin /dev/null, output appended to
-    `log` (a file, never a pipe someone must drain). Used for job shims and plan runners alike."""
+    `log` (a file, never a pipe someone must drain). Used for job shims and plan runners alike;
+    `env`: variables added to ours."""
     fd = os.open(log, os.O_WRONLY | os.O_APPEND)
     try:
         proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
@@ -40,6 +43,7 @@ def spawn_detached(argv: list[str], log: Path, cwd: Path) -> subprocess.Popen:
             stderr=fd,
             close_fds=True,
             cwd=str(cwd),
+            env={**os.environ, **env} if env else None,
         )
     finally:
         os.close(fd)
@@ -54,10 +58,15 @@ class LocalEngine:
     name = "local"
 
     def start(self, rec: JobRecord, store: Store) -> None:
+        self.spawn_shim(rec, store)
+
+    def spawn_shim(self, rec: JobRecord, store: Store, env: dict[str, str] | None = None) -> None:
+        """The job's detached shim, its pid recorded in the job's record."""
         proc = spawn_detached(
             [sys.executable, "-m", "nba_tui.jobs.shim", str(store.root), rec.id],
             Path(rec.log),
             Path(rec.cwd or "."),
+            env,
         )
         started = procs.create_time(proc.pid)
 

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient
 
 SUBMISSION_PREFIX = "nba-tui-"
-HTTP_TIMEOUT = (10.0, 120.0)
-"""Connect and read timeouts of each Jobs API request (Ray's client sets none: a black-holed
-address would hang the bridge forever)."""
+CALL_TIMEOUT = 120.0
+"""Seconds one Jobs API call may take (Ray's client sets no timeout: a black-holed address
+would hang the bridge forever)."""
 WHY_MAX = 240
 
 _STATES = {
@@ -150,14 +150,14 @@ class RayDriver:
             if self._client is None:
                 cls = _client_class()
                 try:
-                    self._client = cls(self.address)
+                    self._client = _timed(lambda: cls(self.address), self.address)
                 except _CLIENT_ERRORS as exc:
                     raise self._unreachable(exc) from None
             return self._client
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:
-            return fn()
+            return _timed(fn, self.address)
         except OSError as exc:
             raise self._unreachable(exc) from None
         except (RuntimeError, ValueError, TypeError) as exc:
@@ -200,14 +200,30 @@ def _client_class() -> type[JobSubmissionClient]:
             f"the Ray client cannot be imported ({_why(exc)}); pip install 'ray[default]'"
         ) from None
 
-    class _TimedClient(JobSubmissionClient):
-        # Ray's requests carry no timeout; `_do_request` forwards extra keywords to requests.
-        # (If a Ray release renames it, this override is simply never called.)
-        def _do_request(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-            kwargs.setdefault("timeout", HTTP_TIMEOUT)
-            return super()._do_request(method, endpoint, **kwargs)
+    return JobSubmissionClient
 
-    return _TimedClient
+
+def _timed(fn: Callable[[], T], address: str, timeout: float = CALL_TIMEOUT) -> T:
+    """`fn()` in a daemon thread, given up after `timeout` seconds: Ray's client sets no timeout
+    on its requests, and a cluster that never answers must not hang the bridge (whose stop
+    must still cancel). A call given up on is left to finish or die with the process."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="ray-call").start()
+    if not done.wait(timeout):
+        raise EngineError(f"the Ray cluster at {address} did not answer within {timeout:.0f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _state(info: JobDetails) -> RemoteState:

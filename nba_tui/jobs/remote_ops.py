@@ -1,0 +1,246 @@
+"""The supervisor's remote-engine operations: which engine runs a job, its honest pause and
+resume, and adopting remote work no live bridge follows.
+
+A mixin of `Supervisor` (like plan_ops.py). Engines: jobs/engines/remote.py (layout) and
+jobs/engines/drivers.py (what each engine offers).
+
+* **Honest pause.** No engine pauses a remote task. `pause` of a remote job stops its run (the
+  bridge cancels it and waits until the engine says it ended) and records the job PAUSED with the
+  dates the *warehouse* still lacks (`remote_left`, not a local checkpoint); `resume` submits those
+  dates again as the same job (a new submission name). Nothing of it runs meanwhile.
+* **Adoption.** A job whose bridge died (kill -9, reboot) while its run goes on is followed again
+  by a new bridge that attaches to the run by its recorded id or its labels; labelled runs of this
+  pipeline that no active job claims are cancelled (nothing orphaned, nothing run twice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nba_tui.jobs import procs
+from nba_tui.jobs.engines.base import Engine
+from nba_tui.jobs.engines.drivers import (
+    LABEL_JOB,
+    LABEL_PIPELINE,
+    Driver,
+    EngineError,
+    label_value,
+)
+from nba_tui.jobs.engines.registry import driver_for
+from nba_tui.jobs.engines.remote import RemoteEngine, submission_name
+from nba_tui.jobs.errors import JobError
+from nba_tui.jobs.model import JobRecord, JobState, JobView
+from nba_tui.warehouse import WarehouseError
+
+if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
+    from nba_tui.jobs.store import Store
+
+REMOTE_GRACE = 120.0
+"""Seconds a stop of a remote job waits for its bridge to cancel the run before KILL."""
+CHECK_TTL = 60.0
+"""Seconds an engine's successful `check` is trusted (launches do not hammer its API)."""
+
+
+class RemoteOps:
+    """Engine choice and remote job control (mixed into `Supervisor`)."""
+
+    pipeline: Pipeline
+    store: Store
+    user: str
+    engine: Engine
+
+    if TYPE_CHECKING:  # defined by Supervisor
+
+        def job(self, job_id: str) -> JobView: ...
+        def jobs(self) -> list[JobView]: ...
+        def _started(self, rec: JobRecord) -> JobView: ...
+        def _log_action(self, rec: JobRecord, action: str, **extra: Any) -> None: ...
+        def _terminate(self, rec: JobRecord, grace: float) -> bool: ...
+        def _argv(
+            self, t: Any, start: Any, end: Any, days: Any, shard: Any = None, engine: str = ""
+        ) -> list[str]: ...
+        def _writing(self, what: str, undo: JobRecord | None = None) -> Any: ...
+        def _table_lock(self, table: str) -> Any: ...
+
+    # -- which engine -------------------------------------------------------------------------
+    def engine_for(self, rec: JobRecord) -> Engine:
+        """What starts `rec`: the supervisor's engine for local jobs, a bridge for remote ones."""
+        if rec.engine == "local":
+            return self.engine
+        return RemoteEngine(rec.engine, self.pipeline)
+
+    def driver(self, name: str) -> Driver:
+        drivers: dict[str, Driver] = self.__dict__.setdefault("_drivers", {})
+        if name not in drivers:
+            try:
+                drivers[name] = driver_for(self.pipeline, name)
+            except EngineError as e:
+                raise JobError(str(e)) from None
+        return drivers[name]
+
+    def check_engine(self, name: str) -> None:
+        """JobError (one line, with the fix) when engine `name` cannot take work now."""
+        if name == "local":
+            return
+        checked: dict[str, float] = self.__dict__.setdefault("_checked", {})
+        if time.monotonic() - checked.get(name, -CHECK_TTL) < CHECK_TTL:
+            return
+        try:
+            self.driver(name).check()
+        except EngineError as e:
+            raise JobError(str(e)) from None
+        checked[name] = time.monotonic()
+
+    def engine_dates(
+        self,
+        engine: str,
+        start: dt.date | None,
+        end: dt.date | None,
+        days: Sequence[dt.date] | None,
+    ) -> tuple[dt.date | None, dt.date | None, Sequence[dt.date] | None]:
+        """Cloud Run tasks slice a list of dates (nba_tui/task.py): a range becomes its days."""
+        if engine != "cloudrun" or days is not None:
+            return start, end, days
+        first, last = start or self.pipeline.range.start, end or self.pipeline.range.end
+        return None, None, [first + dt.timedelta(n) for n in range((last - first).days + 1)]
+
+    def engine_python(self, engine: str) -> str | None:
+        """{python} in a backfill command: the image's for Cloud Run, else ours."""
+        cr = self.pipeline.jobs.cloudrun
+        return cr.python if engine == "cloudrun" and cr is not None else None
+
+    # -- honest pause -------------------------------------------------------------------------
+    def pause_remote(self, rec: JobRecord) -> JobView:
+        """Stop the job's run, keep the dates the warehouse still lacks (see the module doc)."""
+        self.check_engine(rec.engine)
+        now = time.time()
+
+        def mark(r: JobRecord) -> None:
+            if r.state.active:
+                r.pause_requested = r.stop_requested = True
+                r.state, r.paused_at = JobState.PAUSED, r.paused_at or now
+
+        with self._writing("pause"):
+            self._log_action(rec, "pause", engine=rec.engine)
+            self.store.update_job(rec.id, mark)
+        if rec.pid is not None:
+            self._terminate(rec, max(REMOTE_GRACE, self.pipeline.jobs.stop_grace))
+        procs.wait_until(lambda: not self.engine.alive(rec), 10.0, 0.05)
+        left = self.left_in_warehouse(rec)
+
+        def kept(r: JobRecord) -> None:
+            r.remote_left = left
+            r.message = f"stopped on {r.engine}, {len(left)} dates left"
+            if r.state.active:  # the shim is gone: nothing else will write the pause
+                r.state, r.paused_at = JobState.PAUSED, r.paused_at or now
+
+        self.store.update_job(rec.id, kept)
+        return self.job(rec.id)
+
+    def left_in_warehouse(self, rec: JobRecord) -> list[str]:
+        """The job's dates the warehouse lacks now (all of them when it cannot answer: a rerun
+        of a date is safe, a skipped one is not)."""
+        from nba_tui.jobs import checks
+        from nba_tui.monitor import snapshot_once
+
+        start, end, days = checks.recorded_dates(rec)
+        wanted: set[dt.date] | None = set(days) if days is not None else None
+        first = start or (min(wanted) if wanted else self.pipeline.range.start)
+        last = end or (max(wanted) if wanted else self.pipeline.range.end)
+        try:
+            cov = snapshot_once(self.pipeline, first, last).tables[rec.table]
+        except (WarehouseError, KeyError):
+            if wanted is not None:
+                return sorted(d.isoformat() for d in wanted)
+            return [(first + dt.timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+        return sorted(d.isoformat() for d in cov.missing if wanted is None or d in wanted)
+
+    def resume_remote(self, rec: JobRecord) -> JobView:
+        """Submit the dates a pause kept, as the same job (nothing left: it is done)."""
+        left = list(rec.remote_left or [])
+        now = time.time()
+        if not left:
+
+            def done(r: JobRecord) -> None:
+                r.state, r.ended_at, r.exit_code = JobState.DONE, now, 0
+                r.message = "nothing was left to do after the pause"
+
+            self.store.update_job(rec.id, done)
+            return self.job(rec.id)
+        self.check_engine(rec.engine)
+        days = [dt.date.fromisoformat(d) for d in left]
+        t = self.pipeline.table(rec.table)
+        argv = self._argv(t, None, None, days, rec.shard, rec.engine)
+        with self._table_lock(rec.table):
+
+            def again(r: JobRecord) -> None:
+                r.argv, r.dates, r.start, r.end = argv, left, None, None
+                r.paused_total += now - (r.paused_at or now)
+                r.state, r.paused_at, r.launches = JobState.QUEUED, None, r.launches + 1
+                r.pid = r.pgid = r.start_time = r.shim_pid = r.shim_start_time = r.sid = None
+                r.remote_id = r.remote_state = r.remote_left = r.message = None
+                r.exit_code = r.signal = r.ended_at = None
+                r.pause_requested = r.stop_requested = False
+
+            with self._writing("resume"):
+                now_rec = dataclasses.replace(rec, argv=argv, dates=left, start=None, end=None)
+                self._log_action(now_rec, "resume", engine=rec.engine)
+                fresh = self.store.update_job(rec.id, again)
+            if fresh is None:
+                raise JobError(f"job {rec.id}: its record is gone")
+            self.engine_for(fresh).start(fresh, self.store)
+        return self._started(fresh)
+
+    # -- adoption -----------------------------------------------------------------------------
+    def adopt_remote(self) -> list[str]:
+        """Follow again every remote job whose bridge is gone while its run goes on, and cancel
+        labelled runs of this pipeline no active job claims. Returns what was done, one line
+        each (engine errors included: adoption never raises)."""
+        out: list[str] = []
+        views = self.jobs()
+        for name in sorted({self.pipeline.engine_of(t.name) for t in self.pipeline.tables()}):
+            if name == "local":
+                continue
+            try:
+                out += self._adopt(name, views)
+            except (EngineError, JobError) as e:
+                out.append(f"{name}: cannot list its runs: {e}")
+        return out
+
+    def _adopt(self, name: str, views: list[JobView]) -> list[str]:
+        driver = self.driver(name)
+        out = []
+        claimed = {
+            label_value(submission_name(v.record)): v for v in views if v.record.engine == name
+        }
+        for run in driver.find({LABEL_PIPELINE: label_value(self.pipeline.pipeline)}):
+            v = claimed.get(run.labels.get(LABEL_JOB, ""))
+            if v is not None and v.state is JobState.LOST:  # its bridge died: follow it again
+                out.append(self._refollow(v.record, run.id))
+            elif run.state.ended:
+                continue
+            elif v is None or not v.state.active or v.record.pause_requested:
+                driver.cancel(run.id)
+                out.append(f"cancelled {name} run {run.id}: no running job claims it")
+        return out
+
+    def _refollow(self, rec: JobRecord, run_id: str) -> str:
+        """A new shim + bridge for a job whose bridge died; it attaches to `run_id`."""
+
+        def attach(r: JobRecord) -> None:
+            r.remote_id, r.state, r.message = run_id, JobState.RUNNING, None
+            r.pid = r.pgid = r.start_time = r.shim_pid = r.shim_start_time = r.sid = None
+            r.ended_at = r.exit_code = r.signal = None
+
+        with self._table_lock(rec.table), contextlib.suppress(OSError):
+            self._log_action(rec, "adopt", engine=rec.engine, remote_id=run_id)
+            fresh = self.store.update_job(rec.id, attach)
+            if fresh is not None:
+                self.engine_for(fresh).start(fresh, self.store)
+        return f"following {rec.engine} run {run_id} of job {rec.id} again"
