@@ -43,6 +43,7 @@ from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import printable
+from nba_tui.tui.cells import is_remote, remote_state_text
 
 __all__ = ["is_plan_ref", "register", "render_jobs", "view_json"]
 
@@ -66,8 +67,9 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
         else:
             v = sup.launch(table.name, start=start, end=end)
     r = v.record
-    text = f"launched {r.table}: job {r.id}, pid {r.pid}, log {r.log}\n  {display(r.argv)}"
-    emit(args, view_json(v), text)
+    where = f"on {r.engine}" if r.engine != "local" else f"pid {r.pid}"
+    text = f"launched {r.table}: job {r.id}, {where}, log {r.log}\n  {display(r.argv)}"
+    emit(args, view_json(v, pipeline=pipeline), text)
     return EXIT_OK
 
 
@@ -84,8 +86,9 @@ def _signal_cmd(action: str) -> Handler:
                 v = call[action](v.id)
         r = v.record
         extra = f", log {r.log}" if action == "restart" else ""
-        text = f"{action}: {r.table} job {r.id} is {r.state}{extra}"
-        emit(args, view_json(v), text)
+        state = remote_state_text(r) if is_remote(r) else r.state
+        text = f"{action}: {r.table} job {r.id} is {state}{extra}"
+        emit(args, view_json(v, pipeline=pipeline), text)
         return EXIT_OK
 
     handler.__doc__ = f"nba-tui {action} JOB|PLAN"

@@ -21,7 +21,8 @@ from textual import work
 from nba_tui import morning
 from nba_tui.fmt import duration, printable
 from nba_tui.jobs.events import ALERT_KINDS, Event
-from nba_tui.tui.control import JobControl, one_line
+from nba_tui.tui.control import JobControl
+from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import ActionDone, EventsRead
 from nba_tui.tui.screens.modals import MorningScreen
 

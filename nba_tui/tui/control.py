@@ -9,7 +9,7 @@ and shows its result or its error as a toast; a call that needs a yes first carr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +24,14 @@ from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.tui.cells import PHASE_PREFIX, dates_left, is_remote, remote_state_text
+from nba_tui.tui.joblists import (
+    active_per_plan,
+    describe,
+    latest_per_table,
+    missing_of,
+    one_line,
+    shard_positions,
+)
 
 PLAN_ACTIONS = ("pause_plan", "resume_plan", "stop_plan", "cancel_plan")
 """Actions on the plan the selected table's job belongs to (all of its jobs at once)."""
@@ -40,53 +48,6 @@ JOB_ACTIONS = (
 """Actions that change jobs: none of them applies in read-only mode or without a supervisor."""
 RESTARTABLE = (JobState.FAILED, JobState.STOPPED, JobState.LOST)
 """States `restart` accepts (the program resumes from its checkpoint)."""
-
-
-def one_line(error: BaseException | None) -> str:
-    """The first line of an error, for a toast or the header (never a traceback)."""
-    if error is None:
-        return "unknown error"
-    text = str(error).strip().splitlines()
-    return printable(text[0]) if text and text[0] else type(error).__name__
-
-
-def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:
-    """Per table: its active job if any, else its most recent one (what its row shows)."""
-    out: dict[str, JobView] = {}
-    for v in views:
-        cur = out.get(v.record.table)
-        rank = (v.state.active, v.record.created_at or 0)
-        if cur is None or rank > (cur.state.active, cur.record.created_at or 0):
-            out[v.record.table] = v
-    return out
-
-
-def shard_positions(views: Iterable[JobView]) -> dict[str, tuple[int, int]]:
-    """Job id -> (i, n): the job is its plan's shard i of n for its table (shards ordered by
-    their first date; a retry of a shard keeps the shard's place). Jobs outside a plan's
-    shards are absent."""
-    labels: dict[tuple[str, str], set[str]] = {}
-    for v in views:
-        rec = v.record
-        if rec.plan and rec.shard:
-            labels.setdefault((rec.plan, rec.table), set()).add(rec.shard)
-    out: dict[str, tuple[int, int]] = {}
-    for v in views:
-        rec = v.record
-        group = labels.get((rec.plan or "", rec.table))
-        if group and rec.shard:
-            order = sorted(group)
-            out[rec.id] = (order.index(rec.shard) + 1, len(order))
-    return out
-
-
-def active_per_plan(views: Iterable[JobView]) -> dict[str, int]:
-    """Plan id -> how many of its jobs are active (what stopping the plan stops)."""
-    out: dict[str, int] = {}
-    for v in views:
-        if v.record.plan and v.state.active:
-            out[v.record.plan] = out.get(v.record.plan, 0) + 1
-    return out
 
 
 @dataclass
@@ -126,17 +87,6 @@ class Confirm:
     title: str
     lines: list[str]
     question: str
-
-
-def describe(result: Any) -> str:
-    """A supervisor call's result as a one-line confirmation toast."""
-    if isinstance(result, Plan):  # a phase launch
-        n = len(result.jobs)
-        s = "s" if n != 1 else ""
-        return f"plan {result.id}: {n} job{s} queued ({', '.join(result.phases)})"
-    views = result if isinstance(result, list) else [result]
-    ids = [f"{v.record.table} ({v.record.id})" for v in views if isinstance(v, JobView)]
-    return ", ".join(ids) if ids else "done"
 
 
 @dataclass(frozen=True)
@@ -384,20 +334,6 @@ class JobControl:
         ask = Confirm(f"launch {phase}?", lines, "Launch anyway (--skip-preflight)?")
         return JobCall(f"launch {phase}", run, confirm=ask)
 
-    def missing_of(self, view: JobView) -> int | None:
-        """How many of the job's dates the warehouse lacks (the latest snapshot); None before
-        the first poll."""
-        rec = view.record
-        cov = self.snapshot.tables.get(rec.table) if self.snapshot is not None else None
-        if cov is None:
-            return None
-        missing = [d.isoformat() for d in cov.missing]
-        if rec.dates is not None:
-            wanted = set(rec.dates)
-            return sum(1 for d in missing if d in wanted)
-        lo, hi = rec.start or "0000-00-00", rec.end or "9999-99-99"  # ISO dates sort as text
-        return sum(1 for d in missing if lo <= d <= hi)
-
     def _remote_pause(self, action: str, view: JobView) -> JobCall:
         """No engine can pause a remote task: `p` stops the job on its engine and keeps the
         dates still missing (asked first, saying so); `r` relaunches them there."""
@@ -414,7 +350,7 @@ class JobControl:
             return JobCall(
                 f"resume {table} on {eng} ({dates_left(n)})", lambda: sup.resume(jid), done
             )
-        n = self.missing_of(view)
+        n = missing_of(self.snapshot, view)
         kept = (
             f"its {n} missing date{'s' if n != 1 else ''}" if n is not None else "its missing dates"
         )
@@ -525,6 +461,11 @@ class JobControl:
         if self.read_only or fn is None:
             return []
         return [p.id for p in fn()]
+
+    def adopt_remote(self) -> list[str]:
+        """Remote jobs whose bridge died followed again, orphan runs cancelled (blocking)."""
+        fn = getattr(self.supervisor, "adopt_remote", None)
+        return [] if self.read_only or fn is None else list(fn())
 
     def state_version(self) -> object:
         """The supervisor's state version (blocking but cheap), or None without one."""

@@ -15,8 +15,19 @@ BINDINGS = [
         "phase",
         tooltip="launch the selected phase in parallel (max_parallel; confirms if preflight fails)",
     ),
-    Binding("p", "pause", "pause", tooltip="pause the selected job (SIGSTOP to its process group)"),
-    Binding("r", "resume", "resume", tooltip="resume the selected paused job (SIGCONT)"),
+    Binding(
+        "p",
+        "pause",
+        "pause",
+        tooltip="pause the selected job (local: SIGSTOP to its process group; remote: stop it "
+        "there and keep its missing dates)",
+    ),
+    Binding(
+        "r",
+        "resume",
+        "resume",
+        tooltip="resume the selected paused job (local: SIGCONT; remote: relaunch its kept dates)",
+    ),
     Binding(
         "s",
         "stop",

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.worker import Worker, WorkerState
 
-from nba_tui.tui.control import JobCall, JobControl, one_line
+from nba_tui.tui.control import JobCall, JobControl
+from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
 from nba_tui.tui.screens.modals import HistoryScreen
 from nba_tui.tui.widgets.logpane import LogPane, LogSource
@@ -106,17 +107,21 @@ class Refresh:
 
     @work(thread=True, group="adopt", exit_on_error=False)
     def _adopt_worker(self) -> None:
-        """Once at start: plans whose runner died get a new one that adopts their jobs."""
+        """Once at start: plans whose runner died get a new one that adopts their jobs; remote
+        jobs whose bridge died are followed again, orphaned remote runs cancelled."""
         try:
             ids = self.control.adopt_plans()
+            remote = self.control.adopt_remote()
         except Exception as e:  # noqa: BLE001 - a toast, never a traceback
             self.call_from_thread(
-                self.notify, f"cannot re-adopt plans: {one_line(e)}", severity="warning"
+                self.notify, f"cannot re-adopt jobs: {one_line(e)}", severity="warning"
             )
             return
         if ids:
             text = f"plan {', '.join(ids)}: its runner had died; a new one adopted its jobs"
             self.call_from_thread(self.notify, text, title="plans", timeout=15)
+        for line in remote:
+            self.call_from_thread(self.notify, line, title="remote jobs", timeout=15)
 
     @work(thread=True, group="jobs", exit_on_error=False)
     def _jobs_worker(self, source: LogSource | None) -> None:

@@ -16,7 +16,8 @@ from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.jobs.plans import Plan
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection, describe, latest_per_table
+from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection
+from nba_tui.tui.joblists import describe, latest_per_table
 
 SHORT = "team_defense_game_summary"
 """Short of its threshold in the fixed snapshot, with a backfill."""

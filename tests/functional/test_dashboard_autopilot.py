@@ -22,7 +22,7 @@ from nba_tui.jobs import events
 from nba_tui.tui import keys
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.cells import job_word
-from nba_tui.tui.control import shard_positions
+from nba_tui.tui.joblists import shard_positions
 from nba_tui.tui.screens.modals import ConfirmScreen, MorningScreen
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid

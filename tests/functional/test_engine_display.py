@@ -21,6 +21,7 @@ from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.cells import cost_text, job_cells, remote_state_text, remote_word
 from nba_tui.tui.control import JobControl, Selection
+from nba_tui.tui.joblists import missing_of
 from nba_tui.tui.screens.modals import ConfirmScreen
 from nba_tui.tui.titles import log_title
 from nba_tui.tui.widgets.grid import CoverageGrid
@@ -225,7 +226,7 @@ def test_pause_of_a_remote_job_counts_the_missing_dates_it_keeps(tmp_path: Path)
     assert "pause stops the job on ray and keeps its 5 missing dates;" in call.confirm.lines
     ranged = dataclasses.replace(job, dates=None, start=missing[0], end=missing[2])
     ctl.jobs = {RAY: JobView(ranged, Progress())}
-    assert ctl.missing_of(ctl.jobs[RAY]) == 3
+    assert missing_of(ctl.snapshot, ctl.jobs[RAY]) == 3
 
 
 # -- on screen ----------------------------------------------------------------------------------
