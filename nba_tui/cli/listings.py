@@ -67,6 +67,8 @@ def supervised(pipeline: Pipeline) -> Iterator[Supervisor]:
         yield api.Supervisor(pipeline)
     except api.PreflightFailed:
         raise
+    except api.EngineRefused as e:  # a setting or the environment to fix
+        raise InputError(str(e)) from None
     except api.JobError as e:
         raise Refused(str(e)) from None
     except api.StateError as e:

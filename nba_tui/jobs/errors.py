@@ -16,3 +16,8 @@ class PreflightFailed(JobError):
     def __init__(self, message: str, lines: list[str]) -> None:
         super().__init__(message)
         self.lines = lines
+
+
+class EngineRefused(JobError):
+    """A remote engine cannot take work (no credentials, unknown job, quota, unreachable): a
+    setting or the environment to fix, so the CLI exits 2 with the one line."""

@@ -33,7 +33,7 @@ from nba_tui.jobs.engines.drivers import (
 )
 from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.engines.remote import RemoteEngine, submission_name
-from nba_tui.jobs.errors import JobError
+from nba_tui.jobs.errors import EngineRefused, JobError
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.warehouse import WarehouseError
 
@@ -81,7 +81,7 @@ class RemoteOps:
             try:
                 drivers[name] = driver_for(self.pipeline, name)
             except EngineError as e:
-                raise JobError(str(e)) from None
+                raise EngineRefused(str(e)) from None
         return drivers[name]
 
     def check_engine(self, name: str) -> None:
@@ -94,7 +94,7 @@ class RemoteOps:
         try:
             self.driver(name).check()
         except EngineError as e:
-            raise JobError(str(e)) from None
+            raise EngineRefused(str(e)) from None
         checked[name] = time.monotonic()
 
     def engine_dates(

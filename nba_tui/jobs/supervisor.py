@@ -37,7 +37,7 @@ from nba_tui.config import Pipeline, Table
 from nba_tui.jobs import actions, checks, procs, runlock
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.local import LocalEngine
-from nba_tui.jobs.errors import JobError, PreflightFailed
+from nba_tui.jobs.errors import EngineRefused, JobError, PreflightFailed
 from nba_tui.jobs.model import Damaged, JobRecord, JobState, JobView
 from nba_tui.jobs.plan_ops import PlanOps
 from nba_tui.jobs.progress import Trackers
@@ -46,7 +46,14 @@ from nba_tui.jobs.reconcile import reconcile
 from nba_tui.jobs.remote_ops import REMOTE_GRACE, RemoteOps
 from nba_tui.jobs.store import LockTimeout, StateError, Store, open_log
 
-__all__ = ["Damaged", "JobError", "PreflightFailed", "StateError", "Supervisor"]
+__all__ = [
+    "Damaged",
+    "EngineRefused",
+    "JobError",
+    "PreflightFailed",
+    "StateError",
+    "Supervisor",
+]
 
 
 class Supervisor(PlanOps, RemoteOps, ReadOps):
