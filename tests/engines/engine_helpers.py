@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +17,7 @@ from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
+from nba_tui.sample import ensure_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "upcoming_player_game_context"
@@ -39,6 +43,24 @@ def remote_pipeline(tmp: Path, engine: str, settings: dict, *, start: str, end: 
     text = re.sub(r"(?ms)^jobs: \{.*?\}", "jobs: " + json.dumps(jobs), text)
     (tmp / "pipeline.yaml").write_text(text)
     return config.load(tmp / "pipeline.yaml")
+
+
+_BUILT: dict[tuple[str, str], Path] = {}
+
+
+def sample_warehouse(pipe: Pipeline) -> None:
+    """The sample warehouse for `pipe`: built once per range in a session, then copied (a build
+    takes seconds; the tests change their copy)."""
+    key = (pipe.range.start.isoformat(), pipe.range.end.isoformat())
+    if key not in _BUILT:
+        ensure_warehouse(pipe)
+        keep = Path(tempfile.mkdtemp(prefix="nbawh"))
+        atexit.register(shutil.rmtree, keep, True)
+        pristine = keep / "warehouse"
+        shutil.copytree(pipe.sqlite_dir, pristine)
+        _BUILT[key] = pristine
+        return
+    shutil.copytree(_BUILT[key], pipe.sqlite_dir)
 
 
 def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cloudrun_contract import ContractServer, cloudrun_server, wait_until  # noqa: F401
+from cloudrun_contract import ContractServer, wait_until
 
 from nba_tui.commands import render_argv
 from nba_tui.config import CloudRunSettings, Pipeline
@@ -88,7 +88,7 @@ def follow(
 
 def test_submit_runs_the_sample_backfill_as_three_tasks_to_success(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811
+    cloudrun_server: ContractServer,
 ) -> None:
     pipe, dates = setup(tmp_path, 9)
     iso = [d.isoformat() for d in dates]
@@ -152,7 +152,7 @@ def _last_cursor(driver: CloudRunDriver, run_id: str) -> str | None:
 
 def test_cancel_of_a_slow_run_ends_cancelled_and_leaves_no_process(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811
+    cloudrun_server: ContractServer,
 ) -> None:
     pipe, dates = setup(tmp_path, 6)
     iso = [d.isoformat() for d in dates]
@@ -187,7 +187,7 @@ def test_cancel_of_a_slow_run_ends_cancelled_and_leaves_no_process(
 
 def test_a_failing_task_fails_the_execution(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811
+    cloudrun_server: ContractServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pipe, dates = setup(tmp_path, 4)
@@ -200,7 +200,7 @@ def test_a_failing_task_fails_the_execution(
     assert run.message and "\n" not in run.message
 
 
-def test_find_by_labels(cloudrun_server: ContractServer) -> None:  # noqa: F811
+def test_find_by_labels(cloudrun_server: ContractServer) -> None:
     driver = CloudRunDriver(settings(cloudrun_server))
     argv = [sys.executable, "-c", "print('hi')"]
     a = driver.submit(argv, {}, {LABEL_TABLE: "t1", LABEL_JOB: "a"})
@@ -213,7 +213,7 @@ def test_find_by_labels(cloudrun_server: ContractServer) -> None:  # noqa: F811
 
 
 def test_unknown_job_fails_check_and_submit_with_one_line(
-    cloudrun_server: ContractServer,  # noqa: F811
+    cloudrun_server: ContractServer,
 ) -> None:
     driver = CloudRunDriver(settings(cloudrun_server, job="no-such-job"))
     with pytest.raises(EngineError) as info:
@@ -231,7 +231,7 @@ def test_unknown_job_fails_check_and_submit_with_one_line(
 
 
 def test_quota_exhausted_is_one_line_with_the_fix(
-    cloudrun_server: ContractServer,  # noqa: F811
+    cloudrun_server: ContractServer,
 ) -> None:
     cloudrun_server.quota_exhausted = True
     driver = CloudRunDriver(settings(cloudrun_server))

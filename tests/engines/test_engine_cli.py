@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cloudrun_contract import ContractServer, cloudrun_server  # noqa: F401 - the fixture
+from cloudrun_contract import ContractServer
 from engine_helpers import RANGE, TABLE, remote_pipeline
 
 from nba_tui import config
@@ -45,7 +45,7 @@ def test_an_unreachable_ray_cluster_is_exit_2_one_line_nothing_recorded(tmp_path
 
 def test_an_unknown_cloud_run_job_is_exit_2(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811 - the fixture
+    cloudrun_server: ContractServer,
 ) -> None:
     settings = {
         "project": cloudrun_server.project,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ray_helpers import free_port, ray_head  # noqa: F401
+from ray_helpers import free_port
 
 from nba_tui.commands import render_argv
 from nba_tui.config import Pipeline, RaySettings
@@ -42,7 +42,7 @@ def pipe(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
 
 
 @pytest.fixture
-def driver(ray_head: str) -> RayDriver:  # noqa: F811
+def driver(ray_head: str) -> RayDriver:
     return RayDriver(RaySettings(address=ray_head, num_cpus=1))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cloudrun_contract import ContractServer, cloudrun_server  # noqa: F401 - the fixture
+from cloudrun_contract import ContractServer
 from engine_helpers import (
     RANGE,
     TABLE,
@@ -19,6 +19,7 @@ from engine_helpers import (
     missing,
     progressed,
     remote_pipeline,
+    sample_warehouse,
     unfillable,
     wait_for,
 )
@@ -29,7 +30,6 @@ from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.sample import ensure_warehouse
 from nba_tui.sample.backfill import PACE_ENV
 
 TASKS = 3
@@ -46,7 +46,7 @@ def make(tmp: Path, server: ContractServer, job: str | None = None) -> Pipeline:
         "price_per_task_second": 0.5,
     }
     p = remote_pipeline(tmp, "cloudrun", settings, **RANGE)
-    ensure_warehouse(p)
+    sample_warehouse(p)
     return p
 
 
@@ -56,7 +56,7 @@ def launch(sup: Supervisor, pipe: Pipeline) -> str:
 
 def test_a_table_backfills_as_one_execution_of_tasks(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811 - the fixture
+    cloudrun_server: ContractServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(PACE_ENV, "0.05")
@@ -79,7 +79,7 @@ def test_a_table_backfills_as_one_execution_of_tasks(
 
 def test_pause_cancels_the_execution_keeps_the_missing_dates_and_resume_ends_them(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811 - the fixture
+    cloudrun_server: ContractServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(PACE_ENV, "0.8")
@@ -106,7 +106,7 @@ def test_pause_cancels_the_execution_keeps_the_missing_dates_and_resume_ends_the
 
 def test_stop_cancels_and_a_cancel_elsewhere_is_never_success(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811 - the fixture
+    cloudrun_server: ContractServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(PACE_ENV, "3")
@@ -128,7 +128,7 @@ def test_stop_cancels_and_a_cancel_elsewhere_is_never_success(
 
 def test_an_unknown_cloud_run_job_is_refused_before_anything_is_recorded(
     tmp_path: Path,
-    cloudrun_server: ContractServer,  # noqa: F811 - the fixture
+    cloudrun_server: ContractServer,
 ) -> None:
     pipe = make(tmp_path, cloudrun_server, job="no-such-job")
     sup = Supervisor(pipe)

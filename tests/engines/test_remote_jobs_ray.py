@@ -18,10 +18,10 @@ from engine_helpers import (
     missing,
     progressed,
     remote_pipeline,
+    sample_warehouse,
     unfillable,
     wait_for,
 )
-from ray_helpers import ray_head  # noqa: F401 - the session fixture
 
 from nba_tui.config import Pipeline
 from nba_tui.jobs.engines.drivers import (
@@ -34,14 +34,13 @@ from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.sample import ensure_warehouse
 from nba_tui.sample.backfill import PACE_ENV
 
 
 @pytest.fixture
-def pipe(tmp_path: Path, ray_head: str) -> Pipeline:  # noqa: F811 - the fixture
+def pipe(tmp_path: Path, ray_head: str) -> Pipeline:
     p = remote_pipeline(tmp_path, "ray", {"address": ray_head, "num_cpus": 0.5}, **RANGE)
-    ensure_warehouse(p)
+    sample_warehouse(p)
     return p
 
 
