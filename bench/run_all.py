@@ -69,6 +69,7 @@ def steps(quick: bool) -> list[Step]:
         ssh = Step("watching, ssh", lambda w: bench_tui.watch_ssh(_template(w), w, sizes, window))
         out.insert(2, ssh)
         out.insert(-1, Step("RSS, 1 GB of logs", lambda w: bench_load.rss_logs(w, 1.0)))
+        out.append(Step("engines", lambda w: __import__("bench_engines").run(w), False))
     return out
 
 
