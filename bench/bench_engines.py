@@ -51,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -239,29 +239,12 @@ class Started:
         return left
 
 
-@contextlib.contextmanager
-def head_cpus(n: int) -> Iterator[None]:
-    """ray_helpers starts a 4-CPU head; the bench wants `n` (8 jobs of 1 CPU at once)."""
-    original = ray_helpers.head_argv
-
-    def argv(temp_dir: Path, gcs_port: int, dashboard_port: int) -> list[str]:
-        out = original(temp_dir, gcs_port, dashboard_port)
-        return [f"--num-cpus={n}" if a.startswith("--num-cpus=") else a for a in out]
-
-    ray_helpers.head_argv = argv
-    try:
-        yield
-    finally:
-        ray_helpers.head_argv = original
-
-
 def start_head(started: Started) -> tuple[str, float]:
     temp_dir = Path(tempfile.mkdtemp(prefix="nbaray", dir="/tmp"))  # short: unix socket paths
     errors = []
     for _ in range(ray_helpers.START_ATTEMPTS):
         try:
-            with head_cpus(HEAD_CPUS):
-                address, session, seconds = ray_helpers._start_once(temp_dir)  # noqa: SLF001
+            address, session, seconds = ray_helpers.start_head(temp_dir, HEAD_CPUS)
         except RuntimeError as e:
             errors.append(str(e))
             continue

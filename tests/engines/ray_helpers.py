@@ -40,7 +40,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def head_argv(temp_dir: Path, gcs_port: int, dashboard_port: int) -> list[str]:
+def head_argv(temp_dir: Path, gcs_port: int, dashboard_port: int, num_cpus: int = 4) -> list[str]:
     return [
         str(RAY),
         "start",
@@ -49,7 +49,7 @@ def head_argv(temp_dir: Path, gcs_port: int, dashboard_port: int) -> list[str]:
         f"--port={gcs_port}",
         "--dashboard-host=127.0.0.1",
         f"--dashboard-port={dashboard_port}",
-        "--num-cpus=4",
+        f"--num-cpus={num_cpus}",
         "--disable-usage-stats",
         f"--temp-dir={temp_dir}",
         # every other listening port free too (the defaults are fixed numbers)
@@ -152,13 +152,14 @@ def stop_head(session: int, temp_dir: Path) -> set[int]:
     return left
 
 
-def _start_once(temp_dir: Path) -> tuple[str, int, float]:
-    """(dashboard address, session id, seconds to ready); raises RuntimeError with the reason."""
+def start_head(temp_dir: Path, num_cpus: int = 4) -> tuple[str, int, float]:
+    """Start a head (dashboard address, session id for `stop_head`, seconds to ready); raises
+    RuntimeError with the reason (used by the fixture and by bench/bench_engines.py)."""
     gcs_port, dash_port = free_port(), free_port()
     address = f"http://127.0.0.1:{dash_port}"
     began = time.monotonic()
     proc = subprocess.Popen(
-        head_argv(temp_dir, gcs_port, dash_port),
+        head_argv(temp_dir, gcs_port, dash_port, num_cpus),
         env=head_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -198,7 +199,7 @@ def ray_head(request: pytest.FixtureRequest) -> Iterator[str]:
     started: tuple[str, int, float] | None = None
     for _ in range(START_ATTEMPTS):  # a free port may be taken between picking and binding
         try:
-            started = _start_once(temp_dir)
+            started = start_head(temp_dir)
             break
         except RuntimeError as exc:
             errors.append(str(exc))
