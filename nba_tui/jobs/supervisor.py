@@ -364,6 +364,9 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
             raise JobError(f"job {rec.id} is already {rec.state}")
         if rec.engine != "local":  # the bridge cancels the run and waits for the engine
             seconds = max(seconds, REMOTE_GRACE)
+        if rec.pause_requested and not self.engine.alive(rec):  # paused remotely: nothing runs
+            left = len(rec.remote_left or [])
+            return self.mark_stopped(rec.id, f"stopped while paused ({left} dates were left)")
         with self._writing("stop"):
             self._log_action(rec, "stop", grace=seconds)
             self.store.update_job(rec.id, lambda r: setattr(r, "stop_requested", True))

@@ -136,3 +136,22 @@ def test_an_unknown_cloud_run_job_is_refused_before_anything_is_recorded(
         launch(sup, pipe)
     assert "no-such-job not found" in str(info.value) and "\n" not in str(info.value)
     assert sup.jobs() == []
+
+
+def test_stopping_a_paused_job_ends_it_without_waiting_for_a_process(
+    tmp_path: Path,
+    cloudrun_server: ContractServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(PACE_ENV, "2")
+    pipe = make(tmp_path, cloudrun_server)
+    sup = Supervisor(pipe)
+    job = launch(sup, pipe)
+    wait_for(lambda: progressed(sup, job, 1), 90, "the tasks started")
+    left = sup.pause(job).record.remote_left or []
+    view = sup.stop(job)
+    assert view.state is JobState.STOPPED
+    assert view.record.message == f"stopped while paused ({len(left)} dates were left)"
+    assert [e["action"] for e in sup.history()][-2:] == ["pause", "stop"]
+    with pytest.raises(JobError, match="is stopped; only a paused job can be resumed"):
+        sup.resume(job)
