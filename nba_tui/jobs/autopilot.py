@@ -154,7 +154,7 @@ class Autopilot:
         for v in views:
             if v.state is JobState.QUEUED and v.record.shim_pid is None:
                 with contextlib.suppress(JobError):
-                    v = self.sup.mark_stopped(v.id, ORPHAN)
+                    v = self.sup.stop_unstarted(v.id, ORPHAN)
             out.append(v)
         return out
 

@@ -148,10 +148,12 @@ class PlanOps:
         for v in self.jobs():
             if v.record.plan != plan_id:
                 continue
-            if v.state is JobState.RUNNING:
+            r = v.record
+            pausing = v.state is JobState.PAUSED and r.pause_requested and r.remote_left is None
+            if v.state is JobState.RUNNING or pausing:  # (a remote pause under way: awaited)
                 with contextlib.suppress(JobError):  # it may end meanwhile
                     self.pause(v.id)
-            elif v.state is JobState.QUEUED and v.record.shim_pid:
+            elif v.state is JobState.QUEUED and r.shim_pid:
                 starting = True
         return starting
 

@@ -132,6 +132,9 @@ class RemoteOps:
         if rec.pid is not None:
             self._terminate(rec, max(REMOTE_GRACE, self.pipeline.jobs.stop_grace))
         procs.wait_until(lambda: not self.engine.alive(rec), 10.0, 0.05)
+        return self._keep_left(rec, now)
+
+    def _keep_left(self, rec: JobRecord, now: float) -> JobView:
         left = self.left_in_warehouse(rec)
 
         def kept(r: JobRecord) -> None:
@@ -141,6 +144,20 @@ class RemoteOps:
                 r.state, r.paused_at = JobState.PAUSED, r.paused_at or now
 
         self.store.update_job(rec.id, kept)
+        return self.job(rec.id)
+
+    def await_remote_pause(self, rec: JobRecord) -> JobView:
+        """A remote pause someone else started (the plan runner, another dashboard): wait until
+        it kept the job's dates, so a pause returns only once nothing of the job runs; if that
+        pauser died, finish its work (the run's bridge is gone by then)."""
+
+        def settled() -> bool:
+            r = self.store.load_job(rec.id)
+            return r is None or r.remote_left is not None or not r.state.active
+
+        grace = REMOTE_GRACE + 30.0  # its cancel, then its look at the warehouse
+        if not procs.wait_until(settled, grace, 0.1) and not self.engine.alive(rec):
+            return self._keep_left(rec, time.time())
         return self.job(rec.id)
 
     def left_in_warehouse(self, rec: JobRecord) -> list[str]:

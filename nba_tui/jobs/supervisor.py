@@ -305,8 +305,8 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
         """SIGSTOP every process of a running job; returns once they are all stopped (<= 1 s)."""
         view = self.job(job_id)
         rec = view.record
-        if rec.state is JobState.PAUSED:
-            return view
+        if rec.state is JobState.PAUSED:  # a remote pause under way elsewhere: its outcome
+            return self.await_remote_pause(rec) if rec.pause_requested else view
         if rec.state is not JobState.RUNNING:
             raise JobError(f"job {rec.id} is {rec.state}; only a running job can be paused")
         if rec.engine != "local":
@@ -418,6 +418,15 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
         self.engine.signal(rec, signal.SIGKILL)
         procs.wait_until(lambda: not self.engine.members(rec), 5.0, 0.01)
         return True
+
+    def stop_unstarted(self, job_id: str, message: str) -> JobView:
+        """`mark_stopped` a queued job no launcher took, checked under the table's lock (which a
+        start or a resume holds until the job's shim is recorded): never one being started."""
+        with self._table_lock(self.job(job_id).record.table):
+            rec = self.store.load_job(job_id)
+            if rec is None or rec.state is not JobState.QUEUED or rec.shim_pid is not None:
+                return self.job(job_id)
+            return self.mark_stopped(job_id, message)
 
     def mark_stopped(self, job_id: str, message: str) -> JobView:
         """Record an active job that will never run (e.g. a plan's queued job) as STOPPED."""

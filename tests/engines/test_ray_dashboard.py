@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import RANGE, missing, progressed, remote_pipeline, wait_for
-from ray_helpers import ray_head  # noqa: F401 - the session fixture
+from engine_helpers import RANGE, missing, progressed, remote_pipeline, sample_warehouse, wait_for
 
 from nba_tui import config
 from nba_tui.config import Pipeline
@@ -25,7 +24,6 @@ from nba_tui.jobs.engines.drivers import LABEL_PIPELINE, RemoteRun, RemoteState,
 from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.supervisor import Supervisor
-from nba_tui.sample import ensure_warehouse
 from nba_tui.sample.backfill import PACE_ENV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
@@ -53,12 +51,12 @@ class Tmux(e2e_helpers.Tmux):
 
 
 @pytest.fixture
-def pipe(tmp_path: Path, ray_head: str) -> Iterator[Pipeline]:  # noqa: F811 - the fixture
+def pipe(tmp_path: Path, ray_head: str) -> Iterator[Pipeline]:
     p = remote_pipeline(tmp_path, "ray", {"address": ray_head, "num_cpus": 0.5}, **RANGE)
     text = re.sub(r"(?m)^poll: .*$", "poll: {interval: 1s}", p.source.read_text())
     p.source.write_text(text)
     p = config.load(p.source)
-    ensure_warehouse(p)
+    sample_warehouse(p)
     yield p
     sup = Supervisor(p)  # a failed test leaves nothing running (its Ray run cancelled too)
     for view in sup.jobs():

@@ -9,8 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import RANGE, duplicate_keys, missing, remote_pipeline, wait_for
-from ray_helpers import ray_head  # noqa: F401 - the session fixture
+from engine_helpers import (
+    RANGE,
+    duplicate_keys,
+    missing,
+    remote_pipeline,
+    sample_warehouse,
+    wait_for,
+)
 
 from nba_tui.config import Pipeline
 from nba_tui.jobs import procs
@@ -28,7 +34,6 @@ from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.sample import ensure_warehouse
 from nba_tui.sample.backfill import PACE_ENV
 
 PHASE = "phase3"
@@ -36,9 +41,9 @@ SHARDS = 2
 
 
 @pytest.fixture
-def pipe(tmp_path: Path, ray_head: str) -> Iterator[Pipeline]:  # noqa: F811 - the fixture
+def pipe(tmp_path: Path, ray_head: str) -> Iterator[Pipeline]:
     p = remote_pipeline(tmp_path, "ray", {"address": ray_head, "num_cpus": 0.5}, **RANGE)
-    ensure_warehouse(p)
+    sample_warehouse(p)
     yield p
     # a failed test leaves nothing running: its plans cancelled, its jobs stopped (Ray runs too)
     sup = Supervisor(p)
