@@ -111,15 +111,18 @@ class Refresh:
         jobs whose bridge died are followed again, orphaned remote runs cancelled."""
         try:
             ids = self.control.adopt_plans()
-            remote = self.control.adopt_remote()
         except Exception as e:  # noqa: BLE001 - a toast, never a traceback
+            ids = []
             self.call_from_thread(
-                self.notify, f"cannot re-adopt jobs: {one_line(e)}", severity="warning"
+                self.notify, f"cannot re-adopt plans: {one_line(e)}", severity="warning"
             )
-            return
         if ids:
             text = f"plan {', '.join(ids)}: its runner had died; a new one adopted its jobs"
             self.call_from_thread(self.notify, text, title="plans", timeout=15)
+        try:
+            remote = self.control.adopt_remote()
+        except Exception as e:  # noqa: BLE001 - a toast, never a traceback
+            remote = [f"cannot follow remote jobs again: {one_line(e)}"]
         for line in remote:
             self.call_from_thread(self.notify, line, title="remote jobs", timeout=15)
 

@@ -175,6 +175,10 @@ class FakeSupervisor:
         """No plan lost its runner (the dashboard asks once at start)."""
         return []
 
+    def adopt_remote(self) -> list:
+        """No remote job lost its bridge (the dashboard asks once at start)."""
+        return []
+
     def __getattr__(self, name: str):  # launch, pause, ...: refused like a real JobError
         def refuse(*args: object, **kwargs: object) -> None:
             raise RuntimeError(f"{name}: refused by the test supervisor")

@@ -260,3 +260,31 @@ async def test_dashboard_readopts_a_plan_whose_runner_died(tmp_path: Path) -> No
             pilot, lambda: f"plan {PLAN_ID}: its runner had died" in toasts(app), "the toast"
         )
     assert adopted == [PLAN_ID]
+
+
+async def test_dashboard_follows_remote_jobs_again_at_start_and_survives_an_engine_error(
+    tmp_path: Path,
+) -> None:
+    """At start the dashboard asks the supervisor to follow remote runs whose bridge died; each
+    line is a toast. An engine that cannot answer is a warning toast, and the plan adoption
+    before it still happened."""
+    app, sup = plan_app(tmp_path)
+    line = "following ray run nba-tui-abc123-1 of job abc123 again"
+    sup.adopt_remote = lambda: [line]  # the fake gains the real API's method
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: line in toasts(app), "the remote toast")
+    app, sup = plan_app(tmp_path)
+    adopted: list[str] = []
+    sup.adopt_plans = lambda: adopted.append(PLAN_ID) or []
+
+    def down() -> list:
+        raise RuntimeError("cannot reach the Ray cluster at http://x:1: refused")
+
+    sup.adopt_remote = down
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: "cannot follow remote jobs again: cannot reach the Ray" in toasts(app),
+            "the warning",
+        )
+    assert adopted == [PLAN_ID]
