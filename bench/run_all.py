@@ -7,7 +7,9 @@ Full run (~20-30 min): watching cost (terminal bytes/s, CPU of the dashboard's o
 first paint and first frame at 15 and 100 tables; key -> SIGSTOP p50/p99 over 50 presses under a
 10-job log flood; RSS over 300 help-modal cycles and while jobs write 1 GB of logs; CPU while a log
 grows by 100 MB; `status --json` at 20 and 100 tables; poll latency and bytes billed vs 1/5/15/50/
-100 tables on SQLite and the BigQuery emulator; the idle-night BigQuery figure.
+100 tables on SQLite and the BigQuery emulator; the idle-night BigQuery figure; the engines
+(bench_engines.py, ~2 min: one Phase 4 table from empty on local, Ray with 8 shards on a loopback
+head, Cloud Run with 8 tasks on the contract server; wall times and ratios).
 
 `--quick` (< 5 min): the local subset (no SSH, no emulator, no 1 GB of logs) with shorter windows;
 it ends with exactly one line `quick: N of M targets met`.
