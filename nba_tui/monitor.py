@@ -152,6 +152,8 @@ class Monitor:
         agree on who closes the warehouse)."""
         self._lock = threading.Lock()
         self._inflight: asyncio.Future[PollResult] | None = None
+        self._early: concurrent.futures.Future[coverage.Snapshot] | None = None
+        """A poll started by `prefetch()` that no caller has taken yet."""
 
     def _open(self) -> Warehouse:
         """The warehouse, opened on first use (in the poll thread: finding credentials can take
@@ -254,6 +256,26 @@ class Monitor:
         self._running, self._running_since = worker.future, worker.started
         return worker.future
 
+    def prefetch(self) -> None:
+        """Start the first poll now, before the caller can await it: the dashboard calls it
+        before importing Textual, so a cold count of the warehouse runs while the UI starts
+        (first frame at 100 tables, issue 12). The next `poll()`/`poll_once()` takes this poll's
+        result, within the same deadline counted from now, instead of starting another.
+
+        Nothing happens for a throttled warehouse (BigQuery: every query goes through the
+        throttle, which only an event loop can wait for) or once a poll has run."""
+        if self.throttler is not None or self._running is not None or self._closed:
+            return
+        self._early = self._submit()
+
+    def _take_early(self) -> concurrent.futures.Future[coverage.Snapshot] | None:
+        future, self._early = self._early, None
+        return future
+
+    def _remaining(self) -> float:
+        """What is left of the deadline of the poll running now (all of it for a new one)."""
+        return max(0.0, self.timeout - (time.monotonic() - self._running_since))
+
     def _timed_out(self) -> PollResult:
         # The thread may still be stuck in the client; it is bounded by the client's own
         # deadlines, and no new query starts until it returns (see `_busy`).
@@ -277,11 +299,13 @@ class Monitor:
         returns within `timeout` (+ a few ms) whatever the client's own retries would do.
         Errors become a result, never an exception."""
         self.polls += 1
-        busy = self._busy()
-        if busy is not None:
-            return busy
-        future = self._submit()
-        concurrent.futures.wait([future], timeout=self.timeout)
+        future = self._take_early()
+        if future is None:
+            busy = self._busy()
+            if busy is not None:
+                return busy
+            future = self._submit()
+        concurrent.futures.wait([future], timeout=self._remaining())
         if not future.done():
             return self._timed_out()
         return self._outcome(future)
@@ -313,14 +337,16 @@ class Monitor:
         import asyncio  # already loaded by the caller's event loop: a dict lookup
 
         self.polls += 1
-        busy = self._busy()
-        if busy is not None:
-            return busy
-        if self.throttler is not None:
-            await self.throttler.acquire()
-        future = self._submit()
+        future = self._take_early()
+        if future is None:
+            busy = self._busy()
+            if busy is not None:
+                return busy
+            if self.throttler is not None:
+                await self.throttler.acquire()
+            future = self._submit()
         try:
-            await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+            await asyncio.wait_for(asyncio.wrap_future(future), self._remaining())
         except TimeoutError:
             return self._timed_out()
         except Exception:  # noqa: BLE001, S110 - reported by _outcome from the future itself

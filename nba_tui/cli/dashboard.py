@@ -16,9 +16,18 @@ from nba_tui.config import Pipeline
 
 def cmd_dashboard(args: argparse.Namespace, pipeline: Pipeline) -> int:
     ensure_embedded(pipeline)
-    from nba_tui.tui.app import run as run_dashboard
+    from nba_tui.monitor import Monitor
 
-    return run_dashboard(pipeline, read_only=args.read_only)
+    # The first poll starts before Textual is imported: counting the warehouse (in C, in a
+    # thread) overlaps the UI's start-up instead of following it.
+    monitor = Monitor(pipeline)
+    monitor.prefetch()
+    try:
+        from nba_tui.tui.app import run as run_dashboard
+
+        return run_dashboard(pipeline, read_only=args.read_only, monitor=monitor)
+    finally:
+        monitor.close()
 
 
 def read_only_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:

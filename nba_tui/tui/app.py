@@ -467,12 +467,13 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             close()
 
 
-def run(pipeline: Pipeline, read_only: bool = False) -> int:
+def run(pipeline: Pipeline, read_only: bool = False, monitor: Monitor | None = None) -> int:
     """Run the dashboard until quit; the exit code for `nba-tui`.
 
-    The monitor's poll thread is a daemon (`Monitor`), so quitting never waits for a poll
-    stuck in a warehouse that went away."""
-    app = NbaTuiApp(pipeline, read_only=read_only)
+    `monitor`: one made (and possibly `prefetch`ed) by the caller; a new one by default. The
+    monitor's poll thread is a daemon (`Monitor`), so quitting never waits for a poll stuck in
+    a warehouse that went away."""
+    app = NbaTuiApp(pipeline, read_only=read_only, monitor=monitor)
     code = int(app.run() or 0)
     return code
 

@@ -122,8 +122,12 @@ class CoverageGrid(DataTable[Text]):
         return list(self._shown)
 
     def apply(self, rows: Mapping[str, Mapping[str, Cell]]) -> int:
-        """Write the cells that changed; returns how many were rewritten on screen."""
-        changed = 0
+        """Write the cells that changed; returns how many were rewritten on screen.
+
+        Every cell is written before any is refreshed: each `update_cell` drops DataTable's
+        cached row order, which locating a cell rebuilds (O(rows)), so interleaving them cost
+        O(cells x rows): ~0.1 s for the first snapshot of 100 tables."""
+        written: list[tuple[str, str]] = []
         visible = {c.key: c for c in self._spec}
         shown = set(self._shown)
         with self.app.batch_update(), self._repaint_cells_only():
@@ -139,9 +143,10 @@ class CoverageGrid(DataTable[Text]):
                     if col is None or key not in shown:
                         continue  # kept for when the wide layout shows it
                     self.update_cell(key, col_key, self._text(col, cell))
-                    self.refresh_coordinate(self.get_cell_coordinate(key, col_key))
-                    changed += 1
-        return changed
+                    written.append((key, col_key))
+            for key, col_key in written:
+                self.refresh_coordinate(self.get_cell_coordinate(key, col_key))
+        return len(written)
 
     @contextmanager
     def _repaint_cells_only(self) -> Iterator[None]:
