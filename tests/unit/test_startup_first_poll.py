@@ -14,7 +14,13 @@ from nba_tui import config, coverage
 from nba_tui.monitor import Monitor
 from nba_tui.warehouse.base import TableSpec
 from nba_tui.warehouse.identifiers import TableRef
-from nba_tui.warehouse.sqlite import SqliteWarehouse, _count_part, connect
+from nba_tui.warehouse.sqlite import (
+    SPLIT_MIN_TABLES,
+    SqliteWarehouse,
+    _count_part,
+    _halves,
+    connect,
+)
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(4)]
 SCHEDULE = TableSpec("__expected__", TableRef("raw", "schedule"), "game_date")
@@ -48,9 +54,9 @@ def _build(root: Path) -> None:
     conn.close()
 
 
-def _row_by_row(root: Path, spec: TableSpec) -> tuple[dict, dict]:
+def _row_by_row(root: Path, spec: TableSpec, datasets: tuple = ("raw",)) -> tuple[dict, dict]:
     """What the per-row query (the count before packing) gives for `spec`."""
-    conn = connect(root, ["raw"], create=False, readonly=True)
+    conn = connect(root, datasets, create=False, readonly=True)
     rows = conn.execute(_count_part(spec), (0, D[0].isoformat(), D[-1].isoformat())).fetchall()
     conn.close()
     counts: dict[dt.date, int] = {}
@@ -169,3 +175,41 @@ def test_no_prefetch_through_a_throttle(pipe: config.Pipeline) -> None:
         assert asyncio.run(mon.poll()).fresh and gate.calls == 1
     finally:
         mon.close()
+
+
+def test_a_large_count_is_split_by_dataset_and_gives_the_same_counts(tmp_path: Path) -> None:
+    """>= SPLIT_MIN_TABLES tables over two datasets: two statements on two connections at once,
+    each dataset whole on one side; the counts are those of the one-statement count."""
+    root = tmp_path / "wh"
+    conn = connect(root, ["raw", "a", "b"])
+    conn.execute("CREATE TABLE raw.schedule (game_date TEXT)")
+    conn.executemany("INSERT INTO raw.schedule VALUES (?)", [(d.isoformat(),) for d in D])
+    specs = []
+    for i in range(2 * SPLIT_MIN_TABLES):
+        ds = "ab"[i % 2]
+        conn.execute(f"CREATE TABLE {ds}.t{i} (game_date TEXT, flag)")
+        rows = [(d.isoformat(), j % 2) for k, d in enumerate(D) if (k + i) % 3 for j in range(i)]
+        conn.executemany(f"INSERT INTO {ds}.t{i} VALUES (?, ?)", rows)
+        specs.append(TableSpec(f"t{i}", TableRef(ds, f"t{i}"), "game_date", "flag"))
+    conn.close()
+    first, second = _halves(list(enumerate([SCHEDULE, *specs])))
+    sides = [{s.ref.dataset for _, s in half} for half in (first, second)]
+    assert second and not sides[0] & sides[1]  # whole datasets on each side
+    assert abs(len(first) - len(second)) <= 1
+    wh = SqliteWarehouse(root, ["raw", "a", "b"])
+    try:
+        c = wh.counts(SCHEDULE, specs, D[0], D[-1])
+    finally:
+        wh.close()
+    assert c.queries == 1 and c.expected == D
+    for spec in specs:
+        rows, flagged = _row_by_row(root, spec, ("raw", "a", "b"))
+        assert c.rows[spec.name] == rows and c.degraded[spec.name] == flagged
+    assert c.rows["t5"] == {D[0]: 5, D[2]: 5, D[3]: 5}  # (k + 5) % 3 == 0 for k = 1
+
+
+def test_a_small_count_or_one_dataset_is_not_split() -> None:
+    few = [(i, TableSpec(f"t{i}", TableRef("ab"[i % 2], f"t{i}"), "d")) for i in range(4)]
+    assert _halves(few) == (few, [])
+    one = [(i, TableSpec(f"t{i}", TableRef("a", f"t{i}"), "d")) for i in range(40)]
+    assert _halves(one) == (one, [])
