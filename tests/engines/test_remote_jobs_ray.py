@@ -144,3 +144,41 @@ def test_a_labelled_run_no_job_claims_is_cancelled(
     assert sup.adopt_remote() == [f"cancelled ray run {run_id}: no running job claims it"]
     wait_for(lambda: driver.get(run_id).state.ended, 30, "the orphan ended")
     assert driver.get(run_id).state is RemoteState.CANCELLED
+
+
+def test_the_bridge_submits_the_backfill_the_config_renders_never_a_stored_argv(
+    pipe: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A planted record's argv (here: create a canary file) is never what runs remotely: the
+    bridge renders the table's backfill from the pipeline file and the record's dates."""
+    import subprocess
+    import sys
+    import time
+
+    from nba_tui.jobs.engines.remote import CONFIG_ENV
+    from nba_tui.jobs.model import JobRecord
+    from nba_tui.jobs.store import Store
+
+    monkeypatch.setenv(PACE_ENV, "0")
+    canary = tmp_path / "canary"
+    day = missing(pipe)[0]
+    store = Store(pipe.state_dir)
+    store.ensure()
+    rec = JobRecord(
+        id="0a1b2c",
+        table=TABLE,
+        argv=["touch", str(canary)],
+        log="",
+        created_at=time.time(),
+        user="someone",
+        dates=[day],
+        engine="ray",
+    )
+    store.insert_job(rec)
+    env = {**os.environ, CONFIG_ENV: str(pipe.source)}
+    argv = [sys.executable, "-m", "nba_tui.jobs.engines.bridge", str(pipe.state_dir), rec.id]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not canary.exists()
+    assert f"Processing {day}" in out.stdout
+    assert day not in missing(pipe)

@@ -2,9 +2,10 @@
 
 Run by the job's shim as its program (jobs/engines/remote.py draws the layout). It
 
-1. submits the job's argv to its engine once, labelled with the pipeline, table and job (or, when
-   the record already names a run, or the engine lists one with the job's labels, attaches to it:
-   a bridge restarted after a crash never submits twice);
+1. submits the job's backfill to its engine once, labelled with the pipeline, table and job: its
+   argv rendered afresh from the pipeline file and the record's table, dates and shard, never
+   read back from the record (or, when the record already names a run, or the engine lists one
+   with the job's labels, attaches to it: a bridge restarted after a crash never submits twice);
 2. copies the run's log lines to its stdout, which is the job's log (progress, tail and the log
    pane read it as for a local job), and records the run's state and task-seconds;
 3. exits 0 when the run succeeded, 1 when it failed, 3 when someone cancelled it elsewhere (a
@@ -18,6 +19,7 @@ Transient engine errors are retried for up to OUTAGE seconds (the run goes on re
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import sys
@@ -25,7 +27,8 @@ import threading
 import time
 from pathlib import Path
 
-from nba_tui import config
+from nba_tui import commands, config
+from nba_tui.config import Pipeline
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,
     Driver,
@@ -59,6 +62,21 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
+def render_argv(pipeline: Pipeline, rec: JobRecord) -> list[str]:
+    """The backfill to submit, rendered from the pipeline file and the record's table, dates and
+    shard (never the argv stored in the record); KeyError/ValueError when the record does not
+    fit the file (an unknown table, dates that are not ISO dates, a table without a backfill)."""
+    table = pipeline.table(rec.table)
+    days = [dt.date.fromisoformat(d) for d in rec.dates] if rec.dates is not None else None
+    start = dt.date.fromisoformat(rec.start) if rec.start else None
+    end = dt.date.fromisoformat(rec.end) if rec.end else None
+    cr = pipeline.jobs.cloudrun
+    python = cr.python if rec.engine == "cloudrun" and cr is not None else None
+    return commands.render_argv(
+        pipeline, table, start=start, end=end, dates=days, shard=rec.shard, python=python
+    )
+
+
 def remote_env(rec: JobRecord) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(PASS_ENV_PREFIX) and k != CONFIG_ENV}
     env["PYTHONUNBUFFERED"] = "1"
@@ -70,8 +88,11 @@ def remote_env(rec: JobRecord) -> dict[str, str]:
 class Bridge:
     """Follows one job's run; `stop` (set by SIGTERM) turns the loop into cancel-and-verify."""
 
-    def __init__(self, store: Store, rec: JobRecord, driver: Driver, labels: dict[str, str]):
+    def __init__(
+        self, store: Store, rec: JobRecord, driver: Driver, labels: dict[str, str], argv: list[str]
+    ) -> None:
         self.store, self.rec, self.driver, self.labels = store, rec, driver, labels
+        self.argv = argv
         self.stop = threading.Event()
         self.cursor: str | None = None
         self.seen: tuple[str, float] | None = None
@@ -87,7 +108,7 @@ class Bridge:
             say(f"attaching to {self.driver.name} run {found[0].id} (found by its labels)")
             run_id = found[0].id
         else:
-            run_id = self.driver.submit(self.rec.argv, remote_env(self.rec), self.labels)
+            run_id = self.driver.submit(self.argv, remote_env(self.rec), self.labels)
             say(f"submitted to {self.driver.name} as {run_id}")
         self.store.update_job(self.rec.id, lambda r: setattr(r, "remote_id", run_id))
         return run_id
@@ -177,7 +198,12 @@ def run(state_dir: Path, job_id: str) -> int:
         say(f"job {job_id}: cannot reach its engine {rec.engine}: {e}")
         return EXIT_REFUSED
     labels = labels_for(pipeline, rec.table, submission_name(rec), rec.plan)
-    bridge = Bridge(store, rec, driver, labels)
+    try:
+        argv = render_argv(pipeline, rec)
+    except (KeyError, ValueError) as e:
+        say(f"job {job_id}: cannot render its backfill from {pipeline.source}: {e}")
+        return EXIT_REFUSED
+    bridge = Bridge(store, rec, driver, labels, argv)
     signal.signal(signal.SIGTERM, lambda *_: bridge.stop.set())
     try:
         run_id = bridge.run_id()
