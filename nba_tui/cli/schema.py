@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
 
 from nba_tui import config as cfg
-from nba_tui.cli.common import EXIT_OK, emit_json
+from nba_tui.cli.common import EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace, pipeline: None) -> int:
-    emit_json(cfg.json_schema())
+    # always indented: the published file (`nba-tui schema > nba_tui/schema/...`) is read by
+    # people and diffed in review, unlike status --json, which is compact when piped
+    sys.stdout.write(json.dumps(cfg.json_schema(), indent=2) + "\n")
     return EXIT_OK
 
 

@@ -297,8 +297,9 @@ def test_json_schema_is_published_and_current() -> None:
     assert "phases" in schema["properties"]
     table = schema["$defs"]["Table"]["properties"]["min_coverage"]
     assert "Share of expected dates" in table["description"]
-    published = json.loads((ROOT / "nba_tui" / "schema" / "pipeline.schema.json").read_text())
-    assert published == schema, "run: nba-tui schema > nba_tui/schema/pipeline.schema.json"
+    text = (ROOT / "nba_tui" / "schema" / "pipeline.schema.json").read_text()
+    assert json.loads(text) == schema, "run: nba-tui schema > nba_tui/schema/pipeline.schema.json"
+    assert text == json.dumps(schema, indent=2) + "\n", "indented, as `nba-tui schema` prints it"
 
 
 @pytest.mark.parametrize("name", ["pipeline.yaml", "examples/nba-props-platform.yaml"])
