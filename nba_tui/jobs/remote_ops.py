@@ -200,9 +200,8 @@ class RemoteOps:
                 r.argv, r.dates, r.start, r.end = argv, left, None, None
                 r.paused_total += now - (r.paused_at or now)
                 r.state, r.paused_at, r.launches = JobState.QUEUED, None, r.launches + 1
-                r.pid = r.pgid = r.start_time = r.shim_pid = r.shim_start_time = r.sid = None
-                r.remote_id = r.remote_state = r.remote_left = r.message = None
-                r.exit_code = r.signal = r.ended_at = None
+                forget_local_side(r)
+                r.remote_id = r.remote_state = r.remote_left = None
                 r.pause_requested = r.stop_requested = False
 
             with self._writing("resume"):
@@ -251,9 +250,8 @@ class RemoteOps:
         """A new shim + bridge for a job whose bridge died; it attaches to `run_id`."""
 
         def attach(r: JobRecord) -> None:
-            r.remote_id, r.state, r.message = run_id, JobState.RUNNING, None
-            r.pid = r.pgid = r.start_time = r.shim_pid = r.shim_start_time = r.sid = None
-            r.ended_at = r.exit_code = r.signal = None
+            r.remote_id, r.state = run_id, JobState.RUNNING
+            forget_local_side(r)
 
         with self._table_lock(rec.table), contextlib.suppress(OSError):
             self._log_action(rec, "adopt", engine=rec.engine, remote_id=run_id)
@@ -261,3 +259,10 @@ class RemoteOps:
             if fresh is not None:
                 self.engine_for(fresh).start(fresh, self.store)
         return f"following {rec.engine} run {run_id} of job {rec.id} again"
+
+
+def forget_local_side(r: JobRecord) -> None:
+    """Clear what identified the job's previous shim and bridge and how they ended, before a
+    new shim + bridge starts for it (a resume, an adoption)."""
+    r.pid = r.pgid = r.start_time = r.shim_pid = r.shim_start_time = r.sid = None
+    r.exit_code = r.signal = r.ended_at = r.message = None
