@@ -30,12 +30,10 @@ import argparse
 import datetime as dt
 import json
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from nba_tui.cli.common import (
@@ -52,6 +50,7 @@ from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.fmt import printable
 from nba_tui.fsutil import json_bytes, write_atomic
+from nba_tui.stopsignal import StopSignal
 
 STATE_FILE = "watch.json"
 LOCK_FILE = "watch.lock"
@@ -264,7 +263,7 @@ class Watch:
     heal: bool = False
     max_heal_dates: int = 10
     emit: Callable[[str], None] = print
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopSignal = field(default_factory=StopSignal)
 
     @property
     def path(self) -> Path:
@@ -344,15 +343,11 @@ def cmd_watch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.once:
         return w.cycle()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        w.stop.set()
-
-    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    w.stop.install(signal.SIGTERM, signal.SIGINT)
     try:
         return w.loop(args.interval)
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        w.stop.uninstall()
 
 
 def _say(line: str) -> None:

@@ -23,7 +23,6 @@ import datetime as dt
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.engines.remote import CONFIG_ENV, submission_name
 from nba_tui.jobs.model import JobRecord
 from nba_tui.jobs.store import Store
+from nba_tui.stopsignal import StopSignal
 
 POLL = 1.0
 """Seconds between looks at the run (logs and state)."""
@@ -93,7 +93,7 @@ class Bridge:
     ) -> None:
         self.store, self.rec, self.driver, self.labels = store, rec, driver, labels
         self.argv = argv
-        self.stop = threading.Event()
+        self.stop = StopSignal()
         self.cursor: str | None = None
         self.seen: tuple[str, float] | None = None
 
@@ -204,7 +204,7 @@ def run(state_dir: Path, job_id: str) -> int:
         say(f"job {job_id}: cannot render its backfill from {pipeline.source}: {e}")
         return EXIT_REFUSED
     bridge = Bridge(store, rec, driver, labels, argv)
-    signal.signal(signal.SIGTERM, lambda *_: bridge.stop.set())
+    bridge.stop.install(signal.SIGTERM)
     try:
         run_id = bridge.run_id()
     except EngineError as e:
