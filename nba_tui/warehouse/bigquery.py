@@ -21,9 +21,20 @@ Why it looks like this:
   explicit timeout and every retry a deadline no longer than the poll timeout, so the monitor's
   deadline, not the client, decides when the dashboard shows data as stale. Rate-limit and quota
   errors are *not* retried inside a poll: the monitor backs off across polls and says so.
+* **One budget for the jobs of a poll.** The query jobs of one `counts()` call (the coverage job,
+  a fallback, a streaming-buffer recount) share one deadline, `timeout` from the first. A
+  `jobs.insert` request may wait for all that is left of it: a server may answer it only once the
+  query has run (the emulator always does). With half the budget per request, as before, a
+  17-20 s job (50 tables x 120 dates, `strategy: partitions`, on the emulator) was abandoned at
+  15 s and re-sent to a server still running it; the emulator ran the duplicate again, and the poll
+  failed at 30 s although the job had finished at 17 s. A dropped request now costs the poll, and
+  the monitor's next poll is the retry.
 * **`strategy: partitions`** reads `INFORMATION_SCHEMA.PARTITIONS` (metadata, no table scan) for
   tables that are partitioned by DAY on their date column, in the same single job, and falls back
-  to the plain query when the view cannot be read.
+  to the plain query when the view cannot be read. On the emulator that view is slow: it inlines
+  every partition of every table of the dataset as a SQL `VALUES` literal (about 3 ms each, one
+  request at a time), so 100 tables x 120 dates (12,000 partitions) take ~36 s whatever the query
+  asks; splitting the job would not help a server that runs one request at a time.
 """
 
 from __future__ import annotations
@@ -285,24 +296,38 @@ class BigQueryWarehouse:
             labels={"app": "nba-tui"},
         )
 
-    def run(self, sql: str, params: list[Any], what: str) -> tuple[list[tuple], int | None]:
-        """Run one query job with the cost cap, timeouts and retry deadlines; rows and bytes."""
+    def _deadline(self) -> float:
+        """When the query jobs of a poll starting now must have answered (`time.monotonic()`)."""
+        return time.monotonic() + float(self.settings.timeout)
+
+    def run(
+        self, sql: str, params: list[Any], what: str, deadline: float | None = None
+    ) -> tuple[list[tuple], int | None]:
+        """Run one query job with the cost cap, timeouts and retry deadlines; rows and bytes.
+
+        `deadline` (`time.monotonic()`, default: `timeout` from now) bounds the whole job: the
+        `jobs.insert` request may use all that is left of it (a server may answer only once the
+        query has run), and so may the wait for the results."""
+        if deadline is None:
+            deadline = self._deadline()
         try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no time left for the {what}")
             job = self.client.query(
                 sql,
                 job_config=self._job_config(params),
                 location=self.settings.location,
-                retry=self.retry,
-                timeout=self.request_timeout,
+                retry=self.retry.with_deadline(left),
+                timeout=left,
                 # Not the client's job retry: its jobs.insert wrapper retries rateLimitExceeded
                 # for 10 minutes whatever deadline is given. A failed job fails this poll; the
                 # monitor's next poll is the job retry, with back-off.
                 job_retry=None,
             )
             self.last_job_ids.append(job.job_id)
-            result = job.result(
-                timeout=float(self.settings.timeout), retry=self.retry, job_retry=None
-            )
+            left = max(0.001, deadline - time.monotonic())
+            result = job.result(timeout=left, retry=self.retry.with_deadline(left), job_retry=None)
             rows = [tuple(r.values()) for r in result]
         except Exception as e:  # noqa: BLE001 - translated for the user
             raise self._error(e, what) from e
@@ -422,6 +447,7 @@ class BigQueryWarehouse:
         """`(tag, date, rows, flagged rows or None)` for the live specs, bytes processed, and
         jobs run."""
         what = f"coverage query over {len(live)} tables"
+        deadline = self._deadline()  # one budget for every job below
         use_partitions = self.settings.strategy == "partitions"
         if use_partitions and time.monotonic() < self._partitions_off_until:
             use_partitions = False
@@ -429,18 +455,20 @@ class BigQueryWarehouse:
             self.note = None
         if not use_partitions:
             sql, params = self.plain_query(live, start, end)
-            rows, nbytes = self.run(sql, params, what)
+            rows, nbytes = self.run(sql, params, what, deadline)
             return _quads(rows), nbytes, 1
         sql, params, routes = self.partitions_query(live, start, end)
         try:
-            rows, nbytes = self.run(sql, params, what + " (INFORMATION_SCHEMA.PARTITIONS)")
+            rows, nbytes = self.run(
+                sql, params, what + " (INFORMATION_SCHEMA.PARTITIONS)", deadline
+            )
         except (RateLimited, QuotaExceeded, Unreachable, CredentialsError):
             raise
         except WarehouseError as e:
             self._partitions_off_until = time.monotonic() + PARTITIONS_RETRY_AFTER
             self.note = f"INFORMATION_SCHEMA.PARTITIONS unavailable ({e}); using the plain query"
             sql, params = self.plain_query(live, start, end)
-            rows, nbytes = self.run(sql, params, what)
+            rows, nbytes = self.run(sql, params, what, deadline)
             return _quads(rows), nbytes, 2
         out: list[tuple[int, dt.date, int, int | None]] = []
         recount: set[int] = set()
@@ -456,7 +484,7 @@ class BigQueryWarehouse:
         out = [row for row in out if row[0] not in recount]
         again = [(i, s) for i, s in live if i in recount]
         sql, params = self.plain_query(again, start, end)
-        rows2, nbytes2 = self.run(sql, params, what + " (streaming buffer)")
+        rows2, nbytes2 = self.run(sql, params, what + " (streaming buffer)", deadline)
         out += _quads(rows2)
         total = None if nbytes is None and nbytes2 is None else (nbytes or 0) + (nbytes2 or 0)
         return out, total, 2

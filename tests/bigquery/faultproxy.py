@@ -2,7 +2,8 @@
 
 It forwards every request to the emulator unchanged, except the ones a rule matches: those get
 BigQuery's real JSON error bodies (403 quotaExceeded, 403 rateLimitExceeded, 429, 500 backendError,
-403 accessDenied) or no answer at all (blackhole). So the real client meets the real errors, through
+403 accessDenied), no answer at all (blackhole), or their answer late (delay: held `delay_s`, then
+forwarded, like a server that answers `jobs.insert` only once the query has run). So the real client meets the real errors, through
 its real retry and transport code, and nothing is mocked.
 
 Bounded by construction: it serves at most `max_requests`, holds a blackholed connection at most
@@ -63,7 +64,8 @@ ERRORS: dict[str, tuple[int, bytes]] = {
 class Rule:
     """Answer requests matching `method`, `path` (regex) and `body` (substring) with `action`.
 
-    `action` is a key of `ERRORS` or "blackhole"; `times` limits how often it fires (None: always).
+    `action` is a key of `ERRORS`, "blackhole" or "delay" (forwarded after `delay_s` seconds);
+    `times` limits how often it fires (None: always).
     """
 
     action: str
@@ -72,6 +74,7 @@ class Rule:
     body: str | None = None
     times: int | None = None
     fired: int = 0
+    delay_s: float = 0.0
 
     def matches(self, method: str, path: str, body: bytes) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -128,7 +131,10 @@ class FaultProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                action = proxy._decide(self.command, self.path, body)
+                action, delay = proxy._decide(self.command, self.path, body)
+                if action == "delay":
+                    # Simulated latency, released early by clear()/stop() like a blackhole.
+                    proxy._released.wait(min(delay, proxy.blackhole_s))
                 if action == "blackhole":
                     # Never answer; hold the socket until released or the bound passes.
                     proxy._released.wait(proxy.blackhole_s)
@@ -192,19 +198,20 @@ class FaultProxy:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _decide(self, method: str, path: str, body: bytes) -> str:
+    def _decide(self, method: str, path: str, body: bytes) -> tuple[str, float]:
+        """The action for a request and, for "delay", how long to hold it."""
         with self._lock:
-            action = "forward"
+            action, delay = "forward", 0.0
             if len(self.log) >= self.max_requests:
                 action = "500"
             else:
                 for rule in self.rules:
                     if rule.matches(method, path, body):
                         rule.fired += 1
-                        action = rule.action
+                        action, delay = rule.action, rule.delay_s
                         break
             self.log.append(Logged(method, path, body, action))
-            return action
+            return action, delay
 
     def _billed(self, payload: bytes) -> bytes:
         """Add `totalBytesBilled` to a query job resource (not to dry runs), if asked to."""
