@@ -67,8 +67,9 @@ def derive(ctx: Context, tdef: TableDef, day: str) -> list[tuple]:
     return DERIVERS[tdef.name](ctx, day)
 
 
-def ensure_table(conn: sqlite3.Connection, tdef: TableDef) -> None:
-    for stmt in tdef.ddl():
+def ensure_table(conn: sqlite3.Connection, tdef: TableDef, counters: bool = True) -> None:
+    """The table, its indexes and (with `counters`) its change triggers, if missing."""
+    for stmt in tdef.ddl(counters):
         conn.execute(stmt)
 
 

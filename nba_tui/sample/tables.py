@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nba_tui.warehouse.identifiers import TableRef
+from nba_tui.warehouse.sqlite_changes import change_ddl
 
 BOOTSTRAP_DAYS = 14  # rolling windows need two weeks of a season before they mean anything
 SEASON_GAP_DAYS = 60  # as pipeline.yaml's expected_dates.season_gap_days
@@ -42,8 +43,9 @@ class TableDef:
     def column_names(self) -> list[str]:
         return [c for c, _ in self.columns]
 
-    def ddl(self) -> list[str]:
-        """CREATE statements (table, unique key, date index) from the constants above."""
+    def ddl(self, counters: bool = True) -> list[str]:
+        """CREATE statements (table, unique key, date index, change triggers) from the constants
+        above."""
         ref = self.ref
         cols = ", ".join(f'"{c}" {t}' for c, t in self.columns)
         key = ", ".join(f'"{c}"' for c in self.key)
@@ -54,6 +56,8 @@ class TableDef:
             f'ON "{ref.table}" ({key})',
             f'CREATE INDEX IF NOT EXISTS "{ref.dataset}"."ix_{ref.table}_game_date" '
             f'ON "{ref.table}" ("game_date")',
+            # Change counters: a poll counts again only the tables written since the last one.
+            *(change_ddl(ref.dataset, ref.table) if counters else []),
         ]
 
     def insert_sql(self) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from nba_tui.warehouse import sqlite_changes
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.identifiers import check_name, quote_column
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
@@ -185,6 +186,8 @@ class SqliteWarehouse:
         self._conn: sqlite3.Connection | None = None
         self._inodes: dict[str, int] = {}
         self._versions: dict[str, int] = {}
+        self._changes: dict[str, sqlite_changes.DatasetChanges] = {}
+        """Per dataset: its change counters at the last poll (`sqlite_changes`)."""
         self._cache: dict[str, dict[dt.date, int]] = {}
         self._flagged: dict[str, dict[dt.date, int]] = {}
         self._cache_key: tuple | None = None
@@ -229,6 +232,22 @@ class SqliteWarehouse:
             self._versions[ds] = version
         return changed
 
+    def _moved(
+        self, conn: sqlite3.Connection, changed: set[str], specs: Sequence[TableSpec]
+    ) -> set[str]:
+        """`dataset.table` of the specs that may have changed: in a changed dataset, those whose
+        change counter moved (or every one, without counters or after a schema change). Read
+        before counting, so a write after this read is seen by the next poll."""
+        out: set[str] = set()
+        for ds in changed:
+            names = {s.ref.table for s in specs if s.ref.dataset == ds}
+            if not names:
+                continue
+            now = sqlite_changes.read(conn, ds)
+            out |= {f"{ds}.{t}" for t in sqlite_changes.moved(self._changes.get(ds), now, names)}
+            self._changes[ds] = now
+        return out
+
     def counts(
         self,
         expected: TableSpec,
@@ -254,10 +273,11 @@ class SqliteWarehouse:
                     hint="run `nba-tui demo reset` or fix expected_dates.table",
                 )
             missing = [s.name for s in tables if str(s.ref) not in present]
+            moved = self._moved(conn, changed, specs)
             stale = {
                 s.name: s
                 for s in specs
-                if s.name not in missing and (s.ref.dataset in changed or s.name not in self._cache)
+                if s.name not in missing and (str(s.ref) in moved or s.name not in self._cache)
             }
             from_disk = self._from_disk(stale, before, start, end)
             counted = [
@@ -336,7 +356,9 @@ class SqliteWarehouse:
             facts = before.get(ds)
             if facts is None or after.get(ds) != facts:
                 if ds in self._disk_hits:
-                    self._versions.pop(ds, None)  # a commit may predate data_version: recount
+                    # A commit may predate data_version and the change counters: recount.
+                    self._versions.pop(ds, None)
+                    self._changes.pop(ds, None)
                 continue
             last = self._persisted.get(ds)
             if racy(facts, began) or (last is not None and last[0] == facts):
@@ -462,4 +484,5 @@ class SqliteWarehouse:
             self._conn.close()
             self._conn = None
         self._versions.clear()
+        self._changes.clear()
         self._cache_key = None
