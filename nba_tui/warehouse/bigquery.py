@@ -60,7 +60,7 @@ from nba_tui.warehouse.bq_errors import (
     translate,
 )
 from nba_tui.warehouse.bq_meta import Signature, TokenBucket, fetch_tables, signature
-from nba_tui.warehouse.bq_sql import partitions_part, plain_part
+from nba_tui.warehouse.bq_sql import partitions_query, plain_query
 from nba_tui.warehouse.identifiers import (
     IdentifierError,
     TableRef,
@@ -233,57 +233,18 @@ class BigQueryWarehouse:
         self._flagged.clear()
 
     # -- SQL --------------------------------------------------------------------------------------
-    def _date_params(self, start: dt.date, end: dt.date) -> list[Any]:
-        return [
-            bigquery.ScalarQueryParameter("start", "DATE", start),
-            bigquery.ScalarQueryParameter("end", "DATE", end),
-        ]
-
     def plain_query(
         self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
     ) -> tuple[str, list[Any]]:
         """The UNION ALL coverage query over `(tag, spec)` pairs and its parameters."""
-        parts, params = [], self._date_params(start, end)
-        for i, spec in live:
-            sql, p = plain_part(self.project, i, spec)
-            parts.append(sql)
-            params += p
-        return " UNION ALL ".join(parts), params
+        return plain_query(self.project, live, start, end)
 
     def partitions_query(
         self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
     ) -> tuple[str, list[Any], dict[tuple[int, str], list[int]]]:
-        """One job: PARTITIONS per dataset for daily-partitioned tables, plain parts for the rest.
-
-        Returns the SQL, its parameters and `(dataset tag, table name) -> spec tags`.
-        """
-        by_dataset: dict[str, list[tuple[int, TableSpec]]] = {}
-        plain: list[tuple[int, TableSpec]] = []
-        for i, spec in live:
-            # Metadata cannot count flagged rows: tables with a degraded column are scanned.
-            if spec.degraded_column is None and self._is_daily_partitioned(spec):
-                by_dataset.setdefault(spec.ref.dataset, []).append((i, spec))
-            else:
-                plain.append((i, spec))
-        parts: list[str] = []
-        params = self._date_params(start, end) if plain else []
-        params += [
-            bigquery.ScalarQueryParameter("pstart", "STRING", start.strftime("%Y%m%d")),
-            bigquery.ScalarQueryParameter("pend", "STRING", end.strftime("%Y%m%d")),
-        ]
-        routes: dict[tuple[int, str], list[int]] = {}
-        for k, (ds, members) in enumerate(sorted(by_dataset.items())):
-            names = sorted({s.ref.table for _, s in members})
-            sql, p = partitions_part(self.project, k, ds, names)
-            parts.append(sql)
-            params += p
-            for i, s in members:
-                routes.setdefault((-(k + 1), s.ref.table), []).append(i)
-        for i, spec in plain:
-            sql, p = plain_part(self.project, i, spec)
-            parts.append(sql)
-            params += p
-        return " UNION ALL ".join(parts), params, routes
+        """One job: PARTITIONS per dataset for daily-partitioned tables, plain parts for the rest
+        (`bq_sql.partitions_query`)."""
+        return partitions_query(self.project, live, start, end, self._is_daily_partitioned)
 
     # -- jobs -------------------------------------------------------------------------------------
     def _job_config(self, params: list[Any], dry_run: bool = False) -> bigquery.QueryJobConfig:

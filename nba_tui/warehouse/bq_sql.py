@@ -11,6 +11,8 @@ are query parameters.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.cloud import bigquery
@@ -60,3 +62,62 @@ def partitions_part(project: str, k: int, dataset: str, names: list[str]) -> tup
         bigquery.ArrayQueryParameter(f"names{k}", "STRING", names),
     ]
     return sql, params
+
+
+def date_params(start: dt.date, end: dt.date) -> list[Any]:
+    return [
+        bigquery.ScalarQueryParameter("start", "DATE", start),
+        bigquery.ScalarQueryParameter("end", "DATE", end),
+    ]
+
+
+def plain_query(
+    project: str, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
+) -> tuple[str, list[Any]]:
+    """The UNION ALL coverage query over `(tag, spec)` pairs and its parameters."""
+    parts, params = [], date_params(start, end)
+    for i, spec in live:
+        sql, p = plain_part(project, i, spec)
+        parts.append(sql)
+        params += p
+    return " UNION ALL ".join(parts), params
+
+
+def partitions_query(
+    project: str,
+    live: Sequence[tuple[int, TableSpec]],
+    start: dt.date,
+    end: dt.date,
+    is_daily: Callable[[TableSpec], bool],
+) -> tuple[str, list[Any], dict[tuple[int, str], list[int]]]:
+    """One job: PARTITIONS per dataset for daily-partitioned tables, plain parts for the rest.
+
+    Returns the SQL, its parameters and `(dataset tag, table name) -> spec tags`.
+    """
+    by_dataset: dict[str, list[tuple[int, TableSpec]]] = {}
+    plain: list[tuple[int, TableSpec]] = []
+    for i, spec in live:
+        # Metadata cannot count flagged rows: tables with a degraded column are scanned.
+        if spec.degraded_column is None and is_daily(spec):
+            by_dataset.setdefault(spec.ref.dataset, []).append((i, spec))
+        else:
+            plain.append((i, spec))
+    parts: list[str] = []
+    params = date_params(start, end) if plain else []
+    params += [
+        bigquery.ScalarQueryParameter("pstart", "STRING", start.strftime("%Y%m%d")),
+        bigquery.ScalarQueryParameter("pend", "STRING", end.strftime("%Y%m%d")),
+    ]
+    routes: dict[tuple[int, str], list[int]] = {}
+    for k, (ds, members) in enumerate(sorted(by_dataset.items())):
+        names = sorted({s.ref.table for _, s in members})
+        sql, p = partitions_part(project, k, ds, names)
+        parts.append(sql)
+        params += p
+        for i, s in members:
+            routes.setdefault((-(k + 1), s.ref.table), []).append(i)
+    for i, spec in plain:
+        sql, p = plain_part(project, i, spec)
+        parts.append(sql)
+        params += p
+    return " UNION ALL ".join(parts), params, routes
