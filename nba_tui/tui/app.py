@@ -67,8 +67,9 @@ from nba_tui.tui.widgets.line import TextLine
 from nba_tui.tui.widgets.logpane import LogPane
 from nba_tui.tui.workers import JOB_REFRESH_S, Refresh
 
-TICK_S = 0.5
-"""The one clock: polls, job refreshes and the state-version check all run on its ticks."""
+TICK_S = 1.0
+"""The one clock: polls, job refreshes and the state-version check all run on its ticks (each
+tick is a wake-up and a thread hop: 0.5 s cost ~0.1 % of a core more than 1 s, idle or not)."""
 MIN_SIZE = (80, 24)
 FIRST_FRAME_S = 1.0
 """Show the grid after this long even if the warehouse has not answered yet."""
@@ -151,7 +152,6 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         return self.selection.phase
 
     # -- layout --------------------------------------------------------------------------------
-
     def compose(self) -> ComposeResult:
         yield TextLine(id="header")
         yield CoverageGrid(id="grid")
@@ -169,7 +169,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self.add_class("-loading")
         self.set_class(self.read_only, "-read-only")
         self.set_timer(FIRST_FRAME_S, self._reveal)
-        grid = self.query_one(CoverageGrid)
+        grid = self._ui_grid
         self._layout(self.size)
         grid.ensure_rows(row_keys(self.pipeline))
         self._apply_rows()
@@ -186,9 +186,9 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._layout(event.size)
 
     def _layout(self, size: Size) -> None:
-        self.query_one(CoverageGrid).set_columns(columns_for(size.width))
+        self._ui_grid.set_columns(columns_for(size.width))
         self.set_class(size.height < SHORT_HEIGHT, "-short")
-        self.call_after_refresh(self.query_one(LogPane).flush)
+        self.call_after_refresh(self._ui_log.flush)
         small = size.width < MIN_SIZE[0] or size.height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
         if small:
@@ -231,7 +231,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         # active (its elapsed time moves) are rebuilt.
         changed = [t for t in old.keys() | new.keys() if old.get(t) != new.get(t)]
         changed += [t for t, v in new.items() if v.state.active and t not in changed]
-        grid = self.query_one(CoverageGrid)
+        grid = self._ui_grid
         shards = self.control.shards
         now = self.clock()
         grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, now, changed, shards))
@@ -270,19 +270,19 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     def watch_show_log(self, show: bool) -> None:
         self.set_class(show, "-show-log")
-        self.call_after_refresh(self.query_one(LogPane).flush)
+        self.call_after_refresh(self._ui_log.flush)
 
     def _select_first_short(self, snap: Snapshot) -> None:
         """At the first snapshot: put the cursor on the first table short of its threshold that
         can be backfilled (the seed's picture: what needs attention), unless moved already."""
         table = first_short(self.pipeline, snap)
         if table and self.selected in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
-            self.query_one(CoverageGrid).select_key(table, reveal=True)
+            self._ui_grid.select_key(table, reveal=True)
 
     # -- rendering -----------------------------------------------------------------------------
 
     def _apply_rows(self) -> None:
-        grid = self.query_one(CoverageGrid)
+        grid = self._ui_grid
         now = self.clock()
         rows = grid_rows(
             self.pipeline, self.snapshot, self.jobs, self.rates, now, grid.bar, self.control.shards
@@ -297,7 +297,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             poll=self.last_poll,
             jobs_error=self.jobs_error,
         )
-        self.query_one("#header", TextLine).set(text)
+        self._ui_header.set(text)
 
     def _sync_bindings(self) -> None:
         """Refresh the footer only when the set of applicable keys changed: a footer refresh
@@ -317,12 +317,12 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     def _show_gaps(self) -> None:
         sel = self.selection
-        self.query_one(GapMap).show_selection(sel.table, sel.phase, self.snapshot)
+        self._ui_gaps.show_selection(sel.table, sel.phase, self.snapshot)
 
     def _follow_log(self) -> None:
         sel = self.selection
         view = self.control.job_of(sel)
-        pane = self.query_one(LogPane)
+        pane = self._ui_log
         source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
         self._update_log_title()
         if source is not None:
@@ -333,7 +333,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         under the same job id (a job refresh rewrites it; an unchanged text costs nothing)."""
         sel = self.selection
         view = self.control.job_of(sel)
-        title = self.query_one("#log-title", TextLine)
+        title = self._ui_log_title
         width = title.size.width or self.size.width
         shard = self.control.shards.get(view.id) if view else None
         title.set(log_title(sel.table, sel.phase, view, width, shard, self.pipeline))
@@ -391,20 +391,20 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     @on(Input.Changed, "#filter")
     def _on_filter(self, event: Input.Changed) -> None:
-        self.query_one(CoverageGrid).show_only(filter_keys(self.pipeline, event.value))
+        self._ui_grid.show_only(filter_keys(self.pipeline, event.value))
 
     @on(Input.Submitted, "#filter")
     def _on_filter_done(self, event: Input.Submitted) -> None:
         self.set_class(bool(event.value), "-filtering")
-        self.query_one(CoverageGrid).focus()
+        self._ui_grid.focus()
 
     def clear_filter(self) -> None:
         """Escape in the filter box (or on the grid while filtered): every table again."""
         box = self.query_one("#filter", Input)
         box.value = ""
-        self.query_one(CoverageGrid).show_only(row_keys(self.pipeline))
+        self._ui_grid.show_only(row_keys(self.pipeline))
         self.remove_class("-filtering")
-        self.query_one(CoverageGrid).focus()
+        self._ui_grid.focus()
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.has_class("-filtering"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -20,6 +21,9 @@ from nba_tui.tui.control import JobCall, JobControl
 from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
 from nba_tui.tui.screens.modals import HistoryScreen
+from nba_tui.tui.widgets.gapmap import GapMap
+from nba_tui.tui.widgets.grid import CoverageGrid
+from nba_tui.tui.widgets.line import TextLine
 from nba_tui.tui.widgets.logpane import LogPane, LogSource
 
 if TYPE_CHECKING:
@@ -65,6 +69,28 @@ class Refresh:
         def query(self, selector: Any) -> Any: ...
         def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
 
+    # -- the widgets every refresh touches, looked up once (a query walks the DOM each time) ---
+
+    @cached_property
+    def _ui_grid(self) -> CoverageGrid:
+        return self.query_one(CoverageGrid)
+
+    @cached_property
+    def _ui_header(self) -> TextLine:
+        return self.query_one("#header", TextLine)
+
+    @cached_property
+    def _ui_gaps(self) -> GapMap:
+        return self.query_one(GapMap)
+
+    @cached_property
+    def _ui_log(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    @cached_property
+    def _ui_log_title(self) -> TextLine:
+        return self.query_one("#log-title", TextLine)
+
     # -- polling (never overlapping) -----------------------------------------------------------
 
     def _start_poll(self) -> None:
@@ -103,7 +129,7 @@ class Refresh:
         if self.supervisor is None or self._jobs_busy:
             return
         self._jobs_busy = True
-        self._jobs_worker(self.query_one(LogPane).source)
+        self._jobs_worker(self._ui_log.source)
 
     @work(thread=True, group="adopt", exit_on_error=False)
     def _adopt_worker(self) -> None:
@@ -141,7 +167,7 @@ class Refresh:
         self.post_message(JobsRefreshed(jobs, error, job_id, lines, version, fetched))
 
     def on_jobs_refreshed(self, msg: JobsRefreshed) -> None:
-        if not self.query("#grid"):
+        if not self._ui_grid.is_attached:
             return  # shutting down: the main screen is gone
         self._jobs_busy = False
         self.job_refreshes += 1
@@ -184,8 +210,8 @@ class Refresh:
 
     def _add_log_lines(self, job_id: str | None, lines: list[str]) -> None:
         """Lines read by a worker; none to add to once the app is shutting down."""
-        for pane in self.query(LogPane).results(LogPane):
-            pane.add_lines(job_id, lines)
+        if self._ui_log.is_attached:
+            self._ui_log.add_lines(job_id, lines)
 
     @work(thread=True, group="tail", exit_on_error=False)
     def _tail_worker(self, source: LogSource) -> None:

@@ -131,16 +131,24 @@ class GapMap(Vertical):
         self._cov: TableCoverage | None = None
         self._starts: list[dt.date] = []
         self._note = ""
+        self._shown: tuple[TableCoverage | None, tuple] | None = None
+        self._title = TextLine(id="gap-title")
+        self._pool = [TextLine(classes="gap-line") for _ in range(self.POOL)]
 
     def compose(self) -> ComposeResult:
-        yield TextLine(id="gap-title")
-        for _ in range(self.POOL):
-            yield TextLine(classes="gap-line")
+        yield self._title
+        yield from self._pool
 
     def show(self, cov: TableCoverage | None, starts: Sequence[dt.date], note: str = "") -> None:
-        """Show `cov` (None: a hint instead of a map). Cheap when nothing changed."""
+        """Show `cov` (None: a hint instead of a map). Free when nothing changed: an unchanged
+        table keeps its coverage object from poll to poll (`CoverageCache`)."""
+        width = self.content_region.width or self.app.size.width
+        shown = (list(starts), note, width)
+        if self._shown is not None and cov is self._shown[0] and shown == self._shown[1]:
+            return
+        self._shown = (cov, shown)
         self._cov, self._starts, self._note = cov, list(starts), note
-        title = self.query_one("#gap-title", TextLine)
+        title = self._title
         if cov is None:
             title.set(Text(note or "select a table to see its gap map", style="dim"))
             self._render_lines([])
@@ -156,7 +164,6 @@ class GapMap(Vertical):
         if cov.thin:
             head.append(f" · {len(cov.thin)} thin")
         title.set(head)
-        width = self.content_region.width or self.app.size.width
         lines, k = strip_lines(cov, self._starts, width)
         self._render_lines([*lines, legend(k, bool(cov.degraded))])
 
@@ -175,7 +182,7 @@ class GapMap(Vertical):
             self.show(self._cov, self._starts, self._note)
 
     def _render_lines(self, lines: list[Text]) -> None:
-        pool = list(self.query(".gap-line").results(TextLine))
+        pool = self._pool
         if len(lines) > len(pool):
             extra = [TextLine(classes="gap-line") for _ in range(len(lines) - len(pool))]
             self.mount_all(extra)
