@@ -215,6 +215,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             return
         for name, cov in snap.tables.items():
             self.rates.setdefault(name, Rate()).add(snap.taken_at, cov.present)
+        if old is not None and _same_coverage(old, snap):
+            return  # an unchanged table keeps its coverage object: nothing on screen moves
         if old is None:
             self._select_first_short(snap)
         self._apply_rows()
@@ -465,6 +467,13 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         close = getattr(self.monitor, "close", None)
         if close is not None:
             close()
+
+
+def _same_coverage(old: Snapshot, new: Snapshot) -> bool:
+    """Every table's coverage is the very object of the previous poll (`CoverageCache`)."""
+    if old.tables.keys() != new.tables.keys() or old.expected_dates != new.expected_dates:
+        return False
+    return all(old.tables[name] is cov for name, cov in new.tables.items())
 
 
 def run(pipeline: Pipeline, read_only: bool = False, monitor: Monitor | None = None) -> int:

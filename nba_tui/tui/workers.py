@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 JOB_REFRESH_S = 3.0
 """Reconcile refresh while a job is active (facts only /proc shows: a process that died)."""
-IDLE_JOB_REFRESH_S = 6.0
+IDLE_JOB_REFRESH_S = 30.0
+"""With no active job, a safety net only: any record written (a launch from a shell) changes the
+state version, which the clock checks every tick."""
+JOB_ERROR_RETRY_S = 6.0
 
 
 class Refresh:
@@ -251,7 +254,7 @@ class Refresh:
         if event.state is WorkerState.ERROR:
             if event.worker.group == "jobs":
                 self._jobs_busy = False
-                self._next_jobs = time.monotonic() + IDLE_JOB_REFRESH_S
+                self._next_jobs = time.monotonic() + JOB_ERROR_RETRY_S
             self.notify(one_line(event.worker.error), title="internal error", severity="error")
 
     def action_refresh(self, poll: bool = True) -> None:

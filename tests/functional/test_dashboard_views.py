@@ -118,3 +118,39 @@ async def test_supervisor_error_is_a_toast_not_a_traceback(pipeline) -> None:
         toast = list(app._notifications)[-1]
         assert toast.severity == "error" and toast.message == "table is locked by another dashboard"
         assert app.is_running
+
+
+async def test_an_unchanged_poll_repaints_nothing_and_a_write_repaints_its_table(pipeline) -> None:
+    """A quiet poll hands the same coverage objects back (CoverageCache): the grid is not even
+    diffed. A write to one table changes its row on the next poll."""
+    import sqlite3
+
+    app = NbaTuiApp(pipeline, monitor=Monitor(pipeline), supervisor=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "first poll")
+        grid = app.query_one(CoverageGrid)
+        applied: list[dict] = []
+        apply = grid.apply
+
+        def counting(rows: dict) -> int:
+            applied.append(rows)
+            return apply(rows)
+
+        grid.apply = counting  # type: ignore[method-assign]
+        polls = app.polls_done
+        app.action_refresh()
+        await wait_for(pilot, lambda: app.polls_done > polls, "a second poll")
+        await pilot.pause()
+        assert applied == [], "an unchanged poll rebuilt grid rows"
+        before = grid.cell_value(TABLE, "dates")
+        path = pipeline.sqlite_dir / "nba_analytics.db"
+        conn = sqlite3.connect(path)
+        (day,) = conn.execute(f"SELECT MIN(game_date) FROM {TABLE}").fetchone()  # noqa: S608
+        conn.execute(f"DELETE FROM {TABLE} WHERE game_date = ?", (day,))  # noqa: S608
+        conn.commit()
+        conn.close()
+        polls = app.polls_done
+        app.action_refresh()
+        await wait_for(pilot, lambda: app.polls_done > polls, "a poll after the write")
+        await wait_for(pilot, lambda: grid.cell_value(TABLE, "dates") != before, "the new count")
+        assert applied, "a changed table was not redrawn"
