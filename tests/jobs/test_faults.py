@@ -22,8 +22,10 @@ from nba_tui.logtail import tail
 
 CLIENT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+    # A terminal's hang-up ends a dashboard: whatever this test runs under (nohup ignores it).
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     from nba_tui import config
     from nba_tui.jobs.supervisor import Supervisor, JobError
     sup = Supervisor(config.load(sys.argv[1]))
