@@ -264,3 +264,21 @@ async def test_long_log_lines_scroll_sideways(tmp_path) -> None:
             await pilot.press("right")
         await wait_for(pilot, lambda: "TAIL-END" in screen_text(app), "the line's end", 5)
         assert app.query_one(CoverageGrid).scroll_x == 0
+
+
+async def test_enter_on_a_y_n_question_takes_the_default_no(tmp_path) -> None:
+    """`[y/N]`: a reflexive Enter closes the question without acting; only y confirms."""
+    app = fake_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmScreen("launch x?", ["redo 839 dates"], "Redo?"), answers.append)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers, "an answer")
+        assert answers == [False] and not isinstance(app.screen, ConfirmScreen)
+        app.push_screen(ConfirmScreen("launch x?", ["redo 839 dates"], "Redo?"), answers.append)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question again")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(answers) == 2, "a second answer")
+        assert answers[1] is True

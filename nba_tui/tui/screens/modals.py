@@ -109,17 +109,18 @@ class _Box(ModalScreen[bool]):
 
 
 class ConfirmScreen(_Box):
-    """Yes/no question; y or Enter confirms."""
+    """Yes/no question asked as `[y/N]`: only y confirms; Enter takes the default, no (a
+    reflexive Enter must not redo hundreds of present dates or stop a job)."""
 
     BINDINGS = [
-        Binding("y,enter", "confirm", "yes"),
-        Binding("n,escape,q", "close", "no"),
+        Binding("y", "confirm", "yes"),
+        Binding("n,enter,escape,q", "close", "no"),
     ]
 
     def __init__(self, title: str, lines: Sequence[str], question: str) -> None:
         body = Text("\n".join(lines))
         body.append(f"\n\n{question} [y/N]", style="bold")
-        super().__init__(title, body, "y yes · n/Esc no", classes="confirm")
+        super().__init__(title, body, "y yes · n/Enter/Esc no", classes="confirm")
 
     def action_confirm(self) -> None:
         self.dismiss(True)
