@@ -213,7 +213,7 @@ def first_poll_figures(
                 f"emulator PARTITIONS view, {n} tables: first poll per partition",
                 first * 1000 / partitions,
                 "ms",
-                f"{partitions} partitions (all tables of the datasets x {DATES} dates); "
+                note=f"{partitions} partitions (all tables of the datasets x {DATES} dates); "
                 "emulator cost, BigQuery reads the view as metadata",
             )
         )

@@ -83,7 +83,9 @@ def missing(name: str, why: str, target: str = "") -> Figure:
 def print_figures(figs: list[Figure], out=sys.stdout) -> None:  # noqa: ANN001
     width = max((len(f.name) for f in figs), default=10) + 1
     for f in figs:
-        print(f"{f.mark()} {f.name:<{width}} {f.shown():>16}   {f.target}", file=out, flush=True)
+        # A figure without a target shows its note there (a measured value's context).
+        tail = f.target or (f.note if f.value is not None else "")
+        print(f"{f.mark()} {f.name:<{width}} {f.shown():>16}   {tail}", file=out, flush=True)
 
 
 def write_json(figs: list[Figure], path: Path, meta: dict) -> None:
