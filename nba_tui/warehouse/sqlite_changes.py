@@ -38,18 +38,25 @@ def change_ddl(dataset: str, table: str) -> list[str]:
         f'CREATE TABLE IF NOT EXISTS "{ds}"."{CHANGES_TABLE}" '
         "(table_name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID"
     ]
-    # `t` is a validated identifier ([A-Za-z0-9_]): safe as a literal inside the trigger body,
-    # which cannot take parameters.
-    body = (
-        f"INSERT OR IGNORE INTO \"{CHANGES_TABLE}\" (table_name, version) VALUES ('{t}', 0); "  # noqa: S608
-        f"UPDATE \"{CHANGES_TABLE}\" SET version = version + 1 WHERE table_name = '{t}';"
-    )
     for op in OPS:
-        out.append(
-            f'CREATE TRIGGER IF NOT EXISTS "{ds}"."{trigger_name(t, op)}" '
-            f'AFTER {op.upper()} ON "{t}" FOR EACH ROW BEGIN {body} END'
-        )
+        out.append(_trigger_sql(t, op, f'IF NOT EXISTS "{ds}".'))
     return out
+
+
+def _trigger_sql(table: str, op: str, qualifier: str = "") -> str:
+    """One trigger's CREATE statement; without `qualifier` exactly as SQLite stores it in
+    `sqlite_master.sql` (it drops IF NOT EXISTS and the schema name), so a trigger with our name
+    but another body (planted, or edited by hand) is not trusted."""
+    # `table` is a validated identifier ([A-Za-z0-9_]): safe as a literal inside the trigger
+    # body, which cannot take parameters.
+    body = (
+        f"INSERT OR IGNORE INTO \"{CHANGES_TABLE}\" (table_name, version) VALUES ('{table}', 0); "  # noqa: S608
+        f"UPDATE \"{CHANGES_TABLE}\" SET version = version + 1 WHERE table_name = '{table}';"
+    )
+    return (
+        f'CREATE TRIGGER {qualifier}"{trigger_name(table, op)}" '
+        f'AFTER {op.upper()} ON "{table}" FOR EACH ROW BEGIN {body} END'
+    )
 
 
 @dataclass
@@ -67,13 +74,15 @@ def read(conn: sqlite3.Connection, dataset: str) -> DatasetChanges:
     ds = check_name(dataset, "dataset")
     (schema,) = conn.execute(f'PRAGMA "{ds}".schema_version').fetchone()
     rows = conn.execute(
-        f'SELECT type, name, tbl_name FROM "{ds}".sqlite_master WHERE type IN (?, ?)',  # noqa: S608
+        f'SELECT type, name, sql FROM "{ds}".sqlite_master WHERE type IN (?, ?)',  # noqa: S608
         ("trigger", "table"),
     ).fetchall()
-    triggers = {name for kind, name, _ in rows if kind == "trigger"}
+    triggers = {name: sql for kind, name, sql in rows if kind == "trigger"}
     tables = {name for kind, name, _ in rows if kind == "table"}
     tracked = frozenset(
-        t for t in tables if _valid(t) and all(trigger_name(t, op) in triggers for op in OPS)
+        t
+        for t in tables
+        if _valid(t) and all(triggers.get(trigger_name(t, op)) == _trigger_sql(t, op) for op in OPS)
     )
     versions: dict[str, int] = {}
     if CHANGES_TABLE in tables and tracked:

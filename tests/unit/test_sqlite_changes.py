@@ -135,3 +135,20 @@ def test_names_are_validated_before_any_sql() -> None:
         sqlite_changes.change_ddl("analytics", "x'); DROP TABLE y; --")
     with pytest.raises(IdentifierError):
         sqlite_changes.change_ddl('a"b', "t")
+
+
+def test_a_planted_trigger_with_our_name_but_another_body_is_not_trusted(tracked: Path) -> None:
+    """A trigger named like ours that never moves the counter would freeze a table's counts:
+    only our exact trigger text counts as tracked; otherwise the table is counted again."""
+    name = sqlite_changes.trigger_name("big", "delete")
+    conn = connect(tracked, ["analytics"])
+    conn.execute(f'DROP TRIGGER analytics."{name}"')
+    conn.execute(f'CREATE TRIGGER analytics."{name}" AFTER DELETE ON "big" BEGIN SELECT 1; END')
+    assert "big" not in sqlite_changes.read(conn, "analytics").tracked
+    conn.close()
+    wh = SqliteWarehouse(tracked, ["raw", "analytics"])
+    wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    _write(tracked, "DELETE FROM big WHERE game_date = ?", D[0].isoformat())
+    after = wh.counts(SCHEDULE, SPECS, D[0], D[-1])
+    assert after.rows["big"] == {d: 3 for d in D[1:]}
+    wh.close()
