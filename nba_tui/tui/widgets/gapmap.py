@@ -131,7 +131,8 @@ class GapMap(Vertical):
         self._cov: TableCoverage | None = None
         self._starts: list[dt.date] = []
         self._note = ""
-        self._shown: tuple[TableCoverage | None, tuple] | None = None
+        self._width: int | None = None
+        """Width of the last map drawn (None: nothing drawn yet)."""
         self._title = TextLine(id="gap-title")
         self._pool = [TextLine(classes="gap-line") for _ in range(self.POOL)]
 
@@ -143,11 +144,10 @@ class GapMap(Vertical):
         """Show `cov` (None: a hint instead of a map). Free when nothing changed: an unchanged
         table keeps its coverage object from poll to poll (`CoverageCache`)."""
         width = self.content_region.width or self.app.size.width
-        shown = (list(starts), note, width)
-        if self._shown is not None and cov is self._shown[0] and shown == self._shown[1]:
+        days = list(starts)
+        if cov is self._cov and (days, note, width) == (self._starts, self._note, self._width):
             return
-        self._shown = (cov, shown)
-        self._cov, self._starts, self._note = cov, list(starts), note
+        self._cov, self._starts, self._note, self._width = cov, days, note, width
         title = self._title
         if cov is None:
             title.set(Text(note or "select a table to see its gap map", style="dim"))
