@@ -6,8 +6,9 @@ later phase); the dependency graph is built once, with the standard library's `g
 
 from __future__ import annotations
 
+import difflib
 import graphlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,6 +41,15 @@ DEFAULT_CONFIG = "pipeline.yaml"
 MAX_LOOKBACK_DAYS = 366
 """A look-back longer than a season and its off-season is a typo (and would make every date of
 the next season wait for the whole previous one)."""
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """'; did you mean 'X'?' for the closest table name, else where the names are (a typo
+    must not list every table of a large pipeline)."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return "; check the spelling (nba-tui status lists the tables)"
 
 
 @dataclass(frozen=True)
@@ -242,8 +252,8 @@ class Pipeline(Section):
             for dep in t.all_inputs:
                 if dep not in phase_of:
                     raise ValueError(
-                        f"table {t.name!r} depends on unknown table {dep!r} "
-                        f"(known: {', '.join(sorted(phase_of))})"
+                        f"table {t.name!r} depends on unknown table {dep!r}"
+                        + _did_you_mean(dep, phase_of)
                     )
                 if dep == t.name:
                     raise ValueError(f"table {t.name!r} depends on itself")

@@ -118,7 +118,7 @@ CORPUS = [
         "unknown dependency",
         _mutate("depends_on: [box]", "depends_on: [boxx]"),
         "p.yaml:15: phases[1].tables[0].depends_on[0]: table 'summary' depends on unknown table "
-        "'boxx'",
+        "'boxx'; did you mean 'box'?",
     ),
     (
         "duplicate table",
@@ -269,6 +269,21 @@ def test_broken_files_give_one_clear_line(name: str, text: str, expected: str | 
     message = str(info.value)
     assert "\n" not in message
     assert expected in message, message
+
+
+def test_unknown_dependency_names_the_closest_table_not_every_table() -> None:
+    """A typo among many tables gets one suggestion; a name like none gets no list either."""
+    many = "".join(f"      - name: extra_{i:03d}\n        table: raw.extra_{i:03d}\n" for i in range(40))
+    text = BASE.replace("        table: raw.box\n", "        table: raw.box\n" + many, 1)
+    with pytest.raises(ConfigError) as typo:
+        config.loads(text.replace("depends_on: [box]", "depends_on: [boxx]"), "p.yaml")
+    assert str(typo.value).endswith("unknown table 'boxx'; did you mean 'box'?")
+    assert "extra_" not in str(typo.value)
+    with pytest.raises(ConfigError) as unlike:
+        config.loads(text.replace("depends_on: [box]", "depends_on: [zzzzqqq]"), "p.yaml")
+    assert "did you mean" not in str(unlike.value)
+    assert "extra_" not in str(unlike.value) and "schedule" not in str(unlike.value)
+    assert "nba-tui status lists the tables" in str(unlike.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:
