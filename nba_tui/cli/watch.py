@@ -16,7 +16,8 @@ are backfilled, gap only (`Supervisor.launch(table, dates=...)`), in dependency 
 dates are launched once their inputs have rows for them (`readiness.runnable`), so a downstream
 gap waits for its upstream heal; gaps of more than `--max-heal-dates` dates are reported, never
 launched. A gap is launched at most once: the state file remembers each launch, keyed by table
-and dates.
+and dates. A launch is reported as `launched`; `healed` is said once a later cycle finds every
+date of the launched gap with rows.
 
 Exit codes: 0 nothing new; 1 new gaps or regressions found (or healed); 2 bad input or a
 warehouse that cannot be reached. Without `--once` it polls every `--interval` until SIGTERM or
@@ -65,9 +66,10 @@ class Finding:
     """One line of the watch's output."""
 
     kind: str
-    """`regression`, `new_gap`, `healed` (a launch), `too_big`, `heal_failed` (the launch was
-    refused), `not_healed` (the same gap was launched once already) or `blocked` (an input lacks
-    the dates and nothing is filling them)."""
+    """`regression`, `new_gap`, `launched` (a gap-only backfill started), `healed` (a launched
+    gap's dates all have rows now), `too_big`, `heal_failed` (the launch was refused),
+    `not_healed` (the same gap was launched once already) or `blocked` (an input lacks the dates
+    and nothing is filling them)."""
     table: str
     dates: list[dt.date]
     detail: str = ""
@@ -75,7 +77,8 @@ class Finding:
     def line(self, now: float) -> str:
         when = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         span = _span(self.dates)
-        text = f"{when} {self.kind} {self.table} {len(self.dates)} dates {span}"
+        what = "backfill for " if self.kind == "launched" else ""
+        text = f"{when} {self.kind} {self.table} {what}{len(self.dates)} dates {span}"
         return printable(f"{text} {self.detail}".rstrip(), escape=True)
 
 
@@ -88,7 +91,8 @@ class WatchState:
     open: dict[str, list[str]] = field(default_factory=dict)
     """Gaps found but not launched yet (a downstream gap waits for its inputs)."""
     launched: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """`table:d1,d2` -> {"at": time, "job": id}: never launched twice."""
+    """`table:d1,d2` -> {"at": time, "job": id, "pending": bool}: never launched twice;
+    `pending` until the dates have rows (then said once as `healed`)."""
     told: list[str] = field(default_factory=list)
     """Open gaps already reported as blocked (said once, kept open: healed once unblocked)."""
     at: float | None = None
@@ -181,6 +185,24 @@ def remember(state: WatchState, snap: Snapshot, now: float) -> None:
             del state.open[name]
 
 
+def filled(state: WatchState, snap: Snapshot) -> list[Finding]:
+    """`healed` for each launched gap whose dates all have rows now (said once)."""
+    out = []
+    for key, launch in state.launched.items():
+        if not launch.get("pending"):
+            continue
+        name, _, days = key.partition(":")
+        have = set(state.present.get(name, ()))
+        if name in snap.tables and days and set(days.split(",")) <= have:
+            launch["pending"] = False
+            try:
+                dates = [dt.date.fromisoformat(d) for d in days.split(",")]
+            except ValueError:
+                continue
+            out.append(Finding("healed", name, dates, f"(filled by job {launch['job']})"))
+    return out
+
+
 def heal(
     pipeline: Pipeline, snap: Snapshot, state: WatchState, max_dates: int, now: float
 ) -> list[Finding]:
@@ -251,8 +273,8 @@ def _launch(
     except JobError as e:
         state.launched[key] = {"at": now, "error": str(e)[:200]}
         return Finding("heal_failed", name, dates, f"({e})")
-    state.launched[key] = {"at": now, "job": view.id}
-    return Finding("healed", name, dates, f"job {view.id}")
+    state.launched[key] = {"at": now, "job": view.id, "pending": True}
+    return Finding("launched", name, dates, f"job {view.id}")
 
 
 @dataclass
@@ -292,6 +314,7 @@ class Watch:
                 merged = set(state.open.get(f.table, ())) | {d.isoformat() for d in f.dates}
                 state.open[f.table] = sorted(merged)
         remember(state, snap, now)
+        found += filled(state, snap)
         if self.heal and state.open:
             found += heal(self.pipeline, snap, state, self.max_heal_dates, now)
         state.save(self.path)

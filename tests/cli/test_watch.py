@@ -113,13 +113,19 @@ def test_heal_launches_a_gap_only_backfill_once(sample: Path) -> None:
     healed = run_cli(sample, "watch", "--once", "--heal")
     assert healed.returncode == 1, healed.stderr
     lines = healed.stdout.splitlines()
-    assert [ln.split()[1] for ln in lines] == ["regression", "healed"]
+    assert [ln.split()[1] for ln in lines] == ["regression", "launched"]
+    assert f"launched {TABLE} backfill for 2 dates {dates[0]}..{dates[1]} job " in lines[1]
+    assert "healed" not in healed.stdout  # launched, not filled yet
     job = lines[1].split()[-1]
     sup = Supervisor(cfg.load(sample / "pipeline.yaml"))
     assert sup.job(job).record.dates == dates  # gap only: exactly the deleted dates
     assert _wait_ended(sup, job) == "done"
     assert _count(sample, dates) == 2  # filled
     jobs_before = len(sup.jobs())
+    done = run_cli(sample, "watch", "--once", "--heal")
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert f"healed {TABLE} 2 dates {dates[0]}..{dates[1]} (filled by job {job})" in line
     quiet = run_cli(sample, "watch", "--once", "--heal")
     assert (quiet.returncode, quiet.stdout) == (0, "")
     # the same gap again: reported, never launched a second time
