@@ -189,7 +189,9 @@ class Progress:
     """What the job's log says about its progress (parsed with the table's `progress` regex)."""
 
     current_date: str | None = None
+    """The date of the last progress line (in progress while the job runs)."""
     done: int = 0
+    """Dates finished: those before `current_date` (and it too once the job ended with exit 0)."""
     total: int | None = None
     dates_per_min: float | None = None
     eta_s: float | None = None

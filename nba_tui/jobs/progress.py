@@ -8,8 +8,11 @@ bytes were appended (a chatty job, a 100 MB burst), it looks at the end again in
 up line by line. So each look costs a bounded amount of CPU whatever the log's size.
 
 Lines are matched as bytes and only what matched is decoded. `(i/N)` after the date (or named
-groups `done`/`total`) gives done/total; the rate is the dates this run processed (from the first
-progress line's count to the last one's, or the lines counted) per minute of unpaused running.
+groups `done`/`total`) says the job is working on its i-th date of N: `Progress.done` is the dates
+before it (i − 1; all i once the job ended with exit 0), so it never counts a date not yet
+written, and the ETA covers the date in progress. The rate is the dates this run finished (from
+the first progress line's count to the last one's, or the lines counted) per minute of unpaused
+running.
 """
 
 from __future__ import annotations
@@ -206,10 +209,14 @@ class LogProgress:
         The clock stops when the job ended (`ended_at`, also set for a lost job) and the ETA
         is only given for a running job (a paused one has none)."""
         now = now or time.time()
-        done = self.done if self.done is not None else self.matches
+        started = self.done if self.done is not None else self.matches
+        # the date of the last progress line is in progress until the job ends well
+        open_date = 0 if rec.state is JobState.DONE or not started else 1
+        done = started - open_date
         total = self.total if self.total is not None else (len(rec.dates) if rec.dates else None)
         rate = eta = None
         ran = self.processed()
+        ran = max(ran - open_date, 0) if ran is not None else None
         if rec.started_at:
             end = rec.ended_at or (rec.paused_at if rec.state is JobState.PAUSED else None) or now
             paused = rec.paused_total + ((end - rec.paused_at) if rec.paused_at else 0.0)
