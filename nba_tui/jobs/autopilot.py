@@ -30,7 +30,7 @@ from collections.abc import Callable
 from nba_tui import alerts, readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs import schedule
+from nba_tui.jobs import decide, schedule
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
@@ -41,6 +41,7 @@ from nba_tui.warehouse import WarehouseError
 
 HAS_ROWS = (DateState.PRESENT, DateState.THIN)
 ORPHAN = "never started: its plan runner died before starting it (its dates go to a new shard)"
+RELEASED = "never started: not all its dates can be ready in this plan (the rest run as shards)"
 
 
 def say(msg: str) -> None:
@@ -86,7 +87,7 @@ class Autopilot:
 
     # -- one tick ---------------------------------------------------------------------------------
     def tables(self, plan: Plan) -> list[str]:
-        return schedule.plan_tables(self.pipeline, plan.phases)
+        return decide.plan_tables(self.pipeline, plan)
 
     def poll(self) -> Snapshot | None:
         try:
@@ -121,8 +122,8 @@ class Autopilot:
         plan = self.phases_ready(plan, snap)
         active = [v for v in views if v.state.active]
         busy = sum(1 for v in every if v.state in (JobState.RUNNING, JobState.PAUSED))
-        started = 0 if plan.paused else self.start(plan, snap, tables, views, busy)
-        if active or started or plan.paused or self.waiting_retry(plan):
+        started = 0 if plan.paused else self.start(plan, snap, views, busy)
+        if active or started or plan.paused or decide.waiting_retry(plan, time.time()):
             return None
         return self.finish(plan, snap, tables)
 
@@ -149,10 +150,11 @@ class Autopilot:
 
     def orphans(self, views: list[JobView]) -> list[JobView]:
         """Queued shards no shim ever took (a runner killed between queueing and starting one:
-        this runner starts what it queues within its tick) end STOPPED, not as a hand stop."""
+        this runner starts what it queues within its tick) end STOPPED, not as a hand stop.
+        Reserved jobs (queued up front, no shard label) wait for `decide`."""
         out = []
         for v in views:
-            if v.state is JobState.QUEUED and v.record.shim_pid is None:
+            if v.state is JobState.QUEUED and v.record.shim_pid is None and v.record.shard:
                 with contextlib.suppress(JobError):
                     v = self.sup.stop_unstarted(v.id, ORPHAN)
             out.append(v)
@@ -193,7 +195,7 @@ class Autopilot:
                     unfilled.setdefault(r.table, []).extend(d.isoformat() for d in left)
                 continue
             if r.state is JobState.STOPPED:
-                if r.message != ORPHAN:
+                if r.message not in (ORPHAN, RELEASED):
                     stopped.append(r.table)
                 continue
             self.emit(
@@ -243,48 +245,27 @@ class Autopilot:
             return plan
         return self.update(lambda p: setattr(p, "phases_ready", [*p.phases_ready, *ready]))
 
-    def gate(self, plan: Plan, views: list[JobView]) -> schedule.Gate:
-        g = schedule.Gate()
-        now = time.time()
-        for v in views:
-            g.started.add(v.record.table)
-            if v.state.active:
-                g.active[v.record.table] = g.active.get(v.record.table, 0) + 1
-                g.covered.setdefault(v.record.table, set()).update(schedule_dates(v.record))
-        for table, days in [*plan.quarantined.items(), *plan.unfilled.items()]:
-            g.excluded.setdefault(table, set()).update(map(dt.date.fromisoformat, days))
-        for table, when in plan.retry_at.items():
-            later = {dt.date.fromisoformat(d) for d, t in when.items() if t > now}
-            g.excluded.setdefault(table, set()).update(later)
-        return g
-
-    def start(
-        self, plan: Plan, snap: Snapshot, tables: list[str], views: list[JobView], busy: int
-    ) -> int:
-        """Start shards in the slots `busy` (running or paused jobs of the pipeline) leaves."""
-        busy += sum(1 for v in views if v.state is JobState.QUEUED)
+    def start(self, plan: Plan, snap: Snapshot, views: list[JobView], busy: int) -> int:
+        """Start what `decide.decide` picks for the slots `busy` (running or paused jobs of the
+        pipeline) leaves; reserved jobs it releases end STOPPED (never a hand stop)."""
+        members = [member(v) for v in views]
+        busy += sum(1 for v in views if v.state is JobState.QUEUED and v.record.shim_pid)
         slots = self.pipeline.jobs.max_parallel - busy
-        if slots <= 0:
-            return 0
-        runnable = [t for t in tables if t not in plan.stopped_tables]
-        want = schedule.demands(
-            self.pipeline,
-            snap,
-            runnable,
-            self.gate(plan, views),
-            skip_preflight=plan.skip_preflight,
-            strict_cascade=plan.strict_cascade,
-        )
-        shards = schedule.allocate(
-            want,
-            slots,
-            shards_per_table=1 if plan.strict_cascade else plan.shards_per_table,
-            max_dates=None if plan.strict_cascade else schedule.MAX_SHARD_DATES,
-            expected=snap.expected_dates,
-            width=self.pipeline.jobs.max_parallel,
-        )
+        choice = decide.decide(self.pipeline, snap, plan, members, slots, time.time())
         n = 0
-        for s in shards:
+        for jid in choice.release:
+            with contextlib.suppress(JobError):
+                self.sup.stop_unstarted(jid, RELEASED)
+                n += 1
+        for jid in choice.start:
+            try:
+                v = self.sup.start_queued(jid, wait=False)
+            except JobError as e:
+                say(f"cannot start {jid}: {e}")
+                continue
+            self.emit("job_started", v.record.table, [], f"job {v.id} attempt {v.record.attempt}")
+            n += 1
+        for s in choice.shards:
             n += self.launch(plan, snap, s)
         return n
 
@@ -311,15 +292,6 @@ class Autopilot:
 
                 self.update(add)
         return 1
-
-    def waiting_retry(self, plan: Plan) -> bool:
-        """Is a failed date waiting for its back-off (and not quarantined)?"""
-        now = time.time()
-        return any(
-            t > now and d not in plan.quarantined.get(table, [])
-            for table, when in plan.retry_at.items()
-            for d, t in when.items()
-        )
 
     def finish(self, plan: Plan, snap: Snapshot, tables: list[str]) -> int:
         """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end."""
@@ -353,6 +325,14 @@ class Autopilot:
         self.update(apply)
         say(f"plan {self.plan_id} {state} {message or ''}")
         return 0 if state is PlanState.DONE else 1
+
+
+def member(v: JobView) -> decide.Member:
+    """A job of the plan as `decide` sees it."""
+    r = v.record
+    reserved = v.state is JobState.QUEUED and r.shim_pid is None and not r.shard
+    active = v.state.active and not reserved
+    return decide.Member(v.id, r.table, frozenset(schedule_dates(r)), active, reserved)
 
 
 def schedule_dates(rec: object) -> set[dt.date]:

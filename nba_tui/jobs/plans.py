@@ -118,6 +118,9 @@ class Plan:
     again by this plan (else it would relaunch them forever)."""
     counted: list[str] = field(default_factory=list)
     """Shard jobs whose end the runner has accounted for (retries, shards list)."""
+    scope: dict[str, list[str]] | None = None
+    """Table -> the only dates the plan runs (`launch-phase`, `watch --heal`); None: every
+    missing date of its phases' tables."""
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -193,6 +196,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "phases_ready": list,
     "counted": list,
     "unfilled": dict,
+    "scope": (dict, type(None)),
 }
 
 

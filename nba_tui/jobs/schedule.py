@@ -233,6 +233,9 @@ class Gate:
     """Dates not to start now: quarantined, waiting for a retry's back-off, stopped by hand."""
     started: set[str] = field(default_factory=set)
     """Tables that had a shard in this plan (strict cascade: each table runs once)."""
+    only: dict[str, set[dt.date]] | None = None
+    """A plan with a scope (`watch --heal`, `launch-phase --start/--end`): the only dates it
+    runs, per table (None: every missing date)."""
 
 
 def demands(
@@ -253,6 +256,9 @@ def demands(
     def free(name: str) -> list[dt.date]:
         bad = gate.covered.get(name, set()) | gate.excluded.get(name, set())
         days = readiness.runnable(pipeline, snapshot, name, skip_preflight=skip_preflight)
+        if gate.only is not None:
+            scope = gate.only.get(name, set())
+            return [d for d in days if d not in bad and d in scope]
         return [d for d in days if d not in bad]
 
     def shardable(name: str) -> bool:
