@@ -12,6 +12,15 @@ from the table's `depends_on` entry, 0 by default). "Has rows" is the input's co
 input does not expect to fill) never block. Dates outside the snapshot's range are unknown and do
 not block either.
 
+**One rule for soft inputs.** A soft input's missing date holds a reader's date only while
+something can still fill it: the input has a backfill and each of its hard inputs has rows for
+the dates it reads, or can get them the same way (`unfillable`, walked down the pipeline). A
+soft-input date nothing can fill (betting lines that never existed) lets the reader's date run
+on its fallback: that date is **degraded by necessity** (`degraded_by_necessity`), apart from
+`--skip-preflight`'s dates, degraded *by choice* (`degraded_by_choice`). `runnable` applies the
+rule; the autopilot, `launch --missing`, `launch-phase`, `watch --heal` and the dashboard's `m`
+all go through it.
+
 Everything is computed from the `Snapshot` of one poll: no extra warehouse round trip per date.
 Each input's missing dates are one sorted array of day ordinals (cached on the `TableCoverage`,
 which `CoverageCache` reuses while a table is unchanged); they become merged blocked spans, and
@@ -24,12 +33,25 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from nba_tui.config import Input, Pipeline, Table
 from nba_tui.coverage import Snapshot, TableCoverage
 
-__all__ = ["blocked_by", "degraded_by_choice", "ready_dates", "runnable"]
+__all__ = [
+    "Fillability",
+    "blocked_by",
+    "degraded_by_choice",
+    "degraded_by_necessity",
+    "degraded_split",
+    "fillability",
+    "fillable_missing",
+    "ready_dates",
+    "runnable",
+    "unfillable",
+]
 
 
 def _inputs(table: Table, include_soft: bool) -> list[Input]:
@@ -58,19 +80,111 @@ def _input_spans(cov: TableCoverage, lookback: int) -> list[tuple[int, int]]:
     return hit  # type: ignore[return-value]
 
 
-def _blocked_spans(snapshot: Snapshot, inputs: list[Input]) -> list[tuple[int, int]]:
-    """Merged, sorted ordinal spans of reader dates that some input blocks."""
-    lists = [_input_spans(snapshot.tables[i.name], i.lookback_days) for i in inputs]
+Spans = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Fillability:
+    """What nothing can fill, per table, from one snapshot (`fillability`)."""
+
+    unfillable: dict[str, dict[int, str]]
+    """Table -> its missing dates (ordinals, sorted) that nothing can fill, each with the table
+    at the root: one without a backfill that lacks rows the chain reads."""
+    direct: dict[str, Spans]
+    """Table -> dates (merged ordinal spans) a soft input of its own can never cover: computed
+    there, the table runs on its fallback."""
+    necessity: dict[str, Spans]
+    """Table -> dates degraded by necessity when computed: `direct`, plus dates whose hard inputs
+    read such a date in their look-back (ml_feature_store carries player_composite_factors')."""
+
+
+_memo: list[tuple[Pipeline, Snapshot, Fillability]] = []
+_memo_lock = threading.Lock()
+
+
+def _first_within(keys: list[int], lo: int, hi: int) -> int | None:
+    """The first of the sorted `keys` in [lo, hi], or None."""
+    i = bisect.bisect_left(keys, lo)
+    return keys[i] if i < len(keys) and keys[i] <= hi else None
+
+
+def _unfillable_of(
+    table: Table, missing: list[int], unf: dict[str, dict[int, str]]
+) -> dict[int, str]:
+    """The table's missing ordinals nothing can fill (its inputs already walked into `unf`)."""
+    if table.backfill is None:
+        return dict.fromkeys(missing, table.name)
+    mine: dict[int, str] = {}
+    for inp in _inputs(table, False):
+        keys = list(unf[inp.name])
+        if not keys:
+            continue
+        for m in missing:
+            if m not in mine:
+                hit = _first_within(keys, m - inp.lookback_days, m)
+                if hit is not None:
+                    mine[m] = unf[inp.name][hit]
+    return dict(sorted(mine.items()))
+
+
+def fillability(pipeline: Pipeline, snapshot: Snapshot) -> Fillability:
+    """The one rule's facts for every table, walked in dependency order: a missing date of a
+    table can be filled when the table has a backfill and each hard input has, or can get the
+    same way, the dates it reads there. Kept for the last snapshot asked about."""
+    with _memo_lock:
+        for pipe, snap, hit in _memo:
+            if pipe is pipeline and snap is snapshot:
+                return hit
+    unf: dict[str, dict[int, str]] = {}
+    direct: dict[str, Spans] = {}
+    nec: dict[str, Spans] = {}
+    for name in pipeline.topological_order():
+        t = pipeline.table(name)
+        unf[name] = _unfillable_of(t, snapshot.tables[name].missing_ordinals(), unf)
+        soft = [(u, u + i.lookback_days) for i in t.inputs if i.soft for u in unf[i.name]]
+        direct[name] = _merge(sorted(soft))
+        hard = [(lo, hi + i.lookback_days) for i in _inputs(t, False) for lo, hi in nec[i.name]]
+        nec[name] = _merge(sorted(soft + hard))
+    out = Fillability(unf, direct, nec)
+    with _memo_lock:
+        _memo[:] = [(pipeline, snapshot, out)]
+    return out
+
+
+def _in_spans(spans: Spans, o: int) -> bool:
+    """Is ordinal `o` inside one of the merged, sorted `spans`?"""
+    i = bisect.bisect_left(spans, (o + 1,)) - 1
+    return i >= 0 and spans[i][1] >= o
+
+
+def _blocked_spans(snapshot: Snapshot, inputs: list[Input], fill: Fillability | None) -> Spans:
+    """Merged, sorted ordinal spans of reader dates that some input blocks. With `fill`, a soft
+    input's dates that nothing can fill do not block (the one rule)."""
+    lists = []
+    for i in inputs:
+        cov = snapshot.tables[i.name]
+        never = fill.unfillable.get(i.name) if fill is not None and i.soft else None
+        if never:
+            lb = i.lookback_days
+            lists.append(_merge((m, m + lb) for m in cov.missing_ordinals() if m not in never))
+        else:
+            lists.append(_input_spans(cov, i.lookback_days))
     lists = [x for x in lists if x]
     if len(lists) <= 1:
         return lists[0] if lists else []
     return _merge(heapq.merge(*lists))
 
 
-def _ready(snapshot: Snapshot, table: Table, days: list[int], include_soft: bool) -> list[dt.date]:
+def _ready(
+    snapshot: Snapshot,
+    table: Table,
+    days: list[int],
+    include_soft: bool,
+    fill: Fillability | None = None,
+) -> list[dt.date]:
     """The sorted ordinals `days` outside every blocked span, as dates: one sweep,
     O(days + spans)."""
-    spans = _blocked_spans(snapshot, _inputs(table, include_soft))
+    spans = _blocked_spans(snapshot, _inputs(table, include_soft), fill)
     out: list[int] = []
     k, n = 0, len(spans)
     for o in days:
@@ -95,22 +209,67 @@ def ready_dates(
 def runnable(
     pipeline: Pipeline, snapshot: Snapshot, table: str, *, skip_preflight: bool = False
 ) -> list[dt.date]:
-    """The table's missing dates that are ready now, sorted: what a backfill may compute.
+    """The table's missing dates that may be computed now, sorted: what a backfill may run.
 
-    With `skip_preflight` soft inputs are not required (the program falls back to synthetic rows
-    on those dates: `degraded_by_choice` lists them, for the plan to record and show); hard inputs
-    always are (a program fails a date whose hard input is missing)."""
+    Hard inputs must have rows (a program fails a date whose hard input is missing). A soft
+    input's missing date holds the reader's date only while something can still fill it; on
+    the dates it can never cover the reader runs on its fallback (`degraded_by_necessity`).
+    With `skip_preflight` soft inputs are not required at all (`degraded_by_choice` lists the
+    extra dates, for the plan to record and show)."""
     t = pipeline.table(table)
-    return _ready(snapshot, t, snapshot.tables[t.name].missing_ordinals(), not skip_preflight)
+    missing = snapshot.tables[t.name].missing_ordinals()
+    if skip_preflight:
+        return _ready(snapshot, t, missing, False)
+    return _ready(snapshot, t, missing, True, fillability(pipeline, snapshot))
+
+
+def degraded_by_necessity(
+    pipeline: Pipeline, snapshot: Snapshot, table: str, dates: Iterable[dt.date] | None = None
+) -> list[dt.date]:
+    """Of `dates` (default: `runnable`), sorted, those computed on the fallback because a soft
+    input lacks a date in its look-back that nothing can fill."""
+    spans = fillability(pipeline, snapshot).direct[pipeline.table(table).name]
+    days = runnable(pipeline, snapshot, table) if dates is None else sorted(set(dates))
+    return [d for d in days if spans and _in_spans(spans, d.toordinal())]
 
 
 def degraded_by_choice(pipeline: Pipeline, snapshot: Snapshot, table: str) -> list[dt.date]:
     """Dates `runnable(..., skip_preflight=True)` adds to plain `runnable`: missing dates whose
-    hard inputs are there but a soft input is not, so they would be computed on fallbacks."""
+    hard inputs are there but a soft input lacks a date something could still fill, so they
+    would be computed on fallbacks by choice."""
+    rule = set(runnable(pipeline, snapshot, table))
+    return [d for d in runnable(pipeline, snapshot, table, skip_preflight=True) if d not in rule]
+
+
+def degraded_split(
+    pipeline: Pipeline, snapshot: Snapshot, table: str
+) -> tuple[list[dt.date], list[dt.date]]:
+    """The table's degraded dates (rows flagged on fallbacks) as (by necessity, by choice): by
+    necessity where a soft input it reads, itself or through a hard input, lacks a date nothing
+    can fill; by choice (`--skip-preflight`, or an input filled since) otherwise."""
     t = pipeline.table(table)
+    spans = fillability(pipeline, snapshot).necessity[t.name]
+    need: list[dt.date] = []
+    chose: list[dt.date] = []
+    for d in snapshot.tables[t.name].degraded:
+        (need if spans and _in_spans(spans, d.toordinal()) else chose).append(d)
+    return need, chose
+
+
+def unfillable(pipeline: Pipeline, snapshot: Snapshot, table: str) -> dict[dt.date, str]:
+    """The table's missing dates nothing can fill, sorted, each with the table at the root of
+    the reason: one without a backfill that has no rows there (e.g. bettingpros_player_props
+    before betting lines existed), or the table itself when it has no backfill."""
+    never = fillability(pipeline, snapshot).unfillable[pipeline.table(table).name]
+    return {dt.date.fromordinal(o): root for o, root in never.items()}
+
+
+def fillable_missing(pipeline: Pipeline, snapshot: Snapshot, table: str) -> list[dt.date]:
+    """The table's missing dates something can still fill (now or once its inputs are)."""
+    t = pipeline.table(table)
+    never = fillability(pipeline, snapshot).unfillable[t.name]
     missing = snapshot.tables[t.name].missing_ordinals()
-    strict = set(_ready(snapshot, t, missing, True))
-    return [d for d in _ready(snapshot, t, missing, False) if d not in strict]
+    return [dt.date.fromordinal(o) for o in missing if o not in never]
 
 
 def blocked_by(

@@ -281,17 +281,36 @@ class Autopilot:
             return 0
         self.emit("job_started", s.table, [], f"job {v.id} {s.label} attempt {attempt}")
         self.update(lambda p: setattr(p, "jobs", [*p.jobs, v.id]))
-        if plan.skip_preflight:
-            soft = set(readiness.degraded_by_choice(self.pipeline, snap, s.table)) & set(s.dates)
-            if soft:
-                days = sorted(d.isoformat() for d in soft)
-                self.emit("degraded", s.table, days, "run on soft-input fallbacks")
-
-                def add(p: Plan) -> None:
-                    p.degraded[s.table] = sorted({*p.degraded.get(s.table, []), *days})
-
-                self.update(add)
+        self.record_fallbacks(plan, snap, s)
         return 1
+
+    def record_fallbacks(self, plan: Plan, snap: Snapshot, s: schedule.Shard) -> None:
+        """The shard's dates that run on soft-input fallbacks, as events and on the plan: by
+        necessity (a soft input lacks a date nothing can fill) and, with `skip_preflight`, by
+        choice (the soft input could still be filled)."""
+        kinds = [("necessity", "run on fallbacks by necessity: a soft input nothing can fill")]
+        if plan.skip_preflight:
+            kinds.append(("degraded", "run on soft-input fallbacks (--skip-preflight)"))
+        for field_name, why in kinds:
+            if field_name == "necessity":
+                found = readiness.degraded_by_necessity(self.pipeline, snap, s.table, s.dates)
+            else:
+                mine = set(s.dates)
+                found = [
+                    d
+                    for d in readiness.degraded_by_choice(self.pipeline, snap, s.table)
+                    if d in mine
+                ]
+            if not found:
+                continue
+            days = [d.isoformat() for d in found]
+            self.emit("degraded", s.table, days, why)
+
+            def add(p: Plan, name: str = field_name, days: list[str] = days) -> None:
+                got = getattr(p, name)
+                got[s.table] = sorted({*got.get(s.table, []), *days})
+
+            self.update(add)
 
     def finish(self, plan: Plan, snap: Snapshot, tables: list[str]) -> int:
         """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end."""

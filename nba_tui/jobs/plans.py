@@ -99,7 +99,10 @@ class Plan:
     skipped_dates: dict[str, list[str]] = field(default_factory=dict)
     """Table -> dates not run because an input date they read was quarantined (or skipped)."""
     degraded: dict[str, list[str]] = field(default_factory=dict)
-    """Table -> dates run on soft-input fallbacks because of `skip_preflight`."""
+    """Table -> dates run on soft-input fallbacks because of `skip_preflight` (by choice)."""
+    necessity: dict[str, list[str]] = field(default_factory=dict)
+    """Table -> dates run on soft-input fallbacks because the soft input lacks a date there that
+    nothing can fill (degraded by necessity, `readiness.degraded_by_necessity`)."""
     coverage_before: dict[str, int] = field(default_factory=dict)
     """Present dates per table when the plan started."""
     coverage_after: dict[str, int] = field(default_factory=dict)
@@ -188,6 +191,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "quarantined": dict,
     "skipped_dates": dict,
     "degraded": dict,
+    "necessity": dict,
     "coverage_before": dict,
     "coverage_after": dict,
     "shards": list,

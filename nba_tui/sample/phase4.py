@@ -2,8 +2,10 @@
 
 Rolling windows cover the last `WINDOW` game dates of the season up to the date itself. The
 composite factors fall back to *synthetic* context computed from player_game_summary when the
-betting-derived upcoming context is missing for the date, and say so (`synthetic = 1`): that is
-the degraded-but-running path the incident write-up warns about.
+betting-derived upcoming context is missing for the date, and say so: `synthetic = 2` where the
+date has no betting lines at all (degraded by necessity: nothing can ever fill the context),
+`synthetic = 1` where the lines exist but the context was not built yet (degraded by choice,
+`--skip-preflight`). That is the degraded-but-running path the incident write-up warns about.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ UPC, UTC = _src("upcoming_player_game_context"), _src("upcoming_team_game_contex
 TDZA, PSZA = _src("team_defense_zone_analysis"), _src("player_shot_zone_analysis")
 PDC, PCF = _src("player_daily_cache"), _src("player_composite_factors")
 MLFS, PRED = _src("ml_feature_store"), _src("predictions")
+SYNTHETIC_BY_CHOICE, SYNTHETIC_BY_NECESSITY = 1, 2
+"""The `synthetic` flag's values: context not built yet / no betting lines on the date at all."""
 
 
 def _teams_today(ctx: Context, day: str) -> dict[int, str]:
@@ -127,11 +131,19 @@ def _fatigue(rest: int | None) -> float:
     return {None: 0.02, 1: -0.05, 2: 0.0}.get(rest, 0.02)
 
 
+def _fallback_flag(ctx: Context, day: str) -> int:
+    """Why the date runs on synthetic context: no betting lines at all, or not built yet."""
+    if ctx.has_rows("bettingpros_player_props", day):
+        return SYNTHETIC_BY_CHOICE
+    return SYNTHETIC_BY_NECESSITY
+
+
 def player_composite_factors(ctx: Context, day: str) -> list[tuple]:
     """Four factors per player; context from betting-derived tables, else synthetic."""
     has_context = ctx.has_rows("upcoming_player_game_context", day) and ctx.has_rows(
         "upcoming_team_game_context", day
     )
+    flag = 0 if has_context else _fallback_flag(ctx, day)
     lines: dict[int, float] = {}
     team_rest: dict[str, int | None] = {}
     synth_rest: dict[int, int | None] = {}
@@ -183,7 +195,7 @@ def player_composite_factors(ctx: Context, day: str) -> list[tuple]:
         total = max(-0.25, min(0.25, fatigue + zone + pace_f + usage_f))
         out.append(
             (day, gid, pid, team, opp, rest, int(rest == 1), line, r4(fatigue), r4(zone),
-             r4(pace_f), r4(usage_f), r4(total), int(not has_context), source)
+             r4(pace_f), r4(usage_f), r4(total), flag, source)
         )  # fmt: skip
     return out
 

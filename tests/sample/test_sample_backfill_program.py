@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import sqlite3
@@ -197,8 +198,12 @@ def test_synthetic_fallback_exactly_where_context_is_missing(
         "FROM nba_precompute.player_composite_factors GROUP BY game_date"
     )
     assert len(flags) == len(in_range)
+    props = snap.tables["bettingpros_player_props"].rows
     for day, lo, hi in flags:
-        assert lo == hi == int(day in no_context), day
+        # 2: no betting lines at all (by necessity); 1: lines exist, context not built (choice)
+        want = 0 if day not in no_context else 1 if props.get(dt.date.fromisoformat(day)) else 2
+        assert lo == hi == want, day
+    assert {lo for _, lo, _ in flags} == {0, 1, 2}  # the range holds all three kinds
 
 
 def test_hard_dependency_missing_fails_the_date(

@@ -87,9 +87,11 @@ def test_lookback_counts_calendar_days_and_only_expected_input_dates(small) -> N
 
 def test_runnable_is_missing_and_ready(small) -> None:
     pipe, snap = small
-    assert readiness.runnable(pipe, snap, "a") == _jan(3, 7, 9, 10, 13, 14)
+    # ctx (soft, raw: nothing backfills it) lacks Jan 8 for good: a runs there on its fallback.
+    assert readiness.runnable(pipe, snap, "a") == _jan(3, 7, 8, 9, 10, 13, 14)
+    assert readiness.degraded_by_necessity(pipe, snap, "a") == _jan(8)
     assert readiness.runnable(pipe, snap, "a", skip_preflight=True) == _jan(3, 7, 8, 9, 10, 13, 14)
-    assert readiness.degraded_by_choice(pipe, snap, "a") == _jan(8)
+    assert readiness.degraded_by_choice(pipe, snap, "a") == []
     # b reads a on the same date only: a has Jan 1 and 2, so b may run exactly those.
     assert readiness.runnable(pipe, snap, "b") == _jan(1, 2)
     # skip_preflight never waives a hard input
