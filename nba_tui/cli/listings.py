@@ -4,7 +4,7 @@
                                     of every other table; --all: every job ever run, newest first;
                                     a remote job (cloudrun, ray) gets a line with its engine,
                                     its state in words and its cost
-    nba-tui history [--limit N] [--json]
+    nba-tui history [--limit N] [--all] [--json]
     nba-tui plans [--json]
     nba-tui cancel PLAN [--json]    the plan starts nothing more: its queued jobs become stopped
                                     and its running jobs are stopped (= `nba-tui stop PLAN`)
@@ -247,7 +247,8 @@ def _dates_note(what: str, table: str, dates: list[str]) -> str:
 
 
 def render_history(entries: list[dict]) -> str:
-    """The action log, one action a line, its argv on the next (escaped as recorded)."""
+    """The action log, one action a line, its argv on the next (escaped as recorded); a plan
+    line ends with the counts of its folded job actions (`actions.fold_plans`)."""
 
     def text(value: Any) -> str:
         return printable(str(value), escape=True)
@@ -256,10 +257,16 @@ def render_history(entries: list[dict]) -> str:
     for e in entries:
         phases = e.get("phases")
         what = e.get("table") or (",".join(map(str, phases)) if isinstance(phases, list) else "")
+        folded = e.get("folded")
+        shards = ""
+        if isinstance(folded, dict) and folded:
+            counts = ", ".join(f"{n} {text(a)}" for a, n in folded.items())
+            shards = f"  jobs: {counts} (history --all lists them)"
         lines.append(
             f"{text(e.get('time', '?'))}  {text(e.get('user', '?')):<10} "
             f"{text(e.get('action', '?')):<8} {text(what or '-')} "
             f"{text(e.get('job') or e.get('plan') or '')}".rstrip()
+            + shards
         )
         argv = e.get("argv")
         if isinstance(argv, list):
@@ -289,6 +296,10 @@ def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with supervised(pipeline) as sup:
         entries = sup.history(limit=args.limit)
+    if not args.all:
+        from nba_tui.jobs.actions import fold_plans
+
+        entries = fold_plans(entries)
     emit(args, entries, render_history(entries))
     return EXIT_OK
 
@@ -327,6 +338,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_jobs)
     p = sub.add_parser("history", parents=plain, help="the action log (who did what)")
     p.add_argument("--limit", type=bounded_int(1, 100_000), default=200, metavar="N")
+    p.add_argument(
+        "--all", action="store_true", help="every job action of a plan too (one line each)"
+    )
     p.set_defaults(func=cmd_history)
     p = sub.add_parser("plans", parents=plain, help="phase launches and chained runs")
     p.set_defaults(func=cmd_plans)

@@ -68,3 +68,38 @@ def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]
         if isinstance(item, dict):
             out.append(item)
     return out[-limit:]
+
+
+
+def fold_plans(entries: list[dict]) -> list[dict]:
+    """The entries with each plan's job actions (its shards' launches, stops, ...) folded into
+    one line of that plan: they are counted in its first plan action's `folded` ({action:
+    count}); a plan with no plan action among `entries` gets one `plan-jobs` entry where its
+    first job action was. Entries outside plans are kept; the input is not modified."""
+    own = {e.get("plan") for e in entries if _plan_of(e) and not e.get("job")}
+    holder: dict[str, dict] = {}
+    counts: dict[str, dict[str, int]] = {}
+    out: list[dict] = []
+    for e in entries:
+        plan = _plan_of(e)
+        if plan is None:
+            out.append(e)
+        elif not e.get("job"):  # a plan action: one line each
+            out.append(dict(e))
+            holder.setdefault(plan, out[-1])
+        else:
+            if plan not in own and plan not in holder:
+                head = {k: e[k] for k in ("time", "ts", "user") if k in e}
+                out.append({**head, "action": "plan-jobs", "plan": plan})
+                holder[plan] = out[-1]
+            action = str(e.get("action", "?"))
+            tally = counts.setdefault(plan, {})
+            tally[action] = tally.get(action, 0) + 1
+    for plan, tally in counts.items():
+        holder[plan]["folded"] = tally
+    return out
+
+
+def _plan_of(entry: dict) -> str | None:
+    plan = entry.get("plan")
+    return plan if isinstance(plan, str) and plan else None

@@ -60,7 +60,6 @@ def test_json_only_where_it_is_printed() -> None:
         ["history", "--end", "2024-01-01"],
         ["plans", "--start", "2024-01-01"],
         ["cancel", "p123456", "--start", "2024-01-01"],
-        ["history", "--all"],
         ["run", "phase4", "--start", "2024-01-01"],
         ["stop", "X", "--end", "2024-01-01"],
         ["schema", "--json"],

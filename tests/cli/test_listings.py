@@ -284,3 +284,38 @@ def test_a_plan_with_many_shard_jobs_stays_one_short_line() -> None:
     assert render_plan(plan) == (
         "p0c0ffe  run   done      phase3  jobs: 000000 000001 000002 000003 … (24)"
     )
+
+
+def test_history_is_one_line_per_plan_action_with_its_shards_folded(proj: Path) -> None:
+    st = store(proj)
+    st.ensure()
+    actions.record(st, user="me", action="launch", job="aaa001", table="alpha", argv=["a"])
+    actions.record(st, user="me", action="plan", plan="p00001", phases=["p2"], argv=["r"])
+    for i in range(40):
+        job = f"s{i:05d}"
+        actions.record(st, user="me", action="launch", job=job, table="beta", plan="p00001")
+    actions.record(st, user="me", action="stop", job="s00003", table="beta", plan="p00001")
+    actions.record(st, user="me", action="plan-cancel", plan="p00001")
+    out = nba(proj, "history")
+    assert out.returncode == 0, out.stderr
+    heads = [ln for ln in out.stdout.splitlines() if not ln.startswith("    ")]
+    assert [ln.split()[2] for ln in heads] == ["launch", "plan", "plan-cancel"]
+    assert "jobs: 40 launch, 1 stop (history --all lists them)" in heads[1]
+    assert "s00007" not in out.stdout
+    every = nba(proj, "history", "--all")
+    assert len([ln for ln in every.stdout.splitlines() if "s000" in ln]) == 41
+    data = json.loads(nba(proj, "history", "--json").stdout)
+    assert [e["action"] for e in data] == ["launch", "plan", "plan-cancel"]
+    assert data[1]["folded"] == {"launch": 40, "stop": 1}
+
+
+def test_history_folds_the_shards_of_a_plan_whose_plan_line_is_out_of_the_window() -> None:
+    shards = [
+        {"time": "t1", "user": "me", "action": "launch", "job": "s1", "plan": "p1"},
+        {"time": "t2", "user": "me", "action": "launch", "job": "x9"},
+        {"time": "t3", "user": "me", "action": "launch", "job": "s2", "plan": "p1"},
+    ]
+    folded = actions.fold_plans(shards)
+    assert [(e["action"], e.get("job")) for e in folded] == [("plan-jobs", None), ("launch", "x9")]
+    assert folded[0]["folded"] == {"launch": 2} and folded[0]["time"] == "t1"
+    assert "folded" not in shards[0]  # the input is left alone

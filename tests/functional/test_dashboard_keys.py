@@ -6,15 +6,23 @@ Each test names the item it covers; each failed before the change it tests.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from fakes import FakeMonitor, expected_dates, fake_app
+from rich.console import Console
 from textual.command import CommandPalette
 from ui_helpers import screen_text, wait_for
 
 from nba_tui.coverage import snapshot
 from nba_tui.jobs.model import JobState
 from nba_tui.tui.control import Selection
-from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen, format_history
+from nba_tui.tui.screens.modals import (
+    ConfirmScreen,
+    HelpScreen,
+    HistoryScreen,
+    PreflightScreen,
+    format_history,
+)
 from nba_tui.tui.widgets.grid import CoverageGrid
 from nba_tui.tui.widgets.line import TextLine
 from nba_tui.warehouse.base import Counts
@@ -157,6 +165,18 @@ def test_history_lines_are_printable() -> None:
     entry = {"time": 0, "user": "x\x1b[2J", "action": "launch", "argv": ["a\x1b]0;pwn\x07", "b"]}
     text = format_history(entry)
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_history_screen_shows_a_plan_once_with_its_shards_counted() -> None:
+    plan = {"time": 0, "user": "me", "action": "plan", "plan": "p00001", "argv": ["runner"]}
+    shards = [
+        {"time": 1, "user": "me", "action": "launch", "job": f"s{i}", "table": "t", "plan": "p00001"}
+        for i in range(30)
+    ]
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(HistoryScreen([plan, *shards])._body)
+    heads = [ln for ln in console.export_text().splitlines() if ln.strip() and "$" not in ln]
+    assert len(heads) == 1 and "plan p00001 · jobs: 30 launch" in heads[0], heads
 
 
 async def test_too_small_terminal_says_so(tmp_path) -> None:

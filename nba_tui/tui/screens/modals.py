@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from nba_tui.fmt import printable
+from nba_tui.jobs.actions import fold_plans
 from nba_tui.preflight import PreflightReport, format_command, render
 from nba_tui.tui.widgets.footer import release_render_caches
 
@@ -166,12 +167,16 @@ class MorningScreen(_Box):
 
 
 class HistoryScreen(_Box):
-    """The action log, newest first, with the exact argument lists (copy and re-run by hand)."""
+    """The action log, newest first, with the exact argument lists (copy and re-run by hand);
+    a plan's job actions are counted on its line (`nba-tui history --all` lists them)."""
 
     def __init__(self, entries: Iterable[object]) -> None:
         body = Text()
         count = 0
-        for entry in reversed(list(entries)):  # newest first
+        items: list = list(entries)
+        if all(isinstance(e, dict) for e in items):
+            items = fold_plans(items)
+        for entry in reversed(items):  # newest first
             count += 1
             body.append(format_history(entry) + "\n")
         if not count:
@@ -191,7 +196,12 @@ def format_history(entry: object) -> str:
     argv = data.get("argv")
     cmd = format_command([str(a) for a in argv]) if isinstance(argv, list) else ""
     fields = (when, data.get("user"), data.get("action"), data.get("table"), data.get("job"))
+    if not data.get("job"):
+        fields = (*fields, data.get("plan"))
     head = printable(" ".join(str(x) for x in fields if x))
+    folded = data.get("folded")
+    if isinstance(folded, dict) and folded:
+        head += printable(" · jobs: " + ", ".join(f"{n} {a}" for a, n in folded.items()))
     return head + (f"\n    $ {printable(cmd)}" if cmd else "")
 
 
