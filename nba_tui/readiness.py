@@ -42,15 +42,23 @@ from nba_tui.coverage import Snapshot, TableCoverage
 
 __all__ = [
     "Fillability",
+    "Outlook",
     "blocked_by",
     "degraded_by_choice",
     "degraded_by_necessity",
     "degraded_split",
+    "describe_fallback",
+    "describe_never",
+    "fallback_lines",
+    "fallbacks_ahead",
     "fillability",
     "fillable_missing",
+    "missing_note",
+    "outlook",
     "ready_dates",
     "runnable",
     "unfillable",
+    "why_never",
 ]
 
 
@@ -140,7 +148,8 @@ def fillability(pipeline: Pipeline, snapshot: Snapshot) -> Fillability:
     nec: dict[str, Spans] = {}
     for name in pipeline.topological_order():
         t = pipeline.table(name)
-        unf[name] = _unfillable_of(t, snapshot.tables[name].missing_ordinals(), unf)
+        cov = snapshot.tables.get(name)  # a hand-made snapshot may leave a table out: unknown
+        unf[name] = _unfillable_of(t, cov.missing_ordinals() if cov else [], unf)
         soft = [(u, u + i.lookback_days) for i in t.inputs if i.soft for u in unf[i.name]]
         direct[name] = _merge(sorted(soft))
         hard = [(lo, hi + i.lookback_days) for i in _inputs(t, False) for lo, hi in nec[i.name]]
@@ -292,3 +301,103 @@ def blocked_by(
         if lo < hi:
             out.append((inp.name, [dt.date.fromordinal(o) for o in missing[lo:hi]]))
     return out
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a gap-only launch of one table can do, by the one rule (`outlook`)."""
+
+    table: str
+    fill: list[dt.date]
+    """Missing dates something can fill: now, or once their inputs are filled."""
+    fallback: list[dt.date]
+    """Of `fill`, those that will run on fallbacks by necessity (degraded by necessity)."""
+    never: dict[dt.date, str]
+    """Missing dates nothing can fill, each with the table at the root of the reason."""
+    soft: list[str]
+    """The soft inputs that lack, for good, dates the `fallback` dates read."""
+
+
+def outlook(pipeline: Pipeline, snapshot: Snapshot, table: str) -> Outlook:
+    """The table's missing dates split by the one rule: fillable (and, of those, the ones that
+    will run on fallbacks) and never fillable (with why)."""
+    t = pipeline.table(table)
+    fill = fillable_missing(pipeline, snapshot, t.name)
+    fallback = degraded_by_necessity(pipeline, snapshot, t.name, fill)
+    never = unfillable(pipeline, snapshot, t.name)
+    facts = fillability(pipeline, snapshot)
+    soft = [i.name for i in t.inputs if i.soft and facts.unfillable[i.name]] if fallback else []
+    return Outlook(t.name, fill, fallback, never, soft)
+
+
+def _roots(pipeline: Pipeline, snapshot: Snapshot, tables: Iterable[str]) -> list[str]:
+    facts = fillability(pipeline, snapshot)
+    return sorted({r for name in tables for r in facts.unfillable[name].values()})
+
+
+def _nothing_fills(roots: list[str]) -> str:
+    return f"no rows in {', '.join(roots)} there, which nothing backfills"
+
+
+def why_never(o: Outlook) -> str:
+    """Why `o.never`'s dates cannot be filled, in words (`o.never` not empty)."""
+    roots = sorted(set(o.never.values()))
+    if roots == [o.table]:
+        return f"{o.table} has no backfill"
+    return _nothing_fills(roots)
+
+
+def describe_never(o: Outlook) -> str | None:
+    """`310 cannot be filled: no rows in bettingpros_player_props there, which nothing
+    backfills`, or None when every missing date can be filled."""
+    return f"{len(o.never)} cannot be filled: {why_never(o)}" if o.never else None
+
+
+def describe_fallback(pipeline: Pipeline, snapshot: Snapshot, o: Outlook) -> str | None:
+    """`282 will run on fallbacks (degraded by necessity): upcoming_player_game_context lacks
+    them for good (no rows in bettingpros_player_props there, ...)`, or None."""
+    if not o.fallback:
+        return None
+    verb = "lacks" if len(o.soft) == 1 else "lack"
+    roots = _roots(pipeline, snapshot, o.soft)
+    return (
+        f"{len(o.fallback)} will run on fallbacks (degraded by necessity): {', '.join(o.soft)} "
+        f"{verb} them for good ({_nothing_fills(roots)})"
+    )
+
+
+def fallbacks_ahead(
+    pipeline: Pipeline, snapshot: Snapshot, tables: Iterable[str]
+) -> dict[str, list[dt.date]]:
+    """Per table of a plan (those with any), the missing dates that will run on fallbacks by
+    necessity once the plan has filled what it can: what `run` and `launch-phase` announce."""
+    out = {}
+    for name in tables:
+        days = outlook(pipeline, snapshot, name).fallback
+        if days:
+            out[name] = days
+    return out
+
+
+def fallback_lines(pipeline: Pipeline, snapshot: Snapshot, tables: Iterable[str]) -> list[str]:
+    """One line per table of `tables` that will run dates on fallbacks by necessity (empty when
+    none): `player_composite_factors: 282 will run on fallbacks (degraded by necessity): ...`."""
+    out = []
+    for name in tables:
+        o = outlook(pipeline, snapshot, name)
+        line = describe_fallback(pipeline, snapshot, o)
+        if line:
+            out.append(f"{name}: {line}")
+    return out
+
+
+def missing_note(pipeline: Pipeline, snapshot: Snapshot, table: str) -> str:
+    """What `m` launches, in one phrase: `125 missing dates; 310 cannot be filled: no rows in
+    bettingpros_player_props there, which nothing backfills` (fallbacks named likewise)."""
+    o = outlook(pipeline, snapshot, table)
+    parts = [f"{len(o.fill)} missing date{'s' if len(o.fill) != 1 else ''}"]
+    if o.fallback:
+        parts.append(f"{len(o.fallback)} on fallbacks by necessity ({', '.join(o.soft)})")
+    if o.never:
+        parts.append(f"{len(o.never)} cannot be filled: {why_never(o)}")
+    return "; ".join(parts)

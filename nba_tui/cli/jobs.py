@@ -59,6 +59,7 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     dates = date_list(pipeline, args.dates) if args.dates is not None else None
     # The snapshot first: a warehouse that is missing or down is refused before any state is made.
     snap = take_snapshot(pipeline, start, end) if args.missing else None
+    outlook = _outlook(args, pipeline, snap, table.name) if snap is not None else None
     with supervised(pipeline) as sup:
         if snap is not None:
             v = sup.launch_missing(table.name, snap)
@@ -69,8 +70,30 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     r = v.record
     where = f"on {r.engine}" if r.engine != "local" else f"pid {r.pid}"
     text = f"launched {r.table}: job {r.id}, {where}, log {r.log}\n  {display(r.argv)}"
-    emit(args, view_json(v, pipeline=pipeline), text)
+    data = view_json(v, pipeline=pipeline)
+    if outlook is not None:
+        data["missing"] = outlook
+    emit(args, data, text)
     return EXIT_OK
+
+
+def _outlook(args: argparse.Namespace, pipeline: Pipeline, snap: Any, table: str) -> dict[str, Any]:
+    """`launch --missing`: what the one rule makes of the table's missing dates, said before
+    the launch (how many run on fallbacks, how many cannot be filled and why)."""
+    from nba_tui import readiness
+
+    o = readiness.outlook(pipeline, snap, table)
+    if o.fill and not getattr(args, "json", False):
+        print(f"{table}: {len(o.fill)} missing date(s) to fill", flush=True)
+        for line in (readiness.describe_fallback(pipeline, snap, o), readiness.describe_never(o)):
+            if line:
+                print(f"  {line}", flush=True)
+    return {
+        "fillable": len(o.fill),
+        "fallback_by_necessity": len(o.fallback),
+        "unfillable": len(o.never),
+        "unfillable_why": readiness.why_never(o) if o.never else None,
+    }
 
 
 def _signal_cmd(action: str) -> Handler:

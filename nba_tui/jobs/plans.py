@@ -215,23 +215,34 @@ def phase_tables(pipeline: Pipeline, phase: str) -> list[str]:
     return [n for n in pipeline.topological_order() if n in own]
 
 
+def missing_job(pipeline: Pipeline, snapshot: Any, name: str) -> PlannedJob | None:
+    """The table's missing dates something can fill (`readiness.fillable_missing`: the one
+    rule), as one job: a range when they are all of its one gap, else a date list. None when
+    there is none (no missing date, or none that can ever be filled)."""
+    from nba_tui import readiness
+
+    cov = snapshot.tables.get(name)
+    if cov is None or not cov.missing:
+        return None
+    dates = readiness.fillable_missing(pipeline, snapshot, name)
+    if not dates:
+        return None
+    span = cov.gap_span()
+    if span and len(dates) == len(cov.missing):  # ask for the range, not hundreds of --dates
+        return PlannedJob(name, None, *span)
+    return PlannedJob(name, dates)
+
+
 def plan_phase(
     pipeline: Pipeline, snapshot: Any, phase: str, missing: bool = True
 ) -> list[PlannedJob]:
-    """Jobs for `phase`: short tables with their missing dates, or every table's whole range."""
+    """Jobs for `phase`: short tables with their fillable missing dates (`missing_job`), or
+    every table's whole range."""
     out = []
     for name in phase_tables(pipeline, phase):
-        if not missing:
-            out.append(PlannedJob(name))
-            continue
-        cov = snapshot.tables.get(name)
-        if cov is None or not cov.missing:
-            continue
-        span = cov.gap_span()
-        if span:  # one contiguous gap: ask for the range, not hundreds of --dates
-            out.append(PlannedJob(name, None, *span))
-        else:
-            out.append(PlannedJob(name, list(cov.missing)))
+        job = missing_job(pipeline, snapshot, name) if missing else PlannedJob(name)
+        if job is not None:
+            out.append(job)
     return out
 
 
@@ -284,3 +295,19 @@ def blocked(pipeline: Pipeline, stage: Sequence[JobView]) -> dict[str, str]:
             if dep is not None and not dep.state.active and dep.state is not JobState.DONE:
                 out[v.id] = f"input {d} ended {dep.state}"
     return out
+
+
+def no_fillable_reason(pipeline: Pipeline, snapshot: Any, name: str) -> str:
+    """Why a gap-only launch of `name` has nothing to do: no missing date in the range, or
+    missing dates nothing can fill (and why)."""
+    from nba_tui import readiness
+
+    cov = snapshot.tables.get(name)
+    if cov is None:
+        return f"no coverage for {name!r} in the snapshot"
+    if not cov.missing:
+        exp = getattr(snapshot, "expected_dates", None)
+        span = f"{exp[0]}..{exp[-1]}" if exp else "the range"
+        return f"{name} has no missing dates in {span}"
+    why = readiness.why_never(readiness.outlook(pipeline, snapshot, name))
+    return f"{name}: none of its {len(cov.missing)} missing dates can be filled: {why}"

@@ -40,6 +40,7 @@ from nba_tui.jobs.engines.local import LocalEngine
 from nba_tui.jobs.errors import EngineRefused, JobError, PreflightFailed
 from nba_tui.jobs.model import Damaged, JobRecord, JobState, JobView
 from nba_tui.jobs.plan_ops import PlanOps
+from nba_tui.jobs.plans import missing_job, no_fillable_reason
 from nba_tui.jobs.progress import Trackers
 from nba_tui.jobs.read_ops import ReadOps
 from nba_tui.jobs.reconcile import reconcile
@@ -134,19 +135,17 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
         return self._started(rec)
 
     def launch_missing(self, table: str, snapshot: Any) -> JobView:
-        """Backfill only the dates `snapshot` says are missing (one range if they are one gap)."""
+        """Backfill the missing dates something can fill (`plans.missing_job`); refused, saying
+        why, when none is missing or none can be filled."""
         t = self._table(table)
-        cov = snapshot.tables.get(t.name)
-        if cov is None:
+        if t.name not in snapshot.tables:
             raise JobError(f"no coverage for {t.name!r} in the snapshot")
-        if not cov.missing:
-            exp = getattr(snapshot, "expected_dates", None)
-            span = f"{exp[0]}..{exp[-1]}" if exp else "the range"
-            raise JobError(f"{t.name} has no missing dates in {span}")
-        span = cov.gap_span()
-        if span:  # one contiguous gap: ask for the range, not hundreds of --dates
-            return self.launch(t.name, start=span[0], end=span[1])
-        return self.launch(t.name, dates=cov.missing)
+        job = missing_job(self.pipeline, snapshot, t.name)
+        if job is None:
+            raise JobError(no_fillable_reason(self.pipeline, snapshot, t.name))
+        if job.dates is None:
+            return self.launch(t.name, start=job.start, end=job.end)
+        return self.launch(t.name, dates=job.dates)
 
     def queue(
         self,

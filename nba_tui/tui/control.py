@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from nba_tui import preflight
+from nba_tui import preflight, readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
 from nba_tui.fmt import printable
 from nba_tui.jobs.events import FILE_NAME as EVENTS_FILE
 from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.plans import Plan, PlanState, no_fillable_reason
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.tui.cells import PHASE_PREFIX, dates_left, is_remote, remote_state_text
 from nba_tui.tui.joblists import (
@@ -222,8 +222,8 @@ class JobControl:
             return False
         if not missing:
             return True
-        cov = self.snapshot.tables.get(table) if self.snapshot else None
-        return cov is not None and cov.present < cov.expected
+        snap = self.snapshot  # fillable dates only (readiness: the one rule)
+        return snap is not None and bool(readiness.fillable_missing(self.pipeline, snap, table))
 
     def actions(self, sel: Selection) -> list[str]:
         """Every job action that applies to `sel`, in key order."""
@@ -260,7 +260,8 @@ class JobControl:
                 return f"{table} already has a {state} job"
             if self.pipeline.table(table).backfill is None:
                 return f"{table} has no backfill command"
-            return "no missing dates" if self.snapshot is not None else "no coverage yet"
+            snap = self.snapshot
+            return no_fillable_reason(self.pipeline, snap, table) if snap else "no coverage yet"
         wanted = {"pause": "running", "resume": "paused", "stop": "active"}.get(
             action, "failed, stopped or lost"
         )
@@ -280,10 +281,8 @@ class JobControl:
         if action == "launch" and table:
             return JobCall(f"launch {table}", lambda: sup.launch(table), confirm=self._redo(table))
         if action == "launch_missing" and table and snap is not None:
-            n = len(snap.tables[table].missing)
-            return JobCall(
-                f"launch {table} ({n} missing dates)", lambda: sup.launch_missing(table, snap)
-            )
+            note = readiness.missing_note(self.pipeline, snap, table)
+            return JobCall(f"launch {table} ({note})", lambda: sup.launch_missing(table, snap))
         if action == "launch_phase":
             return self._launch_phase(sel)
         if action in PLAN_ACTIONS:
