@@ -46,7 +46,9 @@ __all__ = [
     "blocked_by",
     "degraded_by_choice",
     "degraded_by_necessity",
+    "degraded_counts",
     "degraded_split",
+    "degraded_words",
     "describe_fallback",
     "describe_never",
     "fallback_lines",
@@ -401,3 +403,20 @@ def missing_note(pipeline: Pipeline, snapshot: Snapshot, table: str) -> str:
     if o.never:
         parts.append(f"{len(o.never)} cannot be filled: {why_never(o)}")
     return "; ".join(parts)
+
+
+def degraded_counts(pipeline: Pipeline, snapshot: Snapshot) -> dict[str, tuple[int, int]]:
+    """Per table with degraded dates: (by necessity, by choice), for `status` and the report."""
+    out = {}
+    for t in pipeline.tables():
+        cov = snapshot.tables.get(t.name)
+        if cov is not None and cov.degraded:
+            need, chose = degraded_split(pipeline, snapshot, t.name)
+            out[t.name] = (len(need), len(chose))
+    return out
+
+
+def degraded_words(need: int, chose: int) -> str:
+    """`282 by necessity`, `3 by choice`, or `282 by necessity, 3 by choice`."""
+    parts = [f"{need} by necessity" if need else "", f"{chose} by choice" if chose else ""]
+    return ", ".join(p for p in parts if p)

@@ -16,6 +16,7 @@ from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
 from nba_tui.fmt import pct, printable
 from nba_tui.preflight import BAD, OK
+from nba_tui.readiness import degraded_counts, degraded_words
 
 #: Width of the status table's name column (longer names end in "…").
 NAME_WIDTH = 28
@@ -78,10 +79,10 @@ def render_status(pipeline: Pipeline, snap: Snapshot) -> Text:
             f"{name} {n}" for name, n in thin
         )
         out.append("\n\n" + "\n".join(textwrap.wrap(text, width=80, subsequent_indent="  ")))
-    degraded = [(c.name, len(c.degraded)) for c in snap.tables.values() if c.degraded]
-    if degraded:
+    kinds = degraded_counts(pipeline, snap)
+    if kinds:
         text = "degraded dates (rows flagged synthetic; degr. = share of dates with rows): " + (
-            ", ".join(f"{name} {n}" for name, n in degraded)
+            ", ".join(f"{name} {sum(k)} ({degraded_words(*k)})" for name, k in kinds.items())
         )
         out.append("\n\n" + "\n".join(textwrap.wrap(text, width=80, subsequent_indent="  ")))
     return out

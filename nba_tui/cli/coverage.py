@@ -36,6 +36,7 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         data = snap.to_json(pipeline)
         data["cost_estimate"] = cost
+        _degraded_kinds(pipeline, snap, data)
         emit_json(data)
         return EXIT_OK
     from nba_tui.report import render_status
@@ -44,6 +45,19 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if cost:
         show(textwrap.fill(f"cost: {cost}", 80, subsequent_indent="      "))
     return EXIT_OK
+
+
+def _degraded_kinds(pipeline: Pipeline, snap: Any, data: dict[str, Any]) -> None:
+    """Each table's degraded dates counted by necessity (a soft input nothing can fill) and by
+    choice (`--skip-preflight`), beside `degraded_dates` (only computed when there are any)."""
+    tables = [t for p in data["phases"] for t in p["tables"]]
+    if not any(t["degraded_dates"] for t in tables):
+        return
+    from nba_tui.readiness import degraded_counts
+
+    counts = degraded_counts(pipeline, snap)
+    for t in tables:
+        t["degraded_by_necessity"], t["degraded_by_choice"] = counts.get(t["name"], (0, 0))
 
 
 def estimate_cost(pipeline: Pipeline, start: Any, end: Any) -> str | None:

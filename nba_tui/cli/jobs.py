@@ -149,6 +149,8 @@ def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
     check_phases(pipeline, [args.phase])
     snap = take_snapshot(pipeline, *date_range(pipeline, args.start, args.end))
+    tables = [t.name for t in pipeline.phase(args.phase).tables]
+    ahead = _say_fallbacks(args, pipeline, snap, tables)
     with supervised(pipeline) as sup:
         try:
             plan = sup.launch_phase(
@@ -161,8 +163,23 @@ def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
     )
     for s in plan.skipped:
         text += f"\n  skipped {s['table']}: {s['reason']}"
-    emit(args, plan.to_json(), text)
+    emit(args, {**plan.to_json(), "fallbacks_by_necessity": ahead}, text)
     return EXIT_OK
+
+
+def _say_fallbacks(
+    args: argparse.Namespace, pipeline: Pipeline, snap: Any, tables: list[str]
+) -> dict[str, int]:
+    """Before a plan starts: per table, how many dates will run on fallbacks by necessity (a
+    soft input lacks them and nothing can fill it), said on stdout unless --json."""
+    from nba_tui import readiness
+
+    if getattr(args, "all", False):
+        return {}
+    if not getattr(args, "json", False):
+        for line in readiness.fallback_lines(pipeline, snap, tables):
+            print(f"  {line}", flush=True)
+    return {t: len(d) for t, d in readiness.fallbacks_ahead(pipeline, snap, tables).items()}
 
 
 def _preflight_refused(args: argparse.Namespace, e: Any) -> int:
@@ -180,6 +197,10 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     check_phases(pipeline, args.phases)
     if args.dry_run:
         return _dry_run(args, pipeline)
+    from nba_tui.jobs.schedule import plan_tables
+
+    snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
+    ahead = _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
     with supervised(pipeline) as sup:
         plan = sup.run_phases(
             args.phases,
@@ -194,7 +215,7 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         f"log {plan.log}); follow with `nba-tui plans`, pause with `nba-tui pause {plan.id}`, "
         f"stop it with `nba-tui stop {plan.id}`; tomorrow: `nba-tui report`"
     )
-    emit(args, plan.to_json(), text)
+    emit(args, {**plan.to_json(), "fallbacks_by_necessity": ahead}, text)
     return EXIT_OK
 
 
@@ -216,6 +237,7 @@ def _dry_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         emit_json([_wave_json(pipeline, w) for w in waves])
     else:
         sys.stdout.write(render_dry_run(pipeline, waves))  # verbatim: no re-wrapping, no styles
+        _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
     return EXIT_OK
 
 

@@ -219,7 +219,9 @@ def heal(
                 continue
             dates = [d for d in runnable(pipeline, snap, name) if d.isoformat() in wanted]
             if dates:
-                out.append(_launch(sup, state, name, dates, max_dates, now))
+                found = _launch(sup, state, name, dates, max_dates, now)
+                found.detail += _fallback_note(pipeline, snap, name, dates, found.kind)
+                out.append(found)
             elif not _upstream_busy(pipeline, sup, state, name):
                 out += _blocked(pipeline, snap, state, name)
     return out
@@ -236,16 +238,31 @@ def _upstream_busy(pipeline: Pipeline, sup: Any, state: WatchState, name: str) -
 
 def _blocked(pipeline: Pipeline, snap: Snapshot, state: WatchState, name: str) -> list[Finding]:
     """An open gap no heal can unblock (an input lacks dates nobody is filling): said once."""
-    from nba_tui.readiness import blocked_by
+    from nba_tui.readiness import blocked_by, outlook, why_never
 
     dates = sorted(dt.date.fromisoformat(d) for d in state.open[name])
     key = heal_key(name, dates)
     if key in state.told:
         return []
     state.told.append(key)
+    o = outlook(pipeline, snap, name)
+    if o.never and set(dates) <= set(o.never):  # nothing will ever fill them: no waiting
+        return [Finding("blocked", name, dates, f"(cannot be filled: {why_never(o)})")]
     inputs = sorted({i for d in dates for i, _ in blocked_by(pipeline, snap, name, d)})
     why = f"(waiting for {', '.join(inputs) or 'its inputs'}; healed once they have the dates)"
     return [Finding("blocked", name, dates, why)]
+
+
+def _fallback_note(
+    pipeline: Pipeline, snap: Snapshot, name: str, dates: list[dt.date], kind: str
+) -> str:
+    """`; N on fallbacks by necessity (soft inputs)` for a launch that runs such dates."""
+    from nba_tui.readiness import degraded_by_necessity, outlook
+
+    n = len(degraded_by_necessity(pipeline, snap, name, dates)) if kind == "launched" else 0
+    if not n:
+        return ""
+    return f"; {n} on fallbacks by necessity ({', '.join(outlook(pipeline, snap, name).soft)})"
 
 
 def _launch(

@@ -156,7 +156,7 @@ def test_a_gap_whose_input_nobody_fills_is_said_once_and_kept_open(sample: Path)
     assert out.returncode == 1
     kinds = sorted(line.split()[1:3] for line in out.stdout.splitlines())
     assert kinds == [["blocked", TABLE], ["regression", "bdl_box_scores"], ["regression", TABLE]]
-    assert "waiting for bdl_box_scores" in out.stdout
+    assert "cannot be filled: no rows in bdl_box_scores there, which nothing backfills" in out.stdout
     again = run_cli(sample, "watch", "--once", "--heal")
     assert (again.returncode, again.stdout) == (0, "")
     state = json.loads((sample / ".nba_tui" / "watch.json").read_text())

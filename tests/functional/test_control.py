@@ -170,3 +170,36 @@ def test_results_read_as_one_line() -> None:
     assert describe(plan) == "plan p1: 2 jobs queued (phase4)"
     assert describe(view(SHORT, JobState.RUNNING)) == f"{SHORT} (team_d-1)"
     assert describe(None) == "done"
+
+
+def test_m_offers_only_the_dates_something_can_fill(pipeline: Pipeline) -> None:
+    """The upcoming contexts lack dates where no betting lines exist: `m` counts the fillable
+    ones, names the rest and why, and does not apply where nothing can be filled."""
+    import datetime as dt
+
+    from nba_tui import readiness
+
+    upcoming = "upcoming_player_game_context"
+    ctl = JobControl(pipeline, Supervisor(pipeline))
+    ctl.snapshot = snap = snapshot_once(pipeline)
+    o = readiness.outlook(pipeline, snap, upcoming)
+    missing = snap.tables[upcoming].missing
+    assert o.fill and o.never and len(o.fill) + len(o.never) == len(missing)
+    assert set(o.never.values()) == {"bettingpros_player_props"}
+    props = snap.tables["bettingpros_player_props"]
+    assert set(o.never) == {d for d in missing if not props.rows.get(d)}
+    call = ctl.call("launch_missing", Selection.of(pipeline, upcoming))
+    assert call is not None
+    assert call.title == (
+        f"launch {upcoming} ({len(o.fill)} missing dates; {len(o.never)} cannot be filled: "
+        "no rows in bettingpros_player_props there, which nothing backfills)"
+    )
+    # Before betting lines existed nothing can fill the gap: m does not apply, and says why.
+    ctl.snapshot = early = snapshot_once(pipeline, dt.date(2021, 10, 1), dt.date(2022, 12, 31))
+    n = len(early.tables[upcoming].missing)
+    sel = Selection.of(pipeline, upcoming)
+    assert n and ctl.call("launch_missing", sel) is None
+    assert ctl.why_not("launch_missing", sel) == (
+        f"{upcoming}: none of its {n} missing dates can be filled: no rows in "
+        "bettingpros_player_props there, which nothing backfills"
+    )

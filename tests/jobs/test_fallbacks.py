@@ -1,0 +1,121 @@
+"""The one soft-input rule end to end on the sample (real programs, real warehouse files):
+`launch --missing` offers only fillable dates, `run` says before it starts how many dates will
+run on fallbacks, and the demo night from the incident's state ends with Phase 4 and 5 at their
+thresholds, the degraded-by-necessity dates counted exactly (against SQL on the sqlite files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from autopilot_helpers import sample_pipeline
+from jobs_helpers import wait_for
+
+from nba_tui import readiness
+from nba_tui.cli import main
+from nba_tui.config import Pipeline
+from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.sample import backfill as sample
+from nba_tui.sample import ensure_warehouse
+
+START, END = "2022-12-20", "2023-03-05"
+"""Across the first betting lines (2023-01-12): dates with and without them."""
+PCF = "player_composite_factors"
+
+
+def sql(pipe: Pipeline, dataset: str, query: str) -> list[tuple]:
+    con = sqlite3.connect(f"file:{pipe.sqlite_dir / (dataset + '.db')}?mode=ro", uri=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def lines_dates(pipe: Pipeline) -> set[dt.date]:
+    q = "SELECT DISTINCT game_date FROM bettingpros_player_props"
+    return {dt.date.fromisoformat(d) for (d,) in sql(pipe, "nba_raw", q)}
+
+
+def cli(capsys: pytest.CaptureFixture, pipe: Pipeline, *argv: str) -> tuple[int, str, str]:
+    code = main([*argv, "--config", str(pipe.source)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    monkeypatch.setenv(sample.PACE_ENV, "0")
+    p = sample_pipeline(tmp_path, start=START, end=END, hook=False)
+    ensure_warehouse(p)
+    return p
+
+
+def test_launch_missing_offers_only_fillable_dates(pipe: Pipeline, capsys) -> None:  # noqa: ANN001
+    table = "upcoming_team_game_context"
+    missing = snapshot_once(pipe).tables[table].missing
+    lines = lines_dates(pipe)
+    fillable = [d for d in missing if d in lines]
+    never = [d for d in missing if d not in lines]
+    assert fillable and never, "the range holds both kinds of missing dates"
+    code, out, _ = cli(capsys, pipe, "launch", table, "--missing", "--json")
+    job = json.loads(out)
+    assert code == 0 and job["dates"] == [d.isoformat() for d in fillable]
+    assert job["missing"] == {
+        "fillable": len(fillable),
+        "fallback_by_necessity": 0,
+        "unfillable": len(never),
+        "unfillable_why": "no rows in bettingpros_player_props there, which nothing backfills",
+    }
+    sup = Supervisor(pipe)
+    wait_for(lambda: not sup.active(table), 60, "the launch ended")
+    # the fillable dates are filled now; the rest are refused, with the reason
+    code, _, err = cli(capsys, pipe, "launch", table, "--missing")
+    assert code == 1
+    assert f"none of its {len(never)} missing dates can be filled: no rows in " in err
+
+
+def test_the_demo_night_meets_every_threshold_and_counts_necessity_exactly(
+    pipe: Pipeline,
+    capsys,  # noqa: ANN001
+) -> None:
+    snap = snapshot_once(pipe)
+    lines = lines_dates(pipe)
+    pcf_missing = snap.tables[PCF].missing
+    expect_fallback = [d for d in pcf_missing if d not in lines]
+    assert expect_fallback and len(expect_fallback) < len(pcf_missing)
+    code, out, _ = cli(capsys, pipe, "run", "phase3", "phase4", "phase5", "--json")
+    plan = json.loads(out)
+    assert code == 0 and plan["fallbacks_by_necessity"] == {PCF: len(expect_fallback)}
+    sup = Supervisor(pipe)
+    wait_for(
+        lambda: sup.plan(plan["id"]).state not in (PlanState.RUNNING, PlanState.LOST),
+        900,
+        "the night ended",
+    )
+    done = sup.plan(plan["id"])
+    after = snapshot_once(pipe)
+    for phase in ("phase4", "phase5"):
+        for t in after.phase_tables(pipe, phase):
+            assert t.ok, f"{t.name}: {t.present}/{t.expected}"
+    assert cli(capsys, pipe, "preflight", "phase5")[0] == 0
+    assert done.state is PlanState.DONE, done.message
+    # degraded by necessity: the plan's record, the warehouse's flags (SQL) and the rule agree
+    iso = [d.isoformat() for d in expect_fallback]
+    assert done.necessity == {PCF: iso}
+    flagged = "SELECT DISTINCT game_date FROM {} WHERE synthetic = {} ORDER BY 1"
+    assert [d for (d,) in sql(pipe, "nba_precompute", flagged.format(PCF, 2))] == iso
+    assert sql(pipe, "nba_precompute", flagged.format(PCF, 1)) == []  # nothing by choice
+    mlfs = [d for (d,) in sql(pipe, "nba_predictions", flagged.format("ml_feature_store_v2", 2))]
+    assert mlfs == iso
+    for table in (PCF, "ml_feature_store"):
+        need, chose = readiness.degraded_split(pipe, after, table)
+        assert ([d.isoformat() for d in need], chose) == (iso, [])
+    status = json.loads(cli(capsys, pipe, "status", "--json")[1])
+    by_name = {t["name"]: t for p in status["phases"] for t in p["tables"]}
+    assert by_name[PCF]["degraded_by_necessity"] == len(iso)
+    assert by_name[PCF]["degraded_by_choice"] == 0
