@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nba_tui.fmt import clock, pct, printable
+from nba_tui.jobs.plans import restarts_note
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -87,6 +88,8 @@ class MorningReport:
     since: float
     until: float
     plans: list[dict[str, Any]] = field(default_factory=list)
+    damaged_plans: list[dict[str, str]] = field(default_factory=list)
+    """Plan files that cannot be read: id, path, reason (kept and listed, never dropped)."""
     tables: list[TableLine] = field(default_factory=list)
     shards: list[ShardLine] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
@@ -125,6 +128,9 @@ def build_report(
     views.sort(key=lambda v: v.record.started_at or v.record.created_at)
     rep = MorningReport(pipeline.pipeline, since, now)
     rep.plans = [_plan_json(p) for p in plans]
+    rep.damaged_plans = [
+        {"id": d.id, "path": str(d.path), "reason": d.reason} for d in supervisor.damaged_plans()
+    ]
     rep.tables = _tables(pipeline, snapshot, plans, views)
     rep.shards = [_shard(v) for v in views]
     rep.failures = [_failure(supervisor, v) for v in views if str(v.state) in ENDED_BAD]
@@ -162,6 +168,7 @@ def _plan_json(p: Plan) -> dict[str, Any]:
         "duration": took,
         "message": p.message,
         "failed_tables": list(p.failed_tables),
+        "restarts": list(p.restarts),
     }
 
 
@@ -315,9 +322,10 @@ def _fit(line: str) -> str:
 
 
 def _render_plans(report: MorningReport) -> list[str]:
+    damaged = [f"  {d['id']}  damaged   {d['path']}: {d['reason']}" for d in report.damaged_plans]
     if not report.plans:
-        return ["Plans: none in this window"]
-    out = ["Plans:"]
+        return ["Plans: none in this window", *damaged]
+    out = ["Plans:", *damaged]
     for p in report.plans:
         phases = " > ".join(p["phases"])
         out.append(
@@ -326,6 +334,8 @@ def _render_plans(report: MorningReport) -> list[str]:
         )
         if p["message"] and p["state"] != "done":
             out.append(f"    {p['message']}")
+        if p.get("restarts"):
+            out.append(f"    {restarts_note(p['restarts'])}")
     return out
 
 

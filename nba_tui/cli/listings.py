@@ -37,6 +37,7 @@ from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
+from nba_tui.jobs.plans import restarts_note
 from nba_tui.tui.cells import cost_text, cost_usd, is_remote, remote_state_text, shown_state
 
 if TYPE_CHECKING:
@@ -228,6 +229,8 @@ def render_plan(p: Plan) -> str:
         notes.append(f"failed in {', '.join(p.failed_stages)}")
     if p.stopped_tables:
         notes.append(f"stopped by hand: {', '.join(p.stopped_tables)}")
+    if p.restarts:
+        notes.append(restarts_note(p.restarts))
     notes += [_dates_note("quarantined", t, d) for t, d in sorted(p.quarantined.items()) if d]
     notes += [_dates_note("skipped", t, d) for t, d in sorted(p.skipped_dates.items()) if d]
     notes += [_dates_note("on fallbacks", t, d) for t, d in sorted(p.degraded.items()) if d]
@@ -307,8 +310,16 @@ def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with supervised(pipeline) as sup:
         plans = sup.plans()
-    text = "\n".join(render_plan(p) for p in plans) if plans else "(no plans yet)"
-    emit(args, [p.to_json() for p in plans], text)
+        damaged = sup.damaged_plans()
+    lines = [render_plan(p) for p in plans] + [
+        f"{d.id}  damaged   {printable(str(d.path), escape=True)}: "
+        f"{printable(str(d.reason), escape=True)}"
+        for d in damaged
+    ]
+    data = [p.to_json() for p in plans] + [
+        {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
+    ]
+    emit(args, data, "\n".join(lines) if lines else "(no plans yet)")
     return EXIT_OK
 
 

@@ -30,11 +30,12 @@ from collections.abc import Callable
 from nba_tui import alerts, readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs import decide, schedule
+from nba_tui.jobs import decide, schedule, watchdog
 from nba_tui.jobs.events import Event, new_event
-from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
-from nba_tui.jobs.store import LockTimeout, flock
+from nba_tui.jobs.runlog import say
+from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
@@ -44,8 +45,8 @@ ORPHAN = "never started: its plan runner died before starting it (its dates go t
 RELEASED = "never started: not all its dates can be ready in this plan (the rest run as shards)"
 
 
-def say(msg: str) -> None:
-    print(msg, flush=True)
+class PlanGone(Exception):
+    """The plan file is unreadable and the runner holds no copy of it: the runner stops."""
 
 
 class Autopilot:
@@ -57,6 +58,8 @@ class Autopilot:
         self.present: dict[str, set[dt.date]] | None = None
         self.last_poll = time.time()
         self.stale_sent = False
+        self.copy: Plan | None = None
+        """The last plan read or written whole: a damaged plan file is rewritten from it."""
 
     # -- events -----------------------------------------------------------------------------------
     def emit(
@@ -77,13 +80,36 @@ class Autopilot:
             say(f"alert {ev.id} failed: {e}")
 
     def update(self, fn: Callable[[Plan], None]) -> Plan:
-        return self.sup.store.update_plan(self.plan_id, fn) or self.load()
+        plan = self.sup.store.update_plan(self.plan_id, fn)
+        if plan is None:  # damaged or gone: rewritten from our copy, then the change applied
+            self.repair(self.sup.store.read_plan(self.plan_id))
+            plan = self.sup.store.update_plan(self.plan_id, fn)
+            if plan is None:
+                raise PlanGone(f"plan {self.plan_id}: its file cannot be rewritten")
+        self.copy = plan
+        return plan
 
     def load(self) -> Plan:
-        plan = self.sup.store.load_plan(self.plan_id)
-        if plan is None:
-            raise JobError(f"no plan {self.plan_id}")
-        return plan
+        found = self.sup.store.read_plan(self.plan_id)
+        if isinstance(found, Plan):
+            self.copy = found
+            return found
+        return self.repair(found)
+
+    def repair(self, found: Plan | Damaged | None) -> Plan:
+        """A damaged (emptied, mistyped) or vanished plan file is rewritten from the runner's
+        copy; without a copy the runner stops (PlanGone, one line)."""
+        why = found.reason if isinstance(found, Damaged) else "its file is gone"
+        if self.copy is None:
+            raise PlanGone(f"plan {self.plan_id}: {why}")
+        with self.sup.store.record_lock("plan", self.plan_id):
+            again = self.sup.store.read_plan(self.plan_id)
+            if isinstance(again, Plan):  # someone (a watchdog) rewrote it meanwhile
+                self.copy = again
+                return again
+            self.sup.store.save_plan(self.copy)
+        say(f"plan {self.plan_id} file damaged ({why}): rewritten from the runner's copy")
+        return self.copy
 
     # -- one tick ---------------------------------------------------------------------------------
     def tables(self, plan: Plan) -> list[str]:
@@ -260,7 +286,7 @@ class Autopilot:
         for jid in choice.start:
             try:
                 v = self.sup.start_queued(jid, wait=False)
-            except JobError as e:
+            except (JobError, OSError) as e:
                 say(f"cannot start {jid}: {e}")
                 continue
             self.emit("job_started", v.record.table, [], f"job {v.id} attempt {v.record.attempt}")
@@ -276,7 +302,7 @@ class Autopilot:
         try:
             v = self.sup.queue(s.table, self.plan_id, shard=s.label, attempt=attempt, **kw)
             v = self.sup.start_queued(v.id, wait=False)
-        except JobError as e:
+        except (JobError, OSError) as e:
             say(f"cannot start {s.table} {s.label}: {e}")
             return 0
         self.emit("job_started", s.table, [], f"job {v.id} {s.label} attempt {attempt}")
@@ -426,14 +452,30 @@ def nap(sup: Supervisor, tick: float, step: float = 0.05) -> None:
 
 def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     """The pipelined runner's loop; one runner per plan (an flock on `locks/runner-<plan>`, so
-    an adopted runner never runs beside a live one)."""
+    an adopted runner never runs beside a live one). A tick that fails on what the runner can
+    survive (a full or failing disk, a record it cannot write) is retried with a back-off up to
+    5 s; a plan file it cannot read nor rewrite ends it with one line (exit 2). Each tick it
+    starts the plan's watchdog again if it is gone (jobs/watchdog.py)."""
     pilot = Autopilot(sup, plan_id)
+    keeper = watchdog.Keeper(sup, plan_id)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hung-up terminal never ends a plan
     try:
         with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
             say(f"runner {os.getpid()} for plan {plan_id}")
+            failures = 0
             while True:
-                code = pilot.tick()
+                keeper.ensure()
+                try:
+                    code = pilot.tick()
+                    failures = 0
+                except PlanGone as e:
+                    say(str(e))
+                    return 2
+                except (OSError, JobError, StateError, LockTimeout) as e:
+                    failures += 1
+                    say(f"tick failed ({e}); retrying")
+                    nap(sup, min(tick * 2**failures, 5.0))
+                    continue
                 if code is not None:
                     return code
                 nap(sup, tick)

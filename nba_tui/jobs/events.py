@@ -39,7 +39,16 @@ ALERT_KINDS = frozenset(
 )
 """Kinds delivered to `alerts.on_event` and shown as toasts."""
 REPORT_KINDS = frozenset(
-    {"job_started", "job_done", "shard_retried", "date_skipped", "degraded", "alert_failed"}
+    {
+        "job_started",
+        "job_done",
+        "shard_retried",
+        "date_skipped",
+        "degraded",
+        "alert_failed",
+        "runner_restarted",
+        "runner_gave_up",
+    }
 )
 FILE_NAME = "events.jsonl"
 READ_BYTES = 4_000_000

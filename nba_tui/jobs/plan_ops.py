@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import preflight
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, PreflightFailed
-from nba_tui.jobs.events import Event, read_events
-from nba_tui.jobs.model import JobState
-from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, order_phases, plan_phase, runner_argv
+from nba_tui.jobs.events import Event, new_event, read_events
+from nba_tui.jobs.model import Damaged, JobState
+from nba_tui.jobs.plans import (
+    Plan,
+    PlannedJob,
+    PlanState,
+    order_phases,
+    plan_phase,
+    restart_wait,
+    runner_argv,
+)
 from nba_tui.jobs.reconcile import reconcile_plan
-from nba_tui.jobs.store import open_log
+from nba_tui.jobs.schedule import plan_tables
+from nba_tui.jobs.store import LockTimeout, flock, open_log
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -105,33 +114,103 @@ class PlanOps:
             raise JobError("no phase given")
         if shards is not None and shards < 1:
             raise JobError(f"--shards {shards}: must be at least 1")
+        with self._lock("plans", 60.0):
+            # the check and the new plan under one lock: racing `run`s make one plan
+            lost = self._overlapping(ordered)
+            if lost is not None:
+                return self.restart_runner(lost.id, "run", force=True) or self.plan(lost.id)
+            plan = self._new_plan("run", ordered, missing, skip_preflight)
+
+            def settings(p: Plan) -> None:
+                p.strict_cascade, p.shards_per_table = strict_cascade, shards
+
+            plan = self.store.update_plan(plan.id, settings) or plan
+            return self._start_runner(plan)
+
+    @contextlib.contextmanager
+    def _lock(self, name: str, timeout: float) -> Iterator[None]:
+        """`locks/<name>.lock`, or a JobError after `timeout` seconds."""
+        self.store.ensure()
+        try:
+            with flock(self.store.locks_dir / f"{name}.lock", timeout=timeout):
+                yield
+        except LockTimeout:
+            raise JobError(f"another launch holds locks/{name}.lock; try again") from None
+
+    def damaged_plans(self) -> list[Damaged]:
+        """Plan files that cannot be read: id, path and why (listed by `plans`, never dropped)."""
+        return self.store.scan_plans()[1]
+
+    def _overlapping(self, phases: list[str]) -> Plan | None:
+        """Refuse (JobError naming it) when a live plan holds one of the phases' tables, a
+        damaged plan file included (by its jobs still active); a lost `run` plan of exactly these
+        phases is returned, to be adopted."""
+        mine = set(plan_tables(self.pipeline, phases))
         for p in self.plans():
-            if p.kind != "run" or p.state not in (PlanState.RUNNING, PlanState.LOST):
+            if p.state not in (PlanState.RUNNING, PlanState.LOST):
                 continue
-            if p.state is PlanState.LOST and p.phases == ordered:
-                return self._start_runner(p, adopt=True)
-            common = sorted(set(p.phases) & set(ordered))
+            if p.kind == "run" and p.state is PlanState.LOST and p.phases == phases:
+                return p
+            common = sorted(mine & set(plan_tables(self.pipeline, p.phases)))
             if common:
                 raise JobError(
                     f"plan {p.id} already runs {', '.join(common)} ({p.state}); "
-                    f"`nba-tui plan cancel {p.id}` first"
+                    f"wait for it or `nba-tui cancel {p.id}` first"
                 )
-        plan = self._new_plan("run", ordered, missing, skip_preflight)
-
-        def settings(p: Plan) -> None:
-            p.strict_cascade, p.shards_per_table = strict_cascade, shards
-
-        plan = self.store.update_plan(plan.id, settings) or plan
-        return self._start_runner(plan)
+        damaged = {d.id: d for d in self.store.scan_plans()[1]}
+        held = sorted(
+            {(v.record.plan, v.record.table) for v in self.jobs() if v.state.active}
+            & {(pid, t) for pid in damaged for t in mine}
+        )
+        if held:
+            pid = held[0][0]
+            tables = ", ".join(t for i, t in held if i == pid)
+            raise JobError(
+                f"plan {pid} (damaged: {damaged[pid].path}) still runs jobs of {tables}; "
+                "wait for them or stop them (`nba-tui jobs`) first"
+            )
+        return None
 
     def adopt_plans(self) -> list[Plan]:
         """Start a new runner for every running plan whose runner is gone (kill -9, reboot): it
         adopts the plan's live jobs. The dashboard calls it; returns the plans adopted."""
         out = []
         for p in self.plans():
-            if p.kind == "run" and p.state is PlanState.LOST:
-                out.append(self._start_runner(p, adopt=True))
+            if p.state is PlanState.LOST:
+                with contextlib.suppress(JobError):
+                    plan = self.restart_runner(p.id, "dashboard", force=True)
+                    if plan is not None:
+                        out.append(plan)
         return out
+
+    def restart_runner(self, plan_id: str, by: str, *, force: bool = False) -> Plan | None:
+        """A new runner for a plan whose runner is gone (it adopts the plan's jobs), recorded in
+        `Plan.restarts` and as a `runner_restarted` event; None when the plan is not lost, or
+        (unless `force`: someone asked) while its back-off runs or after its restart limit
+        (`plans.restart_wait`). Under `locks/adopt-<plan>.lock`: one adopter at a time."""
+        checks.ref(plan_id, "plan")
+        with self._lock(f"adopt-{plan_id}", 10.0):
+            stored = self.store.load_plan(plan_id)
+            if stored is None:
+                return None
+            plan = reconcile_plan(stored, self.store)
+            if plan.state is not PlanState.LOST:
+                return None
+            now = time.time()
+            if not force and restart_wait(plan, now) != 0.0:
+                return None
+            entry = {"at": now, "by": by, "old_pid": plan.runner_pid}
+            try:
+                self.store.update_plan(
+                    plan_id, lambda p: setattr(p, "restarts", [*p.restarts, entry])
+                )
+            except OSError as e:
+                raise JobError(f"cannot restart plan {plan_id}: {e.strerror or e}") from None
+            new = self._start_runner(plan, adopt=True)
+        detail = f"runner pid {plan.runner_pid} gone; new runner pid {new.runner_pid} (by {by})"
+        with contextlib.suppress(OSError):
+            self.store.append_event(new_event("runner_restarted", plan=plan_id, detail=detail))
+        return new
 
     def pause_plan(self, plan_id: str) -> Plan:
         """Pause every running job of the plan; its runner starts nothing new until resumed."""
@@ -262,6 +341,8 @@ class PlanOps:
             )
         except OSError as e:
             why = f"cannot start plan {plan.id}: {e.strerror or e}"
+            if adopt:  # a lost plan stays lost: the next adopter tries again
+                raise JobError(why) from None
             with contextlib.suppress(OSError):
                 self.store.update_plan(
                     plan.id, lambda p: p.finish(PlanState.FAILED, why, time.time())

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import enum
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,11 @@ class Plan:
     scope: dict[str, list[str]] | None = None
     """Table -> the only dates the plan runs (`launch-phase`, `watch --heal`); None: every
     missing date of its phases' tables."""
+    restarts: list[dict] = field(default_factory=list)
+    """One entry per runner started for the plan after its runner died: {"at", "by" (watchdog,
+    dashboard, run), "old_pid"} (`restart_wait`: back-off and limit)."""
+    watchdog_pid: int | None = None
+    """The plan's watchdog (jobs/watchdog.py): it restarts the runner, the runner restarts it."""
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -201,12 +207,49 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "counted": list,
     "unfilled": dict,
     "scope": (dict, type(None)),
+    "restarts": list,
+    "watchdog_pid": (int, type(None)),
 }
+
+RESTART_WINDOW = 600.0
+"""Restarts of a plan's runner counted for its back-off and limit (systemd's StartLimitInterval)."""
+RESTART_LIMIT = 20
+"""At most this many automatic restarts in `RESTART_WINDOW`; then the plan waits for a human."""
+RESTART_MAX_WAIT = 16.0
+"""The back-off between restarts doubles from 1 s up to this (a lost plan waits < 30 s)."""
+
+
+def restart_wait(plan: Plan, now: float) -> float | None:
+    """Seconds until the plan's runner may be restarted (0: now); None once `RESTART_LIMIT`
+    restarts happened in the last `RESTART_WINDOW` (a crash loop: a human must look)."""
+    recent = [r.get("at", 0.0) for r in plan.restarts if isinstance(r, dict)]
+    recent = sorted(t for t in recent if isinstance(t, (int, float)) and now - t < RESTART_WINDOW)
+    if len(recent) >= RESTART_LIMIT:
+        return None
+    if not recent:
+        return 0.0
+    backoff = min(2.0 ** (len(recent) - 1), RESTART_MAX_WAIT)
+    return max(0.0, recent[-1] + backoff - now)
+
+
+def restarts_note(restarts: list[dict]) -> str:
+    """'runner restarted 2 times (last 03:41:07 UTC by watchdog)': adoptions of a plan whose
+    runner died (jobs/watchdog.py); shown by `plans` and the report."""
+    last = restarts[-1] if isinstance(restarts[-1], dict) else {}
+    at = last.get("at")
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(at)) if isinstance(at, (int, float)) else "?"
+    n = len(restarts)
+    return f"runner restarted {n} time{'s' if n != 1 else ''} (last {when} by {last.get('by')})"
 
 
 def runner_argv(pipeline: Pipeline, plan_id: str) -> list[str]:
     """The detached plan runner's command line (see jobs/runner.py)."""
     return [sys.executable, "-m", "nba_tui.jobs.runner", str(pipeline.source), plan_id]
+
+
+def watchdog_argv(pipeline: Pipeline, plan_id: str) -> list[str]:
+    """The plan's watchdog's command line (see jobs/watchdog.py)."""
+    return [sys.executable, "-m", "nba_tui.jobs.watchdog", str(pipeline.source), plan_id]
 
 
 def phase_tables(pipeline: Pipeline, phase: str) -> list[str]:

@@ -24,8 +24,9 @@ import time
 from nba_tui import config, preflight
 from nba_tui.config import Pipeline
 from nba_tui.jobs import autopilot
-from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, blocked, plan_phase, startable
+from nba_tui.jobs.runlog import say
 from nba_tui.jobs.store import Store
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
@@ -37,16 +38,12 @@ NEXT_STAGE = -1
 """`step`'s answer when the stage ended and the plan moved on to its next phase."""
 
 
-def say(msg: str) -> None:
-    """One line to the runner's log (its stdout is the log file)."""
-    print(msg, flush=True)
-
-
 def run_plan(pipeline: Pipeline, plan_id: str, tick: float = 0.2) -> int:
     """Start queued jobs as slots free; chain stages behind preflight; exit when all ended."""
-    first = Store(pipeline.state_dir).load_plan(plan_id)
-    if first is None:
-        say(f"no plan {plan_id}")
+    first = Store(pipeline.state_dir).read_plan(plan_id)
+    if not isinstance(first, Plan):
+        why = f"damaged ({first.reason})" if isinstance(first, Damaged) else "not found"
+        say(f"plan {plan_id}: {why}; the runner stops")
         return 2
     sup = Supervisor(pipeline, user=first.user)
     if first.kind == "run":  # the pipelined plan (strict_cascade included): jobs/autopilot.py

@@ -193,12 +193,12 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
             self.check_engine(rec.engine)
             start, end, days = checks.recorded_dates(rec)
             argv = self._argv(self._table(rec.table), start, end, days, rec.shard, rec.engine)
-            log = open_log(self.pipeline.log_dir, rec.table)
 
             def ready(r: JobRecord) -> None:
                 r.argv, r.log = argv, str(log)
 
             with self._writing("start the job"):
+                log = open_log(self.pipeline.log_dir, rec.table)
                 self._log_action(dataclasses.replace(rec, argv=argv, log=str(log)), "launch")
                 rec = self.store.update_job(rec.id, ready) or rec
             self.engine_for(rec).start(rec, self.store)

@@ -117,14 +117,20 @@ def _reap_sessions(tmp_path: Path) -> Iterator[None]:
             for st in session_members(sid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(st.pid, signal.SIGKILL)
-    for plan_path in (tmp_path / "state" / "plans").glob("*.json"):
+    plan_paths = [*(tmp_path / "state" / "plans").glob("*.json")]
+    plan_paths += (tmp_path / ".nba_tui" / "plans").glob("*.json")
+    for plan_path in plan_paths:
         try:
-            pid = json.loads(plan_path.read_text()).get("runner_pid")
+            data = json.loads(plan_path.read_text())
         except (ValueError, OSError):
             continue
-        if pid:
-            from nba_tui.jobs.procs import proc_stat
+        # the watchdog first: it would restart a runner killed before it
+        for key in ("watchdog_pid", "runner_pid"):
+            pid = data.get(key)
+            if pid:
+                from nba_tui.jobs.procs import proc_stat
 
-            st = proc_stat(pid)
-            if st and st.session == pid:
-                os.kill(pid, signal.SIGKILL)
+                st = proc_stat(pid)
+                if st and st.session == pid:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)

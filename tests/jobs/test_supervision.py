@@ -1,0 +1,166 @@
+"""The supervised plan runner (jobs/watchdog.py): the watchdog and the runner restart each
+other, back-off and limit, damaged plan files kept and rewritten, one plan per table set even
+for 20 `run`s started at the same instant. Real processes, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jobs_helpers import wait_for
+
+from nba_tui import morning
+from nba_tui.jobs import procs
+from nba_tui.jobs.model import Damaged, JobState
+from nba_tui.jobs.plans import RESTART_LIMIT, Plan, PlanState, restart_wait
+from nba_tui.jobs.supervisor import JobError, Supervisor
+from nba_tui.jobs.watchdog import held, lock_path
+from nba_tui.monitor import snapshot_once
+
+SLOW = {"alpha": ["--delay", "0.4"], "beta": ["--delay", "0.4"]}
+
+
+def ended(sup: Supervisor, plan_id: str) -> bool:
+    return sup.plan(plan_id).state not in (PlanState.RUNNING, PlanState.LOST)
+
+
+def test_restart_back_off_doubles_and_a_crash_loop_hits_the_limit() -> None:
+    plan = Plan("p000001", "run", ["p1"], "me", 0.0)
+    now = 10_000.0
+    assert restart_wait(plan, now) == 0.0  # the first restart: at once
+    plan.restarts = [{"at": now - 0.5, "by": "watchdog"}]
+    assert restart_wait(plan, now) == pytest.approx(0.5)  # 1 s after the first
+    plan.restarts = [{"at": now - 3 + i, "by": "watchdog"} for i in range(3)]
+    assert restart_wait(plan, now) == pytest.approx(3.0)  # 4 s after the third
+    plan.restarts = [{"at": now - 100 - i, "by": "watchdog"} for i in range(10)]
+    assert restart_wait(plan, now) == 0.0  # capped at 16 s, long past
+    plan.restarts = [{"at": now - i, "by": "watchdog"} for i in range(RESTART_LIMIT)]
+    assert restart_wait(plan, now) is None  # a crash loop waits for a human
+    plan.restarts = [{"at": now - 700 - i, "by": "watchdog"} for i in range(RESTART_LIMIT)]
+    assert restart_wait(plan, now) == 0.0  # outside the window they no longer count
+
+
+def test_kill_9_of_the_watchdog_its_runner_starts_another(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline(SLOW, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    first = wait_for(lambda: sup.plan(plan.id).watchdog_pid, 30, "a watchdog")
+    assert procs.proc_stat(first).session == first  # its own session: it outlives callers
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: sup.plan(plan.id).watchdog_pid not in (None, first), 30, "a new watchdog")
+    assert held(lock_path(sup, plan.id))
+    sup.cancel_plan(plan.id)
+    second = sup.plan(plan.id).watchdog_pid
+    wait_for(lambda: procs.proc_stat(second) is None, 30, "the watchdog exits with its plan")
+
+
+def test_with_no_watchdog_left_run_adopts_the_lost_plan(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline(SLOW, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    dog = wait_for(lambda: sup.plan(plan.id).watchdog_pid, 30, "a watchdog")
+    os.kill(plan.runner_pid, signal.SIGSTOP)  # it cannot start a new watchdog meanwhile
+    os.kill(dog, signal.SIGKILL)
+    os.kill(plan.runner_pid, signal.SIGKILL)
+    wait_for(lambda: sup.plan(plan.id).state is PlanState.LOST, 10, "plan lost")
+    again = sup.run_phases(["p1"])
+    assert again.id == plan.id and again.runner_pid != plan.runner_pid
+    assert [r["by"] for r in again.restarts] == ["run"]
+    wait_for(lambda: ended(sup, plan.id), 120, "plan ended")
+    assert sup.plan(plan.id).state is PlanState.DONE, sup.plan(plan.id).message
+
+
+def test_an_emptied_plan_file_is_rewritten_and_the_plan_ends_done(
+    make_pipeline,  # noqa: ANN001 - fixture
+) -> None:
+    pipe = make_pipeline(SLOW, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    wait_for(lambda: sup.plan(plan.id).jobs, 30, "a shard started")
+    path = sup.store.plan_path(plan.id)
+    path.write_text("")
+    wait_for(lambda: isinstance(sup.store.read_plan(plan.id), Plan), 30, "the file rewritten")
+    wait_for(lambda: ended(sup, plan.id), 120, "plan ended")
+    done = sup.plan(plan.id)
+    assert done.state is PlanState.DONE, done.message
+    assert not done.restarts  # its runner never died
+    assert {sup.job(j).record.table for j in done.jobs} == {"alpha", "beta"}
+
+
+def test_a_damaged_plan_is_listed_and_holds_its_tables(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline({"alpha": ["--delay", "5"], "beta": []}, max_parallel=2)
+    sup = Supervisor(pipe)
+    me = os.getpid()  # this test stands in for the plan's runner (it keeps no copy)
+    plan = Plan(sup.store.new_plan_id(), "run", ["p1"], "me", time.time())
+    plan.runner_pid, plan.runner_start_time = me, procs.create_time(me)
+    sup.store.save_plan(plan)
+    job = sup.start_queued(sup.queue("alpha", plan.id, dates=[pipe.range.start]).id)
+    assert job.state is JobState.RUNNING
+    path = sup.store.plan_path(plan.id)
+    path.write_text('{"id": "' + plan.id + '", "phases": 7}')  # mistyped
+    [bad] = sup.damaged_plans()
+    assert isinstance(bad, Damaged) and bad.id == plan.id and str(path) == str(bad.path)
+    with pytest.raises(JobError, match=f"plan {plan.id} \\(damaged: {path}\\).*alpha"):
+        sup.run_phases(["p1"])
+    assert [p.id for p in sup.store.scan_plans()[0]] == []  # no second plan
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_tui", "plans", "--config", str(pipe.source)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"{plan.id}  damaged   {path}: " in out.stdout
+    rep = morning.build_report(pipe, sup, snapshot_once(pipe), 0.0)
+    assert rep.damaged_plans == [{"id": plan.id, "path": str(path), "reason": bad.reason}]
+    assert f"{plan.id}  damaged" in morning.render_report(rep)
+    sup.stop(job.id)
+
+
+BARRIER = """import os, sys, time
+from nba_tui.cli import main
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.002)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_twenty_racing_runs_make_one_plan(make_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    pipe = make_pipeline(SLOW, max_parallel=2)
+    go = tmp_path / "go"
+    procs_ = [
+        subprocess.Popen(  # noqa: S603 - a fixed argument list
+            [sys.executable, "-c", BARRIER, str(tmp_path / f"ready-{i}"), str(go)]
+            + ["run", "p1", "--config", str(pipe.source)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(20)
+    ]
+    try:
+        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 20, 180, "20 runs ready")
+        go.touch()  # the start barrier
+        outs = [p.communicate(timeout=180) for p in procs_]
+    finally:
+        for p in procs_:
+            if p.poll() is None:
+                p.kill()
+    codes = [p.returncode for p in procs_]
+    sup = Supervisor(pipe)
+    plans = sup.plans()
+    assert len(plans) == 1, [p.id for p in plans]
+    pid = plans[0].id
+    assert sorted(codes) == [0] + [1] * 19, outs
+    refusals = [err for (_, err), c in zip(outs, codes, strict=True) if c == 1]
+    for err in refusals:
+        assert len(err.strip().splitlines()) == 1, err
+        assert f"plan {pid} already runs" in err and f"nba-tui cancel {pid}" in err, err
+    sup.cancel_plan(pid)
