@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from nba_tui.config import Pipeline
-from nba_tui.fsutil import private_dirs
+from nba_tui.fsutil import open_regular, private_dirs
 from nba_tui.jobs import events
 from nba_tui.jobs.events import ALERT_KINDS, Event
 from nba_tui.logtail import last_lines
@@ -32,7 +32,7 @@ def _claim(state_dir: Path, event_id: str) -> bool:
     """Record `event_id` as delivered unless it already is (under an flock). True: ours to send."""
     private_dirs(state_dir)
     path = state_dir / DELIVERED
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # never a FIFO or a link
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         seen = {raw.decode("ascii", "replace") for raw in last_lines(path, KEEP_BYTES)}

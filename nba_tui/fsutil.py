@@ -15,9 +15,13 @@ shared log directory, the project directory or /tmp, and tightening it would loc
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +86,37 @@ def create_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+RESERVE = 256 * 1024
+"""Bytes kept aside next to records (`write_reserved`): freed when a write meets a full disk, so
+that write (a plan's progress, a job's exit) still lands; made again once there is room."""
+WRITE_TRIES = 3
+"""A write that meets a full disk is tried this often (the reserve freed first)."""
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_reserved(path: Path, data: bytes, reserve: Path) -> None:
+    """`write_atomic`, which on a full disk frees `reserve` and tries again (a short wait between
+    tries when there is no reserve left); the last failure raises. A success re-makes a missing
+    reserve when the disk has room for four of it."""
+    for attempt in range(WRITE_TRIES):
+        try:
+            write_atomic(path, data)
+            break
+        except OSError as e:
+            if e.errno not in _FULL or attempt + 1 == WRITE_TRIES:
+                raise
+            try:
+                os.unlink(reserve)
+            except OSError:
+                time.sleep(0.2)
+    if os.path.lexists(reserve):
+        return
+    with contextlib.suppress(OSError):
+        st = os.statvfs(reserve.parent)
+        if st.f_bavail * st.f_frsize >= 4 * RESERVE:
+            create_atomic(reserve, b"\0" * RESERVE)
+
+
 def json_bytes(data: Any, *, sort_keys: bool = False) -> bytes:
     """`data` as indented JSON (values JSON lacks are written as str)."""
     return json.dumps(data, indent=1, default=str, sort_keys=sort_keys).encode("utf-8")
@@ -93,9 +128,104 @@ def write_json_atomic(path: Path, data: Any, *, sort_keys: bool = False) -> None
 
 
 def read_json(path: Path) -> Any | None:
-    """The file's JSON, or None if it is absent or unreadable (e.g. half-copied by hand)."""
+    """The file's JSON, or None if it is absent or unreadable (e.g. half-copied by hand).
+
+    Opened by `open_regular`: a FIFO or a link there raises `UnsafeFile`, never hangs."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (FileNotFoundError, IsADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+        fd = open_regular(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    try:
+        with os.fdopen(fd, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+class UnsafeFile(OSError):
+    """A state file that is a symbolic link, a FIFO, a device or someone else's: refused.
+
+    An `OSError` (with `filename`), so every guard that turns a failed state write into one
+    line says this too."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MODE) -> int:
+    """Open a state file without following a link and without blocking (a planted FIFO never
+    hangs us), and only when it is a regular file owned by us; its descriptor (blocking again).
+
+    `UnsafeFile` names the file and what it is; other errors (absent, full disk) raise as usual."""
+    flags |= os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UnsafeFile(e.errno, "a symbolic link: refusing to follow it", str(path)) from None
+        if e.errno == errno.ENXIO:  # O_WRONLY on a FIFO nobody reads
+            raise UnsafeFile(e.errno, "a FIFO, not a regular file: remove it", str(path)) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            why = f"{_kind(st.st_mode)}, not a regular file: remove it"
+            raise UnsafeFile(errno.EINVAL, why, str(path))
+        if st.st_uid != os.geteuid():
+            why = f"owned by uid {st.st_uid}, not by you (uid {os.geteuid()}): refusing to use it"
+            raise UnsafeFile(errno.EPERM, why, str(path))
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class LineLog:
+    """Lines appended to a log descriptor (a job's or the runner's stdout) that a full disk can
+    never kill: a line that cannot be written is dropped and counted, and the next line that
+    can be written is preceded by one marker line saying how many were lost and why.
+
+    Written with `os.write` (no buffer keeps a failed line to retry it later, out of order); a
+    line cut by a disk filling mid-write is ended before the marker."""
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        self.dropped = 0
+        self.why = ""
+        self._cut = False
+
+    def write(self, line: str) -> bool:
+        """Append `line` (a newline added); False when it was dropped."""
+        data = (line.rstrip("\n") + "\n").encode("utf-8", "replace")
+        if self.dropped:
+            head = "\n" if self._cut else ""
+            marker = f"{head}[nba-tui] {self.dropped} log lines dropped: {self.why}\n"
+            data = marker.encode() + data
+        if self._put(data):
+            self.dropped, self._cut = 0, False
+            return True
+        self.dropped += 1
+        return False
+
+    def _put(self, data: bytes) -> bool:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except OSError as e:  # ENOSPC, EDQUOT, EIO, EFBIG, a closed descriptor
+                self.why = e.strerror or str(e)
+                self._cut = self._cut or len(view) < len(data)
+                return False
+            view = view[n:]
+        return True

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from nba_tui.fsutil import UnsafeFile, open_regular
+
 CHUNK = 64 * 1024
 MAX_LINE = 4096
 """Longer lines are cut to this many bytes."""
@@ -158,12 +160,19 @@ def decode(raw: bytes, max_chars: int | None = None) -> str:
     return printable(text)
 
 
-def last_lines(path: str | Path, max_bytes: int) -> list[bytes]:
+def last_lines(path: str | Path, max_bytes: int, *, strict: bool = False) -> list[bytes]:
     """The complete raw lines within the last `max_bytes` of `path` ([] when unreadable).
 
-    The first piece is dropped when the window starts inside a line; never reads the whole file."""
+    The first piece is dropped when the window starts inside a line; never reads the whole file.
+    Opened by `fsutil.open_regular` (no link followed, a FIFO never waited on): with `strict`,
+    such a file raises `fsutil.UnsafeFile` (a state file the caller must name), else it reads
+    as empty."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
+        f = os.fdopen(open_regular(path), "rb")
+    except UnsafeFile:
+        if strict:
+            raise
+        return []
     except OSError:
         return []
     with f:

@@ -15,13 +15,16 @@ generator, Textual) inside the handlers, so a command loads only what it runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from nba_tui import config as cfg
-from nba_tui.cli import coverage, dashboard, demo, jobs, listings, morning, schema, watch
+from nba_tui.cli import coverage, dashboard, demo, jobs, listings, morning, output, schema, watch
 from nba_tui.cli.common import EXIT_CHECK, EXIT_OK, InputError, Parser, config_option, fail
 from nba_tui.cli.listings import Refused
+from nba_tui.cli.output import OutputError
 from nba_tui.config import ConfigError
+from nba_tui.fsutil import UnsafeFile
 
 __all__ = ["build_parser", "main"]
 
@@ -41,17 +44,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    output.degrade(sys.stderr)
     args = build_parser().parse_args(argv)
+    if args.func is not dashboard.cmd_dashboard:  # the dashboard owns the terminal itself
+        output.guard()
+    try:
+        return _run(args)
+    except OutputError as e:  # `status > /dev/full`: as coreutils say it, exit 1
+        output.silence()
+        if output.closed_pipe(e):  # `nba-tui status | head`
+            return EXIT_OK
+        return fail(f"write error: {e.strerror}", EXIT_CHECK)
+    except BrokenPipeError:
+        output.silence()
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "no_config", False):
-            return int(args.func(args, None))
-        pipeline = cfg.load(args.config)
-        return int(args.func(args, pipeline))
+            code = int(args.func(args, None))
+        else:
+            code = int(args.func(args, cfg.load(args.config)))
+        output.finish()
+        return code
     except (ConfigError, InputError) as e:
         return fail(str(e))
+    except UnsafeFile as e:  # a FIFO, a link or a foreign file among the state files
+        return fail(f"state: {e.filename}: {e.strerror}")
     except Refused as e:
         return fail(str(e), EXIT_CHECK)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `nba-tui status | head`
-        return EXIT_OK

@@ -17,6 +17,8 @@ the same jobs; it is imported when a command runs (`listings.supervised`), not a
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
 import sys
 from typing import Any
@@ -37,6 +39,7 @@ from nba_tui.cli.common import (
     grace,
     json_option,
     resolve_table,
+    shown,
     take_snapshot,
 )
 from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
@@ -51,7 +54,25 @@ PLAN_ID = re.compile(r"p[0-9a-f]{6}")
 """A plan id as the store makes them (`Store.new_plan_id`)."""
 
 
+PACE_ENV = "NBA_TUI_SAMPLE_PACE"
+"""The sample backfill's pace (nba_tui/sample/backfill.py), inherited by every job we start."""
+
+
+def check_pace_env() -> None:
+    """A pace the sample's jobs would refuse is refused here, before anything starts."""
+    text = os.environ.get(PACE_ENV)
+    if not text:
+        return
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{PACE_ENV}={shown(text)}: must be a finite number of seconds >= 0")
+
+
 def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    check_pace_env()
     table = resolve_table(pipeline, args.table)
     if args.dates is not None and (args.missing or args.start or args.end):
         raise InputError("--dates cannot be combined with --missing, --start or --end")
@@ -98,6 +119,8 @@ def _outlook(args: argparse.Namespace, pipeline: Pipeline, snap: Any, table: str
 
 def _signal_cmd(action: str) -> Handler:
     def handler(args: argparse.Namespace, pipeline: Pipeline) -> int:
+        if action in ("resume", "restart"):
+            check_pace_env()
         if action != "restart" and is_plan_ref(pipeline, args.job):
             return _plan_cmd(action, args, pipeline)
         with supervised(pipeline) as sup:
@@ -147,6 +170,7 @@ def _plan_cmd(action: str, args: argparse.Namespace, pipeline: Pipeline) -> int:
 def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
     from nba_tui.jobs.supervisor import PreflightFailed
 
+    check_pace_env()
     check_phases(pipeline, [args.phase])
     snap = take_snapshot(pipeline, *date_range(pipeline, args.start, args.end))
     tables = [t.name for t in pipeline.phase(args.phase).tables]
@@ -194,6 +218,7 @@ def _preflight_refused(args: argparse.Namespace, e: Any) -> int:
 
 
 def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    check_pace_env()
     check_phases(pipeline, args.phases)
     if args.dry_run:
         return _dry_run(args, pipeline)

@@ -93,7 +93,8 @@ def resolve_job(sup: Supervisor, ref: str) -> JobView:
     try:
         return sup.resolve(ref)
     except JobError as e:
-        hint = did_you_mean(ref, (t.name for t in sup.pipeline.tables()))
+        names = [t.name for t in sup.pipeline.tables()]
+        hint = "" if ref in names else did_you_mean(ref, names)  # never "did you mean" itself
         raise InputError(f"{e}{hint}") from None
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from nba_tui.cli.common import (
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.fmt import printable
-from nba_tui.fsutil import json_bytes, write_atomic
+from nba_tui.fsutil import json_bytes, open_regular, write_atomic
 from nba_tui.stopsignal import StopSignal
 
 STATE_FILE = "watch.json"
@@ -101,11 +102,11 @@ class WatchState:
     def load(cls, path: Path) -> WatchState:
         """The saved state, or a fresh one (a damaged file is named, never trusted)."""
         try:
-            with path.open("rb") as f:
+            with os.fdopen(open_regular(path), "rb") as f:
                 raw = f.read(MAX_STATE_BYTES + 1)
         except FileNotFoundError:
             return cls()
-        except OSError as e:
+        except OSError as e:  # a FIFO or a link there too (fsutil.UnsafeFile)
             raise InputError(f"watch state {path}: {e.strerror or e}") from None
         try:
             if len(raw) > MAX_STATE_BYTES:
@@ -310,16 +311,20 @@ class Watch:
 
     def cycle(self) -> int:
         """One poll, compare, heal, save: the exit code of this cycle."""
-        from nba_tui.jobs.store import LockTimeout, Store, flock
+        from nba_tui.jobs.store import LockTimeout, StateError, Store, flock
 
         snap = take_snapshot(self.pipeline, self.pipeline.range.start, self.pipeline.range.end)
-        store = Store(self.pipeline.state_dir)
-        store.ensure()
         try:
+            Store(self.pipeline.state_dir).ensure()
             with flock(self.pipeline.state_dir / "locks" / LOCK_FILE, timeout=5.0):
                 return self._cycle_locked(snap)
         except LockTimeout:
             raise InputError(f"another nba-tui watch holds {LOCK_FILE}") from None
+        except StateError as e:
+            raise InputError(str(e)) from None
+        except OSError as e:  # a full or read-only disk: this cycle is lost, the next may work
+            where = e.filename or self.pipeline.state_dir
+            raise InputError(f"watch state {where}: {e.strerror or e}") from None
 
     def _cycle_locked(self, snap: Snapshot) -> int:
         now = time.time()
@@ -366,11 +371,13 @@ class Watch:
 
     def loop(self, interval: float) -> int:
         """Cycles every `interval` seconds until `stop` is set (SIGTERM/SIGINT)."""
+        from nba_tui.cli.listings import Refused
+
         seen, last = False, EXIT_OK
         while not self.stop.is_set():
             try:
                 last = self.cycle()
-            except InputError as e:
+            except (InputError, Refused) as e:  # said once, and the next cycle may work
                 self.emit(printable(f"nba-tui watch: {e}", escape=True))
                 last = EXIT_INPUT
             seen = seen or last == EXIT_CHECK

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nba_tui.fsutil import FILE_MODE
+from nba_tui.fsutil import FILE_MODE, open_regular
 from nba_tui.jobs.store import Store, ensure_dir, flock
-from nba_tui.logtail import last_lines
+from nba_tui.logtail import decode, last_lines
 
 ACTIONS = ("launch", "pause", "resume", "stop", "restart", "plan", "plan-cancel")
 
@@ -46,7 +46,7 @@ def record(
     line = json.dumps(entry, default=str) + "\n"
     ensure_dir(store.root)
     with flock(store.locks_dir / "actions.lock"):
-        fd = os.open(store.actions_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        fd = open_regular(store.actions_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             os.write(fd, line.encode())
         finally:
@@ -55,15 +55,18 @@ def record(
 
 
 def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]:
-    """The last `limit` entries, oldest first, read from at most `max_bytes` at the end."""
-    lines = last_lines(path, max_bytes)
+    """The last `limit` entries, oldest first, read from at most `max_bytes` at the end.
+
+    A line that is not a JSON object (cut, or not UTF-8) is skipped; a log that is not a regular
+    file of ours raises `fsutil.UnsafeFile` naming it."""
+    lines = last_lines(path, max_bytes, strict=True)
     out = []
     for raw in lines[-(limit + 1) :]:
         if not raw.strip():
             continue
         try:
-            item = json.loads(raw)
-        except json.JSONDecodeError:
+            item = json.loads(decode(raw))
+        except ValueError:
             continue
         if isinstance(item, dict):
             out.append(item)

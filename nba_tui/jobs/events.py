@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nba_tui.fsutil import private_dirs
+from nba_tui.fsutil import open_regular, private_dirs
 from nba_tui.logtail import decode, last_lines
 
 ALERT_KINDS = frozenset(
@@ -124,7 +124,7 @@ def append(state_dir: Path, event: Event) -> None:
         line = json.dumps(data, ensure_ascii=False)
     private_dirs(Path(state_dir))
     path = events_path(state_dir)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)  # UnsafeFile: a FIFO, a link
     try:
         os.write(fd, (line + "\n").encode())
     finally:

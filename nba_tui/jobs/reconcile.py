@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 
-from nba_tui.jobs import procs
+from nba_tui.jobs import procs, runlock
 from nba_tui.jobs.engines.base import Engine, ProgramStatus
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.plans import Plan, PlanState
@@ -31,11 +31,20 @@ STARTUP_GRACE = 30.0
 
 
 def reconcile(
-    rec: JobRecord, engine: Engine, store: Store, plan_running: Callable[[str], bool]
+    rec: JobRecord,
+    engine: Engine,
+    store: Store,
+    plan_running: Callable[[str], bool],
+    shim_holds: Callable[[str], bool] | None = None,
 ) -> JobRecord:
-    """The record as reality has it (a copy when it differs; nothing is written)."""
+    """The record as reality has it (a copy when it differs; nothing is written).
+
+    `shim_holds(job_id)`: does a live shim hold a run lock for that job (`live_shims`)? An ended
+    record whose shim still holds its lock is false (the shim frees the lock before it records
+    the exit), so the job reads as running."""
     if not rec.state.active:
-        return rec
+        holds = shim_holds or (lambda job_id: runlock.run_facts(store, job_id) is not None)
+        return _still_running(rec, engine) if holds(rec.id) else rec
     if rec.pause_requested and rec.state is JobState.PAUSED:
         return rec  # a remote job paused (stopped there, its dates kept); nothing runs here
     if rec.pid is None:
@@ -52,6 +61,27 @@ def reconcile(
     if status is ProgramStatus.REUSED:
         return lost(rec, f"pid {rec.pid} now belongs to another process")
     return lost(rec, "the process is gone without an exit status")
+
+
+def live_shims(store: Store) -> set[str]:
+    """The job ids whose shims hold a run lock now (one look at each table's lock)."""
+    return {
+        str(facts.get("job"))
+        for held, facts in store.run_locks().values()
+        if held and facts and facts.get("job")
+    }
+
+
+def _still_running(rec: JobRecord, engine: Engine) -> JobRecord:
+    said = rec.state
+    shown = dataclasses.replace(rec, state=JobState.RUNNING, ended_at=None, exit_code=None)
+    paused = engine.status(shown) is ProgramStatus.PAUSED
+    return dataclasses.replace(
+        shown,
+        state=JobState.PAUSED if paused else JobState.RUNNING,
+        signal=None,
+        message=f"its record says {said}, but its shim still runs it",
+    )
 
 
 def _unstarted(

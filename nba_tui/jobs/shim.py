@@ -17,6 +17,8 @@ Started by the local engine (jobs/engines/local.py, which draws the process layo
 The shim holds the table's run lock (store.py) for the job's life, so a damaged record never
 allows a second launch, and a failed state write (full or read-only disk) never costs the job: the
 program goes on, and the exit is recorded with the space the shim set aside at start (RESERVE).
+Its own log lines go through `fsutil.LineLog`: on a full log disk they are dropped (one marker line
+says so when space returns), so the shim never dies before, or while, its program runs.
 
 The shim imports only the standard library, psutil and `jobs.store` (fast to start).
 """
@@ -34,6 +36,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nba_tui.fsutil import LineLog
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
 from nba_tui.jobs.store import LockTimeout, Store
@@ -44,10 +47,12 @@ FINISH_TRIES = 30
 """Attempts (one a second) to record the exit while the state directory cannot be written."""
 
 
+_OUT = LineLog(1)
+"""The shim's stdout is the job's log: a full log disk drops its lines, never kills it."""
+
+
 def _log(msg: str) -> None:
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    sys.stdout.write(f"[nba-tui {stamp}] {msg}\n")
-    sys.stdout.flush()
+    _OUT.write(f"[nba-tui {time.strftime('%Y-%m-%d %H:%M:%S')}] {msg}")
 
 
 def _reserve(store: Store, job_id: str) -> Path | None:

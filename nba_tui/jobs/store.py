@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from nba_tui.fsutil import FILE_MODE, create_atomic, json_bytes, private_dirs, write_json_atomic
+from nba_tui.fsutil import FILE_MODE, create_atomic, json_bytes, private_dirs, write_reserved
 from nba_tui.jobs import events
 from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import Damaged, JobRecord, record_exit
@@ -49,6 +49,11 @@ MAX_ID = 64
 """Job and plan ids are at most this long (and `[A-Za-z0-9_-]`)."""
 MAX_NAME = 200
 """Table names used in file names (locks, logs) are at most this long (a file name: 255)."""
+
+
+LOCK_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+"""A lock file is opened without following a link or waiting on a planted FIFO (flock, not
+read or write, is what we do with it)."""
 
 
 class LockTimeout(TimeoutError):
@@ -103,11 +108,11 @@ def flock(path: Path, timeout: float = 30.0) -> Iterator[None]:
     """
     ensure_dir(path.parent)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | LOCK_FLAGS, FILE_MODE)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT) or not path.exists():
             raise
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | LOCK_FLAGS)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -198,6 +203,11 @@ class Store:
             ) from None
         self.verify()
 
+    def write_record(self, path: Path, data: object) -> None:
+        """An atomic JSON write that a full disk does not refuse at once (`fsutil.write_reserved`:
+        the state directory's `.reserve` is freed and the write tried again)."""
+        write_reserved(path, json_bytes(data), self.root / ".reserve")
+
     def append_event(self, event: Event) -> None:
         """One line appended to `<state_dir>/events.jsonl` (jobs/events.py); OSError raises."""
         events.append(self.root, event)
@@ -227,7 +237,8 @@ class Store:
         """For the shim: hold `run-<table>.lock` (the fd; closing it or dying releases it) and
         write `facts` (job id, pids, create times) into it. None: another live job holds it."""
         self.ensure()
-        fd = os.open(self.run_lock_path(table), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        path = self.run_lock_path(table)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | LOCK_FLAGS, FILE_MODE)
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -302,7 +313,7 @@ class Store:
 
     def save_job(self, rec: JobRecord) -> None:
         self.ensure()
-        write_json_atomic(self.job_path(rec.id), rec.to_json())
+        self.write_record(self.job_path(rec.id), rec.to_json())
 
     def read_job(self, job_id: str) -> JobRecord | Damaged | None:
         """The record, Damaged (with why), or None when there is none."""
@@ -381,7 +392,7 @@ class Store:
 
     def save_plan(self, plan: Plan) -> None:
         self.ensure()
-        write_json_atomic(self.plan_path(plan.id), plan.to_json())
+        self.write_record(self.plan_path(plan.id), plan.to_json())
 
     def read_plan(self, plan_id: str) -> Plan | Damaged | None:
         if not safe_id(plan_id):
@@ -450,8 +461,13 @@ def _ids(directory: Path) -> list[str]:
 def open_log(log_dir: Path, table: str, when: float | None = None) -> Path:
     """Create `<log_dir>/<table>_<YYYYmmdd_HHMMSS>.log` (0600), suffixing _2, _3 on collision.
 
-    O_EXCL|O_NOFOLLOW: in a shared log directory a planted symlink is never written through."""
-    ensure_dir(log_dir)
+    O_EXCL|O_NOFOLLOW: in a shared log directory a planted symlink is never written through.
+    A log directory that is a file (or under one) raises NotADirectoryError naming it."""
+    with contextlib.suppress(NotADirectoryError, FileExistsError):
+        ensure_dir(log_dir)
+    if not log_dir.is_dir():
+        why = "not a directory (jobs.log_dir in the pipeline file)"
+        raise NotADirectoryError(errno.ENOTDIR, why, str(log_dir))
     stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(when or time.time()))
     n = 1
     while True:

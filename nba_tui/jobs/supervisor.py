@@ -43,7 +43,7 @@ from nba_tui.jobs.plan_ops import PlanOps
 from nba_tui.jobs.plans import missing_job, no_fillable_reason
 from nba_tui.jobs.progress import Trackers
 from nba_tui.jobs.read_ops import ReadOps
-from nba_tui.jobs.reconcile import reconcile
+from nba_tui.jobs.reconcile import live_shims, reconcile
 from nba_tui.jobs.remote_ops import REMOTE_GRACE, RemoteOps
 from nba_tui.jobs.store import LockTimeout, StateError, Store, open_log
 
@@ -80,7 +80,8 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
                 running[plan_id] = self._plan_running(plan_id)
             return running[plan_id]
 
-        return [self._read(r, plan_running) for r in self.store.load_jobs()]
+        held = live_shims(self.store).__contains__  # one look at the run locks per listing
+        return [self._read(r, plan_running, held) for r in self.store.load_jobs()]
 
     def damaged(self) -> list[Damaged]:
         """Job records that cannot be read: id, path and why (shown by `jobs`, never dropped)."""
@@ -105,11 +106,11 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
         name = self._table(table).name
         return next((v for v in self.jobs() if v.record.table == name and v.state.active), None)
 
-    def _read(self, rec: JobRecord, plan_running: Callable[[str], bool] | None = None) -> JobView:
-        """The record reconciled with its processes (reconcile.py), with its progress; its log
-        path is the log directory + its file name (never a path a record chose)."""
+    def _read(self, rec: JobRecord, plan_running: Callable[[str], bool] | None = None,
+              holds: Callable[[str], bool] | None = None) -> JobView:  # fmt: skip
+        """The record reconciled (reconcile.py), with its progress; its log: log_dir + its name."""
         rec = dataclasses.replace(rec, log=checks.log_file(self.pipeline.log_dir, rec))
-        rec = reconcile(rec, self.engine, self.store, plan_running or self._plan_running)
+        rec = reconcile(rec, self.engine, self.store, plan_running or self._plan_running, holds)
         return self._progress.view(rec)
 
     def archive_ended(self) -> int:
@@ -494,4 +495,5 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
                 if undo.log:
                     with contextlib.suppress(OSError):
                         Path(undo.log).unlink()
-            raise JobError(f"cannot {what}: writing {self.store.root}: {e.strerror or e}") from None
+            where = e.filename or self.store.root
+            raise JobError(f"cannot {what}: writing {where}: {e.strerror or e}") from None

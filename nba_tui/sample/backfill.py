@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import signal
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from nba_tui.fsutil import LineLog
 from nba_tui.sample import engine
 from nba_tui.sample.checkpoint import Checkpoint
 from nba_tui.sample.context import Context
@@ -82,8 +84,8 @@ def _pace(args: argparse.Namespace, tdef: TableDef) -> float:
             raise UsageError(f"{PACE_ENV}={os.environ[PACE_ENV]!r}: not a number") from None
     else:
         return tdef.pace
-    if value < 0:
-        raise UsageError(f"{source} {value}: must be >= 0")
+    if not math.isfinite(value) or value < 0:  # inf would overflow the wait, nan never waits
+        raise UsageError(f"{source} {value}: must be >= 0, a finite number of seconds")
     return value
 
 
@@ -134,8 +136,12 @@ class _Stop:
         signal.signal(signal.SIGINT, self)
 
 
+_OUT = LineLog(1)
+
+
 def say(line: str) -> None:
-    print(line, flush=True)
+    """One line on stdout (the job's log): dropped, never fatal, when the disk is full."""
+    _OUT.write(line)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from nba_tui.fsutil import private_dirs, write_json_atomic
+from nba_tui.fsutil import LineLog, private_dirs, write_json_atomic
 
 MAX_REQUESTS = 20  # older requests are dropped so the file stays small
 
@@ -81,4 +81,4 @@ class Checkpoint:
             # only a resume after a crash would redo it. Said once, in the job's log.
             if self.write_error is None:
                 self.write_error = f"cannot write checkpoint {self.path}: {e.strerror or e}"
-                print(f"warning: {self.write_error} (going on without it)", flush=True)
+                LineLog(1).write(f"warning: {self.write_error} (going on without it)")

@@ -66,6 +66,7 @@ def test_full_state_disk_costs_no_job(make_pipeline, small_state: Path) -> None:
     sup = Supervisor(make_pipeline({"alpha": slow, "beta": slow}))
     v = sup.launch("alpha")
     assert v.state is JobState.RUNNING
+    (small_state / ".reserve").unlink()  # spent (tests/cli/test_full_disk.py: what it buys)
     fill(small_state)
     with pytest.raises(JobError, match="cannot pause: .*No space left on device"):
         sup.pause(v.id)

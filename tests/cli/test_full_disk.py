@@ -1,0 +1,158 @@
+"""A full disk is weather, not death (issue 17): on a real small tmpfs filled mid-run, a job's shim
+and program go on while their log lines are dropped, one marker line says so when space
+returns, and the job ends `done`; a record write on a full state disk lands through the
+reserve. Needs root (mount); skipped with the reason where a tmpfs cannot be mounted."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+
+from nba_tui.fsutil import LineLog
+from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.store import Store
+
+TABLE = "player_game_summary"
+RANGE = ("--start", "2021-10-19", "--end", "2021-11-05")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(mode=0o700, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write `directory/filler` until the filesystem says ENOSPC; its path."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for block in (65536, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * block)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def until(cond: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def cli(proj: Path, *args: str, pace: str = "0") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["NBA_TUI_SAMPLE_PACE"] = pace
+    return subprocess.run(
+        [sys.executable, "-m", "nba_tui", *args, "--config", str(proj / "pipeline.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=proj,
+        check=False,
+    )
+
+
+def done_dates(proj: Path) -> int:
+    try:
+        data = json.loads((proj / ".nba_tui" / "checkpoints" / f"{TABLE}.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return max((len(r["completed"]) for r in data.get("requests", {}).values()), default=0)
+
+
+def job_state(proj: Path, job: str) -> dict:
+    listed = cli(proj, "jobs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return next(j for j in json.loads(listed.stdout) if j["id"] == job)
+
+
+def test_a_full_log_disk_kills_neither_shim_nor_program(sample: Path) -> None:
+    with tmpfs(sample / "logs", "1m") as logs:
+        filler = fill(logs)
+        launched = cli(sample, "launch", TABLE, *RANGE, "--json", pace="0.4")
+        assert launched.returncode == 0, launched.stderr
+        job = json.loads(launched.stdout)["id"]
+        log = Path(json.loads(launched.stdout)["log"])
+        until(lambda: done_dates(sample) >= 2, 60, "two dates done with the log disk full")
+        assert job_state(sample, job)["state"] == "running"  # the shim and program live on
+        assert log.stat().st_size == 0  # every line so far was dropped
+        filler.unlink()  # space returns: the night goes on by itself
+        until(lambda: job_state(sample, job)["state"] != "running", 90, "the job ended")
+        assert job_state(sample, job)["state"] == "done"
+        text = log.read_text()
+        assert text.startswith("[nba-tui] "), text[:200]
+        assert "log lines dropped: No space left on device" in text.splitlines()[0]
+        assert "Done: " in text  # the program's last lines reached the log
+        assert "exited with code 0" in text  # and so did the shim's
+
+
+def test_a_record_write_on_a_full_state_disk_lands_through_the_reserve(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "state", "2m") as state:
+        store = Store(state)
+        plan = Plan(id="pabc123", kind="run", phases=["p"], user="me", created_at=time.time())
+        store.save_plan(plan)
+        assert (state / ".reserve").stat().st_size > 0  # set aside while there was room
+        filler = fill(state)
+        plan.message = "written on a full disk " + "x" * 20_000
+        store.save_plan(plan)  # frees the reserve and lands
+        assert store.load_plan(plan.id).message == plan.message
+        assert not (state / ".reserve").exists()
+        with pytest.raises(OSError) as full:  # no reserve left: the write is refused whole
+            plan.message = "y" * 300_000
+            store.save_plan(plan)
+        assert full.value.errno == errno.ENOSPC
+        assert store.load_plan(plan.id).message.startswith("written on a full disk")
+        filler.unlink()
+        store.save_plan(plan)
+        assert (state / ".reserve").exists()  # made again once there is room
+
+
+def test_a_line_log_drops_lines_and_says_so_once(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "logs", "64k") as logs:
+        path = logs / "job.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            out = LineLog(fd)
+            filler = fill(logs)  # before the first line: the empty log has no page to fill
+            assert not out.write("lost 0")
+            assert not out.write("lost 1")
+            assert not out.write("lost 2")
+            filler.unlink()
+            assert out.write("after")
+            assert out.write("and on")
+        finally:
+            os.close(fd)
+        lines = path.read_text().splitlines()
+    assert lines == [
+        "[nba-tui] 3 log lines dropped: No space left on device",
+        "after",
+        "and on",
+    ]
