@@ -73,6 +73,8 @@ tick is a wake-up and a thread hop: 0.5 s cost ~0.1 % of a core more than 1 s, i
 MIN_SIZE = (80, 24)
 FIRST_FRAME_S = 1.0
 """Show the grid after this long even if the warehouse has not answered yet."""
+SMALL_SCREEN_ACTIONS = frozenset({"quit_app", "quit"})
+"""What a key may still do below MIN_SIZE, where the grid is not shown."""
 SHORT_HEIGHT = 40
 """Below this height the gap map and the log share one pane (toggle with `v`)."""
 
@@ -190,7 +192,9 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self.set_class(size.height < SHORT_HEIGHT, "-short")
         self.call_after_refresh(self._ui_log.flush)
         small = size.width < MIN_SIZE[0] or size.height < MIN_SIZE[1]
-        self.set_class(small, "-too-small")
+        if small != self.has_class("-too-small"):
+            self.set_class(small, "-too-small")
+            self._sync_bindings()
         if small:
             need = f"{MIN_SIZE[0]}x{MIN_SIZE[1]}"
             self.query_one("#too-small", Static).update(
@@ -343,7 +347,10 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     # -- actions -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide what does not apply to the selected row (and every job key when read-only)."""
+        """Hide what does not apply to the selected row (and every job key when read-only);
+        on a too-small terminal only quitting acts (the rows an action would act on are hidden)."""
+        if self.has_class("-too-small"):
+            return action in SMALL_SCREEN_ACTIONS
         if action in self.JOB_ACTIONS:
             return self.control.applies(action, self.selection)
         if action == "preflight":

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
-from fakes import FakeMonitor, expected_dates, fake_app
+from fakes import FakeMonitor, FakeSupervisor, clock, expected_dates, fake_app, fixed_snapshot
 from rich.console import Console
 from textual.command import CommandPalette
 from ui_helpers import screen_text, wait_for
@@ -170,7 +171,14 @@ def test_history_lines_are_printable() -> None:
 def test_history_screen_shows_a_plan_once_with_its_shards_counted() -> None:
     plan = {"time": 0, "user": "me", "action": "plan", "plan": "p00001", "argv": ["runner"]}
     shards = [
-        {"time": 1, "user": "me", "action": "launch", "job": f"s{i}", "table": "t", "plan": "p00001"}
+        {
+            "time": 1,
+            "user": "me",
+            "action": "launch",
+            "job": f"s{i}",
+            "table": "t",
+            "plan": "p00001",
+        }
         for i in range(30)
     ]
     console = Console(width=120, record=True, file=io.StringIO())
@@ -189,6 +197,53 @@ async def test_too_small_terminal_says_so(tmp_path) -> None:
         assert "runn" not in text
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: "running" in screen_text(app), "the grid back at 80x24")
+
+
+class _Recording(FakeSupervisor):
+    """Every job call is recorded (and refused)."""
+
+    def __init__(self, log_dir) -> None:
+        self.calls: list[str] = []
+        super().__init__(log_dir)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name == "calls":
+            raise AttributeError(name)
+        refuse = super().__getattr__(name)
+
+        def call(*args: object, **kwargs: object) -> None:
+            self.calls.append(name)
+            refuse(*args, **kwargs)
+
+        return call
+
+
+async def test_too_small_terminal_acts_on_no_key(tmp_path) -> None:
+    """Below 80x24 the rows are hidden: `m` (and every other action key) does nothing, not even
+    a confirmation; at 80x24 the same key acts again."""
+    from nba_tui import config
+    from nba_tui.tui.app import NbaTuiApp
+
+    pipe = config.load(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    sup = _Recording(tmp_path / "logs")
+    app = NbaTuiApp(pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=sup, clock=clock)
+    async with app.run_test(size=(79, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(CoverageGrid).select_key(RUNNING)
+        await wait_for(pilot, lambda: app.selected == RUNNING, "a job row selected")
+        before = list(sup.calls)
+        for key in ("m", "l", "L", "p", "s", "c", "P", "S", "X", "f", "M", "h", "slash", "v"):
+            await pilot.press(key)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.1)
+        assert sup.calls == before, sup.calls
+        assert app.screen is app.screen_stack[0] and len(app.screen_stack) == 1
+        assert not app.has_class("-filtering") and not app.show_log
+        assert "terminal too small" in screen_text(app)
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: "running" in screen_text(app), "the grid at 80x24")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "pause" in sup.calls, "p acts again at 80x24")
 
 
 async def test_paused_job_has_no_eta_and_vanished_job_leaves_its_row(tmp_path) -> None:
