@@ -40,7 +40,7 @@ from nba_tui.coverage import Rate, Snapshot
 from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
-from nba_tui.tui import keys
+from nba_tui.tui import keys, layout
 from nba_tui.tui.autopilot import Autopilot
 from nba_tui.tui.cells import (
     PHASE_PREFIX,
@@ -70,13 +70,8 @@ from nba_tui.tui.workers import JOB_REFRESH_S, Refresh
 TICK_S = 1.0
 """The one clock: polls, job refreshes and the state-version check all run on its ticks (each
 tick is a wake-up and a thread hop: 0.5 s cost ~0.1 % of a core more than 1 s, idle or not)."""
-MIN_SIZE = (80, 24)
 FIRST_FRAME_S = 1.0
 """Show the grid after this long even if the warehouse has not answered yet."""
-SMALL_SCREEN_ACTIONS = frozenset({"quit_app", "quit"})
-"""What a key may still do below MIN_SIZE, where the grid is not shown."""
-SHORT_HEIGHT = 40
-"""Below this height the gap map and the log share one pane (toggle with `v`)."""
 
 
 class NbaTuiApp(Autopilot, Refresh, App[int]):
@@ -188,19 +183,26 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._layout(event.size)
 
     def _layout(self, size: Size) -> None:
+        """Columns by width, panes by height (layout.py)."""
         self._ui_grid.set_columns(columns_for(size.width))
-        self.set_class(size.height < SHORT_HEIGHT, "-short")
-        self.call_after_refresh(self._ui_log.flush)
-        small = size.width < MIN_SIZE[0] or size.height < MIN_SIZE[1]
+        self.set_class(size.height < layout.TALL_HEIGHT, "-short")
+        self._fit_bottom(size.height)
+        small = layout.too_small(size)
         if small != self.has_class("-too-small"):
             self.set_class(small, "-too-small")
             self._sync_bindings()
         if small:
-            need = f"{MIN_SIZE[0]}x{MIN_SIZE[1]}"
-            self.query_one("#too-small", Static).update(
-                f"terminal too small (need {need}, have {size.width}x{size.height})\n"
-                "enlarge the window · q quits (jobs go on)"
-            )
+            self.query_one("#too-small", Static).update(layout.too_small_text(size))
+
+    def _fit_bottom(self, height: int) -> None:
+        """The bottom pane's height for the pane it shows; the log's end and the cursor kept."""
+        grid = self._ui_grid
+        rows, log_under = layout.bottom_rows(height, self.show_log, grid.row_count + 1)
+        self.set_class(log_under, "-log-under")
+        bottom = self.query_one("#bottom")
+        bottom.styles.height = bottom.styles.min_height = rows  # None: as app.tcss says
+        self.call_after_refresh(self._ui_log.show_end)
+        self.call_after_refresh(grid.keep_cursor_in_view)
 
     def _reveal(self) -> None:
         if self.has_class("-loading"):
@@ -276,7 +278,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     def watch_show_log(self, show: bool) -> None:
         self.set_class(show, "-show-log")
-        self.call_after_refresh(self._ui_log.flush)
+        self._fit_bottom(self.size.height)
 
     def _select_first_short(self, snap: Snapshot) -> None:
         """At the first snapshot: put the cursor on the first table short of its threshold that
@@ -350,7 +352,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         """Hide what does not apply to the selected row (and every job key when read-only);
         on a too-small terminal only quitting acts (the rows an action would act on are hidden)."""
         if self.has_class("-too-small"):
-            return action in SMALL_SCREEN_ACTIONS
+            return action in layout.SMALL_SCREEN_ACTIONS
         if action in self.JOB_ACTIONS:
             return self.control.applies(action, self.selection)
         if action == "preflight":

@@ -107,7 +107,7 @@ BINDINGS = [
         "toggle_view",
         "gaps/log",
         show=False,
-        tooltip="switch the bottom pane between gap map and log (small screens)",
+        tooltip="switch the bottom pane between the gap map and the log (the log alone, taller)",
     ),
     Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
     Binding(

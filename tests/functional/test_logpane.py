@@ -139,3 +139,46 @@ async def test_selected_jobs_log_keeps_drawing_past_2000_lines(
             pilot, lambda: "Success line 01999" in screen_text(app), "line 2,000 on screen"
         )
         assert len(pane.lines) == MAX_LINES
+
+
+def _log_rows(text: str) -> list[str]:
+    """The log pane's rows on screen: after its title, before the footer, scrollbar rows out."""
+    rows = text.splitlines()
+    start = next(i for i, row in enumerate(rows) if row.startswith("log "))
+    body = [row.rstrip("▁▂▃▄▅▆▇█ ").strip() for row in rows[start + 1 : -1]]
+    return [row for row in body if row and set(row) - set("▎▏▕▌▍▋▊▉█")]
+
+
+async def test_log_view_shows_20_lines_at_120x40_more_when_taller_and_always_its_end(
+    tmp_path: Path,
+) -> None:
+    """`v` at 120x40: at least 20 log lines ending with the job's exit line (a long first line
+    brings a horizontal scrollbar, which must not hide it); 120x50 shows more, 80x24 fewer, and
+    the exit line stays in view at every size."""
+    pipe = config.load(REPO / "pipeline.yaml")
+    sup = FakeSupervisor(tmp_path / "logs")
+    exit_line = "[nba-tui 2026-01-01 00:12:34] job job-team_d exited with code 1"
+    sup.log.write_text(
+        "argv: " + "x" * 300 + "\n"
+        + "".join(f"Processing 2024-02-{d:02d} ({d}/60)\nSuccess 2024-02-{d:02d}: 14 rows\n"
+                  for d in range(1, 29))
+        + exit_line + "\n"
+    )  # fmt: skip
+    app = NbaTuiApp(pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=sup, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        app.query_one("#grid").select_key("team_defense_game_summary")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: exit_line in screen_text(app), "the exit line at 120x40")
+        await wait_for(pilot, lambda: _log_rows(screen_text(app))[-1] == exit_line, "at the end")
+        at_40 = _log_rows(screen_text(app))
+        assert len(at_40) >= 20, at_40
+        counts = {}
+        for size in ((120, 50), (80, 24), (120, 39), (120, 70)):
+            await pilot.resize_terminal(*size)
+            await wait_for(
+                pilot, lambda: _log_rows(screen_text(app))[-1:] == [exit_line], f"end at {size}"
+            )
+            counts[size] = len(_log_rows(screen_text(app)))
+        assert counts[(80, 24)] <= counts[(120, 39)] < len(at_40) < counts[(120, 50)]
+        assert counts[(120, 50)] < counts[(120, 70)]

@@ -189,3 +189,6 @@ class GapMap(Vertical):
             pool.extend(extra)
         for i, widget in enumerate(pool):
             widget.set(lines[i] if i < len(lines) else Text(""))
+            used = i < max(len(lines), 1)
+            if widget.display != used:  # no blank rows between the map and the log
+                widget.display = used

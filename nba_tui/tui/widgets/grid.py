@@ -209,6 +209,14 @@ class CoverageGrid(DataTable[Text]):
         if reveal:
             self.call_after_refresh(self._reveal, row)
 
+    def keep_cursor_in_view(self) -> None:
+        """After the grid shrank: scroll to the cursor's row if it is out of view."""
+        row = self.cursor_row
+        visible = max(1, self.scrollable_content_region.height - 1)  # minus the header row
+        top = round(self.scroll_y)
+        if row < top or row >= top + visible:
+            self._reveal(row)
+
     def _reveal(self, row: int) -> None:
         visible = max(1, self.scrollable_content_region.height - 1)  # minus the header row
         self.scroll_to(y=max(0, row - visible + 1), animate=False, force=True)

@@ -8,7 +8,9 @@ so memory stays bounded whatever the log's size.
 Textual's `Log.write_lines` (8.2) has a bug once `max_lines` is reached: it asks to repaint the
 rows *below* the last one (indices taken before the oldest lines were dropped) and the scroll
 offset does not change, so nothing on screen is repainted and the pane looks frozen at its
-`max_lines`-th line. `LogPane.add_lines` repaints the pane itself when lines were dropped.
+`max_lines`-th line. `LogPane.add_lines` repaints the pane itself when lines were dropped. It also
+scrolls to the end once more after the layout (and after each resize): the end of the log, a job's
+"exited with code N", is always in view.
 
 While the pane is not displayed (80x24 shows the gap map in its place), lines wait in a bounded
 buffer: writing them would grow the `Log`'s virtual size, and every such change reflows the
@@ -92,6 +94,24 @@ class LogPane(Log):
             lines = list(self._pending)
             self._pending.clear()
             self._write(lines)
+
+    def show_end(self) -> None:
+        """Write what waited and scroll to the last line (after the pane was shown or resized:
+        a resize keeps the scroll offset, which would leave the end of the log below view)."""
+        self.flush()
+        self._to_end()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._to_end)
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        """A long line brought the horizontal scrollbar: it takes the last row of the pane."""
+        if shown:
+            self.call_after_refresh(self._to_end)
+
+    def _to_end(self) -> None:
+        if self.display:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _write(self, lines: list[str]) -> None:
         full = len(self.lines) + len(lines) > MAX_LINES
