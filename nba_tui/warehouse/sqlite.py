@@ -17,17 +17,14 @@ from pathlib import Path
 
 from nba_tui.warehouse import sqlite_changes
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
-from nba_tui.warehouse.identifiers import check_name, quote_column
+from nba_tui.warehouse.identifiers import check_name
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
+from nba_tui.warehouse.sqlite_count import SEP, count_part, halves, run_count
 
 MAX_DAYS = 100_000
 """Parsed date values kept between polls (a pipeline's range holds a few thousand dates)."""
 PERSIST_EVERY_S = 60.0
 """A long-running reader (the dashboard) rewrites a dataset's disk cache at most this often."""
-SPLIT_MIN_TABLES = 16
-"""A count of at least this many tables over two or more datasets runs as two statements on two
-connections at once (SQLite counts without the GIL): a cold 100-table count takes about half the
-time on two cores (0.39 s -> 0.22 s here)."""
 
 
 def dataset_file(root: Path, dataset: str) -> Path:
@@ -94,70 +91,6 @@ def existing_tables(conn: sqlite3.Connection) -> set[str]:
     return found
 
 
-def _count_part(spec: TableSpec, tag: str = "? AS t, ") -> str:
-    """One table's rows per date, and its flagged rows per date when it has a degraded column
-    (SQLite truth: a non-zero number; NULL and text that is not a number count as not flagged).
-
-    Identifiers were validated at config load and are quoted; the tag and the dates are bound.
-    `tag`: the bound table tag column (empty inside `_packed_part`, which binds it outside)."""
-    col = quote_column(spec.date_column, "sqlite")
-    flag = "NULL"
-    if spec.degraded_column:
-        flag = f"SUM(CASE WHEN {quote_column(spec.degraded_column, 'sqlite')} THEN 1 ELSE 0 END)"
-    return (
-        f"SELECT {tag}{col} AS d, COUNT(*) AS n, {flag} AS g "  # noqa: S608
-        f"FROM {spec.ref.sqlite_sql()} WHERE {col} BETWEEN ? AND ? GROUP BY {col}"
-    )
-
-
-SEP = "\x1f"
-"""Separates the values of `_packed_part`'s lists (ASCII unit separator: never in a date)."""
-
-
-def _packed_part(spec: TableSpec) -> str:
-    """`_count_part` as ONE row: its dates, counts and flagged counts as SEP-joined lists.
-
-    Why: the sqlite3 module releases the GIL inside each step and takes it back for every row it
-    returns; while the dashboard's main thread runs Python (Textual starting up), each of ~90,000
-    per-date rows waited for the GIL, doubling a cold 100-table count. One row per table keeps
-    the count in C. The three lists come from the same rows in the same order, so they align."""
-    return (
-        f"SELECT ? AS t, group_concat(d, char(31)), group_concat(n, char(31)), "  # noqa: S608
-        f"group_concat(g, char(31)) FROM ({_count_part(spec, tag='')})"
-    )
-
-
-def _run_count(
-    conn: sqlite3.Connection, counted: list[tuple[int, TableSpec]], start: dt.date, end: dt.date
-) -> list[tuple]:
-    """One statement counting `counted`: a `_packed_part` per table, bound to its index."""
-    if not counted:
-        return []
-    parts: list[str] = []
-    params: list[object] = []
-    for i, spec in counted:
-        parts.append(_packed_part(spec))
-        params += [i, start.isoformat(), end.isoformat()]
-    return conn.execute(" UNION ALL ".join(parts), params).fetchall()
-
-
-def _halves(
-    counted: list[tuple[int, TableSpec]],
-) -> tuple[list[tuple[int, TableSpec]], list[tuple[int, TableSpec]]]:
-    """`counted` in two parts of whole datasets with about as many tables each (a dataset is one
-    file: its tables are read in one statement, as one snapshot); the second is empty when the
-    count is small or holds one dataset."""
-    by_ds: dict[str, list[tuple[int, TableSpec]]] = {}
-    for item in counted:
-        by_ds.setdefault(item[1].ref.dataset, []).append(item)
-    if len(counted) < SPLIT_MIN_TABLES or len(by_ds) < 2:
-        return counted, []
-    halves: tuple[list[tuple[int, TableSpec]], list[tuple[int, TableSpec]]] = ([], [])
-    for group in sorted(by_ds.values(), key=len, reverse=True):
-        min(halves, key=len).extend(group)
-    return halves
-
-
 class SqliteWarehouse:
     """Read side of the embedded warehouse used by coverage polls.
 
@@ -198,6 +131,13 @@ class SqliteWarehouse:
         """Day ordinal -> date, shared by every entry read from disk (one object per date)."""
         self._days: dict[object, dt.date] = {}
         """Date value as SQLite returns it -> date (emptied past `MAX_DAYS` entries)."""
+        self._recount = False
+        """Set by `recount_next()`: the next poll counts every table (no change detection)."""
+
+    def recount_next(self) -> None:
+        """Count every table at the next poll, whatever `data_version`, the change counters and
+        the disk cache say (the dashboard's `R`, `status --recount`); once, until a poll ends."""
+        self._recount = True
 
     def _files(self) -> dict[str, int]:
         found = {}
@@ -277,9 +217,14 @@ class SqliteWarehouse:
             stale = {
                 s.name: s
                 for s in specs
-                if s.name not in missing and (str(s.ref) in moved or s.name not in self._cache)
+                if s.name not in missing
+                and (self._recount or str(s.ref) in moved or s.name not in self._cache)
             }
-            from_disk = self._from_disk(stale, before, start, end)
+            if self._recount:
+                from_disk: set[str] = set()
+                self._disk_hits = set()
+            else:
+                from_disk = self._from_disk(stale, before, start, end)
             counted = [
                 (i, s)
                 for i, s in enumerate(specs)
@@ -297,6 +242,7 @@ class SqliteWarehouse:
             self._persist(specs, missing, before, began, start, end)
         result = self._result(expected, tables, missing)
         result.queries = 1 if counted else 0
+        self._recount = False
         result.elapsed = time.perf_counter() - t0
         return result
 
@@ -385,16 +331,16 @@ class SqliteWarehouse:
         end: dt.date,
     ) -> list[tuple]:
         """Count the given tables (index in `specs`, spec): one row per table of SEP-joined dates,
-        counts and flagged counts (`_packed_part`); their cache entries are reset to be filled
+        counts and flagged counts (`packed_part`); their cache entries are reset to be filled
         from it (`_fill`). Many tables over several datasets: half of the datasets are counted
-        on a second connection in a thread meanwhile (`_halves`)."""
+        on a second connection in a thread meanwhile (`halves`)."""
         for _, spec in counted:
             self._cache[spec.name] = {}
             if spec.degraded_column:
                 self._flagged[spec.name] = {}
-        first, second = _halves(counted)
+        first, second = halves(counted)
         if not second:
-            return _run_count(conn, first, start, end)
+            return run_count(conn, first, start, end)
         out: list[list[tuple]] = []
         failed: list[BaseException] = []
 
@@ -408,7 +354,7 @@ class SqliteWarehouse:
                     readonly=True,
                 )
                 try:
-                    out.append(_run_count(aside, second, start, end))
+                    out.append(run_count(aside, second, start, end))
                 finally:
                     aside.close()
             except BaseException as e:  # noqa: BLE001 - raised again by the caller below
@@ -417,7 +363,7 @@ class SqliteWarehouse:
         worker = threading.Thread(target=other, name="nba-count", daemon=True)
         worker.start()
         try:
-            rows = _run_count(conn, first, start, end)
+            rows = run_count(conn, first, start, end)
         finally:
             worker.join()
         if failed:
@@ -443,7 +389,7 @@ class SqliteWarehouse:
         flags = g.split(SEP) if g is not None else None
         if len(dates) != len(counts) or (flags is not None and len(flags) != len(counts)):
             params = (t, start.isoformat(), end.isoformat())
-            raw = conn.execute(_count_part(spec), params).fetchall()
+            raw = conn.execute(count_part(spec), params).fetchall()
             dates = [r[1] for r in raw]
             counts = [r[2] for r in raw]
             flags = None if g is None else [r[3] for r in raw]

@@ -14,13 +14,8 @@ from nba_tui import config, coverage
 from nba_tui.monitor import Monitor
 from nba_tui.warehouse.base import TableSpec
 from nba_tui.warehouse.identifiers import TableRef
-from nba_tui.warehouse.sqlite import (
-    SPLIT_MIN_TABLES,
-    SqliteWarehouse,
-    _count_part,
-    _halves,
-    connect,
-)
+from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
+from nba_tui.warehouse.sqlite_count import SPLIT_MIN_TABLES, count_part, halves
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(4)]
 SCHEDULE = TableSpec("__expected__", TableRef("raw", "schedule"), "game_date")
@@ -57,7 +52,7 @@ def _build(root: Path) -> None:
 def _row_by_row(root: Path, spec: TableSpec, datasets: tuple = ("raw",)) -> tuple[dict, dict]:
     """What the per-row query (the count before packing) gives for `spec`."""
     conn = connect(root, datasets, create=False, readonly=True)
-    rows = conn.execute(_count_part(spec), (0, D[0].isoformat(), D[-1].isoformat())).fetchall()
+    rows = conn.execute(count_part(spec), (0, D[0].isoformat(), D[-1].isoformat())).fetchall()
     conn.close()
     counts: dict[dt.date, int] = {}
     flagged: dict[dt.date, int] = {}
@@ -192,7 +187,7 @@ def test_a_large_count_is_split_by_dataset_and_gives_the_same_counts(tmp_path: P
         conn.executemany(f"INSERT INTO {ds}.t{i} VALUES (?, ?)", rows)
         specs.append(TableSpec(f"t{i}", TableRef(ds, f"t{i}"), "game_date", "flag"))
     conn.close()
-    first, second = _halves(list(enumerate([SCHEDULE, *specs])))
+    first, second = halves(list(enumerate([SCHEDULE, *specs])))
     sides = [{s.ref.dataset for _, s in half} for half in (first, second)]
     assert second and not sides[0] & sides[1]  # whole datasets on each side
     assert abs(len(first) - len(second)) <= 1
@@ -210,6 +205,6 @@ def test_a_large_count_is_split_by_dataset_and_gives_the_same_counts(tmp_path: P
 
 def test_a_small_count_or_one_dataset_is_not_split() -> None:
     few = [(i, TableSpec(f"t{i}", TableRef("ab"[i % 2], f"t{i}"), "d")) for i in range(4)]
-    assert _halves(few) == (few, [])
+    assert halves(few) == (few, [])
     one = [(i, TableSpec(f"t{i}", TableRef("a", f"t{i}"), "d")) for i in range(40)]
-    assert _halves(one) == (one, [])
+    assert halves(one) == (one, [])
