@@ -6,7 +6,7 @@ the plan runner) run the synchronous warehouse call in a daemon thread with ONE 
 `job.result`), the caller has an answer by then, and neither `close()` nor the process's exit
 waits for a request stuck in the client. The monitor keeps the last good `Snapshot` and turns
 failures into a one-line error plus a hint that says whether older data is still shown. The
-dashboard re-arms a one-shot timer after each poll, so polls never overlap.
+dashboard starts polls on a fixed cadence (start to start) and never while one runs.
 
 Coverage maths run only for tables whose counts changed (`coverage.CoverageCache`); the
 warehouse's own note (`PollResult.note`) and the bytes its jobs billed (`PollResult.bytes_billed`,
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from nba_tui import coverage, fmt
 from nba_tui.config import Pipeline
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse, specs
-from nba_tui.warehouse.bq_cost import describe_cost
+from nba_tui.warehouse.bq_cost import Estimate, describe_cost
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited, Unreachable
 
 if TYPE_CHECKING:
@@ -154,6 +154,15 @@ class Monitor:
         self._inflight: asyncio.Future[PollResult] | None = None
         self._early: concurrent.futures.Future[coverage.Snapshot] | None = None
         """A poll started by `prefetch()` that no caller has taken yet."""
+        self._recount = False
+        """`recount()` was asked: the next poll to start bypasses the change detection."""
+
+    def recount(self) -> None:
+        """Make the next poll that starts count every table again, bypassing the warehouse's
+        change detection once (BigQuery's free metadata check; SQLite's `data_version`, change
+        counters and counts cache): the dashboard's `R` and `status --recount`. A poll already
+        running is not changed; the one after it recounts."""
+        self._recount = True
 
     def _open(self) -> Warehouse:
         """The warehouse, opened on first use (in the poll thread: finding credentials can take
@@ -167,6 +176,11 @@ class Monitor:
 
     def _fetch(self) -> coverage.Snapshot:
         warehouse = self._open()
+        if self._recount:
+            self._recount = False
+            recount_next = getattr(warehouse, "recount_next", None)
+            if recount_next is not None:
+                recount_next()
         counts = fetch(self.pipeline, warehouse)
         snap = self.coverage.snapshot(self.pipeline, counts, self.start, self.end)
         snap.note = getattr(warehouse, "note", None)
@@ -365,21 +379,22 @@ class Monitor:
         start = self.start or self.pipeline.range.start
         end = self.end or self.pipeline.range.end
 
-        def dry_run() -> int | None:
-            estimate = getattr(self._open(), "estimate_bytes", None)
-            return None if estimate is None else int(estimate(expected, tables, start, end))
+        def dry_run() -> Estimate | None:
+            estimate = getattr(self._open(), "estimate", None)
+            return None if estimate is None else estimate(expected, tables, start, end)
 
         future = _Worker(dry_run, lambda: None).future
         concurrent.futures.wait([future], timeout=self.timeout)
         if not future.done():
             return f"cost estimate unavailable: warehouse did not answer within {self.timeout:g}s"
         try:
-            nbytes = future.result()
+            found = future.result()
         except WarehouseError as e:
             return f"cost estimate unavailable: {e}"
-        if nbytes is None:
+        if found is None:
             return None
-        return describe_cost(nbytes, self._interval(), tables=len(tables) + 1)
+        nbytes, scanned, views, _ = found
+        return describe_cost(nbytes, self._interval(), tables=scanned, views=views)
 
     def close(self) -> None:
         """Release the warehouse without ever waiting for a poll stuck in the client: if one is
@@ -392,11 +407,18 @@ class Monitor:
 
 
 def snapshot_once(
-    pipeline: Pipeline, start: dt.date | None = None, end: dt.date | None = None
+    pipeline: Pipeline,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    recount: bool = False,
 ) -> coverage.Snapshot:
     """One synchronous poll over `start..end` (default: the pipeline's range), for the CLI and the
-    plan runner. A warehouse that cannot answer raises `WarehouseError` with the hint appended."""
+    plan runner. A warehouse that cannot answer raises `WarehouseError` with the hint appended.
+    `recount`: count every table, trusting no change detection or counts cache."""
     mon = Monitor(pipeline, start=start, end=end)
+    if recount:
+        mon.recount()
     try:
         result = mon.poll_once()
     finally:

@@ -253,13 +253,16 @@ def ensure_embedded(pipeline: Pipeline) -> None:
     ensure_warehouse(pipeline)
 
 
-def take_snapshot(pipeline: Pipeline, start: dt.date, end: dt.date) -> Snapshot:
-    """One poll over start..end; a warehouse that cannot answer is bad input (exit 2)."""
+def take_snapshot(
+    pipeline: Pipeline, start: dt.date, end: dt.date, *, recount: bool = False
+) -> Snapshot:
+    """One poll over start..end; a warehouse that cannot answer is bad input (exit 2).
+    `recount`: count every table (no change detection, no counts cache)."""
     from nba_tui.monitor import snapshot_once  # asyncio and the throttle: only when polling
 
     ensure_embedded(pipeline)
     try:
-        return snapshot_once(pipeline, start, end)
+        return snapshot_once(pipeline, start, end, recount=recount)
     except WarehouseError as e:
         raise InputError(f"{pipeline.source.name}: warehouse: {no_stale_claim(str(e))}") from None
 

@@ -31,7 +31,7 @@ from nba_tui.config import Pipeline
 
 def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
     start, end = date_range(pipeline, args.start, args.end)
-    snap = take_snapshot(pipeline, start, end)
+    snap = take_snapshot(pipeline, start, end, recount=args.recount)
     cost = estimate_cost(pipeline, start, end)
     if args.json:
         data = snap.to_json(pipeline)
@@ -105,6 +105,11 @@ def register(sub: Any) -> None:
     """Add status, preflight and gaps to `nba-tui`'s subcommands."""
     parents = [config_option(), dates_option(), json_option()]
     p = sub.add_parser("status", parents=parents, help="coverage of every table, by phase")
+    p.add_argument(
+        "--recount",
+        action="store_true",
+        help="count every table now, trusting no change detection or counts cache",
+    )
     p.set_defaults(func=cmd_status)
     p = sub.add_parser(
         "preflight", parents=parents, help="may PHASE start? exit 0 ready, 1 not ready"
