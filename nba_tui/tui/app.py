@@ -123,6 +123,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._polling = False
         self._jobs_busy = False
         self._next_poll = 0.0
+        self._poll_started = 0.0
         self._next_jobs = 0.0
         """time.monotonic() at which the next poll / reconcile refresh is due (see `_tick`)."""
         self._state_seen: object = None

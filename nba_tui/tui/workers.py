@@ -4,7 +4,10 @@ that call the blocking `Supervisor` (a mixin of `NbaTuiApp`; split out to keep a
 Everything that can block runs in a worker: the warehouse poll (`Monitor.poll`, a thread with a
 deadline), the supervisor's `jobs()` (reconciles with /proc), its `state_version()` (two stat()
 calls), log reads and actions. Results come back as messages or reactive assignments on the event
-loop. Polls never overlap: the next one is due only after the last one finished.
+loop. Polls run on a fixed cadence, start to start (`next_poll_at`), and never overlap: a poll
+that outlasts the interval is followed at once by the next, never joined by it. A one-shot timer
+starts each poll when it is due, so a committed write is on screen at most one interval (plus the
+poll's own time) after it landed, not an interval after the poll that missed it ended.
 """
 
 from __future__ import annotations
@@ -38,6 +41,18 @@ IDLE_JOB_REFRESH_S = 30.0
 """With no active job, a safety net only: any record written (a launch from a shell) changes the
 state version, which the clock checks every tick."""
 JOB_ERROR_RETRY_S = 6.0
+MIN_POLL_GAP_S = 0.2
+"""Least time between the end of one poll and the start of the next (a poll slower than its
+interval must not turn the dashboard into a busy loop)."""
+
+
+def next_poll_at(started: float, ended: float, next_in: float, fresh: bool) -> float:
+    """When the next poll starts (`time.monotonic()`): `next_in` after the last one *started*
+    (fixed cadence, start to start), or after it *ended* when it failed (`next_in` is then a
+    back-off or a retry wait, counted from the failure); never sooner than `MIN_POLL_GAP_S`
+    after it ended."""
+    due = (started if fresh else ended) + next_in
+    return max(due, ended + MIN_POLL_GAP_S)
 
 
 class Refresh:
@@ -57,6 +72,7 @@ class Refresh:
         _polling: bool
         _jobs_busy: bool
         _next_poll: float
+        _poll_started: float
         _next_jobs: float
         _state_seen: object
 
@@ -100,14 +116,21 @@ class Refresh:
         if self._polling:
             return
         self._polling = True
+        self._poll_started = time.monotonic()
         self._poll_worker()
+
+    def _poll_due(self) -> None:
+        """The one-shot timer armed by the last poll: start the next one if it is (still) due.
+        A poll started meanwhile (`R`) re-armed its own timer; the tick is the safety net."""
+        if not self._polling and time.monotonic() >= self._next_poll - 0.01:
+            self._start_poll()
 
     @work(group="poll", exit_on_error=False)
     async def _poll_worker(self) -> None:
-        next_in = self.pipeline.poll.interval
+        next_in, fresh = self.pipeline.poll.interval, False
         try:
             result = await self.monitor.poll()
-            next_in = result.next_in
+            next_in, fresh = result.next_in, result.fresh
             self.polls_done += 1
             if self.polls_done == 1 and self.pipeline.warehouse.backend == "bigquery":
                 self._cost_worker()
@@ -116,7 +139,9 @@ class Refresh:
                 self.snapshot = result.snapshot
         finally:
             self._polling = False
-            self._next_poll = time.monotonic() + max(0.2, next_in)
+            now = time.monotonic()
+            self._next_poll = next_poll_at(self._poll_started, now, next_in, fresh)
+            self.set_timer(max(0.0, self._next_poll - now), self._poll_due, name="next poll")
 
     @work(thread=True, group="cost", exit_on_error=False)
     def _cost_worker(self) -> None:
@@ -258,11 +283,18 @@ class Refresh:
             self.notify(one_line(event.worker.error), title="internal error", severity="error")
 
     def action_refresh(self, poll: bool = True) -> None:
-        """Poll now (a STALE warehouse is retried at once, whatever its back-off) and re-read
-        the jobs. A poll still waiting for the warehouse is not doubled: say so."""
+        """Poll now, counting every table again whatever the change detection says (a STALE
+        warehouse is retried at once, whatever its back-off) and re-read the jobs. A poll still
+        waiting for the warehouse is not doubled: the one after it recounts; say so."""
         if poll:
+            recount = getattr(self.monitor, "recount", None)
+            if recount is not None:
+                recount()
             if self._polling:
-                self.notify("a poll is still waiting for the warehouse", title="refresh")
+                self.notify(
+                    "a poll is still waiting for the warehouse; the next one recounts",
+                    title="refresh",
+                )
             else:
                 if self.last_poll is not None and self.last_poll.error:
                     self.notify("retrying the warehouse now", title="refresh")
