@@ -50,17 +50,17 @@ from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.bq_client import make_client
-from nba_tui.warehouse.bq_cost import describe_cost, format_bytes, total_bytes
+from nba_tui.warehouse.bq_cost import Estimate, describe_cost, format_bytes, total_bytes
 from nba_tui.warehouse.bq_errors import (
     CredentialsError,
     QuotaExceeded,
     RateLimited,
     Unreachable,
-    refused,
+    transient,
     translate,
 )
-from nba_tui.warehouse.bq_meta import Signature, TokenBucket, fetch_tables, signature
-from nba_tui.warehouse.bq_sql import partitions_query, plain_query
+from nba_tui.warehouse.bq_meta import Signature, TokenBucket, daily_on, fetch_tables, signature
+from nba_tui.warehouse.bq_sql import partitions_query, plain_query, quads, split
 from nba_tui.warehouse.identifiers import (
     IdentifierError,
     TableRef,
@@ -77,39 +77,6 @@ __all__ = ["BigQueryWarehouse", "describe_cost", "format_bytes"]
 TABLES_TTL = 120.0
 #: Seconds the partitions strategy stays off after INFORMATION_SCHEMA.PARTITIONS failed.
 PARTITIONS_RETRY_AFTER = 3600.0
-_NON_RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
-
-
-def _transient(exc: BaseException) -> bool:
-    """Retry server hiccups and dropped connections, but not rate limits or quotas.
-
-    A rate limit retried inside one poll keeps the poll in flight and hides the condition; the
-    monitor backs off across polls instead and tells the user.
-    """
-    if isinstance(exc, gexc.TooManyRequests) or refused(exc):
-        return False  # a refused connection fails at once: say so now, the next poll retries
-    try:
-        if exc.errors[0]["reason"] in _NON_RETRYABLE_REASONS:  # type: ignore[attr-defined]
-            return False
-    except (AttributeError, IndexError, KeyError, TypeError):
-        pass
-    return bool(DEFAULT_RETRY._predicate(exc))
-
-
-def _daily_on(table: Any, column: str) -> bool:
-    """True if `table` is partitioned by DAY on `column` with no streaming buffer."""
-    tp = table.time_partitioning
-    return (
-        tp is not None
-        and (tp.type_ or "DAY") == "DAY"
-        and tp.field == column
-        and table.streaming_buffer is None
-    )
-
-
-def _quads(rows: Sequence[tuple]) -> list[tuple[int, dt.date, int, int | None]]:
-    """`(tag, date, rows, flagged rows or None)` from plain-part result rows."""
-    return [(int(t), d, int(n), None if g is None else int(g)) for t, _, d, n, g in rows]
 
 
 class BigQueryWarehouse:
@@ -124,7 +91,7 @@ class BigQueryWarehouse:
         #: Per-HTTP-request timeout: half the poll budget, so a dropped request is retried once.
         self.request_timeout = max(1.0, timeout / 2)
         deadline = max(1.0, min(float(settings.retry_deadline), timeout))
-        self.retry = DEFAULT_RETRY.with_predicate(_transient).with_deadline(deadline)
+        self.retry = DEFAULT_RETRY.with_predicate(transient).with_deadline(deadline)
         self.client = client if client is not None else make_client(settings)
         self._datasets: dict[str, tuple[float, set[str] | None]] = {}
         self._daily: dict[TableRef, tuple[float, bool]] = {}
@@ -143,6 +110,7 @@ class BigQueryWarehouse:
         self._flagged: dict[tuple[TableRef, str], dict[dt.date, int]] = {}
         self._range: tuple[dt.date, dt.date] | None = None
         self._bucket = TokenBucket()
+        self._recount = False
 
     # -- metadata (free API calls, cached) -----------------------------------------------------
     def _tables_of(self, dataset: str) -> set[str] | None:
@@ -185,7 +153,7 @@ class BigQueryWarehouse:
         if hit and now - hit[0] < TABLES_TTL:
             return hit[1]
         table = self._get_table(spec.ref)
-        ok = table is not None and _daily_on(table, spec.date_column)
+        ok = table is not None and daily_on(table, spec.date_column)
         self._daily[spec.ref] = (now, ok)
         return ok
 
@@ -219,12 +187,18 @@ class BigQueryWarehouse:
             key = (spec.ref, spec.date_column)
             if table is None or key in seen:  # the schedule may also be listed as a table
                 continue
-            self._daily[spec.ref] = (now, _daily_on(table, spec.date_column))
+            self._daily[spec.ref] = (now, daily_on(table, spec.date_column))
             sig = sigs[spec.ref]
-            if sig is None or key not in self._rows or self._sigs.get(key) != sig:
+            if self._recount or sig is None or key not in self._rows or self._sigs.get(key) != sig:
                 stale.append((i, spec))
                 seen.add(key)
         return stale, gone, sigs
+
+    def recount_next(self) -> None:
+        """Query every table at the next poll whatever its metadata says, and list the datasets
+        again (the dashboard's `R`, `status --recount`); once, until a poll succeeds."""
+        self._recount = True
+        self.forget_tables()
 
     def forget_counts(self) -> None:
         """Count every table again at the next poll (the bench measures full polls this way)."""
@@ -340,7 +314,7 @@ class BigQueryWarehouse:
                 present -= gone
                 raw, queries = [], 0
                 if stale:
-                    raw, _, queries = self._coverage(stale, start, end)
+                    raw, queries = self._coverage_all(stale, start, end)
                 break
             except WarehouseError as e:
                 # A table dropped since the cached listing fails the whole job: relist once.
@@ -348,6 +322,7 @@ class BigQueryWarehouse:
                     raise
                 self.forget_tables()
         self._remember(specs, stale, raw, sigs)
+        self._recount = False
         return Counts(
             expected=sorted(self._rows[(expected.ref, expected.date_column)]),
             expected_rows=self._rows[(expected.ref, expected.date_column)],
@@ -402,22 +377,42 @@ class BigQueryWarehouse:
             else:
                 self._sigs[key] = sig
 
-    def _coverage(
+    def _coverage_all(
         self, live: Sequence[tuple[int, TableSpec]], start: dt.date, end: dt.date
+    ) -> tuple[list[tuple[int, dt.date, int, int | None]], int]:
+        """`_coverage` of every group of `bq_sql.split` (one group, so one job, unless the poll
+        would exceed BigQuery's limits per query), within one deadline; rows and jobs run."""
+        deadline = self._deadline()  # one budget for every job of the poll
+        self.note = None
+        rows: list[tuple[int, dt.date, int, int | None]] = []
+        jobs = 0
+        for group in split(self.project, live):
+            more, _, n = self._coverage(group, start, end, deadline)
+            rows += more
+            jobs += n
+        return rows, jobs
+
+    def _use_partitions(self) -> bool:
+        """The configured strategy is `partitions` and it has not failed within the hour."""
+        if self.settings.strategy != "partitions":
+            return False
+        return time.monotonic() >= self._partitions_off_until
+
+    def _coverage(
+        self,
+        live: Sequence[tuple[int, TableSpec]],
+        start: dt.date,
+        end: dt.date,
+        deadline: float,
     ) -> tuple[list[tuple[int, dt.date, int, int | None]], int | None, int]:
         """`(tag, date, rows, flagged rows or None)` for the live specs, bytes processed, and
         jobs run."""
         what = f"coverage query over {len(live)} tables"
-        deadline = self._deadline()  # one budget for every job below
-        use_partitions = self.settings.strategy == "partitions"
-        if use_partitions and time.monotonic() < self._partitions_off_until:
-            use_partitions = False
-        else:
-            self.note = None
+        use_partitions = self._use_partitions()
         if not use_partitions:
             sql, params = self.plain_query(live, start, end)
             rows, nbytes = self.run(sql, params, what, deadline)
-            return _quads(rows), nbytes, 1
+            return quads(rows), nbytes, 1
         sql, params, routes = self.partitions_query(live, start, end)
         try:
             rows, nbytes = self.run(
@@ -430,7 +425,7 @@ class BigQueryWarehouse:
             self.note = f"INFORMATION_SCHEMA.PARTITIONS unavailable ({e}); using the plain query"
             sql, params = self.plain_query(live, start, end)
             rows, nbytes = self.run(sql, params, what, deadline)
-            return _quads(rows), nbytes, 2
+            return quads(rows), nbytes, 2
         out: list[tuple[int, dt.date, int, int | None]] = []
         recount: set[int] = set()
         for t, tn, d, n, g in rows:
@@ -446,21 +441,40 @@ class BigQueryWarehouse:
         again = [(i, s) for i, s in live if i in recount]
         sql, params = self.plain_query(again, start, end)
         rows2, nbytes2 = self.run(sql, params, what + " (streaming buffer)", deadline)
-        out += _quads(rows2)
+        out += quads(rows2)
         total = None if nbytes is None and nbytes2 is None else (nbytes or 0) + (nbytes2 or 0)
         return out, total, 2
 
     def estimate_bytes(
         self, expected: TableSpec, tables: Sequence[TableSpec], start: dt.date, end: dt.date
     ) -> int:
-        """Bytes one poll would process, from a dry run of the plain coverage query (free)."""
+        """Bytes one full poll would process (`estimate`)."""
+        return self.estimate(expected, tables, start, end).nbytes
+
+    def estimate(
+        self, expected: TableSpec, tables: Sequence[TableSpec], start: dt.date, end: dt.date
+    ) -> Estimate:
+        """What one full poll would process and reference, from free dry runs of the queries
+        the strategy in use runs (the partitions query while it works, else the plain one),
+        over the tables that exist."""
         specs = [expected, *tables]
         self.check_specs(specs)
         present = self.existing([s.ref for s in specs])
         live = [(i, s) for i, s in enumerate(specs) if s.ref in present]
-        if not live:
-            return 0
-        sql, params = self.plain_query(live, start, end)
+        partitions = self._use_partitions()
+        nbytes = scanned = views = 0
+        for group in split(self.project, live):
+            if partitions:
+                sql, params, routes = self.partitions_query(group, start, end)
+                views += len({tag for tag, _ in routes})
+                scanned += len(group) - sum(len(tags) for tags in routes.values())
+            else:
+                sql, params = self.plain_query(group, start, end)
+                scanned += len(group)
+            nbytes += self._dry_run(sql, params)
+        return Estimate(nbytes, scanned, views, "partitions" if partitions else "query")
+
+    def _dry_run(self, sql: str, params: list[Any]) -> int:
         try:
             job = self.client.query(
                 sql,

@@ -10,6 +10,7 @@ Polls only query tables whose metadata changed (`bq_meta`), so the night figure 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 #: BigQuery's on-demand minimum billed per table referenced by a query.
 MIN_BILLED_PER_TABLE = 10 * 1024 * 1024
@@ -27,18 +28,32 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def describe_cost(bytes_per_poll: int, interval_s: float, tables: int = 0) -> str:
+class Estimate(NamedTuple):
+    """What one full poll would reference and process, from dry runs of the queries the
+    configured strategy runs."""
+
+    nbytes: int
+    tables: int
+    """Tables the poll's queries scan (existing ones only: a missing table is not queried)."""
+    views: int = 0
+    """`INFORMATION_SCHEMA.PARTITIONS` views read (`strategy: partitions`, one per dataset)."""
+    strategy: str = "query"
+
+
+def describe_cost(bytes_per_poll: int, interval_s: float, tables: int = 0, views: int = 0) -> str:
     """One line for `status`: bytes per poll and per night at the poll interval.
 
-    `tables` adds BigQuery's on-demand minimum of 10 MiB billed per table referenced.
+    `tables` (scanned) and `views` (`INFORMATION_SCHEMA` views read) add BigQuery's on-demand
+    minimum of 10 MiB billed per table or view a query references.
     """
     polls = int(NIGHT_HOURS * 3600 / max(interval_s, 0.5))
-    billed = max(bytes_per_poll, MIN_BILLED_PER_TABLE * tables)
+    billed = max(bytes_per_poll, MIN_BILLED_PER_TABLE * (tables + views))
     night = billed * polls
     dollars = night / 1024**4 * PRICE_PER_TIB
     text = f"{format_bytes(bytes_per_poll)} processed per poll"
     if billed != bytes_per_poll:
-        text += f" ({format_bytes(billed)} billed: 10 MiB minimum per table)"
+        refs = f"{tables} tables + {views} metadata views" if views else f"{tables} tables"
+        text += f" ({format_bytes(billed)} billed: 10 MiB minimum per table, {refs})"
     text += (
         f", at most {format_bytes(night)} per {NIGHT_HOURS} h night at one poll every"
         f" {interval_s:g}s (~${dollars:.2f} on demand; polls bill only when a table changed)"

@@ -215,3 +215,25 @@ def _generic(exc: BaseException, reason: str | None, detail: str) -> WarehouseEr
             hint="transient server errors are retried on the next poll",
         )
     return WarehouseError(f"BigQuery client error: {type(exc).__name__}: {detail}")
+
+
+_NON_RETRYABLE_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
+
+
+def transient(exc: BaseException) -> bool:
+    """Retry server hiccups and dropped connections, but not rate limits or quotas.
+
+    A rate limit retried inside one poll keeps the poll in flight and hides the condition; the
+    monitor backs off across polls instead and tells the user.
+    """
+    from google.api_core import exceptions as gexc  # loaded already by whoever retries
+    from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+    if isinstance(exc, gexc.TooManyRequests) or refused(exc):
+        return False  # a refused connection fails at once: say so now, the next poll retries
+    try:
+        if exc.errors[0]["reason"] in _NON_RETRYABLE_REASONS:  # type: ignore[attr-defined]
+            return False
+    except (AttributeError, IndexError, KeyError, TypeError):
+        pass
+    return bool(DEFAULT_RETRY._predicate(exc))

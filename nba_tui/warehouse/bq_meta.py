@@ -45,6 +45,17 @@ def signature(table: Any) -> Signature | None:
     return (table.modified, table.num_rows, table.num_bytes, table.etag)
 
 
+def daily_on(table: Any, column: str) -> bool:
+    """True if `table` is partitioned by DAY on `column` with no streaming buffer."""
+    tp = table.time_partitioning
+    return (
+        tp is not None
+        and (tp.type_ or "DAY") == "DAY"
+        and tp.field == column
+        and table.streaming_buffer is None
+    )
+
+
 class TokenBucket:
     """At most `rate` calls per second on average, `burst` at once (thread-safe)."""
 

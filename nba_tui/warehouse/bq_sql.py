@@ -20,6 +20,11 @@ from google.cloud import bigquery
 from nba_tui.warehouse.base import TableSpec
 from nba_tui.warehouse.identifiers import quote_column
 
+MAX_TABLES_PER_QUERY = 1000
+"""BigQuery's limit of tables (and views) one query may reference."""
+MAX_QUERY_CHARS = 1_000_000
+"""Under BigQuery's limit of 1,024k characters of (unresolved) GoogleSQL per query."""
+
 
 def flagged_expr(spec: TableSpec) -> str:
     """`g` for a plain part: rows whose degraded column is true or non-zero. `CAST(... AS BOOL)`
@@ -62,6 +67,11 @@ def partitions_part(project: str, k: int, dataset: str, names: list[str]) -> tup
         bigquery.ArrayQueryParameter(f"names{k}", "STRING", names),
     ]
     return sql, params
+
+
+def quads(rows: Sequence[tuple]) -> list[tuple[int, dt.date, int, int | None]]:
+    """`(tag, date, rows, flagged rows or None)` from plain-part result rows."""
+    return [(int(t), d, int(n), None if g is None else int(g)) for t, _, d, n, g in rows]
 
 
 def date_params(start: dt.date, end: dt.date) -> list[Any]:
@@ -121,3 +131,22 @@ def partitions_query(
         parts.append(sql)
         params += p
     return " UNION ALL ".join(parts), params, routes
+
+
+def split(project: str, live: Sequence[tuple[int, TableSpec]]) -> list[list[tuple[int, TableSpec]]]:
+    """`live` in groups that each make one query within BigQuery's limits: at most
+    `MAX_TABLES_PER_QUERY` tables referenced and `MAX_QUERY_CHARS` of SQL. Each table is sized
+    as its plain part (a partitions part, one per dataset, is shorter and references one view),
+    so either strategy's query of a group fits. One group when the poll fits in one job."""
+    groups: list[list[tuple[int, TableSpec]]] = [[]]
+    size = 0
+    for item in live:
+        part = len(plain_part(project, item[0], item[1])[0]) + len(" UNION ALL ")
+        if groups[-1] and (
+            len(groups[-1]) >= MAX_TABLES_PER_QUERY or size + part > MAX_QUERY_CHARS
+        ):
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += part
+    return groups if groups[0] else []
