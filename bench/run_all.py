@@ -7,7 +7,9 @@ Full run (~20-30 min): watching cost (terminal bytes/s, CPU of the dashboard's o
 first paint and first frame at 15 and 100 tables; key -> SIGSTOP p50/p99 over 50 presses under a
 10-job log flood; RSS over 300 help-modal cycles and while jobs write 1 GB of logs; CPU while a log
 grows by 100 MB; `status --json` at 20 and 100 tables; poll latency and bytes billed vs 1/5/15/50/
-100 tables on SQLite and the BigQuery emulator; the idle-night BigQuery figure; the engines
+100 tables on SQLite and the BigQuery emulator; the idle-night BigQuery figure; write→screen
+p50/p99 over a backfill (bench_lag.py); `status --json`, the first poll and idle CPU at 1,000
+tables; the engines
 (bench_engines.py, ~2 min: one Phase 4 table from empty on local, Ray with 8 shards on a loopback
 head, Cloud Run with 8 tasks on the contract server; wall times and ratios).
 
@@ -36,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import bench_lag
 import bench_load
 import bench_poll
 import bench_status
@@ -66,12 +69,17 @@ def steps(quick: bool) -> list[Step]:
         Step("RSS, modal cycles", lambda w: bench_load.rss_modal(w, 300)),
         Step("CPU, log grows", lambda w: bench_load.cpu_log_growth(w, 100, 10 if quick else 20)),
         Step("polls", lambda w: bench_poll.run(w, list(bench_poll.COUNTS), not quick), False),
+        Step("write→screen", lambda w: bench_lag.run(w, 2.0, 300 if quick else 600), False),
     ]
     if not quick:
         ssh = Step("watching, ssh", lambda w: bench_tui.watch_ssh(_template(w), w, sizes, window))
         out.insert(2, ssh)
         out.insert(-1, Step("RSS, 1 GB of logs", lambda w: bench_load.rss_logs(w, 1.0)))
         out.append(Step("engines", lambda w: __import__("bench_engines").run(w), False))
+        out.insert(
+            3,
+            Step("status, 1,000 tables", lambda w: bench_status.run(w, [1000], 1800, 5, 3), False),
+        )
     return out
 
 
