@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,12 +59,19 @@ def poll_times(path: Path, runs: int) -> list[float]:
     return out
 
 
-def command_times(path: Path, runs: int, cold: bool = False) -> tuple[list[float], int]:
+def child_cpu() -> float:
+    """CPU seconds (user + system) of the ended child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def command_times(path: Path, runs: int, cold: bool = False) -> tuple[list[float], int, float]:
     """`python -m nba_tui status --json` in a new process each run (one warm-up run first).
 
     `cold`: the counts cache (`<state dir>/cache`, see nba_tui/warehouse/sqlite_cache.py) is
     removed before each run, as after a write to every dataset: every table is counted.
-    Returns the wall times and how many runs counted rows (`queries` > 0 in their answer)."""
+    Returns the wall times, how many runs counted rows (`queries` > 0 in their answer) and the
+    median CPU seconds of a run (user + system: what a loaded machine does not inflate)."""
     cmd = [sys.executable, "-m", "nba_tui", "status", "--json", "--config", str(path)]
     pipe = config.load(path)
     cache = pipe.state_dir / "cache"
@@ -72,18 +80,19 @@ def command_times(path: Path, runs: int, cold: bool = False) -> tuple[list[float
     newest = max(f.stat().st_mtime for f in pipe.sqlite_dir.iterdir())
     time.sleep(max(0.0, newest + RACY_S + 0.1 - time.time()))
     subprocess.run(cmd, capture_output=True, check=True, timeout=120)
-    walls = []
+    walls, cpus = [], []
     counted = 0
     for _ in range(runs):
         if cold:
             shutil.rmtree(cache, ignore_errors=True)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), child_cpu()
         out = subprocess.run(cmd, capture_output=True, check=True, timeout=120)
         walls.append(time.perf_counter() - t)
+        cpus.append(child_cpu() - c)
         if b'"phases"' not in out.stdout:
             raise RuntimeError(f"unexpected status output: {out.stdout[:200]!r}")
         counted += json.loads(out.stdout)["queries"] > 0
-    return walls, counted
+    return walls, counted, statistics.median(cpus)
 
 
 def run(
@@ -107,8 +116,8 @@ def run(
                 (lambda v, t=first: v <= t) if first else None,
             )
         )
-        cold, _ = command_times(path, runs, cold=True)
-        walls, counted = command_times(path, runs)
+        cold, _, cold_cpu = command_times(path, runs, cold=True)
+        walls, counted, cpu = command_times(path, runs)
         target = TARGET_S.get(n)
         figs.append(
             figure(f"status: poll + maths in process, {n} tables", statistics.median(polls), "s")
@@ -129,6 +138,8 @@ def run(
         )
         fig.extra = {"max_s": round(max(walls), 3), "runs": runs, "runs_that_counted": counted}
         figs.append(fig)
+        figs.append(figure(f"status --json CPU (user+sys), {n} tables", cpu, "s"))
+        figs.append(figure(f"status --json CPU, every table counted, {n} tables", cold_cpu, "s"))
         if n in IDLE_CPU_TABLES:
             figs.append(idle_cpu(path, n))
     return figs

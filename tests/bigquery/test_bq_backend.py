@@ -177,7 +177,8 @@ def test_maximum_bytes_billed_on_every_query(fifteen, fault_proxy) -> None:
         + ("-partitions" if "PARTITIONS" in e.json()["configuration"]["query"]["query"] else "")
         for e in inserts
     }
-    assert kinds == {"run", "dry", "run-partitions"}
+    # The dry run prices the strategy in use: the partitions query under `strategy: partitions`.
+    assert kinds == {"run", "dry", "run-partitions", "dry-partitions"}
     for e in inserts:
         q = e.json()["configuration"]["query"]
         assert q["maximumBytesBilled"] == "12345678", q
