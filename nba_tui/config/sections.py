@@ -254,6 +254,13 @@ class AlertSettings(Section):
     stale_after: Duration = 600.0
     """Seconds without a successful coverage poll before `warehouse_stale` is raised."""
 
+    @field_validator("timeout")
+    @classmethod
+    def _some_time(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0s: the hook is killed at once (write e.g. 10s)")
+        return v
+
     @field_validator("on_event", mode="before")
     @classmethod
     def _not_a_string(cls, v: Any) -> Any:

@@ -15,7 +15,8 @@ then takes one coverage poll (`monitor.snapshot_once`: an ended shard's rows are
 4. ends the plan when nothing runs and nothing can start: the dates downstream of a quarantined
    date are skipped (`Plan.skipped_dates`), coverage_after recorded, plan_done or plan_failed.
 
-Every event goes to events.jsonl and to `alerts.deliver` (once per id, never fatal).
+Every event goes to events.jsonl and to the alert hook (`alerts.Deliverer`: a worker thread,
+once per id, in order, never fatal).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Autopilot:
         self.stale_sent = False
         self.copy: Plan | None = None
         """The last plan read or written whole: a damaged plan file is rewritten from it."""
+        self.alerts = alerts.Deliverer(self.pipeline, plan_id)
+        """Hooks run by a worker thread (a slow hook never delays a shard)."""
 
     # -- events -----------------------------------------------------------------------------------
     def emit(
@@ -74,10 +77,13 @@ class Autopilot:
         self.alert(ev)
 
     def alert(self, ev: Event) -> None:
-        try:
-            alerts.deliver(self.pipeline, ev)
-        except Exception as e:  # noqa: BLE001 - an alert never stops the plan
-            say(f"alert {ev.id} failed: {e}")
+        """Queue the event for its hook; the plan's final event (plan_*) is awaited, so it is
+        delivered before the plan reads ended (each hook is bounded by alerts.timeout)."""
+        self.alerts.put(ev)
+        if ev.kind.startswith("plan_"):
+            waited = (self.alerts.queue.qsize() + 1) * self.pipeline.alerts.timeout + 5.0
+            if not self.alerts.drain(waited):
+                say(f"alerts still queued after {waited:.0f}s")
 
     def update(self, fn: Callable[[Plan], None]) -> Plan:
         plan = self.sup.store.update_plan(self.plan_id, fn)
@@ -456,12 +462,12 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     survive (a full or failing disk, a record it cannot write) is retried with a back-off up to
     5 s; a plan file it cannot read nor rewrite ends it with one line (exit 2). Each tick it
     starts the plan's watchdog again if it is gone (jobs/watchdog.py)."""
-    pilot = Autopilot(sup, plan_id)
     keeper = watchdog.Keeper(sup, plan_id)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hung-up terminal never ends a plan
     try:
         with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
             say(f"runner {os.getpid()} for plan {plan_id}")
+            pilot = Autopilot(sup, plan_id)  # (its alert worker: one runner's at a time)
             failures = 0
             while True:
                 keeper.ensure()
