@@ -7,6 +7,7 @@ a number reads. Plain Python: no Rich, no Textual.
 from __future__ import annotations
 
 import math
+import textwrap
 
 
 def pct(share: float) -> str:
@@ -74,3 +75,26 @@ def _escaped(ch: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def cut(text: str, room: int) -> str:
+    """`text` in at most `room` columns, '…' where it was cut."""
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
+def fit(line: str, width: int | None, keep: tuple[str, ...] = ()) -> list[str]:
+    """`line` within `width` columns, wrapped under its own indent (continued 2 further in);
+    a line starting with one of `keep` (a command to copy) stays whole, and so does every line
+    when `width` is None (piped output)."""
+    if width is None or len(line) <= width or line.startswith(keep):
+        return [line]
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    if width < len(indent) + 20:
+        return [cut(line, width)]
+    return textwrap.wrap(
+        line[len(indent) :],
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )

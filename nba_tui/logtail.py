@@ -14,6 +14,7 @@ several calls (a parser that must see every line). A replaced or truncated file 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -202,3 +203,23 @@ def tail(
             text += f" … [{len(p) - max_line} more bytes]"
         lines.append(text)
     return lines[-max_lines:] if max_lines is not None else lines
+
+
+ERROR_LINE = re.compile(
+    r"\bFAILED\b|\bERROR\b|^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit)\b(?::|$)"
+)
+"""A line that says what went wrong: a `FAILED <date>: why` line, an `ERROR` log line, or an
+exception's last line (`KeyError: 'opp'`, `sqlite3.OperationalError: database is locked`)."""
+TRACEBACK_HEAD = "Traceback (most recent call last)"
+
+
+def error_lines(lines: list[str], limit: int = 4) -> tuple[list[str], int]:
+    """The lines of `lines` that say what went wrong (ERROR_LINE; a traceback's head line is
+    left out, its exception's last line is the news), each once, in order: at most `limit` of
+    them (the first ones, where the trouble started) and how many more there were."""
+    found: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if text and TRACEBACK_HEAD not in text and ERROR_LINE.search(text) and text not in found:
+            found.append(text)
+    return found[:limit], max(0, len(found) - limit)

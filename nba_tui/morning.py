@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nba_tui.fmt import clock, pct, printable
+from nba_tui.fmt import clock, cut, fit, pct, printable
 from nba_tui.jobs.plans import restarts_note
+from nba_tui.jobs.words import state_text, state_word
+from nba_tui.logtail import error_lines
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -30,14 +32,19 @@ if TYPE_CHECKING:
     from nba_tui.jobs.plans import Plan
 
 WIDTH = 80
+"""The width the report is laid out for; `render_report(width=None)` (piped) cuts nothing."""
 TAIL_LINES = 4
-"""Log lines shown per failure (the whole log is one `nba-tui logs`/`less` away)."""
-TAIL_BYTES = 16_000
+"""Last log lines shown per failure (the whole log is one `nba-tui logs`/`less` away)."""
+ERROR_LINES = 4
+"""Error lines shown per failure (`FAILED …`, an exception's last line): the first ones."""
+TAIL_BYTES = 256_000
+"""How much of a failed job's log end is searched for its error lines."""
 MAX_SHARDS_SHOWN = 30
 MAX_FAILURES_SHOWN = 8
 MAX_LAUNCH_DATES = 20
 """The next command names at most this many dates (a longer list: `--missing`)."""
-ENDED_BAD = ("failed", "lost")
+ENDED_BAD = ("failed", "killed", "lost")
+"""Words (`jobs.words.state_word`) of jobs that ended without doing their dates."""
 
 
 @dataclass
@@ -45,7 +52,9 @@ class TableLine:
     table: str
     expected: int
     before: int | None
-    """Present dates at the start of the window (the first plan's coverage_before)."""
+    """Present dates when the night's plans started: the coverage the table's first plan in
+    the window recorded at its start, or a later plan's when the table had lost dates between
+    the two (a `demo reset`, a deleted partition): never a count from before such a drop."""
     after: int
     """Present dates now (or at the last plan's end when nothing ran since)."""
     degraded: int
@@ -66,9 +75,12 @@ class ShardLine:
     dates: int | None
     attempt: int
     state: str
+    """The job's word (`jobs.words.state_word`): done, failed, killed, stopped, lost, ..."""
     exit_code: int | None
     duration: float | None
     plan: str | None
+    state_text: str = ""
+    """The word with its exit code or signal: 'failed (exit 1)', 'killed (SIGKILL)'."""
 
 
 @dataclass
@@ -80,6 +92,12 @@ class Failure:
     attempt: int
     tail: list[str]
     message: str | None = None
+    state: str = "failed"
+    """As `jobs` words it: 'failed (exit 1)', 'killed (SIGKILL)', 'lost'."""
+    errors: list[str] = field(default_factory=list)
+    """The log's error lines (`logtail.error_lines`): what went wrong, not just how it ended."""
+    more_errors: int = 0
+    log: str = ""
 
 
 @dataclass
@@ -133,7 +151,7 @@ def build_report(
     ]
     rep.tables = _tables(pipeline, snapshot, plans, views)
     rep.shards = [_shard(v) for v in views]
-    rep.failures = [_failure(supervisor, v) for v in views if str(v.state) in ENDED_BAD]
+    rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
     for p in plans:
         _merge(rep.quarantined, p.quarantined)
         _merge(rep.skipped, p.skipped_dates)
@@ -177,10 +195,8 @@ def _tables(
 ) -> list[TableLine]:
     """Tables a plan or a job of the window touched, in dependency order, with before/after."""
     touched = {v.record.table for v in views}
-    before: dict[str, int] = {}
-    for p in plans:  # the earliest plan's count is the window's "before"
-        for t, n in p.coverage_before.items():
-            before.setdefault(t, n)
+    before = plans_before(plans)
+    for p in plans:
         touched |= set(p.coverage_before) | set(p.coverage_after)
     out = []
     for name in pipeline.topological_order():
@@ -198,6 +214,23 @@ def _tables(
             )
         )
     return out
+
+
+def plans_before(plans: list[Plan]) -> dict[str, int]:
+    """Per table, the present dates at the start of the night: the coverage its first plan
+    recorded at its start; a later plan's start instead when the table had fewer dates then
+    than an earlier plan left (or started with): the dates were lost between the two plans,
+    so counting from before would report the drop as the night's doing. `plans` oldest first."""
+    before: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for p in plans:
+        for t, n in p.coverage_before.items():
+            if t not in before or n < last[t]:
+                before[t] = n
+            last[t] = n
+        for t, n in p.coverage_after.items():
+            last[t] = n
+    return before
 
 
 def _span(r: Any) -> tuple[str | None, str | None, int | None]:
@@ -221,24 +254,40 @@ def _shard(v: JobView) -> ShardLine:
         last,
         n,
         getattr(r, "attempt", 1),
-        str(v.state),
+        state_word(r),
         r.exit_code,
         took,
         r.plan,
+        state_text(r),
     )
 
 
 def _failure(supervisor: Any, v: JobView) -> Failure:
-    """A failed or lost job, with the last few lines of its log, made harmless to print."""
+    """A failed, killed or lost job: the error lines of its log's end (`FAILED …`, an
+    exception's last line) and its last few lines, made harmless to print."""
     r = v.record
     try:
         lines = supervisor.tail(r.id, max_bytes=TAIL_BYTES)
     except Exception:  # a log that cannot be read is one line of the report, never its end
         lines = ["(log not readable)"]
-    tail = [printable(line)[: WIDTH - 6] for line in lines if line.strip()][-TAIL_LINES:]
+    lines = [printable(line) for line in lines if line.strip()]
+    errors, more = error_lines(lines, ERROR_LINES)
+    tail = [line for line in lines if line.strip() not in errors][-TAIL_LINES:]
     first, last, _ = _span(r)
     span = first if first == last else f"{first}..{last}"
-    return Failure(r.id, r.table, str(span), r.exit_code, getattr(r, "attempt", 1), tail, r.message)
+    return Failure(
+        r.id,
+        r.table,
+        str(span),
+        r.exit_code,
+        getattr(r, "attempt", 1),
+        tail,
+        r.message,
+        state=state_text(r),
+        errors=errors,
+        more_errors=more,
+        log=r.log,
+    )
 
 
 def next_step(
@@ -300,25 +349,34 @@ def _dates(dates: list[str], limit: int = 4) -> str:
     return shown + (f" (+{len(dates) - limit} more)" if len(dates) > limit else "")
 
 
-def render_report(report: MorningReport) -> str:
-    """The report in 80 columns, plain text (recorded values made printable)."""
+def render_report(report: MorningReport, width: int | None = WIDTH) -> str:
+    """The report as plain text (recorded values made printable), fitted to `width` columns:
+    table names cut where a row would not fit, longer lines wrapped under their indent, the
+    Next command never cut (it is copied). `width=None` (piped, `report > file`): nothing is
+    cut or wrapped."""
     out = [
         f"Morning report · {report.pipeline} · {_utc(report.since)} .. {_utc(report.until)} UTC",
         "",
     ]
     out += _render_plans(report)
-    out += _render_tables(report)
-    out += _render_shards(report)
+    out += _render_tables(report, width)
+    out += _render_shards(report, width)
     out += _render_failures(report)
     out += _render_dates(report)
     out += ["", f"Next: {report.next_command}"]
     if report.next_reason:
         out.append(f"      ({report.next_reason})")
-    return "\n".join(_fit(printable(line)) for line in out) + "\n"
+    rows = [row for line in out for row in fit(printable(line), width, keep=("Next: ",))]
+    return "\n".join(rows) + "\n"
 
 
-def _fit(line: str) -> str:
-    return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
+def _name_width(names: list[str], rest: int, width: int | None) -> int:
+    """A table-name column as wide as its longest name, narrowed (never below 12) only where a
+    row of `rest` other columns would not fit `width`."""
+    want = max([5, *map(len, names)])
+    if width is None or want + rest <= width:
+        return want
+    return max(12, width - rest)
 
 
 def _render_plans(report: MorningReport) -> list[str]:
@@ -339,36 +397,49 @@ def _render_plans(report: MorningReport) -> list[str]:
     return out
 
 
-def _render_tables(report: MorningReport) -> list[str]:
+def _render_tables(report: MorningReport, width: int | None) -> list[str]:
     if not report.tables:
         return []
-    out = ["", f"  {'TABLE':<28} {'BEFORE':>7} {'AFTER':>7} {'FILLED':>7} {'OF':>6} DEGRADED"]
+    tw = _name_width([t.table for t in report.tables], 2 + 32 + 12, width)
+    out = ["", f"  {'TABLE':<{tw}} {'BEFORE':>7} {'AFTER':>7} {'FILLED':>7} {'OF':>6} DEGRADED"]
     for t in report.tables:
-        name = t.table if len(t.table) <= 28 else t.table[:27] + "…"
+        name = cut(t.table, tw)
         before = "-" if t.before is None else str(t.before)
         filled = "-" if t.filled is None else f"{t.filled:+d}"
         degraded = f"{t.degraded} ({pct(t.degraded_share)})" if t.degraded else "-"
-        out.append(f"  {name:<28} {before:>7} {t.after:>7} {filled:>7} {t.expected:>6} {degraded}")
+        counts = f"{before:>7} {t.after:>7} {filled:>7} {t.expected:>6}"
+        out.append(f"  {name:<{tw}} {counts} {degraded}")
     return out
 
 
-def _render_shards(report: MorningReport) -> list[str]:
+def _render_shards(report: MorningReport, width: int | None) -> list[str]:
+    """One row per job: the state as `jobs` words it ('killed (SIGKILL)'), or its word alone
+    ('killed') where the full text would leave the table names no room."""
     if not report.shards:
         return ["", "Jobs: none in this window"]
+    shown = report.shards[-MAX_SHARDS_SHOWN:]
+    states = [s.state_text or s.state for s in shown]
+    names = [s.table for s in shown]
+    times = [clock(s.duration) for s in shown]
+    iw = max([6, *(len(s.job) for s in shown)])
+    rest = 2 + iw + 38 + max([4, *map(len, times)])  # the row but its table and state
+    sw = max([5, *map(len, states)])
+    if width is not None and min(max(map(len, names)), 20) + rest + sw > width:
+        states = [s.state for s in shown]
+        sw = max([5, *map(len, states)])
+    tw = _name_width(names, rest + sw, width)
     out = ["", f"Jobs and shards ({len(report.shards)}):"]
     out.append(
-        f"  {'ID':<6} {'TABLE':<20} {'DATES':<22} {'N':>4} {'TRY':>3} {'STATE':<7} {'EXIT':>4} TIME"
+        f"  {'ID':<{iw}} {'TABLE':<{tw}} {'DATES':<22} {'N':>4} {'TRY':>3} {'STATE':<{sw}} TIME"
     )
-    for s in report.shards[-MAX_SHARDS_SHOWN:]:
+    for s, state, took in zip(shown, states, times, strict=True):
         span = s.first or "-"
         if s.last and s.last != s.first:
             span = f"{s.first}..{s.last}"
         n = "-" if s.dates is None else str(s.dates)
-        table = s.table if len(s.table) <= 20 else s.table[:19] + "…"
-        code = "-" if s.exit_code is None else str(s.exit_code)
         out.append(
-            f"  {s.job:<6} {table:<20} {span[:22]:<22} {n:>4} {s.attempt:>3} {s.state[:7]:<7} "
-            f"{code:>4} {clock(s.duration)}"
+            f"  {s.job:<{iw}} {cut(s.table, tw):<{tw}} {span[:22]:<22} {n:>4} {s.attempt:>3} "
+            f"{state:<{sw}} {took}"
         )
     hidden = len(report.shards) - MAX_SHARDS_SHOWN
     if hidden > 0:
@@ -381,10 +452,12 @@ def _render_failures(report: MorningReport) -> list[str]:
         return []
     out = ["", f"Failures ({len(report.failures)}):"]
     for f in report.failures[-MAX_FAILURES_SHOWN:]:
-        code = "lost" if f.exit_code is None else f"exit {f.exit_code}"
-        out.append(f"  {f.job} {f.table} {f.span}: {code}, attempt {f.attempt}")
+        out.append(f"  {f.job} {f.table} {f.span}: {f.state}, attempt {f.attempt}")
         if f.message:
             out.append(f"    {f.message}")
+        out += [f"    ! {line}" for line in f.errors]
+        if f.more_errors:
+            out.append(f"    ! (+{f.more_errors} more error lines in {f.log})")
         out += [f"    | {line}" for line in f.tail]
     return out
 

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -290,6 +291,15 @@ def use_color(stream: TextIO | None = None) -> bool:
         and hasattr(stream, "isatty")
         and stream.isatty()
     )
+
+
+def out_width(stream: TextIO | None = None) -> int | None:
+    """The columns a rendering may fill: the terminal's width when `stream` (stdout) is one,
+    None when it is piped or redirected (nothing is cut: a program or a file gets it all)."""
+    stream = stream or sys.stdout
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def console(stream: TextIO | None = None) -> Console:

@@ -32,22 +32,27 @@ from nba_tui.cli.common import (
     did_you_mean,
     emit,
     json_option,
+    out_width,
 )
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.jobs.plans import restarts_note
-from nba_tui.tui.cells import cost_text, cost_usd, is_remote, remote_state_text, shown_state
+from nba_tui.jobs.words import is_remote, state_text, state_word
+from nba_tui.tui.cells import cost_text, cost_usd, remote_state_text
 
 if TYPE_CHECKING:
     from nba_tui.jobs.model import Damaged
     from nba_tui.jobs.plans import Plan
     from nba_tui.jobs.supervisor import Supervisor
 
-#: Width of the STATE column: "failed 137" and "failed -15" fit; "stopped" needs no exit code.
+#: The STATE and TABLE columns' least widths; a row is ROW_WIDTH columns wide at these widths.
 STATE_WIDTH = 10
 TABLE_WIDTH = 21
+ROW_WIDTH = 80
+WIDTH = 80
+"""The width `render_jobs` fits when no terminal says otherwise."""
 #: Job ids shown on a plan's line (a pipelined plan has one job per shard: `--json` lists all).
 MAX_PLAN_JOBS = 4
 #: Active jobs first, in this order; then the ended ones, newest first.
@@ -107,10 +112,11 @@ def view_json(
     """A job as JSON: its record, its progress and the derived elapsed seconds; `state_text` as
     the listing words it and `cost_usd` (a Cloud Run job's task-seconds x the pipeline's
     price; null for other engines or without `pipeline`). A remote run its engine reports
-    cancelled is never `done`: `state` is then what is shown and `recorded_state` the record's."""
+    cancelled is never `done`, a killed one is `killed`: `state` is then the word shown
+    (`jobs.words.state_word`) and `recorded_state` the record's."""
     r = v.record
     data = r.to_json()
-    shown = shown_state(r)
+    shown = state_word(r)
     if shown != r.state.value:
         data["state"], data["recorded_state"] = shown, r.state.value
     data["state_text"] = remote_state_text(r) if is_remote(r) else state_text(r)
@@ -126,17 +132,6 @@ def elapsed(v: JobView, now: float | None = None) -> float | None:
     if r.started_at is None:
         return None
     return round((r.ended_at or now or time.time()) - r.started_at, 1)
-
-
-def state_text(r: JobRecord) -> str:
-    """The state, with the exit code when it says something and fits: 'failed 1', 'failed -9'.
-    A stopped job's 143 or -15 is the stop itself, so 'stopped' stands alone; a remote run its
-    engine cancelled reads 'cancelled' (`cells.shown_state`), whatever its bridge exited with."""
-    state = shown_state(r)
-    if r.state.active or r.exit_code in (None, 0) or state == "cancelled":
-        return state
-    text = f"{state} {r.exit_code}"
-    return text if len(text) <= STATE_WIDTH else state
 
 
 def select(views: list[JobView]) -> list[JobView]:
@@ -176,16 +171,30 @@ def render_jobs(
     now: float | None = None,
     hidden: int = 0,
     pipeline: Pipeline | None = None,
+    width: int | None = WIDTH,
 ) -> str:
-    """A table that fits 80 columns: id, table, state, pid, elapsed, date, dates/min, ETA. A
-    remote job (Cloud Run, Ray) has a second line: its engine, its state in words and its cost
-    (`remote_line`); a local job's row is all there is."""
-    sw, tw = STATE_WIDTH, TABLE_WIDTH
+    """A table: id, table, state, pid, elapsed, date, dates/min, ETA. A remote job (Cloud Run,
+    Ray) has a second line: its engine, its state in words and its cost (`remote_line`); a local
+    job's row is all there is.
+
+    The columns are as wide as what they hold: the state as `jobs.words` words it ('killed
+    (SIGKILL)', 'failed (exit 1)') and whole table names, unless a row would be wider than
+    `width` (a terminal's columns): then the states are short ('killed', 'failed 1') and the
+    names cut, to no less than TABLE_WIDTH. `width=None` (piped output): nothing is cut."""
+    states = [state_text(v.record) for v in views]
+    names = [printable(v.record.table, escape=True) for v in views]
+    rest = ROW_WIDTH - TABLE_WIDTH - STATE_WIDTH  # the row without its table and state
+    tw = max([5, *map(len, names)])
+    if width is not None and rest + min(tw, TABLE_WIDTH) + max(map(len, states), default=0) > width:
+        states = [short_state(v.record) for v in views]
+    sw = max([STATE_WIDTH, *map(len, states)])
+    if width is not None and rest + tw + sw > width:
+        tw = max(TABLE_WIDTH, width - rest - sw)
     lines = [
         f"{'ID':<6} {'TABLE':<{tw}} {'STATE':<{sw}} {'PID':>7} {'ELAPSED':>7} {'DATE':<10} "
         f"{'D/MIN':>6} {'ETA':>6}"
     ]
-    for v in views:
+    for v, state in zip(views, states, strict=True):
         r, p = v.record, v.progress
         rate = f"{p.dates_per_min:.1f}" if p.dates_per_min else "-"
         eta = p.eta_s if r.state is JobState.RUNNING else None  # a paused job has no ETA
@@ -193,7 +202,7 @@ def render_jobs(
         if is_remote(r) and r.state is JobState.PAUSED:
             pid = "-"  # stopped on its engine: no process anywhere
         lines.append(
-            f"{_cell(r.id, 6):<6} {_cell(r.table, tw):<{tw}} {state_text(r):<{sw}} "
+            f"{_cell(r.id, 6):<6} {_cell(r.table, tw):<{tw}} {state:<{sw}} "
             f"{pid:>7} {clock(elapsed(v, now)):>7} "
             f"{_cell(p.current_date or '-', 10):<10} {rate:>6} {clock(eta):>6}"
         )
@@ -204,6 +213,16 @@ def render_jobs(
     if hidden:
         lines.append(f"({hidden} older job{'s' if hidden != 1 else ''}: nba-tui jobs --all)")
     return "\n".join(lines)
+
+
+def short_state(r: JobRecord) -> str:
+    """The state in at most STATE_WIDTH columns: the word, with the exit code when it fits
+    ('failed 1'); a killed job's signal is in its full text only."""
+    word = state_word(r)
+    if word != "failed" or r.exit_code in (None, 0):
+        return word
+    text = f"{word} {r.exit_code}"
+    return text if len(text) <= STATE_WIDTH else word
 
 
 def render_damaged(damaged: list[Damaged]) -> list[str]:
@@ -290,7 +309,8 @@ def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
     data = [view_json(v, now, pipeline) for v in shown] + [
         {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
     ]
-    text = render_jobs(shown, now, hidden=len(views) - len(shown), pipeline=pipeline)
+    hidden = len(views) - len(shown)
+    text = render_jobs(shown, now, hidden=hidden, pipeline=pipeline, width=out_width())
     if damaged:
         text += "\n" + "\n".join(render_damaged(damaged))
     emit(args, data, text)

@@ -19,6 +19,7 @@ from nba_tui.cli.common import (
     duration_arg,
     emit_json,
     json_option,
+    out_width,
     take_snapshot,
 )
 from nba_tui.cli.listings import supervised
@@ -34,7 +35,7 @@ def cmd_report(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         emit_json(report.to_json())
     else:
-        sys.stdout.write(render_report(report))  # already printable and within 80 columns
+        sys.stdout.write(render_report(report, out_width()))  # already printable
     return EXIT_OK
 
 

@@ -38,6 +38,7 @@ from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.runlog import say
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
+from nba_tui.jobs.words import state_text, state_word
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
@@ -234,7 +235,7 @@ class Autopilot:
                 "job_failed",
                 r.table,
                 [d.isoformat() for d in left],
-                f"job {r.id} {r.state} exit {r.exit_code} (attempt {r.attempt})",
+                f"job {r.id} {state_text(r)} (attempt {r.attempt})",
             )
             for d in left:
                 n = plan.failures.get(r.table, {}).get(d.isoformat(), 0) + 1
@@ -258,8 +259,8 @@ class Autopilot:
             p.stopped_tables = sorted({*p.stopped_tables, *stopped})
             for table, days in unfilled.items():
                 p.unfilled[table] = sorted({*p.unfilled.get(table, []), *days})
-            failed = [v.record.table for v in ended if v.state in (JobState.FAILED, JobState.LOST)]
-            p.failed_tables = sorted({*p.failed_tables, *failed})
+            # failed for good: a table whose failed shard was retried to done is not failed
+            p.failed_tables = sorted(t for t, days in p.quarantined.items() if days)
 
         return self.update(apply)
 
@@ -411,7 +412,7 @@ def shard_entry(v: JobView) -> dict:
         "last": days[-1].isoformat() if days else None,
         "dates": len(r.dates) if r.dates is not None else None,
         "attempt": r.attempt,
-        "state": str(r.state),
+        "state": state_word(r),
         "exit_code": r.exit_code,
         "duration": took,
         "started_at": r.started_at,

@@ -9,7 +9,8 @@ app.py readable): plan keys, event alerts and the morning report screen.
   event becomes a toast and the terminal bell, once per dashboard session (by event id). The
   dashboard's own STALE warehouse also rings once per stale episode after `alerts.stale_after`.
 - The morning report (M) is built in a thread worker (`morning.build_report`, blocking reads of
-  records and logs) and shown with its one rendering (`morning.render_report`).
+  records and logs) and shown with its one rendering (`morning.render_report`, at the
+  screen's width).
 """
 
 from __future__ import annotations
@@ -171,11 +172,10 @@ class Autopilot:
     def _morning_worker(self, snap: Snapshot, since: float) -> None:
         try:
             report = morning.build_report(self.pipeline, self.supervisor, snap, since)
-            text = morning.render_report(report)
         except Exception as e:  # noqa: BLE001 - a toast, never a traceback
             self.post_message(ActionDone("morning report", error=one_line(e)))
             return
-        self.call_from_thread(self.push_screen, MorningScreen(text))
+        self.call_from_thread(self.push_screen, MorningScreen(report))
 
 
 __all__ = ["Autopilot", "event_text"]

@@ -19,6 +19,7 @@ from nba_tui.config import CloudRunSettings, Pipeline
 from nba_tui.coverage import Rate, Snapshot, TableCoverage
 from nba_tui.fmt import duration, pct, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
+from nba_tui.jobs.words import is_remote, killed_by, signal_name, state_word
 
 Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
@@ -37,6 +38,7 @@ STATE_STYLE = {
     "failed": "bold red",
     "stopped": "yellow",
     "lost": "bold red",
+    "killed": "bold red",
     "cancelled": "yellow",
 }
 
@@ -149,6 +151,7 @@ SHORT_STATE = {
     "failed": "fail",
     "stopped": "stop",
     "lost": "lost",
+    "killed": "kill",
 }
 """A shard job's state, short enough to leave room for its shard number ("run 2/4")."""
 
@@ -164,7 +167,6 @@ def job_word(state: str, shard: tuple[int, int] | None, room: int = 7) -> str:
 
 # -- remote jobs (engine cloudrun or ray) ---------------------------------------------------------
 
-LOCAL = "local"
 ENGINE_MARK = {"cloudrun": "cr", "ray": "ray"}
 """A remote job's engine in its grid cell, after an @: 'run@ray', 'pau@cr'."""
 REMOTE_SHORT = {
@@ -175,26 +177,10 @@ REMOTE_SHORT = {
     "failed": "err",
     "stopped": "stp",
     "lost": "lst",
+    "killed": "kil",
     "cancelled": "cxl",
 }
 """A remote job's state in its grid cell: at most 3 characters, so `state@engine` fits."""
-
-
-def is_remote(rec: JobRecord) -> bool:
-    return rec.engine != LOCAL
-
-
-def shown_state(rec: JobRecord) -> str:
-    """The state word to show: the record's, except that a remote run its engine reports
-    cancelled never reads as done (nor as failed: someone cancelled it), nor a failed one as
-    done. Local jobs: always the record's state."""
-    if not is_remote(rec) or rec.state.active:
-        return rec.state.value
-    if rec.remote_state == "cancelled" and rec.state in (JobState.DONE, JobState.FAILED):
-        return "cancelled"
-    if rec.remote_state == "failed" and rec.state is JobState.DONE:
-        return "failed"
-    return rec.state.value
 
 
 def dates_left(n: int) -> str:
@@ -224,7 +210,10 @@ def remote_state_text(rec: JobRecord) -> str:
         return f"running on {eng}"
     if rec.state is JobState.QUEUED:
         return f"queued for {eng}"
-    shown = shown_state(rec)
+    shown = state_word(rec)
+    sig = killed_by(rec)
+    if shown == "killed" and sig is not None:
+        return f"killed on {eng} ({signal_name(sig)})"
     if shown == "failed" and rec.exit_code not in (None, 0):
         return f"failed on {eng} (exit {rec.exit_code})"
     return f"{shown} on {eng}"
@@ -233,7 +222,7 @@ def remote_state_text(rec: JobRecord) -> str:
 def remote_word(rec: JobRecord, shard: tuple[int, int] | None, room: int = 7) -> str:
     """A remote job's grid cell: its short state and engine mark ('run@ray', 'pau@cr'); a
     plan's shard keeps its `i/n` and as much of the mark as fits ('run2/4@')."""
-    short = REMOTE_SHORT.get(shown_state(rec), "?")
+    short = REMOTE_SHORT.get(state_word(rec), "?")
     mark = ENGINE_MARK.get(rec.engine, printable(rec.engine)[:3])
     if shard is None:
         return f"{short}@{mark}"
@@ -303,17 +292,20 @@ def job_cells(
     if eta is None and per_min and prog.total is not None:
         eta = max(0, prog.total - prog.done) / per_min * 60
     pid = str(rec.pid) if rec.pid and active else "-"
-    if not active and rec.exit_code is not None:
+    sig = killed_by(rec)
+    if sig is not None:
+        pid = signal_name(sig)  # 'SIGKILL': the pid column's seven characters
+    elif not active and rec.exit_code is not None:
         pid = f"rc={rec.exit_code}"
     elapsed = None
     if rec.started_at is not None:
         elapsed = (rec.ended_at if rec.ended_at and not active else now) - rec.started_at
-    state = rec.state.value
+    state = state_word(rec)
     moving = rec.state is JobState.RUNNING  # a paused or queued job has no rate and no ETA
     word, style = job_word(state, shard), STATE_STYLE.get(state, "")
     current = printable(prog.current_date or "-")
     if is_remote(rec):
-        word, style = remote_word(rec, shard), STATE_STYLE.get(shown_state(rec), "")
+        word, style = remote_word(rec, shard), STATE_STYLE.get(state_word(rec), "")
         if moving and rec.pause_requested:
             style = "yellow"  # being paused: stopped on its engine, then PAUSED
         if rec.state is JobState.PAUSED:  # stopped on its engine: no process, N dates kept

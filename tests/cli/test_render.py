@@ -34,9 +34,9 @@ def _view(
     [
         (JobState.STOPPED, 143, "stopped"),  # the stop's own TERM is not news
         (JobState.STOPPED, -15, "stopped"),
-        (JobState.FAILED, 1, "failed 1"),
+        (JobState.FAILED, 1, "failed 1"),  # short: the full text leaves the names no room
         (JobState.FAILED, 137, "failed 137"),
-        (JobState.FAILED, -9, "failed -9"),
+        (JobState.FAILED, -9, "killed"),
         (JobState.DONE, 0, "done"),
         (JobState.LOST, None, "lost"),
     ],
@@ -47,7 +47,7 @@ def test_jobs_state_column(state: JobState, code: int | None, shown: str) -> Non
     assert all(len(line) <= 80 for line in lines), lines
     assert row[6:].split("  ")[0].strip().startswith("team_defense_game_su")
     state_at = lines[0].index("STATE")
-    assert row[state_at : state_at + 11].rstrip() == shown
+    assert row[state_at : state_at + len(shown) + 1] == shown + " "
     assert "2h05m" in row  # elapsed 7530 s, with fmt.clock
 
 
@@ -95,3 +95,20 @@ def test_ready_report_has_no_fix_or_degradation(reports: dict[str, PreflightRepo
         plain = preflight.render(reports["phase3"], compact=compact).plain
         assert "✔ READY" in plain
         assert "✘" not in plain and "fill" not in plain and "If run anyway" not in plain
+
+
+@pytest.mark.parametrize(
+    ("code", "full"), [(1, "failed (exit 1)"), (-9, "killed (SIGKILL)"), (0, "done")]
+)
+@pytest.mark.parametrize("width", [None, 120])
+def test_jobs_cuts_nothing_when_piped_or_wide_enough(
+    code: int, full: str, width: int | None
+) -> None:
+    """Piped (width None) or on a terminal wide enough: whole table names, full state texts."""
+    state = JobState.DONE if code == 0 else JobState.FAILED
+    long_name = "player_composite_factors_with_a_very_long_name"
+    lines = render_jobs([_view(state, code, long_name)], now=7530.0, width=width).splitlines()
+    row = lines[1].split()
+    assert row[1] == long_name and " ".join(row[2 : 2 + len(full.split())]) == full
+    if width is not None:
+        assert all(len(line) <= width for line in lines), lines

@@ -3,6 +3,7 @@ morning report screen and degraded dates in the grid and the gap map."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -201,10 +202,29 @@ async def test_morning_report_opens_and_scrolls_to_its_last_line(tmp_path: Path)
         assert "Next: " not in text
         await pilot.press("end")
         await wait_for(pilot, lambda: "Next: " in screen_text(app), "the last lines")
-        assert "| Error: boom" in screen_text(app) or "Events:" in screen_text(app)
+        assert "! Error: boom" in screen_text(app) or "Events:" in screen_text(app)
         assert screen.body.scroll_y == screen.body.max_scroll_y
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, MorningScreen), "closed")
+
+
+async def test_morning_report_rows_fit_at_80x24(tmp_path: Path) -> None:
+    """The report is rendered for the box's width: each job row is one screen row, its
+    state and its time on it (the 80-column text wrapped every row in the 76-column box)."""
+    app, sup = plan_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, MorningScreen), "report screen")
+        await wait_for(pilot, lambda: "Jobs and shards" in screen_text(app), "the job rows")
+        seen: list[str] = []
+        for _ in range(4):
+            seen += screen_text(app).splitlines()
+            await pilot.press("pagedown")
+            await pilot.pause()
+    row = re.compile(r"│(\S+) .* (done|failed|paused|queued|running) +(-|\S+)│$")
+    ids = {m.group(1) for line in seen if (m := row.match(line))}
+    assert ids >= {v.id for v in sup.jobs()}, seen
 
 
 async def test_morning_report_without_a_supervisor_says_why(tmp_path: Path) -> None:

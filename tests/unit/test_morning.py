@@ -18,7 +18,7 @@ from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.store import open_log
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.morning import MorningReport, build_report, render_report
+from nba_tui.morning import MorningReport, build_report, plans_before, render_report
 from nba_tui.sample import build_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_report_names_the_night(built: Path, tmp_path: Path) -> None:
     assert "\x1b" not in text
     for needle in (
         plan.id,
-        "exit 3, attempt 3",
+        "failed (exit 3), attempt 3",
         "| ?[2Jboom: KeyError 'opp'",
         "Quarantined",
         "player_daily_cache: 2024-01-05",
@@ -158,3 +158,43 @@ def test_a_lost_plan_is_adopted_by_running_it_again(built: Path, tmp_path: Path)
     assert rep.plans[0]["state"] == "lost"
     assert rep.next_command == "nba-tui run phase4 phase5"
     assert "runner is gone" in rep.next_reason
+
+
+def _plan(i: int, before: dict[str, int], after: dict[str, int]) -> Plan:
+    plan = Plan(f"p00000{i}", "run", ["phase5"], "me", 1000.0 * i)
+    plan.coverage_before, plan.coverage_after = before, after
+    return plan
+
+
+def test_before_is_the_coverage_when_the_nights_plans_started() -> None:
+    t = "predictions"
+    # two plans of one night: the first one's start
+    assert plans_before([_plan(1, {t: 500}, {t: 700}), _plan(2, {t: 700}, {t: 880})]) == {t: 500}
+    # a `demo reset` between them (565 -> 0): the later plan's start, not a drop by the night
+    assert plans_before([_plan(1, {t: 565}, {t: 565}), _plan(2, {t: 0}, {t: 300})]) == {t: 0}
+    # a first plan that never recorded its end: compared with its start
+    assert plans_before([_plan(1, {t: 565}, {}), _plan(2, {t: 600}, {t: 847})]) == {t: 565}
+
+
+def test_a_failure_shows_its_error_lines_not_only_the_tail(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup, plan, t0 = _night(root)
+    why = "write rolled back: UNIQUE constraint failed: player_daily_cache.player_id, game_date"
+    log = Path(sup.job("aa0002").record.log)
+    with log.open("a") as f:
+        f.write(f"FAILED 2024-01-05: {why}\n")
+        f.write("Traceback (most recent call last):\n  File 'x.py'\nsqlite3.IntegrityError: boom\n")
+        f.writelines(f"Processing 2024-02-{d:02d} ({d}/40)\n" for d in range(1, 29))
+        f.write("Done: 27 processed, 0 skipped, 1 failed in 9.0 s\n")
+    rep = build_report(sup.pipeline, sup, snapshot_once(sup.pipeline), since=t0 - 60)
+    (fail,) = rep.failures
+    assert fail.errors[:2] == [f"FAILED 2024-01-05: {why}", "sqlite3.IntegrityError: boom"]
+    assert fail.tail[-1].startswith("Done: 27 processed")
+    piped = render_report(rep, width=None)
+    assert f"    ! FAILED 2024-01-05: {why}" in piped.splitlines()  # whole, on one line
+    assert max(len(line) for line in piped.splitlines()) > 80
+    narrow = render_report(rep, width=80).splitlines()
+    assert max(len(line) for line in narrow) <= 80
+    at = narrow.index("    ! FAILED 2024-01-05: write rolled back: UNIQUE constraint failed:")
+    assert narrow[at + 1].strip() == "player_daily_cache.player_id, game_date"  # wrapped, kept

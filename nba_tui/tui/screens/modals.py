@@ -23,11 +23,16 @@ from textual.widgets import Static
 
 from nba_tui.fmt import printable
 from nba_tui.jobs.actions import fold_plans
+from nba_tui.morning import MorningReport, render_report
 from nba_tui.preflight import PreflightReport, format_command, render
 from nba_tui.tui.widgets.footer import release_render_caches
 
 CHROME = 4
 """Rows the box needs besides its text: two borders and a row of margin above and below."""
+BOX_WIDTH = 100
+"""The box's width at most (`#box` in app.tcss)."""
+BOX_SIDES = 4
+"""Columns the box takes beside its text: two borders and the vertical scrollbar."""
 _INDENT = re.compile(r"^(\s*)(?:[-•*✘✔·] |\$ )?")
 
 
@@ -158,12 +163,31 @@ class PreflightScreen(_Box):
 
 
 class MorningScreen(_Box):
-    """The morning report (`morning.render_report`, the CLI's `nba-tui report` text)."""
+    """The morning report (`morning.render_report`, the CLI's `nba-tui report` text), rendered
+    for the box's width so that no row of its tables wraps (at 80x24 too)."""
 
-    def __init__(self, text: str) -> None:
-        body = hanging(Text(text.rstrip("\n")))
+    def __init__(self, report: MorningReport) -> None:
+        self.report = report
+        self.width = 0
         footer = "↑↓ PgUp PgDn scroll · Esc close · nba-tui report --json for scripts"
-        super().__init__("morning report (last 12 h)", body, footer, classes="morning")
+        super().__init__("morning report (last 12 h)", Text(""), footer, classes="morning")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._render_for(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        self._render_for(event.size.width)
+
+    def _render_for(self, screen_width: int) -> None:
+        """The text area's width: the box (at most BOX_WIDTH) less its borders and scrollbar."""
+        width = max(40, min(BOX_WIDTH, screen_width) - BOX_SIDES)
+        if width == self.width:
+            return
+        self.width = width
+        text = render_report(self.report, width).rstrip("\n")
+        self.query_one("#box-text", Static).update(hanging(Text(text)))
 
 
 class HistoryScreen(_Box):
