@@ -264,6 +264,9 @@ class PlanSupervisor(FakeSupervisor):
     def cancel_plan(self, plan_id: str):  # -> Plan
         return self._act("cancel_plan", plan_id)
 
+    def damaged_plans(self) -> list:
+        return []
+
     def events(self, since: float | None = None, limit: int = 1000) -> list:
         from nba_tui.jobs.events import read_events
 
