@@ -11,7 +11,9 @@ grows by 100 MB; `status --json` at 20 and 100 tables; poll latency and bytes bi
 p50/p99 over a backfill (bench_lag.py); `status --json`, the first poll and idle CPU at 1,000
 tables; the engines
 (bench_engines.py, ~2 min: one Phase 4 table from empty on local, Ray with 8 shards on a loopback
-head, Cloud Run with 8 tasks on the contract server; wall times and ratios).
+head, Cloud Run with 8 tasks on the contract server; wall times and ratios); the chaos soak
+(bench_chaos.py, ~10 min: two seeded chaos nights over 70 game dates; dates lost, duplicate
+keys, double launches, processes left, the longest time without a plan runner).
 
 `--quick` (< 5 min): the local subset (no SSH, no emulator, no 1 GB of logs) with shorter windows;
 it ends with exactly one line `quick: N of M targets met`.
@@ -80,6 +82,7 @@ def steps(quick: bool) -> list[Step]:
             3,
             Step("status, 1,000 tables", lambda w: bench_status.run(w, [1000], 1800, 5, 3), False),
         )
+        out.append(Step("chaos soak", lambda w: __import__("bench_chaos").run(w), False))
     return out
 
 
