@@ -1,6 +1,9 @@
 """Headless job control, mirroring the dashboard's keys (for scripts, cron and SSH one-liners).
 
-    nba-tui launch TABLE [--missing | --start D --end D | --dates d1,d2] [--json]
+    nba-tui launch TABLE [--missing | --start D --end D | --dates d1,d2] [--yes] [--json]
+                                    a range launch on a terminal asks before redoing present
+                                    dates, as `l` does (--yes: do not ask); without a terminal
+                                    (cron, scripts) it launches what it is told
     nba-tui launch-phase PHASE [--all] [--skip-preflight] [--start D --end D] [--json]
     nba-tui run PHASE... [--all] [--skip-preflight] [--dry-run] [--strict-cascade] [--shards N]
     nba-tui pause|resume|stop|restart JOB [--json]    (JOB: a job id, or a table name)
@@ -81,6 +84,10 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # The snapshot first: a warehouse that is missing or down is refused before any state is made.
     snap = take_snapshot(pipeline, start, end) if args.missing else None
     outlook = _outlook(args, pipeline, snap, table.name) if snap is not None else None
+    asking = snap is None and dates is None and not args.yes and asks()
+    if asking and not _redo_confirmed(take_snapshot(pipeline, start, end), table.name):
+        print("launch: nothing launched", file=sys.stderr)
+        return EXIT_CHECK
     with supervised(pipeline) as sup:
         if snap is not None:
             v = sup.launch_missing(table.name, snap)
@@ -96,6 +103,31 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
         data["missing"] = outlook
     emit(args, data, text)
     return EXIT_OK
+
+
+def asks() -> bool:
+    """A person answers: stdin and stderr are a terminal (cron, pipes and scripts are not)."""
+    return all(hasattr(f, "isatty") and f.isatty() for f in (sys.stdin, sys.stderr))
+
+
+def _redo_confirmed(snap: Any, table: str) -> bool:
+    """A range launch of a table that already has dates re-runs them: ask first, as `l` does in
+    the dashboard. `[y/N]`: only y confirms; Enter, anything else or end of input is no."""
+    cov = snap.tables.get(table)
+    if cov is None or cov.present == 0:
+        return True
+    for line in (
+        f"This re-runs all {cov.expected} dates of {table}:",
+        f"{cov.present} of them are already present and would be redone.",
+        f"--missing launches only the {cov.expected - cov.present} missing dates.",
+    ):
+        print(line, file=sys.stderr)
+    print(f"Redo {cov.present} present dates? [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, KeyboardInterrupt):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _outlook(args: argparse.Namespace, pipeline: Pipeline, snap: Any, table: str) -> dict[str, Any]:
@@ -295,6 +327,9 @@ def register(sub: Any) -> None:
     p.add_argument("table")
     p.add_argument("--missing", action="store_true", help="only the table's missing dates")
     p.add_argument("--dates", metavar="D1,D2", help="only these dates")
+    p.add_argument(
+        "--yes", action="store_true", help="redo present dates without asking (on a terminal)"
+    )
     p.set_defaults(func=cmd_launch)
 
     p = sub.add_parser(
