@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nba_tui import readiness
 from nba_tui.fmt import clock, cut, fit, pct, printable
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
@@ -115,8 +116,12 @@ class MorningReport:
     skipped: dict[str, list[str]] = field(default_factory=dict)
     degraded_run: dict[str, list[str]] = field(default_factory=dict)
     """Dates run on soft-input fallbacks because of --skip-preflight (Plan.degraded)."""
+    necessity_run: dict[str, list[str]] = field(default_factory=dict)
+    """Dates run on fallbacks by necessity: a soft input nothing can fill (Plan.necessity)."""
     degraded_dates: dict[str, list[str]] = field(default_factory=dict)
     """Dates whose rows are flagged degraded in the warehouse now (coverage)."""
+    degraded_by_necessity: dict[str, int] = field(default_factory=dict)
+    """Of `degraded_dates`, per table, how many are degraded by necessity (the rest by choice)."""
     events: dict[str, int] = field(default_factory=dict)
     """Events in the window, counted by kind."""
     next_command: str = "nba-tui status"
@@ -156,9 +161,12 @@ def build_report(
         _merge(rep.quarantined, p.quarantined)
         _merge(rep.skipped, p.skipped_dates)
         _merge(rep.degraded_run, p.degraded)
+        _merge(rep.necessity_run, p.necessity)
     rep.degraded_dates = {
         c.name: [d.isoformat() for d in c.degraded] for c in snapshot.tables.values() if c.degraded
     }
+    kinds = readiness.degraded_counts(pipeline, snapshot)
+    rep.degraded_by_necessity = {t: need for t, (need, _) in kinds.items()}
     for e in supervisor.events(since=since):
         rep.events[e.kind] = rep.events.get(e.kind, 0) + 1
     rep.next_command, rep.next_reason = next_step(pipeline, snapshot, rep, plans)
@@ -468,13 +476,17 @@ def _render_dates(report: MorningReport) -> list[str]:
         ("Quarantined (failed in every attempt)", report.quarantined),
         ("Skipped downstream of a quarantined date", report.skipped),
         ("Run on fallbacks (--skip-preflight)", report.degraded_run),
+        ("Run on fallbacks by necessity (a soft input nothing can fill)", report.necessity_run),
     ):
         if any(data.values()):
             out += ["", f"{title}:"]
             out += [f"  {t}: {_dates(d)}" for t, d in data.items() if d]
     if report.degraded_dates:
         out += ["", "Degraded rows in the warehouse (flagged synthetic):"]
-        out += [f"  {t}: {len(d)} dates, {_dates(d, 2)}" for t, d in report.degraded_dates.items()]
+        for t, d in report.degraded_dates.items():
+            need = report.degraded_by_necessity.get(t, 0)
+            kinds = readiness.degraded_words(need, len(d) - need)
+            out.append(f"  {t}: {len(d)} dates ({kinds}), {_dates(d, 2)}")
     if report.events:
         counts = ", ".join(f"{k} {n}" for k, n in sorted(report.events.items()))
         out += ["", f"Events: {counts}"]

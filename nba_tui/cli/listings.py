@@ -254,6 +254,11 @@ def render_plan(p: Plan) -> str:
     notes += [_dates_note("quarantined", t, d) for t, d in sorted(p.quarantined.items()) if d]
     notes += [_dates_note("skipped", t, d) for t, d in sorted(p.skipped_dates.items()) if d]
     notes += [_dates_note("on fallbacks", t, d) for t, d in sorted(p.degraded.items()) if d]
+    notes += [
+        f"on fallbacks by necessity {t}: {len(d)} dates"
+        for t, d in sorted(p.necessity.items())
+        if d
+    ]
     message = p.message or ""
     if message and not message.startswith("failed: ["):  # that repr is the list above
         notes.append(message)

@@ -326,7 +326,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     def _show_gaps(self) -> None:
         sel = self.selection
-        self._ui_gaps.show_selection(sel.table, sel.phase, self.snapshot)
+        self._ui_gaps.show_selection(sel.table, sel.phase, self.snapshot, self.pipeline)
 
     def _follow_log(self) -> None:
         sel = self.selection

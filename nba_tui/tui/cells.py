@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from nba_tui import readiness
 from nba_tui.config import CloudRunSettings, Pipeline
 from nba_tui.coverage import Rate, Snapshot, TableCoverage
 from nba_tui.fmt import duration, pct, printable
@@ -26,8 +27,11 @@ Cell = tuple[str, str]
 
 OK, BAD = "✔", "✘"
 DEGRADED = "▓"
-"""Marks degraded dates (rows on synthetic fallbacks): after the share in the grid, a cell of
-the gap map."""
+"""Marks degraded dates (rows on synthetic fallbacks) by choice (`--skip-preflight`): after the
+share in the grid, a cell of the gap map."""
+NECESSITY = "▚"
+"""Marks dates degraded by necessity (a soft input nothing can fill), where no date is degraded
+by choice: after the share in the grid, a cell of the gap map."""
 SPARK = "▁▂▃▄▅▆▇█"
 
 STATE_STYLE = {
@@ -117,7 +121,7 @@ def rate_text(per_min: float | None) -> str:
     return f"{per_min:.0f}" if per_min >= 10 else f"{per_min:.1f}"
 
 
-def coverage_cells(cov: TableCoverage | None) -> dict[str, Cell]:
+def coverage_cells(cov: TableCoverage | None, necessity_only: bool = False) -> dict[str, Cell]:
     """The coverage columns of one table row (placeholders before the first poll)."""
     if cov is None:
         return {k: ("…", "dim") for k in ("dates", "bar", "pct", "miss", "last", "trend")}
@@ -128,19 +132,20 @@ def coverage_cells(cov: TableCoverage | None) -> dict[str, Cell]:
     return {
         "dates": (dates, "" if cov.exists else "red"),
         "bar": ("", tone),  # filled in by the caller, which knows the column width
-        "pct": pct_cell(cov, mark, tone),
+        "pct": pct_cell(cov, mark, tone, necessity_only),
         "miss": (str(miss) if miss else "-", "red" if miss and not cov.ok else ""),
         "last": (cov.last_date.isoformat() if cov.last_date else "-", ""),
         "trend": (sparkline(cov.trend(6)), "dim"),
     }
 
 
-def pct_cell(cov: TableCoverage, mark: str, tone: str) -> Cell:
-    """The share with its verdict; a table with degraded dates gets the ▓ marker after it (the
-    gap map's glyph; its title gives the degraded share) within the same 8 characters."""
+def pct_cell(cov: TableCoverage, mark: str, tone: str, necessity_only: bool = False) -> Cell:
+    """The share with its verdict; a table with degraded dates gets the ▓ marker after it, ▚
+    when all are degraded by necessity (the gap map's glyphs; its title gives the degraded
+    share) within the same 8 characters."""
     if not cov.degraded:
         return (f"{mark} {pct(cov.share)}", tone)
-    return (f"{mark}{pct(cov.share)}{DEGRADED}", tone)
+    return (f"{mark}{pct(cov.share)}{NECESSITY if necessity_only else DEGRADED}", tone)
 
 
 SHORT_STATE = {
@@ -379,12 +384,13 @@ def grid_rows(
 ) -> dict[str, dict[str, Cell]]:
     """Every cell of the grid, by row key and column key (the grid writes only what changed)."""
     rows: dict[str, dict[str, Cell]] = {}
+    kinds = readiness.degraded_counts(pipeline, snap) if snap is not None else {}
     for phase in pipeline.phases:
         covs = [snap.tables.get(t.name) if snap else None for t in phase.tables]
         rows[PHASE_PREFIX + phase.name] = phase_cells(phase.name, covs)
         for table, cov in zip(phase.tables, covs, strict=True):
             cells: dict[str, Cell] = {"table": (table.name, "")}
-            cells.update(coverage_cells(cov))
+            cells.update(coverage_cells(cov, kinds.get(table.name, (0, 1))[1] == 0))
             if cov is not None:
                 cells["bar"] = (bar(cov.share, bar_width), cells["bar"][1])
             view = jobs.get(table.name)

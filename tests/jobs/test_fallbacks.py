@@ -119,3 +119,11 @@ def test_the_demo_night_meets_every_threshold_and_counts_necessity_exactly(
     by_name = {t["name"]: t for p in status["phases"] for t in p["tables"]}
     assert by_name[PCF]["degraded_by_necessity"] == len(iso)
     assert by_name[PCF]["degraded_by_choice"] == 0
+    # the same counts in words: status, the report and plans
+    text = cli(capsys, pipe, "status")[1]
+    n = len(iso)
+    assert f"{PCF} {n} ({n} by necessity)" in " ".join(text.split())
+    report = cli(capsys, pipe, "report")[1]
+    assert "Run on fallbacks by necessity (a soft input nothing can fill):" in report
+    assert f"  {PCF}: {n} dates ({n} by necessity)" in report
+    assert f"on fallbacks by necessity {PCF}: {n} dates" in cli(capsys, pipe, "plans")[1]

@@ -22,13 +22,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from nba_tui import readiness
+from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot, TableCoverage
 from nba_tui.fmt import pct
-from nba_tui.tui.cells import DEGRADED, season_label
+from nba_tui.tui.cells import DEGRADED, NECESSITY, season_label
 from nba_tui.tui.widgets.line import TextLine
 
 DEG = "degraded"
 """A map cell's state besides the `DateState`s: present, with rows flagged degraded."""
+NEC = "necessity"
+"""Present, with rows flagged degraded by necessity (a soft input nothing can fill)."""
 Cell = DateState | str
 GLYPH: dict[Cell, tuple[str, str]] = {
     DateState.PRESENT: ("█", "green"),
@@ -36,11 +40,13 @@ GLYPH: dict[Cell, tuple[str, str]] = {
     DateState.MISSING: ("·", "bold red"),
     DateState.BOOTSTRAP: ("░", "blue"),
     DEG: (DEGRADED, "magenta"),
+    NEC: (NECESSITY, "magenta"),
 }
 _RANK: dict[Cell, int] = {
     DateState.MISSING: 4,
     DateState.THIN: 3,
     DEG: 2,
+    NEC: 2,
     DateState.PRESENT: 1,
     DateState.BOOTSTRAP: 0,
 }
@@ -63,17 +69,27 @@ def worst(states: Sequence[Cell]) -> Cell:
     return max(states, key=lambda s: _RANK[s])
 
 
-def date_cells(cov: TableCoverage, days: Sequence[dt.date]) -> list[Cell]:
-    """Each date's map state: its coverage state, or `DEG` for a present date with flagged rows
-    (a thin degraded date stays thin: the worse news)."""
+def date_cells(
+    cov: TableCoverage, days: Sequence[dt.date], need: frozenset[dt.date] = frozenset()
+) -> list[Cell]:
+    """Each date's map state: its coverage state, or `DEG` (`NEC` when degraded by necessity,
+    `need`) for a present date with flagged rows (a thin degraded date stays thin: the worse
+    news)."""
     flagged = set(cov.degraded)
-    return [
-        DEG if d in flagged and cov.states[d] is DateState.PRESENT else cov.states[d] for d in days
-    ]
+
+    def cell(d: dt.date) -> Cell:
+        if d in flagged and cov.states[d] is DateState.PRESENT:
+            return NEC if d in need else DEG
+        return cov.states[d]
+
+    return [cell(d) for d in days]
 
 
 def strip_lines(
-    cov: TableCoverage, starts: Sequence[dt.date], width: int
+    cov: TableCoverage,
+    starts: Sequence[dt.date],
+    width: int,
+    need: frozenset[dt.date] = frozenset(),
 ) -> tuple[list[Text], int]:
     """The map's lines at `width` columns, and k (dates per cell)."""
     cells = max(8, width - LABEL_WIDTH)
@@ -82,7 +98,7 @@ def strip_lines(
     k = max(1, math.ceil(longest / (cells * MAX_LINES_PER_SEASON))) if longest else 1
     lines: list[Text] = []
     for label, days in groups:
-        states = date_cells(cov, days)
+        states = date_cells(cov, days, need)
         merged = [worst(states[i : i + k]) for i in range(0, len(states), k)]
         for n, offset in enumerate(range(0, len(merged), cells)):
             line = Text((label if n == 0 else "").ljust(LABEL_WIDTH), style="dim")
@@ -95,8 +111,9 @@ def strip_lines(
     return lines, k
 
 
-def legend(k: int, degraded: bool = False) -> Text:
-    """The glyphs' meanings; `degraded` adds ▓ (only tables with degraded dates show it)."""
+def legend(k: int, degraded: bool = False, necessity: bool = False) -> Text:
+    """The glyphs' meanings; `degraded` adds ▓ (by choice), `necessity` ▚ (only tables with
+    such dates show them)."""
     text = Text()
     entries: list[tuple[Cell, str]] = [
         (DateState.PRESENT, "present"),
@@ -104,15 +121,30 @@ def legend(k: int, degraded: bool = False) -> Text:
         (DateState.MISSING, "missing"),
         (DateState.BOOTSTRAP, "bootstrap"),
     ]
+    if necessity:
+        entries.insert(1, (NEC, "necessity"))
     if degraded:
         entries.insert(1, (DEG, "degraded"))
+    gap = " " if degraded and necessity else "  "  # both: 80 columns still hold the legend
     for state, name in entries:
         glyph, style = GLYPH[state]
         text.append(glyph, style)
-        text.append(f" {name}  ")
+        text.append(f" {name}{gap}")
     if k > 1:  # 80 columns hold the longer legend only without the "(worst shown)"
-        text.append(f"1 cell = {k} dates" + ("" if degraded else " (worst shown)"), "dim")
+        short = degraded or necessity
+        text.append(f"1 cell = {k} dates" + ("" if short else " (worst shown)"), "dim")
     return text
+
+
+def degraded_title(cov: TableCoverage, need: frozenset[dt.date]) -> str:
+    """`282 degraded by necessity (33.3%)`, or `300 degraded (35.4%; 282 by necessity)`."""
+    n = len(cov.degraded)
+    share = pct(cov.degraded_share)
+    if need and len(need) == n:
+        return f"{n} degraded by necessity ({share})"
+    if need:
+        return f"{n} degraded ({share}; {len(need)} by necessity)"
+    return f"{n} degraded ({share})"
 
 
 class GapMap(Vertical):
@@ -131,6 +163,7 @@ class GapMap(Vertical):
         self._cov: TableCoverage | None = None
         self._starts: list[dt.date] = []
         self._note = ""
+        self._need: frozenset[dt.date] = frozenset()
         self._width: int | None = None
         """Width of the last map drawn (None: nothing drawn yet)."""
         self._title = TextLine(id="gap-title")
@@ -140,14 +173,22 @@ class GapMap(Vertical):
         yield self._title
         yield from self._pool
 
-    def show(self, cov: TableCoverage | None, starts: Sequence[dt.date], note: str = "") -> None:
-        """Show `cov` (None: a hint instead of a map). Free when nothing changed: an unchanged
-        table keeps its coverage object from poll to poll (`CoverageCache`)."""
+    def show(
+        self,
+        cov: TableCoverage | None,
+        starts: Sequence[dt.date],
+        note: str = "",
+        need: frozenset[dt.date] = frozenset(),
+    ) -> None:
+        """Show `cov` (None: a hint instead of a map; `need`: its dates degraded by necessity).
+        Free when nothing changed: an unchanged table keeps its coverage object from poll to
+        poll (`CoverageCache`)."""
         width = self.content_region.width or self.app.size.width
         days = list(starts)
-        if cov is self._cov and (days, note, width) == (self._starts, self._note, self._width):
+        key = (days, note, width, need)
+        if cov is self._cov and key == (self._starts, self._note, self._width, self._need):
             return
-        self._cov, self._starts, self._note, self._width = cov, days, note, width
+        self._cov, self._starts, self._note, self._width, self._need = cov, *key
         title = self._title
         if cov is None:
             title.set(Text(note or "select a table to see its gap map", style="dim"))
@@ -157,17 +198,24 @@ class GapMap(Vertical):
         head = Text(f"gaps {cov.name}", style="bold")
         head.append(f"  {cov.present}/{cov.expected} {pct(cov.share)}")
         if cov.degraded:  # before the gaps: the title is cut at the right on narrow screens
-            head.append(f" · {len(cov.degraded)} degraded ({pct(cov.degraded_share)})", "bold")
+            head.append(f" · {degraded_title(cov, need)}", "bold")
         head.append(
             f" · {cov.expected - cov.present} missing in {runs} run{'s' if runs != 1 else ''}"
         )
         if cov.thin:
             head.append(f" · {len(cov.thin)} thin")
         title.set(head)
-        lines, k = strip_lines(cov, self._starts, width)
-        self._render_lines([*lines, legend(k, bool(cov.degraded))])
+        lines, k = strip_lines(cov, self._starts, width, need)
+        chose = len(cov.degraded) > len(need)
+        self._render_lines([*lines, legend(k, chose, bool(need))])
 
-    def show_selection(self, table: str | None, phase: str | None, snap: Snapshot | None) -> None:
+    def show_selection(
+        self,
+        table: str | None,
+        phase: str | None,
+        snap: Snapshot | None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
         """The map of the selected table, or a hint on a phase row or before the first poll."""
         if table is None:
             note = f"phase {phase}: select a table for its gap map · L launches the phase"
@@ -175,11 +223,15 @@ class GapMap(Vertical):
         elif snap is None:
             self.show(None, [], note="waiting for the first poll…")
         else:
-            self.show(snap.tables.get(table), snap.season_starts)
+            cov = snap.tables.get(table)
+            need: frozenset[dt.date] = frozenset()
+            if pipeline is not None and cov is not None and cov.degraded:
+                need = frozenset(readiness.degraded_split(pipeline, snap, table)[0])
+            self.show(cov, snap.season_starts, need=need)
 
     def on_resize(self) -> None:
         if self._cov is not None:
-            self.show(self._cov, self._starts, self._note)
+            self.show(self._cov, self._starts, self._note, self._need)
 
     def _render_lines(self, lines: list[Text]) -> None:
         pool = self._pool
