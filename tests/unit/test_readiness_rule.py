@@ -143,3 +143,24 @@ def test_a_table_without_soft_inputs_is_unchanged_by_the_rule(chain) -> None:
     assert readiness.runnable(pipe, snap, "mid") == _jan(7, 9, 10)
     assert readiness.degraded_by_necessity(pipe, snap, "mid") == []
     assert readiness.degraded_by_choice(pipe, snap, "mid") == []
+
+
+def test_outlook_words_for_launches_and_heals(chain) -> None:
+    """What `m`, `launch --missing` and `watch --heal` say, from the same rule."""
+    from nba_tui.cli.watch import _fallback_note
+
+    pipe, snap = chain
+    o = readiness.outlook(pipe, snap, "ctx")
+    assert (o.fill, o.fallback, o.soft) == (_jan(6, 7, 9, 10), [], [])
+    assert readiness.missing_note(pipe, snap, "ctx") == (
+        "4 missing dates; 4 cannot be filled: no rows in lines there, which nothing backfills"
+    )
+    assert readiness.missing_note(pipe, snap, "pcf") == (
+        "6 missing dates; 4 on fallbacks by necessity (ctx); "
+        "1 cannot be filled: no rows in box there, which nothing backfills"
+    )
+    assert readiness.fallbacks_ahead(pipe, snap, ["mid", "ctx", "pcf"]) == {"pcf": _jan(3, 4, 8, 9)}
+    assert _fallback_note(pipe, snap, "pcf", _jan(3, 4), "launched") == (
+        "; 2 on fallbacks by necessity (ctx)"
+    )
+    assert _fallback_note(pipe, snap, "pcf", _jan(3, 4), "too_big") == ""
