@@ -229,3 +229,20 @@ class LineLog:
                 return False
             view = view[n:]
         return True
+
+
+def lock_held(path: Path) -> bool:
+    """Is an flock on `path` held by a live process? (False when there is no such file.)"""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops a lock we took
+    return False

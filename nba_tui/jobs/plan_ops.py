@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import preflight
+from nba_tui.fsutil import lock_held
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, PreflightFailed
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
     from nba_tui.config import Pipeline
     from nba_tui.jobs.model import JobView
     from nba_tui.jobs.store import Store
+
+
+LIVE_LOCKS = ("runner", "watchdog")
+"""A plan whose `locks/<kind>-<plan>.lock` is held is alive, whatever its file says."""
 
 
 class PlanOps:
@@ -83,7 +88,9 @@ class PlanOps:
         planned = plan_phase(self.pipeline, snapshot, phase, missing=missing)
         if not planned:
             raise JobError(f"nothing to launch in {phase}: no table with a backfill is short")
-        plan = self._new_plan("phase", [phase], missing, skip_preflight)
+        with self._lock("plans", 60.0):  # one plan per table set (see run_phases)
+            self._overlapping([phase], adopt=False)
+            plan = self._new_plan("phase", [phase], missing, skip_preflight)
         plan = self.queue_stage(plan.id, phase, planned)
         if not plan.jobs:
             why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
@@ -141,15 +148,15 @@ class PlanOps:
         """Plan files that cannot be read: id, path and why (listed by `plans`, never dropped)."""
         return self.store.scan_plans()[1]
 
-    def _overlapping(self, phases: list[str]) -> Plan | None:
+    def _overlapping(self, phases: list[str], adopt: bool = True) -> Plan | None:
         """Refuse (JobError naming it) when a live plan holds one of the phases' tables, a
-        damaged plan file included (by its jobs still active); a lost `run` plan of exactly these
-        phases is returned, to be adopted."""
+        damaged plan file included (while its runner or watchdog lives, or by its jobs still
+        active); with `adopt`, a lost `run` plan of exactly these phases is returned instead."""
         mine = set(plan_tables(self.pipeline, phases))
         for p in self.plans():
             if p.state not in (PlanState.RUNNING, PlanState.LOST):
                 continue
-            if p.kind == "run" and p.state is PlanState.LOST and p.phases == phases:
+            if adopt and p.kind == "run" and p.state is PlanState.LOST and p.phases == phases:
                 return p
             common = sorted(mine & set(plan_tables(self.pipeline, p.phases)))
             if common:
@@ -158,6 +165,12 @@ class PlanOps:
                     f"wait for it or `nba-tui cancel {p.id}` first"
                 )
         damaged = {d.id: d for d in self.store.scan_plans()[1]}
+        for d in damaged.values():
+            if any(lock_held(self.store.locks_dir / f"{k}-{d.id}.lock") for k in LIVE_LOCKS):
+                raise JobError(
+                    f"plan {d.id} (damaged: {d.path}) still has a live runner, which rewrites "
+                    "its file; try again in a few seconds"
+                )
         held = sorted(
             {(v.record.plan, v.record.table) for v in self.jobs() if v.state.active}
             & {(pid, t) for pid in damaged for t in mine}

@@ -15,7 +15,6 @@ watchdog's last good read of it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import subprocess
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from nba_tui import config
+from nba_tui.fsutil import lock_held
 from nba_tui.jobs import procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError
@@ -42,23 +42,6 @@ def lock_path(sup: Supervisor, plan_id: str) -> Path:
     return sup.store.locks_dir / f"watchdog-{plan_id}.lock"
 
 
-def held(path: Path) -> bool:
-    """Is the flock on `path` held by a live process (a watchdog)?"""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing drops a lock we took
-    return False
-
-
 class Keeper:
     """The runner's side of the pair: start the plan's watchdog when none holds its lock."""
 
@@ -70,7 +53,7 @@ class Keeper:
         """Cheap when it lives (a poll or one flock try); never raises."""
         if self.proc is not None and self.proc.poll() is None:
             return  # ours, alive (maybe still starting: not holding its lock yet)
-        if held(lock_path(self.sup, self.plan_id)):
+        if lock_held(lock_path(self.sup, self.plan_id)):
             return
         pipeline = self.sup.pipeline
         try:

@@ -15,11 +15,12 @@ import pytest
 from jobs_helpers import wait_for
 
 from nba_tui import morning
+from nba_tui.fsutil import lock_held
 from nba_tui.jobs import procs
 from nba_tui.jobs.model import Damaged, JobState
 from nba_tui.jobs.plans import RESTART_LIMIT, Plan, PlanState, restart_wait
 from nba_tui.jobs.supervisor import JobError, Supervisor
-from nba_tui.jobs.watchdog import held, lock_path
+from nba_tui.jobs.watchdog import lock_path
 from nba_tui.monitor import snapshot_once
 
 SLOW = {"alpha": ["--delay", "0.4"], "beta": ["--delay", "0.4"]}
@@ -53,7 +54,7 @@ def test_kill_9_of_the_watchdog_its_runner_starts_another(make_pipeline) -> None
     assert procs.proc_stat(first).session == first  # its own session: it outlives callers
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: sup.plan(plan.id).watchdog_pid not in (None, first), 30, "a new watchdog")
-    assert held(lock_path(sup, plan.id))
+    assert lock_held(lock_path(sup, plan.id))
     sup.cancel_plan(plan.id)
     second = sup.plan(plan.id).watchdog_pid
     wait_for(lambda: procs.proc_stat(second) is None, 30, "the watchdog exits with its plan")
@@ -165,3 +166,62 @@ def test_twenty_racing_runs_make_one_plan(make_pipeline, tmp_path: Path) -> None
         assert f"plan {pid} already runs" in err and f"nba-tui cancel {pid}" in err, err
     if not ended(sup, pid):  # (under load it may have run to its end meanwhile)
         sup.cancel_plan(pid)
+
+
+def test_a_damaged_plan_whose_runner_lives_refuses_a_new_run(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline(SLOW, max_parallel=1)
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    dog = wait_for(lambda: sup.plan(plan.id).watchdog_pid, 30, "a watchdog")
+    with pytest.raises(JobError, match=f"plan {plan.id} already runs alpha, beta"):
+        sup.launch_phase("p1", snapshot_once(pipe))  # a phase launch over its tables too
+    for pid in (plan.runner_pid, dog):  # frozen: they hold their locks but rewrite nothing
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        sup.store.plan_path(plan.id).write_text("")
+        with pytest.raises(JobError, match=f"plan {plan.id} \\(damaged: .*\\) still has a live"):
+            sup.run_phases(["p1"])
+    finally:
+        for pid in (plan.runner_pid, dog):
+            os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: isinstance(sup.store.read_plan(plan.id), Plan), 30, "the file rewritten")
+    assert len(sup.plans()) == 1
+    sup.cancel_plan(plan.id)
+
+
+def test_a_runner_started_on_a_damaged_plan_stops_with_one_line(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline(SLOW)
+    sup = Supervisor(pipe)
+    plan = Plan(sup.store.new_plan_id(), "run", ["p1"], "me", time.time())
+    sup.store.save_plan(plan)
+    sup.store.plan_path(plan.id).write_text("{not json")
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_tui.jobs.runner", str(pipe.source), plan.id],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stdout.count("\n") == 1 and out.stdout.startswith(f"plan {plan.id}: damaged")
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_runner_log_lines_survive_a_full_disk(tmp_path: Path) -> None:
+    from nba_tui.jobs.runlog import _Log
+
+    log = _Log()
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        log.write("lost 1", full)  # ENOSPC: counted, never raised
+        log.write("lost 2", full)
+    finally:
+        os.close(full)
+    assert log.dropped == 2
+    path = tmp_path / "runner.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        log.write("back", fd)
+    finally:
+        os.close(fd)
+    assert path.read_text() == "[2 log line(s) dropped: No space left on device]\nback\n"
