@@ -245,6 +245,15 @@ class Snapshot:
     note: str | None = None
     """The warehouse's note at this poll (BigQuery: why the partitions strategy fell back to the
     plain query), for one-shot commands that only get the snapshot; None: nothing to say."""
+    asked_at: float | None = None
+    """`time.time()` when the poll asked the warehouse (`Monitor`): every write committed before
+    is counted; a job that ended later may have written rows this snapshot lacks. None: unknown
+    (then `taken_at` is the best bound)."""
+
+    @property
+    def counted_at(self) -> float:
+        """The time up to which every committed write is in the counts."""
+        return self.asked_at if self.asked_at is not None else self.taken_at
 
     def phase_tables(self, pipeline: Pipeline, phase: str) -> list[TableCoverage]:
         return [self.tables[t.name] for t in pipeline.phase(phase).tables]

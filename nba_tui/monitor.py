@@ -181,9 +181,11 @@ class Monitor:
             recount_next = getattr(warehouse, "recount_next", None)
             if recount_next is not None:
                 recount_next()
+        asked = time.time()
         counts = fetch(self.pipeline, warehouse)
         snap = self.coverage.snapshot(self.pipeline, counts, self.start, self.end)
         snap.note = getattr(warehouse, "note", None)
+        snap.asked_at = asked
         return snap
 
     def _after_poll(self) -> None:

@@ -50,6 +50,7 @@ from nba_tui.tui.cells import (
     grid_rows,
     job_rows,
     row_keys,
+    same_coverage,
 )
 from nba_tui.tui.control import (
     JOB_ACTIONS,
@@ -127,6 +128,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._next_jobs = 0.0
         """time.monotonic() at which the next poll / reconcile refresh is due (see `_tick`)."""
         self._state_seen: object = None
+        self._recounts: dict[str, int] = {}
         self._error_shown: str | None = None
         self._note_shown: str | None = None
         self._binding_sig: tuple[str, ...] = ()
@@ -222,8 +224,9 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             return
         for name, cov in snap.tables.items():
             self.rates.setdefault(name, Rate()).add(snap.taken_at, cov.present)
-        if old is not None and _same_coverage(old, snap):
-            return  # an unchanged table keeps its coverage object: nothing on screen moves
+        if old is not None and same_coverage(old, snap):
+            self._redraw_ended_jobs()  # a `counting` job shows its end state now
+            return  # an unchanged table keeps its coverage object: nothing else moves
         if old is None:
             self._select_first_short(snap)
         self._apply_rows()
@@ -477,13 +480,6 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         close = getattr(self.monitor, "close", None)
         if close is not None:
             close()
-
-
-def _same_coverage(old: Snapshot, new: Snapshot) -> bool:
-    """Every table's coverage is the very object of the previous poll (`CoverageCache`)."""
-    if old.tables.keys() != new.tables.keys() or old.expected_dates != new.expected_dates:
-        return False
-    return all(old.tables[name] is cov for name, cov in new.tables.items())
 
 
 def run(pipeline: Pipeline, read_only: bool = False, monitor: Monitor | None = None) -> int:

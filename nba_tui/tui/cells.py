@@ -396,6 +396,8 @@ def grid_rows(
             view = jobs.get(table.name)
             shard = (shards or {}).get(view.id) if view is not None else None
             cells.update(job_cells(view, now, rates.get(table.name), cov, shard))
+            if counting(view, snap):
+                cells["job"] = COUNTING
             rows[table.name] = cells
     return rows
 
@@ -420,7 +422,29 @@ def job_rows(
         shard = (shards or {}).get(view.id) if view is not None else None
         cov = snap.tables.get(name) if snap else None
         out[name] = job_cells(view, now, rates.get(name), cov, shard)
+        if counting(view, snap):
+            out[name]["job"] = COUNTING
     return out
+
+
+COUNTING: Cell = ("counting", "dim")
+"""The job cell of a job that ended after the coverage beside it was counted."""
+
+
+def counting(view: JobView | None, snap: Snapshot | None) -> bool:
+    """The job ended after `snap` asked the warehouse: its end state waits for a poll that
+    counts what it wrote (never `done` beside coverage older than the job's end)."""
+    if view is None or snap is None or view.state.active:
+        return False
+    ended = view.record.ended_at
+    return ended is not None and ended > snap.counted_at
+
+
+def same_coverage(old: Snapshot, new: Snapshot) -> bool:
+    """Every table's coverage is the very object of the previous poll (`CoverageCache`)."""
+    if old.tables.keys() != new.tables.keys() or old.expected_dates != new.expected_dates:
+        return False
+    return all(old.tables[name] is cov for name, cov in new.tables.items())
 
 
 def first_short(pipeline: Pipeline, snap: Snapshot) -> str | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.worker import Worker, WorkerState
 
+from nba_tui.tui.cells import counting, job_rows
 from nba_tui.tui.control import JobCall, JobControl
 from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import ActionDone, JobsRefreshed, LogLines
@@ -30,8 +31,10 @@ from nba_tui.tui.widgets.line import TextLine
 from nba_tui.tui.widgets.logpane import LogPane, LogSource
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nba_tui.config import Pipeline
-    from nba_tui.coverage import Snapshot
+    from nba_tui.coverage import Rate, Snapshot
     from nba_tui.jobs.model import JobView
     from nba_tui.monitor import PollResult
 
@@ -41,6 +44,9 @@ IDLE_JOB_REFRESH_S = 30.0
 """With no active job, a safety net only: any record written (a launch from a shell) changes the
 state version, which the clock checks every tick."""
 JOB_ERROR_RETRY_S = 6.0
+RECOUNTS_PER_JOB = 2
+"""Polls started at once for a job that ended after the coverage beside it was counted (a second
+one when the first had asked the warehouse before the job's end); then the cadence goes on."""
 MIN_POLL_GAP_S = 0.2
 """Least time between the end of one poll and the start of the next (a poll slower than its
 interval must not turn the dashboard into a busy loop)."""
@@ -75,6 +81,9 @@ class Refresh:
         _poll_started: float
         _next_jobs: float
         _state_seen: object
+        _recounts: dict[str, int]
+        rates: dict[str, Rate]
+        clock: Callable[[], float]
 
         @property
         def supervisor(self) -> Any: ...
@@ -143,6 +152,30 @@ class Refresh:
             self._next_poll = next_poll_at(self._poll_started, now, next_in, fresh)
             self.set_timer(max(0.0, self._next_poll - now), self._poll_due, name="next poll")
 
+    def _recount_ended(self) -> None:
+        """A job ended after the last poll asked the warehouse: poll now (its row says
+        `counting` until a poll counts what it wrote), at most RECOUNTS_PER_JOB times a job."""
+        snap = self.snapshot
+        if snap is None or self._polling:
+            return
+        due = [
+            v.id
+            for v in self.jobs.values()
+            if counting(v, snap) and self._recounts.get(v.id, 0) < RECOUNTS_PER_JOB
+        ]
+        for job_id in due:
+            self._recounts[job_id] = self._recounts.get(job_id, 0) + 1
+        if due:
+            self._start_poll()
+
+    def _redraw_ended_jobs(self) -> None:
+        """The job cells of ended jobs (a poll that changed no coverage ends their `counting`)."""
+        ended = [t for t, v in self.jobs.items() if not v.state.active]
+        if ended:
+            now, shards = self.clock(), self.control.shards
+            rows = job_rows(self.pipeline, self.snapshot, self.jobs, self.rates, now, ended, shards)
+            self._ui_grid.apply(rows)
+
     @work(thread=True, group="cost", exit_on_error=False)
     def _cost_worker(self) -> None:
         """BigQuery only: the start-up dry run's bytes per poll and per night, as a toast."""
@@ -209,6 +242,7 @@ class Refresh:
             )
         if msg.jobs is not None:
             self.jobs = msg.jobs
+            self._recount_ended()
         self._add_log_lines(msg.job_id, msg.lines)
         self.jobs_error = msg.error
         self._maybe_reveal()
@@ -222,6 +256,7 @@ class Refresh:
         now = time.monotonic()
         if not self._polling and now >= self._next_poll:
             self._start_poll()
+        self._recount_ended()
         self._check_stale(now)
         if self.supervisor is None or self._jobs_busy:
             return

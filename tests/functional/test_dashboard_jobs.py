@@ -189,3 +189,27 @@ async def test_columns_by_width_and_cursor_kept(pipeline, size) -> None:
         # A changed cell is rewritten, and only that one.
         assert grid.apply({TABLE: {"current": ("2099-01-01", "")}}) == 1
         assert "2099-01-01" in grid.get_cell(TABLE, "current").plain
+
+
+async def test_an_ended_job_is_never_done_beside_coverage_older_than_its_end(pipeline) -> None:
+    """Polls far apart (10 min): when a job ends, its table is polled at once, and until that
+    poll lands the row says `counting`, never `done` beside the count from before the job."""
+    from nba_tui.jobs.supervisor import Supervisor
+
+    slow = pipeline.model_copy(update={"poll": pipeline.poll.model_copy(update={"interval": 600})})
+    app = NbaTuiApp(slow, job_refresh=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        cov = app.snapshot.tables[TABLE]
+        before, days = cov.present, cov.missing[:2]
+        polls = app.polls_done
+        Supervisor(slow).launch(TABLE, dates=days)
+        seen: list[tuple[str, str]] = []
+        while not (seen and seen[-1][0] == "done"):
+            seen.append((cell(app, "job"), cell(app, "dates")))
+            assert len(seen) < 1200, seen[-5:]  # 60 s
+            await pilot.pause(0.05)
+        after = f"{before + 2}/{cov.expected}"
+        assert {dates for word, dates in seen if word == "done"} == {after}, seen[-5:]
+        assert app.polls_done > polls  # the recount, not the 10-minute cadence
+        assert ("running", f"{before}/{cov.expected}") in seen
