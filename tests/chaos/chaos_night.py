@@ -225,7 +225,10 @@ class Night:
             if self.ended() or self.elapsed() > deadline or self.pause_run(gap):
                 self.result.skipped.append(f"{name}: the night ended first")
                 continue
-            why = getattr(self, f"fault_{name}")()
+            try:
+                why = getattr(self, f"fault_{name}")()
+            except (OSError, psutil.Error, subprocess.SubprocessError) as e:
+                why = f"could not: {e}"  # e.g. the job ended between the pick and the kill
             what = f"+{self.elapsed():5.1f}s {name}"
             if why:
                 self.result.skipped.append(f"{what}: {why}")
@@ -408,12 +411,12 @@ class Night:
         return None
 
     def kill_dashboards(self) -> None:
-        for p in self.night_processes():
-            if "nba_tui" in " ".join(p.cmdline()) and p.cmdline()[-2:] == [
-                "--config",
-                str(self.pipe.source),
-            ]:
-                p.kill()
+        tail = ["-m", "nba_tui", "--config", str(self.pipe.source)]
+        found = [p for p in self.night_processes() if p.cmdline()[-4:] == tail]
+        for p in found:
+            p.kill()
+        if not found:
+            self.result.skipped.append(f"+{self.elapsed():5.1f}s dashboard: gone before its kill")
 
     # -- the end -----------------------------------------------------------------------------
     def night_processes(self) -> list[psutil.Process]:

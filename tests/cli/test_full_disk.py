@@ -18,9 +18,14 @@ from pathlib import Path
 import pytest
 from cli_helpers import sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
 
+from nba_tui import config, readiness
 from nba_tui.fsutil import LineLog
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs import procs
+from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.store import Store
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.sample import ensure_warehouse
 
 TABLE = "player_game_summary"
 RANGE = ("--start", "2021-10-19", "--end", "2021-11-05")
@@ -156,3 +161,74 @@ def test_a_line_log_drops_lines_and_says_so_once(tmp_path: Path) -> None:
         "after",
         "and on",
     ]
+
+
+def test_a_night_goes_on_by_itself_through_a_full_state_and_log_disk(tmp_path: Path) -> None:
+    """The issue's scene: state and log directories on a 2 MB tmpfs filled mid-run (15 s), then
+    freed. Nobody types anything: the plan ends done with every date it could fill, no record
+    is left empty, and the runner never stays gone (its watchdog or itself)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chaos"))
+    from chaos_night import write_pipeline
+
+    proj = tmp_path / "proj"
+    write_pipeline(proj, "2022-12-20", "2023-01-15")
+    cfg = proj / "pipeline.yaml"
+    text = cfg.read_text().replace(
+        "log_dir: logs, state_dir: .nba_tui", "log_dir: d/logs, state_dir: d/state"
+    )
+    cfg.write_text(text)
+    pipe = config.load(cfg)
+    ensure_warehouse(pipe)  # the warehouse stays on the real disk
+    with tmpfs(proj / "d", "2m") as disk:
+        started = cli(proj, "run", "phase3", "phase4", "phase5", "--json", pace="0.2")
+        assert started.returncode == 0, started.stderr
+        plan_id = json.loads(started.stdout)["id"]
+        store = Store(pipe.state_dir)
+        sup = Supervisor(pipe)
+        until(lambda: any(v.state.active for v in sup.jobs()), 60, "a job running")
+        filler = fill(disk)
+        full_until = time.monotonic() + 15.0
+        gone_since: float | None = None
+        longest = 0.0
+        while time.monotonic() < full_until or not ended(store, plan_id):
+            if filler.exists() and time.monotonic() >= full_until:
+                filler.unlink()  # space returns
+            plan = store.load_plan(plan_id)
+            alive = plan is not None and procs.same_process(plan.runner_pid, plan.runner_start_time)
+            now = time.monotonic()
+            gone_since = None if alive else (gone_since or now)
+            longest = max(longest, now - gone_since if gone_since else 0.0)
+            assert time.monotonic() < full_until + 240, "the night did not end"
+            time.sleep(0.2)
+        plan = store.load_plan(plan_id)
+        assert plan is not None and plan.state is PlanState.DONE, plan and plan.message
+        assert longest <= 30.0
+        empty = [
+            p.name
+            for d in ("jobs", "plans")
+            for p in (pipe.state_dir / d).glob("*.json")
+            if not p.stat().st_size
+        ]
+        assert empty == []
+    snap = snapshot_once(pipe)
+    for phase in ("phase3", "phase4", "phase5"):
+        for t in pipe.phase(phase).tables:
+            assert readiness.fillable_missing(pipe, snap, t.name) == [], t.name
+
+
+def ended(store: Store, plan_id: str) -> bool:
+    plan = store.load_plan(plan_id)
+    return plan is not None and plan.state not in (PlanState.RUNNING, PlanState.LOST)
+
+
+def test_watch_on_a_full_state_disk_is_one_line(sample: Path) -> None:
+    cfg = sample / "pipeline.yaml"
+    cfg.write_text(cfg.read_text().replace("state_dir: .nba_tui", "state_dir: d/state"))
+    with tmpfs(sample / "d", "1m") as disk:
+        fill(disk)
+        done = cli(sample, "watch", "--once")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nba-tui: "), done.stderr
+    assert "No space left on device" in lines[0]
