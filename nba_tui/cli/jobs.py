@@ -5,7 +5,8 @@
                                     dates, as `l` does (--yes: do not ask); without a terminal
                                     (cron, scripts) it launches what it is told
     nba-tui launch-phase PHASE [--all] [--skip-preflight] [--start D --end D] [--json]
-    nba-tui run PHASE... [--all] [--skip-preflight] [--dry-run] [--strict-cascade] [--shards N]
+    nba-tui run PHASE... [--all] [--skip-preflight] [--strict-cascade] [--shards N]
+                 [--deadline HH:MM] [--dry-run [--argv] [--max-parallel N]]
     nba-tui pause|resume|stop|restart JOB [--json]    (JOB: a job id, or a table name)
     nba-tui pause|resume|stop PLAN [--json]           (PLAN: a plan id, `p` + 6 hex digits:
                                                        acts on every job of the plan)
@@ -20,6 +21,7 @@ the same jobs; it is imported when a command runs (`listings.supervised`), not a
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import os
 import re
@@ -45,6 +47,7 @@ from nba_tui.cli.common import (
     shown,
     take_snapshot,
 )
+from nba_tui.cli.dryrun import dry_run
 from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
@@ -253,7 +256,19 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     check_pace_env()
     check_phases(pipeline, args.phases)
     if args.dry_run:
-        return _dry_run(args, pipeline)
+        snap = dry_run(args, pipeline)
+        if not args.json and not args.argv:
+            from nba_tui.jobs.schedule import plan_tables
+
+            _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
+        return EXIT_OK
+    if args.argv or args.max_parallel:
+        flag = "--argv" if args.argv else "--max-parallel"
+        raise InputError(
+            f"{flag} goes with --dry-run (a what-if); set jobs.max_parallel in "
+            f"{pipeline.source.name} to change the runs"
+        )
+    deadline = _deadline(args.deadline)
     from nba_tui.jobs.schedule import plan_tables
 
     snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
@@ -265,6 +280,7 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             skip_preflight=args.skip_preflight,
             strict_cascade=args.strict_cascade,
             shards=args.shards,
+            deadline=deadline,
         )
     how = "strictly one table after another" if args.strict_cascade else "date by date"
     text = (
@@ -272,48 +288,25 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         f"log {plan.log}); follow with `nba-tui plans`, pause with `nba-tui pause {plan.id}`, "
         f"stop it with `nba-tui stop {plan.id}`; tomorrow: `nba-tui report`"
     )
+    if deadline is not None:
+        from nba_tui.jobs.forecast import clock
+
+        text += f"; plan_late is sent if its forecast end passes {clock(deadline)}"
     emit(args, {**plan.to_json(), "fallbacks_by_necessity": ahead}, text)
     return EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    """The schedule (waves, shards, exact argv) from one poll; nothing is launched."""
-    from nba_tui.jobs.schedule import dry_run, plan_tables, render_dry_run
+def _deadline(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from nba_tui.jobs.plan_text import parse_deadline
 
-    snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
-    waves = dry_run(
-        pipeline,
-        snap,
-        plan_tables(pipeline, args.phases),  # the tables the plan's runner would schedule
-        max_parallel=pipeline.jobs.max_parallel,
-        shards_per_table=args.shards,
-        strict_cascade=args.strict_cascade,
-        skip_preflight=args.skip_preflight,
-    )
-    if args.json:
-        emit_json([_wave_json(pipeline, w) for w in waves])
-    else:
-        sys.stdout.write(render_dry_run(pipeline, waves))  # verbatim: no re-wrapping, no styles
-        _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
-    return EXIT_OK
-
-
-def _wave_json(pipeline: Pipeline, wave: Any) -> dict[str, Any]:
-    from nba_tui.jobs.schedule import shard_argv
-
-    return {
-        "wave": wave.number,
-        "shards": [
-            {
-                "table": s.table,
-                "dates": [d.isoformat() for d in s.dates],
-                "shard": s.index + 1,
-                "of": s.count,
-                "argv": shard_argv(pipeline, s),
-            }
-            for s in wave.shards
-        ],
-    }
+    try:
+        return parse_deadline(text, dt.datetime.now().astimezone())
+    except ValueError:
+        raise InputError(
+            f"--deadline {text!r}: write HH:MM (the next such time) or YYYY-MM-DDTHH:MM"
+        ) from None
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -346,7 +339,19 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--skip-preflight", action="store_true", help="run dates on soft-input fallbacks"
     )
-    p.add_argument("--dry-run", action="store_true", help="print the schedule, launch nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan and its forecast, launch nothing"
+    )
+    p.add_argument("--argv", action="store_true", help="with --dry-run: every shard's argv")
+    p.add_argument(
+        "--max-parallel",
+        type=bounded_int(1, 256),
+        metavar="N",
+        help="with --dry-run: what if jobs.max_parallel were N",
+    )
+    p.add_argument(
+        "--deadline", metavar="HH:MM", help="send plan_late if the forecast end passes it"
+    )
     p.add_argument(
         "--strict-cascade", action="store_true", help="today's order: one table after another"
     )

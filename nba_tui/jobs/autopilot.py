@@ -31,11 +31,13 @@ from collections.abc import Callable
 from nba_tui import alerts, readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs import decide, schedule, watchdog
+from nba_tui.jobs import decide, forecast, schedule, watchdog
+from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.runlog import say
+from nba_tui.jobs.schedule import schedule_dates
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.words import state_text, state_word
@@ -43,6 +45,8 @@ from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
 HAS_ROWS = (DateState.PRESENT, DateState.THIN)
+FORECAST_EVERY = 10.0
+"""Seconds between two forecasts of a running plan (a simulation costs a poll's worth of CPU)."""
 ORPHAN = "never started: its plan runner died before starting it (its dates go to a new shard)"
 RELEASED = "never started: not all its dates can be ready in this plan (the rest run as shards)"
 
@@ -64,6 +68,7 @@ class Autopilot:
         """The last plan read or written whole: a damaged plan file is rewritten from it."""
         self.alerts = alerts.Deliverer(self.pipeline, plan_id)
         """Hooks run by a worker thread (a slow hook never delays a shard)."""
+        self.foreseen = 0.0
 
     # -- events -----------------------------------------------------------------------------------
     def emit(
@@ -155,10 +160,37 @@ class Autopilot:
         plan = self.phases_ready(plan, snap)
         active = [v for v in views if v.state.active]
         busy = sum(1 for v in every if v.state in (JobState.RUNNING, JobState.PAUSED))
+        plan = self.foresee(plan, snap, every)
         started = 0 if plan.paused else self.start(plan, snap, views, busy)
         if active or started or plan.paused or decide.waiting_retry(plan, time.time()):
             return None
         return self.finish(plan, snap, tables)
+
+    def foresee(self, plan: Plan, snap: Snapshot, every: list[JobView]) -> Plan:
+        """Every FORECAST_EVERY seconds: the plan's forecast end into the plan file, and
+        plan_late once when it passes the plan's deadline."""
+        now = time.time()
+        if now - self.foreseen < FORECAST_EVERY:
+            return plan
+        self.foreseen = now
+        f = forecast.for_plan(self.pipeline, plan, snap, every, now)
+        late = plan.deadline is not None and f.end > plan.deadline and not plan.late_sent
+        if late:
+            self.emit(
+                "plan_late",
+                None,
+                [],
+                f"forecast end {forecast.clock(f.end)} passes the deadline "
+                f"{forecast.clock(plan.deadline or 0)}",
+            )
+
+        def apply(p: Plan) -> None:
+            p.forecast_end, p.forecast_at, p.forecast_note = f.end, now, f.note()
+            p.forecast_first = p.forecast_first or f.end
+            p.planned = p.planned or {t: tf.dates for t, tf in f.tables.items()}
+            p.late_sent = p.late_sent or late
+
+        return self.update(apply)
 
     def adopt_members(self, plan: Plan, views: list[JobView]) -> None:
         """A runner killed between starting a shard and listing it leaves a job whose record
@@ -377,27 +409,6 @@ class Autopilot:
         self.update(apply)
         say(f"plan {self.plan_id} {state} {message or ''}")
         return 0 if state is PlanState.DONE else 1
-
-
-def member(v: JobView) -> decide.Member:
-    """A job of the plan as `decide` sees it."""
-    r = v.record
-    reserved = v.state is JobState.QUEUED and r.shim_pid is None and not r.shard
-    active = v.state.active and not reserved
-    return decide.Member(v.id, r.table, frozenset(schedule_dates(r)), active, reserved)
-
-
-def schedule_dates(rec: object) -> set[dt.date]:
-    """The dates a shard record asks for (its `dates`, or every day of its range)."""
-    dates = getattr(rec, "dates", None)
-    try:
-        if dates is not None:
-            return {dt.date.fromisoformat(d) for d in dates}
-        lo = dt.date.fromisoformat(getattr(rec, "start", "") or "")
-        hi = dt.date.fromisoformat(getattr(rec, "end", "") or "")
-    except ValueError:
-        return set()
-    return {lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)}
 
 
 def shard_entry(v: JobView) -> dict:

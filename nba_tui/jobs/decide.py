@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import schedule
+from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan
 
 
@@ -41,6 +42,14 @@ class Member:
     """Running, paused, or queued and taken by its shim: it covers its dates and takes a slot."""
     reserved: bool = False
     """Queued up front by the plan and never started (see the module docstring)."""
+
+
+def member(v: JobView) -> Member:
+    """A job of the plan as `decide` sees it."""
+    r = v.record
+    reserved = v.state is JobState.QUEUED and r.shim_pid is None and not r.shard
+    active = v.state.active and not reserved
+    return Member(v.id, r.table, frozenset(schedule.schedule_dates(r)), active, reserved)
 
 
 @dataclass

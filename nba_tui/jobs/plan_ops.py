@@ -108,6 +108,7 @@ class PlanOps:
         skip_preflight: bool = False,
         strict_cascade: bool = False,
         shards: int | None = None,
+        deadline: float | None = None,
     ) -> Plan:
         """A pipelined plan over the phases' tables (jobs/autopilot.py), or today's cascade with
         `strict_cascade=True, shards=1`. A running plan of the same phases whose runner is gone
@@ -130,6 +131,7 @@ class PlanOps:
 
             def settings(p: Plan) -> None:
                 p.strict_cascade, p.shards_per_table = strict_cascade, shards
+                p.deadline = deadline
 
             plan = self.store.update_plan(plan.id, settings) or plan
             return self._start_runner(plan)

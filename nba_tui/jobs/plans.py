@@ -130,6 +130,19 @@ class Plan:
     dashboard, run), "old_pid"} (`restart_wait`: back-off and limit)."""
     watchdog_pid: int | None = None
     """The plan's watchdog (jobs/watchdog.py): it restarts the runner, the runner restarts it."""
+    # -- the forecast (jobs/forecast.py; written by the runner every FORECAST_EVERY seconds) ----
+    deadline: float | None = None
+    """`run --deadline`: epoch seconds; plan_late is sent once when the forecast end passes it."""
+    late_sent: bool = False
+    forecast_end: float | None = None
+    """Epoch seconds the plan is forecast to end (the runner's last forecast)."""
+    forecast_first: float | None = None
+    """The first forecast end (for the report's forecast vs actual)."""
+    forecast_at: float | None = None
+    forecast_note: str = ""
+    """How sure the forecast is: which tables' rates are guessed ("" when all are learned)."""
+    planned: dict[str, int] = field(default_factory=dict)
+    """Table -> dates the plan runs, from its first forecast (a total that does not grow)."""
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -209,6 +222,13 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "scope": (dict, type(None)),
     "restarts": list,
     "watchdog_pid": (int, type(None)),
+    "deadline": _OPT_NUM,
+    "late_sent": bool,
+    "forecast_end": _OPT_NUM,
+    "forecast_first": _OPT_NUM,
+    "forecast_at": _OPT_NUM,
+    "forecast_note": str,
+    "planned": dict,
 }
 
 RESTART_WINDOW = 600.0

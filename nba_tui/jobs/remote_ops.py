@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nba_tui import commands
 from nba_tui.jobs import procs
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.drivers import (
@@ -105,15 +106,11 @@ class RemoteOps:
         days: Sequence[dt.date] | None,
     ) -> tuple[dt.date | None, dt.date | None, Sequence[dt.date] | None]:
         """Cloud Run tasks slice a list of dates (nba_tui/task.py): a range becomes its days."""
-        if engine != "cloudrun" or days is not None:
-            return start, end, days
-        first, last = start or self.pipeline.range.start, end or self.pipeline.range.end
-        return None, None, [first + dt.timedelta(n) for n in range((last - first).days + 1)]
+        return commands.engine_dates(self.pipeline, engine, start, end, days)
 
     def engine_python(self, engine: str) -> str | None:
         """{python} in a backfill command: the image's for Cloud Run, else ours."""
-        cr = self.pipeline.jobs.cloudrun
-        return cr.python if engine == "cloudrun" and cr is not None else None
+        return commands.engine_python(self.pipeline, engine)
 
     # -- honest pause -------------------------------------------------------------------------
     def pause_remote(self, rec: JobRecord) -> JobView:

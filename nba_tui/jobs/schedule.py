@@ -1,6 +1,6 @@
 """Shards and waves: how a plan's missing-and-ready dates become jobs (pure, no IO).
 
-The pipelined runner (runner.py) and `nba-tui run --dry-run` share these rules:
+The pipelined runner (autopilot.py) and `nba-tui run --dry-run` share these rules:
 
 * `make_shards(dates, n)` splits a table's dates into at most `n` balanced shards, each a
   contiguous run of dates where the dates allow it (shards follow the dates' own runs first);
@@ -10,15 +10,14 @@ The pipelined runner (runner.py) and `nba-tui run --dry-run` share these rules:
   other table, upstream first (they unblock the others), then to the table with the most dates
   per shard (a table holds up to `max_parallel` shards, running ones included); a table whose
   backfill is not `shardable` never has more than one job at a time;
-* `dry_run` simulates the plan on one snapshot: wave 1 is what would start now, wave n+1 what
-  would start once wave n filled its dates (every shard succeeding), the wavefront included;
-* `render_dry_run` prints the waves with each shard's exact argv, within 80 columns.
+* `demands` + `allocate` make one tick's decision (decide.py), which the runner takes on the
+  real clock and the forecast (forecast.py, `run --dry-run`) on a virtual one;
+* `shard_argv` is the argv the runner launches for a shard (engine included).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -31,9 +30,6 @@ MAX_SHARD_DATES = 60
 the slots re-balance towards the tables whose dates just became ready (the wavefront)."""
 MIN_SHARD_DATES = 4
 """...and at least this many (a shard costs a process start and a warehouse open)."""
-MAX_WAVES = 200
-"""A dry run stops after this many waves (a schedule that long is said, not printed)."""
-WIDTH = 80
 
 
 @dataclass(frozen=True)
@@ -70,12 +66,6 @@ class Shard:
 def shard_label(dates: Sequence[dt.date]) -> str:
     """`first_last`: distinct for disjoint shards of a table (they never share both ends)."""
     return f"{min(dates).isoformat()}_{max(dates).isoformat()}"
-
-
-@dataclass
-class Wave:
-    number: int
-    shards: list[Shard]
 
 
 @dataclass
@@ -211,14 +201,14 @@ def plan_tables(pipeline: Pipeline, phases: Sequence[str]) -> list[str]:
 
 
 def shard_argv(pipeline: Pipeline, shard: Shard) -> list[str]:
-    """The exact argv of a shard: a range when its dates are contiguous, else `--dates`; its
-    own checkpoint (`commands.render_argv(shard=...)`)."""
+    """The exact argv the runner launches for a shard: a range when its dates are contiguous,
+    else `--dates`; its own checkpoint; its engine's dates and python (`commands.launch_argv`)."""
     t = pipeline.table(shard.table)
     if shard.contiguous:
-        return commands.render_argv(
+        return commands.launch_argv(
             pipeline, t, start=shard.start, end=shard.end, shard=shard.label
         )
-    return commands.render_argv(pipeline, t, dates=shard.dates, shard=shard.label)
+    return commands.launch_argv(pipeline, t, dates=shard.dates, shard=shard.label)
 
 
 @dataclass
@@ -293,8 +283,21 @@ def demands(
     return out
 
 
+def schedule_dates(rec: object) -> set[dt.date]:
+    """The dates a shard record asks for (its `dates`, or every day of its range)."""
+    dates = getattr(rec, "dates", None)
+    try:
+        if dates is not None:
+            return {dt.date.fromisoformat(d) for d in dates}
+        lo = dt.date.fromisoformat(getattr(rec, "start", "") or "")
+        hi = dt.date.fromisoformat(getattr(rec, "end", "") or "")
+    except ValueError:
+        return set()
+    return {lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)}
+
+
 def filled(snapshot: Snapshot, done: dict[str, list[dt.date]]) -> Snapshot:
-    """The snapshot as it would read once `done`'s dates have rows (for the dry run)."""
+    """The snapshot as it would read once `done`'s dates have rows (for the forecast)."""
     tables = dict(snapshot.tables)
     for name, days in done.items():
         cov = tables[name]
@@ -305,82 +308,3 @@ def filled(snapshot: Snapshot, done: dict[str, list[dt.date]]) -> Snapshot:
         present = cov.present + sum(1 for d in days if cov.states.get(d) is DateState.MISSING)
         tables[name] = replace(cov, states=states, present=present)
     return replace(snapshot, tables=tables)
-
-
-def dry_run(
-    pipeline: Pipeline,
-    snapshot: Snapshot,
-    tables: Sequence[str],
-    *,
-    max_parallel: int,
-    shards_per_table: int | None,
-    strict_cascade: bool,
-    skip_preflight: bool,
-) -> list[Wave]:
-    """What would start now (wave 1), and after each wave filled its dates (every shard
-    succeeding and nothing else writing), until nothing is left to start."""
-    waves: list[Wave] = []
-    gate = Gate()
-    snap = snapshot
-    for number in range(1, MAX_WAVES + 1):
-        want = demands(
-            pipeline,
-            snap,
-            tables,
-            gate,
-            skip_preflight=skip_preflight,
-            strict_cascade=strict_cascade,
-        )
-        per_table = 1 if strict_cascade else shards_per_table
-        shards = allocate(
-            want,
-            max_parallel,
-            shards_per_table=per_table,
-            max_dates=None if strict_cascade else MAX_SHARD_DATES,
-            expected=snapshot.expected_dates,
-            width=max_parallel,
-        )
-        if not shards:
-            break
-        waves.append(Wave(number, shards))
-        done: dict[str, list[dt.date]] = {}
-        for s in shards:
-            done.setdefault(s.table, []).extend(s.dates)
-            gate.started.add(s.table)
-        snap = filled(snap, done)
-    return waves
-
-
-def _wrap(argv: Sequence[str], indent: str = "    ") -> list[str]:
-    """Argv as copy-pasteable shell words, continued with ` \\` within WIDTH columns (a single
-    word longer than the line is kept whole)."""
-    lines: list[str] = []
-    cur = indent
-    for word in (shlex.quote(a) for a in argv):
-        if cur.strip() and len(cur) + 1 + len(word) + 2 > WIDTH:
-            lines.append(cur + " \\")
-            cur = indent + "  " + word
-        else:
-            cur = cur + (" " if cur.strip() else "") + word
-    lines.append(cur)
-    return lines
-
-
-def render_dry_run(pipeline: Pipeline, waves: Sequence[Wave]) -> str:
-    """The waves, their shards and each shard's exact argv (printed verbatim by the CLI)."""
-    if not waves:
-        return "nothing to run: no table of these phases has missing dates that can be ready\n"
-    n = sum(len(w.shards) for w in waves)
-    out = [f"{len(waves)} wave(s), {n} shard(s); nothing is launched"]
-    for w in waves:
-        out.append(f"wave {w.number}: {len(w.shards)} shard(s)")
-        for s in w.shards:
-            span = s.start.isoformat() if s.start == s.end else f"{s.start}..{s.end}"
-            out.append(
-                f"  {s.table} {span} ({len(s.dates)} date{'s' if len(s.dates) != 1 else ''}, "
-                f"shard {s.index + 1}/{s.count})"
-            )
-            out.extend(_wrap(shard_argv(pipeline, s)))
-    if len(waves) >= MAX_WAVES:
-        out.append(f"(stopped after {MAX_WAVES} waves)")
-    return "\n".join(out) + "\n"

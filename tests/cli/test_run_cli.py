@@ -14,36 +14,54 @@ from nba_tui import config as cfg
 from nba_tui.jobs import procs
 from nba_tui.jobs.model import JobState
 from nba_tui.jobs.plans import Plan, PlanState
-from nba_tui.jobs.schedule import dry_run, plan_tables, render_dry_run
 from nba_tui.jobs.supervisor import Supervisor
-from nba_tui.monitor import snapshot_once
 
 
-def test_dry_run_prints_the_schedule_verbatim_and_launches_nothing(sample: Path) -> None:
-    pipeline = cfg.load(sample / "pipeline.yaml")
+def test_dry_run_prints_a_summary_and_launches_nothing(sample: Path) -> None:
     out = run_cli(sample, "run", "phase5", "phase4", "--dry-run", "--shards", "2")
     assert out.returncode == 0, out.stderr
-    snap = snapshot_once(pipeline, pipeline.range.start, pipeline.range.end)
-    waves = dry_run(
-        pipeline,
-        snap,
-        plan_tables(pipeline, ["phase4", "phase5"]),
-        max_parallel=pipeline.jobs.max_parallel,
-        shards_per_table=2,
-        strict_cascade=False,
-        skip_preflight=False,
-    )
-    assert waves, "the incident's state has phase 4 dates to run"
-    assert out.stdout == render_dry_run(pipeline, waves)
+    lines = out.stdout.splitlines()
+    assert lines[0].endswith("at max_parallel 3; nothing is launched")
+    assert any(line.startswith("player_composite_factors ") for line in lines)
+    assert any(line.startswith("forecast end ") for line in lines)
+    assert "held back:" in lines and lines[-1] == "the exact commands: add --argv"
+    assert all(len(line) <= 80 for line in lines)
     assert not (sample / ".nba_tui" / "plans").exists() or not os.listdir(
         sample / ".nba_tui" / "plans"
     )
     assert not (sample / ".nba_tui" / "jobs").exists() or not [
         n for n in os.listdir(sample / ".nba_tui" / "jobs") if n.endswith(".json")
     ]
-    strict = run_cli(sample, "run", "phase4", "--dry-run", "--strict-cascade", "--json")
-    assert strict.returncode == 0
-    assert '"wave": 1' in strict.stdout
+    # what-if: more slots end the night sooner; one slot later
+    wide = json.loads(run_cli(sample, "run", "phase4", "--dry-run", "--json").stdout)
+    wider = run_cli(sample, "run", "phase4", "--dry-run", "--json", "--max-parallel", "8")
+    narrow = run_cli(sample, "run", "phase4", "--dry-run", "--json", "--max-parallel", "1")
+    assert json.loads(wider.stdout)["seconds"] < wide["seconds"]
+    assert json.loads(narrow.stdout)["seconds"] > wide["seconds"]
+    refused = run_cli(sample, "run", "phase4", "--max-parallel", "8")
+    assert refused.returncode == 2 and "--max-parallel goes with --dry-run" in refused.stderr
+
+
+def test_dry_run_argv_is_what_run_launches(sample: Path) -> None:
+    listing = run_cli(sample, "run", "phase4", "--dry-run", "--argv")
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.splitlines()[1].startswith("+0s ")
+    planned = json.loads(run_cli(sample, "run", "phase4", "--dry-run", "--json").stdout)
+    first = sorted(s["argv"] for s in planned["shards"] if s["start_s"] == 0)
+    assert first, "the incident's state has phase 4 dates ready now"
+    pipeline = cfg.load(sample / "pipeline.yaml")
+    sup = Supervisor(pipeline)
+    os.environ["NBA_TUI_SAMPLE_PACE"] = "5"  # slow: nothing ends before the first shards start
+    try:
+        plan = sup.run_phases(["phase4"])
+        deadline = time.monotonic() + 60
+        while len(sup.plan(plan.id).jobs) < len(first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        launched = sorted(sup.job(j).record.argv for j in sup.plan(plan.id).jobs[: len(first)])
+    finally:
+        del os.environ["NBA_TUI_SAMPLE_PACE"]
+        sup.cancel_plan(plan.id)
+    assert launched == first
 
 
 def _wait(sup: Supervisor, job_id: str, state: JobState, timeout: float = 30) -> None:

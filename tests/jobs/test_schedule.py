@@ -9,14 +9,9 @@ from autopilot_helpers import small_warehouse
 
 from nba_tui import config
 from nba_tui.commands import checkpoint_path
-from nba_tui.jobs.schedule import (
-    Demand,
-    allocate,
-    dry_run,
-    make_shards,
-    render_dry_run,
-    shard_label,
-)
+from nba_tui.jobs.forecast import Rates, dry_plan, simulate
+from nba_tui.jobs.plan_text import render_argv
+from nba_tui.jobs.schedule import Demand, allocate, make_shards, shard_label
 from nba_tui.monitor import snapshot_once
 
 D = [dt.date(2024, 1, d) for d in range(1, 31)]
@@ -42,21 +37,19 @@ phases:
       - {name: b, table: ana.b, depends_on: [{table: a, lookback_days: 1}], backfill: *bf}
 """
 
-EXPECTED = """3 wave(s), 5 shard(s); nothing is launched
-wave 1: 2 shard(s)
-  a 2024-01-05..2024-01-08 (4 dates, shard 1/1)
+EXPECTED = """5 shard(s) in start order; nothing is launched
++0s a 2024-01-05..2024-01-08 (4 dates)
     backfill a --from 2024-01-05 --to 2024-01-08
-  b 2024-01-01..2024-01-04 (4 dates, shard 1/1)
++0s b 2024-01-01..2024-01-04 (4 dates)
     backfill b --from 2024-01-01 --to 2024-01-04
-wave 2: 2 shard(s)
-  a 2024-01-09..2024-01-10 (2 dates, shard 1/1)
++4s a 2024-01-09..2024-01-10 (2 dates)
     backfill a --from 2024-01-09 --to 2024-01-10
-  b 2024-01-05..2024-01-08 (4 dates, shard 1/1)
++6s b 2024-01-05..2024-01-08 (4 dates)
     backfill b --from 2024-01-05 --to 2024-01-08
-wave 3: 1 shard(s)
-  b 2024-01-09..2024-01-10 (2 dates, shard 1/1)
++14s b 2024-01-09..2024-01-10 (2 dates)
     backfill b --from 2024-01-09 --to 2024-01-10
 """
+RATES = Rates({"a": 1.0, "b": 2.0}, {"a": "history", "b": "history"}, 0.0, 0.0)
 
 
 def test_make_shards_contiguous_and_balanced() -> None:
@@ -84,34 +77,20 @@ def test_allocate_one_shard_each_upstream_first_and_never_two_unshardable() -> N
     assert len(dates) == len(set(dates))
 
 
-def test_render_dry_run_exactly(tmp_path: Path) -> None:
+def test_render_argv_exactly_in_the_runners_order(tmp_path: Path) -> None:
     (tmp_path / "pipeline.yaml").write_text(YAML)
     pipe = config.load(tmp_path / "pipeline.yaml")
     small_warehouse(pipe, [d.isoformat() for d in D[:10]], {"a": 4, "b": 0})
-    waves = dry_run(
-        pipe,
-        snapshot_once(pipe),
-        ["a", "b"],
-        max_parallel=2,
-        shards_per_table=None,
-        strict_cascade=False,
-        skip_preflight=False,
-    )
-    assert render_dry_run(pipe, waves) == EXPECTED
-    strict = dry_run(
-        pipe,
-        snapshot_once(pipe),
-        ["a", "b"],
-        max_parallel=2,
-        shards_per_table=1,
-        strict_cascade=True,
-        skip_preflight=False,
-    )
-    assert [[(s.table, s.start, s.end) for s in w.shards] for w in strict] == [
-        [("a", D[4], D[9])],
-        [("b", D[0], D[9])],
+    f = simulate(pipe, snapshot_once(pipe), dry_plan(pipe, ["p1"]), RATES, now=0.0)
+    assert render_argv(pipe, f) == EXPECTED
+    plan = dry_plan(pipe, ["p1"], shards=1, strict_cascade=True)
+    strict = simulate(pipe, snapshot_once(pipe), plan, RATES, now=0.0)
+    # the strict cascade: b starts once the whole of a ended (6 dates at 1 s)
+    assert [(t, s.table, s.start, s.end) for t, s in strict.starts] == [
+        (0.0, "a", D[4], D[9]),
+        (6.0, "b", D[0], D[9]),
     ]
-    assert all(len(line) <= 80 for line in render_dry_run(pipe, waves).splitlines())
+    assert all(len(line) <= 80 for line in render_argv(pipe, f).splitlines())
 
 
 def test_each_shard_has_its_own_checkpoint(tmp_path: Path) -> None:

@@ -70,8 +70,7 @@ def render_argv(pipeline: Pipeline, rec: JobRecord) -> list[str]:
     days = [dt.date.fromisoformat(d) for d in rec.dates] if rec.dates is not None else None
     start = dt.date.fromisoformat(rec.start) if rec.start else None
     end = dt.date.fromisoformat(rec.end) if rec.end else None
-    cr = pipeline.jobs.cloudrun
-    python = cr.python if rec.engine == "cloudrun" and cr is not None else None
+    python = commands.engine_python(pipeline, rec.engine)
     return commands.render_argv(
         pipeline, table, start=start, end=end, dates=days, shard=rec.shard, python=python
     )

@@ -1,0 +1,367 @@
+"""The forecast: when will a plan end? (pure: no Textual, no warehouse, no processes).
+
+Two parts:
+
+* `learn` turns this pipeline's own jobs into seconds per date per table. Ended shards give a
+  fit of `overhead + dates x seconds_per_date` (their records: dates asked, unpaused running
+  time); a running shard's progress lines (`Progress.dates_per_min`) replace its table's
+  figure as soon as they exist, so a night without history uses its first shards' rates. A
+  table with neither borrows the median of the others (`source` says "guess").
+* `simulate` plays the plan on a virtual clock through the runner's own per-tick decision
+  (`decide.decide`: readiness, look-backs, the free `max_parallel` slots, shard sizes, reserved
+  jobs, quarantined dates and the retries' back-off at the virtual `now`), so the forecast and
+  the real run cannot disagree about order. Every shard is taken to succeed; the shards running
+  now end when their remaining dates are done at their table's rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from nba_tui.config import Pipeline
+from nba_tui.coverage import DateState, Snapshot
+from nba_tui.jobs import decide, schedule
+from nba_tui.jobs.model import JobState, JobView
+from nba_tui.jobs.plans import Plan, order_phases
+
+GUESS_SECONDS = 1.0
+"""Seconds per date of a table when no table of the pipeline has any history or live rate."""
+HANDOFF = 0.3
+"""Seconds between a slot freeing and the runner starting the next shard (its tick's poll)."""
+MAX_EVENTS = 20_000
+"""A simulation stops after this many shard starts (`Forecast.complete` is then false)."""
+
+
+@dataclass
+class Rates:
+    """Seconds per date per table, and where each figure comes from."""
+
+    per_date: dict[str, float] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    """table -> "history" (ended shards), "live" (running shards' progress) or "guess"."""
+    overhead: float = 0.0
+    """Seconds a shard costs beyond its dates (process start, warehouse open)."""
+    handoff: float = HANDOFF
+
+    def of(self, table: str) -> float:
+        if table in self.per_date:
+            return self.per_date[table]
+        known = list(self.per_date.values())
+        return statistics.median(known) if known else GUESS_SECONDS
+
+    def seconds(self, table: str, n: int) -> float:
+        """How long a shard of `n` dates of `table` runs."""
+        return self.overhead + n * self.of(table)
+
+    def guessed(self, tables: Iterable[str]) -> list[str]:
+        """The tables among `tables` whose rate is a guess (no history, no running shard)."""
+        return [t for t in tables if self.source.get(t) not in ("history", "live")]
+
+
+def record_dates(view: JobView, expected: set[dt.date] | None = None) -> int:
+    """Dates a shard's record asks for (of a range: the expected dates in it)."""
+    r = view.record
+    if r.dates is not None:
+        return len(r.dates)
+    try:
+        lo, hi = dt.date.fromisoformat(r.start or ""), dt.date.fromisoformat(r.end or "")
+    except ValueError:
+        return 0
+    days = [lo + dt.timedelta(n) for n in range((hi - lo).days + 1)]
+    return sum(1 for d in days if expected is None or d in expected)
+
+
+def _fit(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """(overhead, seconds per date) by least squares over (dates, seconds), both >= 0."""
+    n = len(points)
+    sx = sum(p[0] for p in points)
+    sy = sum(p[1] for p in points)
+    sxx = sum(p[0] * p[0] for p in points)
+    sxy = sum(p[0] * p[1] for p in points)
+    den = n * sxx - sx * sx
+    if n >= 2 and den > 0:
+        slope = (n * sxy - sx * sy) / den
+        icpt = (sy - slope * sx) / n
+        if slope > 0 and icpt >= 0:
+            return icpt, slope
+    return 0.0, (sy / sx if sx else 0.0)
+
+
+def learn(
+    views: Iterable[JobView], expected: set[dt.date] | None = None, *, history: int = 40
+) -> Rates:
+    """Rates from ended shards (the last `history` done ones per table) and running ones."""
+    done: dict[str, list[tuple[int, float]]] = {}
+    live: dict[str, list[float]] = {}
+    for v in sorted(views, key=lambda v: v.record.ended_at or 0.0):
+        r = v.record
+        if r.state is JobState.DONE and r.started_at and r.ended_at:
+            n = record_dates(v, expected)
+            took = r.ended_at - r.started_at - (r.paused_total or 0.0)
+            if n > 0 and took > 0:
+                done.setdefault(r.table, []).append((n, took))
+        elif r.state is JobState.RUNNING and v.progress.dates_per_min:
+            live.setdefault(r.table, []).append(60.0 / v.progress.dates_per_min)
+    out = Rates()
+    overheads: list[float] = []
+    for table, points in done.items():
+        icpt, slope = _fit(points[-history:])
+        out.per_date[table], out.source[table] = slope, "history"
+        overheads.append(icpt)
+    if overheads:
+        out.overhead = statistics.median(overheads)
+    for table, rates in live.items():
+        out.per_date[table], out.source[table] = statistics.fmean(rates), "live"
+    return out
+
+
+@dataclass
+class Running:
+    """A shard running now: its dates and the seconds it still needs."""
+
+    table: str
+    dates: list[dt.date]
+    left: float
+    id: str = ""
+
+
+def running_now(views: Iterable[JobView], rates: Rates, now: float) -> list[Running]:
+    """The plan's jobs that take a slot now (`decide.member(v).active`) with their remaining
+    seconds: from their progress lines, else their expected length less their running time."""
+    out = []
+    for v in views:
+        m = decide.member(v)
+        if not m.active:
+            continue
+        r, days = v.record, sorted(m.dates)
+        total = v.progress.total or len(days)
+        if not r.started_at:
+            left = rates.seconds(r.table, len(days))
+        elif v.progress.done:
+            left = max(0, total - v.progress.done) * rates.of(r.table)
+        else:
+            ran = now - r.started_at - (r.paused_total or 0.0)
+            left = max(0.0, rates.seconds(r.table, len(days)) - ran)
+        out.append(Running(r.table, days, left, v.id))
+    return out
+
+
+@dataclass
+class TableForecast:
+    table: str
+    dates: int = 0
+    """Dates this plan will still start for the table (running shards included)."""
+    shards: int = 0
+    start: float | None = None
+    """Seconds from now when its first new shard starts (0: one runs now)."""
+    end: float = 0.0
+    """Seconds from now when its last shard ends."""
+    rate: float = 0.0
+    source: str = "guess"
+
+
+@dataclass
+class Forecast:
+    now: float
+    """Epoch seconds the simulation started from."""
+    seconds: float
+    """Seconds from `now` to the plan's end."""
+    tables: dict[str, TableForecast]
+    guessed: list[str]
+    """Tables with dates to run whose rate is a guess."""
+    complete: bool = True
+    starts: list[tuple[float, schedule.Shard]] = field(default_factory=list, repr=False)
+    """Every shard the simulation started, with its start (seconds from `now`), in order."""
+    final: Snapshot | None = field(default=None, repr=False)
+    """The snapshot once every simulated shard filled its dates (what is left is held)."""
+
+    @property
+    def end(self) -> float:
+        return self.now + self.seconds
+
+    def note(self) -> str:
+        """One line on how sure the forecast is ("" when every rate is learned)."""
+        if not self.guessed:
+            return ""
+        n = len(self.guessed)
+        what = self.guessed[0] if n == 1 else f"{n} tables"
+        return f"no history for {what}: rates guessed until the first shards report"
+
+
+def dry_plan(
+    pipeline: Pipeline,
+    phases: Sequence[str],
+    *,
+    shards: int | None = None,
+    strict_cascade: bool = False,
+    skip_preflight: bool = False,
+) -> Plan:
+    """The plan `run PHASES` would create (never stored): what a dry run simulates."""
+    plan = Plan("dry-run", "run", order_phases(pipeline, phases), "", 0.0)
+    plan.skip_preflight, plan.strict_cascade = skip_preflight, strict_cascade
+    plan.shards_per_table = shards
+    return plan
+
+
+def with_max_parallel(pipeline: Pipeline, n: int | None) -> Pipeline:
+    """The pipeline with `jobs.max_parallel` = n (a what-if; the file is not touched)."""
+    if n is None or n == pipeline.jobs.max_parallel:
+        return pipeline
+    jobs = pipeline.jobs.model_copy(update={"max_parallel": n})
+    return pipeline.model_copy(update={"jobs": jobs})
+
+
+class _Night:
+    """One simulated night: the runner's decisions on a virtual clock (see `simulate`)."""
+
+    def __init__(
+        self, pipeline: Pipeline, snapshot: Snapshot, plan: Plan, rates: Rates, now: float
+    ) -> None:
+        self.pipeline, self.snap, self.plan, self.rates, self.now = (
+            pipeline,
+            snapshot,
+            plan,
+            rates,
+            now,
+        )
+        self.heap: list[tuple[float, int, Running]] = []
+        self.fixed: dict[str, decide.Member] = {}
+        """Members that take no slot: ended jobs, reserved jobs not started yet."""
+        self.tables = {
+            n: TableForecast(n, rate=rates.of(n), source=rates.source.get(n, "guess"))
+            for n in decide.plan_tables(pipeline, plan)
+        }
+        self.starts: list[tuple[float, schedule.Shard]] = []
+        self.seq = 0
+
+    def members(self) -> list[decide.Member]:
+        live = [decide.Member(r.id, r.table, frozenset(r.dates), True) for *_, r in self.heap]
+        return [*self.fixed.values(), *live]
+
+    def run(self, t: float, r: Running) -> None:
+        heapq.heappush(self.heap, (t + r.left, self.seq, r))
+        self.seq += 1
+        tf = self.tables.setdefault(r.table, TableForecast(r.table))
+        tf.dates, tf.shards = tf.dates + len(r.dates), tf.shards + 1
+        tf.start = t if tf.start is None else tf.start
+        tf.end = max(tf.end, t + r.left)
+
+    def step(self, t: float, busy: int) -> decide.Decision:
+        """The runner's tick at virtual time `t`: start and release what `decide` says."""
+        slots = self.pipeline.jobs.max_parallel - busy - len(self.heap)
+        choice = decide.decide(
+            self.pipeline, self.snap, self.plan, self.members(), slots, self.now + t
+        )
+        for s in choice.shards:
+            self.starts.append((t, s))
+            took = self.rates.seconds(s.table, len(s.dates))
+            self.run(t, Running(s.table, list(s.dates), took, f"sim{self.seq}"))
+        for jid in choice.start:
+            m = self.fixed.pop(jid)
+            cov = self.snap.tables.get(m.table)
+            days = sorted(
+                d for d in m.dates if cov is None or cov.states.get(d) is DateState.MISSING
+            )
+            self.run(t, Running(m.table, days, self.rates.seconds(m.table, len(days)), jid))
+        for jid in choice.release:
+            m = self.fixed[jid]
+            self.fixed[jid] = decide.Member(m.id, m.table, m.dates, False, False)
+        return choice
+
+    def end_next(self) -> float:
+        """Let the first shards end (their dates filled); the time they ended."""
+        t, _, first = heapq.heappop(self.heap)
+        done: dict[str, list[dt.date]] = {first.table: list(first.dates)}
+        while self.heap and self.heap[0][0] <= t:
+            r = heapq.heappop(self.heap)[2]
+            done.setdefault(r.table, []).extend(r.dates)
+        self.snap = schedule.filled(self.snap, done)
+        return t
+
+    def next_retry(self, t: float) -> float | None:
+        """Seconds from `now` of the next back-off end after `t`, if a retry waits."""
+        if not decide.waiting_retry(self.plan, self.now + t):
+            return None
+        at = min(a for w in self.plan.retry_at.values() for a in w.values() if a > self.now + t)
+        return at - self.now
+
+
+def simulate(
+    pipeline: Pipeline,
+    snapshot: Snapshot,
+    plan: Plan,
+    rates: Rates,
+    *,
+    now: float,
+    members: Sequence[decide.Member] = (),
+    running: Sequence[Running] = (),
+    busy: int = 0,
+) -> Forecast:
+    """Play `plan` from `snapshot` on a virtual clock through `decide.decide` (see the module
+    docstring). `members`: the plan's jobs that take no slot (ended, reserved); `running`: those
+    running now; `busy`: slots held by jobs outside the plan."""
+    night = _Night(pipeline, snapshot, plan, rates, now)
+    night.fixed = {m.id: m for m in members if not m.active}
+    for r in running:
+        night.run(0.0, r)
+    t = 0.0
+    while len(night.starts) < MAX_EVENTS:
+        choice = night.step(t, busy)
+        if night.heap:
+            t = night.end_next() + rates.handoff
+        elif choice.release:
+            continue  # the runner decides again once a reserved job is let go
+        elif (later := night.next_retry(t)) is not None:
+            t = later
+        else:
+            break
+    end = max((tf.end for tf in night.tables.values()), default=0.0)
+    busy_tables = [n for n, tf in night.tables.items() if tf.dates]
+    complete = len(night.starts) < MAX_EVENTS
+    return Forecast(
+        now, end, night.tables, rates.guessed(busy_tables), complete, night.starts, night.snap
+    )
+
+
+def clock(epoch: float) -> str:
+    """An epoch as local HH:MM (a forecast end)."""
+    return dt.datetime.fromtimestamp(epoch).strftime("%H:%M")
+
+
+def duration(seconds: float) -> str:
+    """`45s`, `12m`, `3h05m`."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s" if s < 600 else f"{s // 60}m"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def for_plan(
+    pipeline: Pipeline, plan: Plan, snap: Snapshot, views: Sequence[JobView], now: float
+) -> Forecast:
+    """A running plan's forecast: rates from every job of the pipeline, the plan's own jobs
+    (running ones end at their rate, reserved ones wait their turn), the slots others' jobs
+    hold."""
+    rates = learn(views, set(snap.expected_dates or ()))
+    mine = [v for v in views if v.record.plan == plan.id]
+    busy = sum(
+        1
+        for v in views
+        if v.record.plan != plan.id and v.state in (JobState.RUNNING, JobState.PAUSED)
+    )
+    return simulate(
+        pipeline,
+        snap,
+        plan,
+        rates,
+        now=now,
+        members=[decide.member(v) for v in mine],
+        running=running_now(mine, rates, now),
+        busy=busy,
+    )
