@@ -13,7 +13,8 @@ tables; the engines
 (bench_engines.py, ~2 min: one Phase 4 table from empty on local, Ray with 8 shards on a loopback
 head, Cloud Run with 8 tasks on the contract server; wall times and ratios); the chaos soak
 (bench_chaos.py, ~10 min: two seeded chaos nights over 70 game dates; dates lost, duplicate
-keys, double launches, processes left, the longest time without a plan runner).
+keys, double launches, processes left, the longest time without a plan runner); the forecast's
+error at 10/25/50 % of a demo night (bench_forecast.py, ~2-3 min).
 
 `--quick` (< 5 min): the local subset (no SSH, no emulator, no 1 GB of logs) with shorter windows;
 it ends with exactly one line `quick: N of M targets met`.
@@ -83,7 +84,17 @@ def steps(quick: bool) -> list[Step]:
             Step("status, 1,000 tables", lambda w: bench_status.run(w, [1000], 1800, 5, 3), False),
         )
         out.append(Step("chaos soak", lambda w: __import__("bench_chaos").run(w), False))
+        out.append(Step("forecast", _forecast, False))
     return out
+
+
+def _forecast(work: Path) -> list[Figure]:
+    """bench_forecast.py's night (~2-3 min): forecast error at 10/25/50 % of the makespan."""
+    import bench_forecast
+
+    sub = work / "forecast"
+    sub.mkdir(exist_ok=True)
+    return bench_forecast.run(sub, *bench_forecast.RANGE, 3)
 
 
 def _template(work: Path) -> Path:

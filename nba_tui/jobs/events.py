@@ -5,8 +5,9 @@ the dashboard (toasts, bell), `alerts.deliver` (the `alerts.on_event` hook) and 
 read them. Reads are bounded (`logtail.last_lines`): a year of events never loads whole.
 
 Kinds that alert: job_failed, date_quarantined, phase_ready, plan_done, plan_failed,
-coverage_dropped, warehouse_stale. Kinds kept for the report only: job_started, job_done,
-shard_retried, date_skipped, degraded, alert_failed.
+coverage_dropped, warehouse_stale, plan_late (the forecast end passes `run --deadline`). Kinds
+kept for the report only: job_started, job_done, shard_retried, date_skipped, degraded,
+alert_failed.
 
 This module imports nothing of the store (store.py imports it for `Store.append_event`).
 """
@@ -35,6 +36,7 @@ ALERT_KINDS = frozenset(
         "plan_failed",
         "coverage_dropped",
         "warehouse_stale",
+        "plan_late",
     }
 )
 """Kinds delivered to `alerts.on_event` and shown as toasts."""

@@ -42,6 +42,7 @@ SEVERITY = {
     "date_quarantined": "error",
     "coverage_dropped": "error",
     "warehouse_stale": "warning",
+    "plan_late": "warning",
     "phase_ready": "information",
     "plan_done": "information",
 }
