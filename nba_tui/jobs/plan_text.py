@@ -25,7 +25,7 @@ def held_back(
     for d in f.final.tables[table].missing:
         lacks = readiness.blocked_by(pipeline, f.final, table, d, include_soft=not skip_preflight)
         if lacks:
-            why = f"wait for {lacks[0][0]} (not filled by this plan)"
+            why = f"wait for {lacks[0][0]}"
         else:
             why = "excluded (quarantined, or left unfilled by its program)"
         reasons[why] = reasons.get(why, 0) + 1
@@ -71,7 +71,7 @@ def render_summary(
         )
         held.extend(f"  {name}: {n} {w}" for n, w in why)
     if held:
-        out.append("held back:")
+        out.append("held back (inputs this plan does not fill):")
         out.extend(held)
     out.append(
         f"forecast end {clock(f.end)} (in {duration(f.seconds)})"
