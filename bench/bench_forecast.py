@@ -6,7 +6,7 @@ In a temporary copy of the repository's pipeline.yaml (its own warehouse, state 
 after `nba-tui demo reset` (the incident's state, no job history), `run phase3 phase4 phase5`
 runs with every table at its own sample pace (no NBA_TUI_SAMPLE_PACE). The bench reads the plan
 file every 0.25 s and keeps the runner's forecast end (`Plan.forecast_end`, refreshed every
-`autopilot.FORECAST_EVERY` s). Once the plan ended, the forecast standing at 10 %, 25 % and
+`forecast.EVERY` s). Once the plan ended, the forecast standing at 10 %, 25 % and
 50 % of the real makespan is compared with the real end:
 
     error = |forecast end - real end| / real makespan

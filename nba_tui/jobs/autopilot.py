@@ -45,8 +45,6 @@ from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
 HAS_ROWS = (DateState.PRESENT, DateState.THIN)
-FORECAST_EVERY = 10.0
-"""Seconds between two forecasts of a running plan (a simulation costs a poll's worth of CPU)."""
 ORPHAN = "never started: its plan runner died before starting it (its dates go to a new shard)"
 RELEASED = "never started: not all its dates can be ready in this plan (the rest run as shards)"
 
@@ -83,10 +81,10 @@ class Autopilot:
         self.alert(ev)
 
     def alert(self, ev: Event) -> None:
-        """Queue the event for its hook; the plan's final event (plan_*) is awaited, so it is
-        delivered before the plan reads ended (each hook is bounded by alerts.timeout)."""
+        """Queue the event for its hook; the plan's final event (plan_* but plan_late) is awaited,
+        so it is delivered before the plan reads ended (each hook is bounded by alerts.timeout)."""
         self.alerts.put(ev)
-        if ev.kind.startswith("plan_"):
+        if ev.kind.startswith("plan_") and ev.kind != "plan_late":
             waited = (self.alerts.queue.qsize() + 1) * self.pipeline.alerts.timeout + 5.0
             if not self.alerts.drain(waited):
                 say(f"alerts still queued after {waited:.0f}s")
@@ -167,29 +165,16 @@ class Autopilot:
         return self.finish(plan, snap, tables)
 
     def foresee(self, plan: Plan, snap: Snapshot, every: list[JobView]) -> Plan:
-        """Every FORECAST_EVERY seconds: the plan's forecast end into the plan file, and
-        plan_late once when it passes the plan's deadline."""
+        """Every forecast.EVERY seconds: the plan's forecast into its file, and plan_late once
+        when the forecast end passes the plan's deadline."""
         now = time.time()
-        if now - self.foreseen < FORECAST_EVERY:
+        if now - self.foreseen < forecast.EVERY:
             return plan
         self.foreseen = now
         f = forecast.for_plan(self.pipeline, plan, snap, every, now)
-        late = plan.deadline is not None and f.end > plan.deadline and not plan.late_sent
+        apply, late = forecast.recorded(plan, f, now)
         if late:
-            self.emit(
-                "plan_late",
-                None,
-                [],
-                f"forecast end {forecast.clock(f.end)} passes the deadline "
-                f"{forecast.clock(plan.deadline or 0)}",
-            )
-
-        def apply(p: Plan) -> None:
-            p.forecast_end, p.forecast_at, p.forecast_note = f.end, now, f.note()
-            p.forecast_first = p.forecast_first or f.end
-            p.planned = p.planned or {t: tf.dates for t, tf in f.tables.items()}
-            p.late_sent = p.late_sent or late
-
+            self.emit("plan_late", None, [], late)
         return self.update(apply)
 
     def adopt_members(self, plan: Plan, views: list[JobView]) -> None:

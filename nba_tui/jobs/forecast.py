@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from nba_tui.config import Pipeline
@@ -32,6 +32,8 @@ GUESS_SECONDS = 1.0
 """Seconds per date of a table when no table of the pipeline has any history or live rate."""
 HANDOFF = 0.3
 """Seconds between a slot freeing and the runner starting the next shard (its tick's poll)."""
+EVERY = 10.0
+"""Seconds between two forecasts of a running plan by its runner."""
 MAX_EVENTS = 20_000
 """A simulation stops after this many shard starts (`Forecast.complete` is then false)."""
 
@@ -365,3 +367,19 @@ def for_plan(
         running=running_now(mine, rates, now),
         busy=busy,
     )
+
+
+def recorded(plan: Plan, f: Forecast, now: float) -> tuple[Callable[[Plan], None], str | None]:
+    """How the runner records forecast `f` in the plan, and the plan_late detail when the
+    forecast end passes the plan's deadline for the first time (else None)."""
+    late = None
+    if plan.deadline is not None and f.end > plan.deadline and not plan.late_sent:
+        late = f"forecast end {clock(f.end)} passes the deadline {clock(plan.deadline)}"
+
+    def apply(p: Plan) -> None:
+        p.forecast_end, p.forecast_at, p.forecast_note = f.end, now, f.note()
+        p.forecast_first = p.forecast_first or f.end
+        p.planned = p.planned or {t: tf.dates for t, tf in f.tables.items()}
+        p.late_sent = p.late_sent or late is not None
+
+    return apply, late

@@ -130,7 +130,7 @@ class Plan:
     dashboard, run), "old_pid"} (`restart_wait`: back-off and limit)."""
     watchdog_pid: int | None = None
     """The plan's watchdog (jobs/watchdog.py): it restarts the runner, the runner restarts it."""
-    # -- the forecast (jobs/forecast.py; written by the runner every FORECAST_EVERY seconds) ----
+    # -- the forecast (jobs/forecast.py; the runner writes it every forecast.EVERY seconds) --
     deadline: float | None = None
     """`run --deadline`: epoch seconds; plan_late is sent once when the forecast end passes it."""
     late_sent: bool = False
