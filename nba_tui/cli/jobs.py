@@ -333,7 +333,26 @@ def register(sub: Any) -> None:
     p.add_argument("--skip-preflight", action="store_true", help="launch even if inputs short")
     p.set_defaults(func=cmd_launch_phase)
 
-    p = sub.add_parser("run", parents=plain, help="backfill PHASEs date by date (the autopilot)")
+    _register_run(sub, plain)
+
+    for action, text in (
+        ("pause", "SIGSTOP the job's processes"),
+        ("resume", "SIGCONT a paused job"),
+        ("stop", "TERM, then KILL after the grace period"),
+        ("restart", "relaunch a failed/stopped/lost job (resumes from its checkpoint)"),
+    ):
+        p = sub.add_parser(action, parents=plain, help=text)
+        what = "job id, or table name" + ("" if action == "restart" else ", or plan id (p...)")
+        p.add_argument("job", metavar="JOB", help=what)
+        if action == "stop":
+            p.add_argument(
+                "--grace", type=grace, metavar="SECONDS", help="seconds before SIGKILL (0..86400)"
+            )
+        p.set_defaults(func=_signal_cmd(action))
+
+
+def _register_run(sub: Any, parents: list[Any]) -> None:
+    p = sub.add_parser("run", parents=parents, help="backfill PHASEs date by date (the autopilot)")
     p.add_argument("phases", nargs="+", metavar="PHASE")
     p.add_argument("--all", action="store_true", help="every table, whole range")
     p.add_argument(
@@ -359,18 +378,3 @@ def register(sub: Any) -> None:
         "--shards", type=bounded_int(1, 64), metavar="N", help="at most N shards of a table at once"
     )
     p.set_defaults(func=cmd_run)
-
-    for action, text in (
-        ("pause", "SIGSTOP the job's processes"),
-        ("resume", "SIGCONT a paused job"),
-        ("stop", "TERM, then KILL after the grace period"),
-        ("restart", "relaunch a failed/stopped/lost job (resumes from its checkpoint)"),
-    ):
-        p = sub.add_parser(action, parents=plain, help=text)
-        what = "job id, or table name" + ("" if action == "restart" else ", or plan id (p...)")
-        p.add_argument("job", metavar="JOB", help=what)
-        if action == "stop":
-            p.add_argument(
-                "--grace", type=grace, metavar="SECONDS", help="seconds before SIGKILL (0..86400)"
-            )
-        p.set_defaults(func=_signal_cmd(action))
