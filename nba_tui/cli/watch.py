@@ -95,7 +95,7 @@ class WatchState:
     """`table:d1,d2` -> {"at": time, "job": id, "pending": bool}: never launched twice;
     `pending` until the dates have rows (then said once as `healed`)."""
     told: list[str] = field(default_factory=list)
-    """Open gaps already reported as blocked (said once, kept open: healed once unblocked)."""
+    """Open gaps already reported as blocked (said once, kept open: launched once unblocked)."""
     at: float | None = None
 
     @classmethod
@@ -250,7 +250,7 @@ def _blocked(pipeline: Pipeline, snap: Snapshot, state: WatchState, name: str) -
     if o.never and set(dates) <= set(o.never):  # nothing will ever fill them: no waiting
         return [Finding("blocked", name, dates, f"(cannot be filled: {why_never(o)})")]
     inputs = sorted({i for d in dates for i, _ in blocked_by(pipeline, snap, name, d)})
-    why = f"(waiting for {', '.join(inputs) or 'its inputs'}; healed once they have the dates)"
+    why = f"(waiting for {', '.join(inputs) or 'its inputs'}; launched once they have the dates)"
     return [Finding("blocked", name, dates, why)]
 
 

@@ -160,7 +160,7 @@ def test_a_gap_whose_input_nobody_fills_is_said_once_and_kept_open(sample: Path)
     again = run_cli(sample, "watch", "--once", "--heal")
     assert (again.returncode, again.stdout) == (0, "")
     state = json.loads((sample / ".nba_tui" / "watch.json").read_text())
-    assert state["open"][TABLE] == dates  # healed once the scrapers reload bdl_box_scores
+    assert state["open"][TABLE] == dates  # launched once the scrapers reload bdl_box_scores
     assert Supervisor(cfg.load(sample / "pipeline.yaml")).jobs() == []
 
 
