@@ -57,6 +57,7 @@ __all__ = [
     "fillable_missing",
     "missing_note",
     "outlook",
+    "phase_note",
     "ready_dates",
     "runnable",
     "unfillable",
@@ -420,3 +421,13 @@ def degraded_words(need: int, chose: int) -> str:
     """`282 by necessity`, `3 by choice`, or `282 by necessity, 3 by choice`."""
     parts = [f"{need} by necessity" if need else "", f"{chose} by choice" if chose else ""]
     return ", ".join(p for p in parts if p)
+
+
+def phase_note(pipeline: Pipeline, snapshot: Snapshot, phase: str) -> str:
+    """` (282 dates of player_composite_factors on fallbacks by necessity)` for a phase launch
+    that will run such dates, else empty."""
+    ahead = fallbacks_ahead(pipeline, snapshot, [t.name for t in pipeline.phase(phase).tables])
+    if not ahead:
+        return ""
+    parts = [f"{len(d)} dates of {t}" for t, d in ahead.items()]
+    return f" ({', '.join(parts)} on fallbacks by necessity)"

@@ -326,12 +326,13 @@ class JobControl:
         def run() -> Any:
             return sup.launch_phase(phase, snap, missing=True, skip_preflight=skip)
 
+        title = f"launch {phase}{readiness.phase_note(self.pipeline, snap, phase)}"
         if report.ready:
-            return JobCall(f"launch {phase}", run)
+            return JobCall(title, run)
         lines = [f"Preflight for {phase} fails: {len(report.failing)} input(s) short."]
         lines += ["If launched anyway:"] + [f"  - {d}" for d in report.degradation()]
         ask = Confirm(f"launch {phase}?", lines, "Launch anyway (--skip-preflight)?")
-        return JobCall(f"launch {phase}", run, confirm=ask)
+        return JobCall(title, run, confirm=ask)
 
     def _remote_pause(self, action: str, view: JobView) -> JobCall:
         """No engine can pause a remote task: `p` stops the job on its engine and keeps the

@@ -164,3 +164,5 @@ def test_outlook_words_for_launches_and_heals(chain) -> None:
         "; 2 on fallbacks by necessity (ctx)"
     )
     assert _fallback_note(pipe, snap, "pcf", _jan(3, 4), "too_big") == ""
+    assert readiness.phase_note(pipe, snap, "p4") == " (4 dates of pcf on fallbacks by necessity)"
+    assert readiness.phase_note(pipe, snap, "p3") == ""
