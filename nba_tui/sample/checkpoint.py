@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from nba_tui.fsutil import LineLog, private_dirs, write_json_atomic
+from nba_tui.fsutil import LineLog, open_regular, private_dirs, write_json_atomic
 
 MAX_REQUESTS = 20  # older requests are dropped so the file stays small
+MAX_BYTES = 4 * 1024 * 1024
+"""A checkpoint is a few KB; reading stops here (a longer file is not JSON we wrote)."""
 
 
 def request_key(table: str, dates: Iterable[str]) -> str:
@@ -43,7 +46,8 @@ class Checkpoint:
         self._data: dict = {"version": 1, "table": table, "requests": {}}
         if path is not None and path.exists():
             try:
-                data = json.loads(path.read_text())
+                with os.fdopen(open_regular(path), encoding="utf-8") as f:  # never a FIFO
+                    data = json.loads(f.read(MAX_BYTES))
                 if isinstance(data, dict) and isinstance(data.get("requests"), dict):
                     self._data = data
                 else:

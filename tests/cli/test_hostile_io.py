@@ -235,3 +235,16 @@ def test_a_record_that_falsely_says_done_shows_its_running_job(sample: Path) -> 
         assert again.returncode == 1
     finally:
         cli(sample, "stop", job, "--grace", "1s")
+
+
+def test_a_fifo_checkpoint_is_named_and_the_backfill_goes_on(sample: Path) -> None:
+    fifo = sample / "cp.json"
+    os.mkfifo(fifo, 0o600)
+    done = subprocess.run(
+        [sys.executable, "-m", "nba_tui.sample.backfill", TABLE, "--warehouse", ".nba_tui/warehouse",
+         "--checkpoint", str(fifo), "--dates", "2021-10-19", "--pace", "0"],
+        capture_output=True, text=True, cwd=sample, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"WARNING ignoring unreadable checkpoint {fifo}: " in done.stdout
+    assert "a FIFO" in done.stdout
