@@ -27,7 +27,7 @@ from nba_tui.jobs import autopilot
 from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlannedJob, PlanState, blocked, plan_phase, startable
 from nba_tui.jobs.runlog import say
-from nba_tui.jobs.store import Store
+from nba_tui.jobs.store import StateError, Store
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
@@ -172,7 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m nba_tui.jobs.runner CONFIG PLAN_ID", file=sys.stderr)
         return 2
-    return run_plan(config.load(args[0]), args[1])
+    try:
+        pipeline = config.load(args[0])
+    except config.ConfigError as e:  # edited during the night: one line, the watchdog retries
+        say(f"runner: {e}")
+        return 2
+    try:
+        return run_plan(pipeline, args[1])
+    except StateError as e:  # the state directory is no longer ours alone
+        say(f"runner: {e}")
+        return 2
 
 
 if __name__ == "__main__":

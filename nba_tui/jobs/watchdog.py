@@ -140,10 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m nba_tui.jobs.watchdog CONFIG PLAN_ID", file=sys.stderr)
         return 2
-    pipeline = config.load(args[0])
     try:
-        sup = Supervisor(pipeline)
-    except StateError as e:
+        sup = Supervisor(config.load(args[0]))
+    except (config.ConfigError, StateError) as e:
         say(f"watchdog: {e}")
         return 2
     return watch(sup, args[1])

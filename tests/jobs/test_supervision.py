@@ -225,3 +225,19 @@ def test_runner_log_lines_survive_a_full_disk(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert path.read_text() == "[2 log line(s) dropped: No space left on device]\nback\n"
+
+
+def test_a_runner_or_watchdog_on_a_config_broken_overnight_says_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text("pipeline: [unclosed\n")
+    for module in ("nba_tui.jobs.runner", "nba_tui.jobs.watchdog"):
+        out = subprocess.run(
+            [sys.executable, "-m", module, str(bad), "p123456"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert out.returncode == 2, (module, out.stderr)
+        assert "Traceback" not in out.stdout + out.stderr, (module, out.stderr)
+        assert out.stdout.count("\n") == 1 and str(bad) in out.stdout, (module, out.stdout)
