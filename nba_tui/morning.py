@@ -25,6 +25,7 @@ from nba_tui.fmt import clock, cut, fit, pct, printable
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
+from nba_tui.night import plans_before, restarts
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -99,6 +100,8 @@ class Failure:
     """The log's error lines (`logtail.error_lines`): what went wrong, not just how it ended."""
     more_errors: int = 0
     log: str = ""
+    restarted: str | None = None
+    """'job 3f2a1c: done' when the job was restarted (its last restart and how it stands)."""
 
 
 @dataclass
@@ -157,6 +160,9 @@ def build_report(
     rep.tables = _tables(pipeline, snapshot, plans, views)
     rep.shards = [_shard(v) for v in views]
     rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
+    restarted = restarts(views)
+    for f in rep.failures:
+        f.restarted = restarted.get(f.job)
     for p in plans:
         _merge(rep.quarantined, p.quarantined)
         _merge(rep.skipped, p.skipped_dates)
@@ -222,23 +228,6 @@ def _tables(
             )
         )
     return out
-
-
-def plans_before(plans: list[Plan]) -> dict[str, int]:
-    """Per table, the present dates at the start of the night: the coverage its first plan
-    recorded at its start; a later plan's start instead when the table had fewer dates then
-    than an earlier plan left (or started with): the dates were lost between the two plans,
-    so counting from before would report the drop as the night's doing. `plans` oldest first."""
-    before: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for p in plans:
-        for t, n in p.coverage_before.items():
-            if t not in before or n < last[t]:
-                before[t] = n
-            last[t] = n
-        for t, n in p.coverage_after.items():
-            last[t] = n
-    return before
 
 
 def _span(r: Any) -> tuple[str | None, str | None, int | None]:
@@ -461,6 +450,8 @@ def _render_failures(report: MorningReport) -> list[str]:
     out = ["", f"Failures ({len(report.failures)}):"]
     for f in report.failures[-MAX_FAILURES_SHOWN:]:
         out.append(f"  {f.job} {f.table} {f.span}: {f.state}, attempt {f.attempt}")
+        if f.restarted:
+            out.append(f"    restarted as {f.restarted}")
         if f.message:
             out.append(f"    {f.message}")
         out += [f"    ! {line}" for line in f.errors]

@@ -259,13 +259,24 @@ def render_plan(p: Plan) -> str:
         for t, d in sorted(p.necessity.items())
         if d
     ]
-    message = p.message or ""
-    if message and not message.startswith("failed: ["):  # that repr is the list above
-        notes.append(message)
+    notes += _message_news(p, notes)
     notes += [f"skipped {s.get('table')}: {s.get('reason')}" for s in p.skipped]
     return printable(line, escape=True) + "".join(
         f"\n    {printable(str(n), escape=True)}" for n in notes
     )
+
+
+def _message_news(p: Plan, notes: list[str]) -> list[str]:
+    """The parts of the plan's message ('failed: a; stopped: c') the lines above do not say
+    already: its failed and stopped tables are listed there, once."""
+    listed = {"failed": bool(p.failed_tables or p.failed_stages), "stopped": bool(p.stopped_tables)}
+    news = []
+    for part in (p.message or "").split("; "):
+        part = part.strip()
+        head = part.split(":", 1)[0]
+        if part and part not in notes and not listed.get(head) and part not in news:
+            news.append(part)
+    return news
 
 
 def _dates_note(what: str, table: str, dates: list[str]) -> str:

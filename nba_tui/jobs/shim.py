@@ -37,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nba_tui.fsutil import LineLog
+from nba_tui.jobs import repair
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
 from nba_tui.jobs.store import LockTimeout, Store
@@ -173,7 +174,21 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
     how = f"signal {-rc}" if rc < 0 else f"code {rc}"
     _log(f"job {job_id} exited with {how}")
     _finish(store, rec, rc, None, reserve, problem)
+    if rc == 0 and rec.restarted_from:  # a plan's failed job, restarted to done: tell the plan
+        _try("update the plan it restarts", lambda: _mend_plan(store, job_id))
     return 0
+
+
+def _mend_plan(store: Store, job_id: str) -> None:
+    """`repair.after_exit`, said in the log; a plan that cannot be mended is a log line."""
+    ended = store.load_job(job_id)
+    try:
+        plan = repair.after_exit(store, ended) if ended is not None else None
+    except (ValueError, TypeError) as e:  # a damaged plan: listed as such by `plans`
+        _log(f"job {job_id}: cannot update the plan it restarts: {e}")
+        return
+    if plan is not None:
+        _log(f"plan {plan.id} is now {plan.state}: {plan.message}")
 
 
 def program_argv(rec: JobRecord, state_dir: Path) -> list[str]:

@@ -319,3 +319,18 @@ def test_history_folds_the_shards_of_a_plan_whose_plan_line_is_out_of_the_window
     assert [(e["action"], e.get("job")) for e in folded] == [("plan-jobs", None), ("launch", "x9")]
     assert folded[0]["folded"] == {"launch": 2} and folded[0]["time"] == "t1"
     assert "folded" not in shards[0]  # the input is left alone
+
+
+def test_a_plans_failed_line_is_printed_once() -> None:
+    """The runner's message restates the failed and stopped tables: `plans` says them once."""
+    plan = Plan("p0c0ffe", "launch", ["phase3"], "me", 1.0, state=PlanState.FAILED)
+    plan.failed_tables, plan.stopped_tables = ["team_defense_game_summary"], ["ml_feature_store"]
+    plan.message = "failed: team_defense_game_summary; stopped: ml_feature_store; disk was full"
+    text = render_plan(plan)
+    assert text.count("team_defense_game_summary") == 1, text
+    assert text.count("ml_feature_store") == 1, text
+    assert text.splitlines()[1:] == [
+        "    failed: team_defense_game_summary",
+        "    stopped by hand: ml_feature_store",
+        "    disk was full",
+    ]

@@ -18,7 +18,8 @@ from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.store import open_log
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.morning import MorningReport, build_report, plans_before, render_report
+from nba_tui.morning import MorningReport, build_report, render_report
+from nba_tui.night import plans_before
 from nba_tui.sample import build_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
