@@ -110,6 +110,8 @@ class Watchdog:
         if found.state is not PlanState.RUNNING:
             say(f"plan {self.plan_id} {found.state}: watchdog exits")
             return 0
+        if procs.same_process(found.runner_pid, found.runner_start_time):
+            return None  # its runner lives (the usual look: one stat of /proc)
         new = self.sup.restart_runner(self.plan_id, "watchdog")
         if new is not None:
             say(f"runner restarted: pid {new.runner_pid} (restart {len(new.restarts)})")
