@@ -74,3 +74,20 @@ def test_a_killed_shard_reads_killed_everywhere_and_its_retried_table_is_not_fai
     alerts = [json.loads(ln) for ln in (tmp_path / "hook.out").read_text().splitlines()]
     (failed,) = [a for a in alerts if a["kind"] == "job_failed" and victim.id in a["detail"]]
     assert failed["detail"] == f"job {victim.id} killed (SIGKILL) (attempt 1)"
+
+
+def test_the_grid_words_a_killed_job_as_jobs_does() -> None:
+    from nba_tui.jobs.model import JobView, Progress
+    from nba_tui.tui.cells import job_cells
+
+    rec = JobRecord(
+        "abc123", "t", ["x"], "", 0.0, "u", state=JobState.FAILED, pid=4242,
+        started_at=0.0, ended_at=60.0, signal=signal.SIGKILL,
+    )  # fmt: skip
+    cells = job_cells(JobView(rec, Progress()), 60.0)
+    assert cells["job"][0] == "killed" and cells["pid"][0] == "SIGKILL"
+    rec.signal, rec.exit_code = None, 3
+    assert (state_word(rec), state_text(rec)) == ("failed", "failed (exit 3)")
+    assert job_cells(JobView(rec, Progress()), 60.0)["pid"][0] == "rc=3"
+    rec.engine, rec.remote_state = "cloudrun", "cancelled"  # cancelled on its engine
+    assert (state_word(rec), state_text(rec)) == ("cancelled", "cancelled")
