@@ -241,3 +241,30 @@ def test_a_runner_or_watchdog_on_a_config_broken_overnight_says_one_line(tmp_pat
         assert out.returncode == 2, (module, out.stderr)
         assert "Traceback" not in out.stdout + out.stderr, (module, out.stderr)
         assert out.stdout.count("\n") == 1 and str(bad) in out.stdout, (module, out.stdout)
+
+
+def test_the_watchdog_gives_up_at_the_limit_then_restarts_once_it_aged_out(
+    make_pipeline,  # noqa: ANN001 - fixture
+) -> None:
+    from nba_tui.jobs.watchdog import Watchdog
+
+    pipe = make_pipeline(SLOW)
+    sup = Supervisor(pipe)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # a runner that died
+    born = procs.create_time(gone.pid)
+    gone.wait()
+    plan = Plan(sup.store.new_plan_id(), "run", ["p1"], "me", time.time())
+    plan.runner_pid, plan.runner_start_time = gone.pid, born
+    now = time.time()
+    plan.restarts = [{"at": now - i, "by": "watchdog", "old_pid": 1} for i in range(RESTART_LIMIT)]
+    sup.store.save_plan(plan)
+    dog = Watchdog(sup, plan.id)
+    assert dog.look() is None and dog.look() is None
+    assert sup.plan(plan.id).state is PlanState.LOST  # a crash loop waits for a human
+    assert [e.kind for e in sup.events()].count("runner_gave_up") == 1  # said once
+    old = [{**r, "at": r["at"] - 3600} for r in plan.restarts]  # the window moved on
+    sup.store.update_plan(plan.id, lambda p: setattr(p, "restarts", old))
+    assert dog.look() is None
+    back = sup.plan(plan.id)
+    assert back.runner_pid != gone.pid and back.restarts[-1]["by"] == "watchdog"
+    sup.cancel_plan(back.id)
