@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
+from nba_tui import readiness
 from nba_tui.commands import NoBackfill, display, render_argv
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
@@ -138,9 +139,10 @@ def check(pipeline: Pipeline, snap: Snapshot, phase: str) -> PreflightReport:
         soft_readers = [t.name for t in ph.tables if inp.name in t.soft_depends_on]
         cov = snap.tables[inp.name]
         cmd: list[str] | None = None
-        if not cov.ok and cov.missing:
+        fill = readiness.fillable_missing(pipeline, snap, inp.name) if not cov.ok else []
+        if fill:  # only the dates something can fill (the one rule): no launch that does nothing
             try:
-                cmd = render_argv(pipeline, inp, dates=cov.missing)
+                cmd = render_argv(pipeline, inp, dates=fill)
             except NoBackfill:
                 cmd = None
         report.checks.append(

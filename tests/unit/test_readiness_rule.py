@@ -166,3 +166,17 @@ def test_outlook_words_for_launches_and_heals(chain) -> None:
     assert _fallback_note(pipe, snap, "pcf", _jan(3, 4), "too_big") == ""
     assert readiness.phase_note(pipe, snap, "p4") == " (4 dates of pcf on fallbacks by necessity)"
     assert readiness.phase_note(pipe, snap, "p3") == ""
+
+
+def test_preflight_fill_command_names_only_fillable_dates(chain) -> None:
+    from nba_tui import preflight
+
+    pipe, snap = chain
+    checks = {c.coverage.name: c for c in preflight.check(pipe, snap, "p4").checks}
+    assert checks["ctx"].fill_command == ["run", "ctx", "--dates", *_iso(6, 7, 9, 10)]
+    # summ is short by one date that has no box score: nothing can fill it, nothing to launch
+    assert not checks["summ"].coverage.ok and checks["summ"].fill_command is None
+
+
+def _iso(*days: int) -> list[str]:
+    return [",".join(d.isoformat() for d in _jan(*days))]
