@@ -39,7 +39,7 @@ from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.jobs.plans import restarts_note
-from nba_tui.jobs.words import is_remote, state_text, state_word
+from nba_tui.jobs.words import is_remote, killed_by, state_text, state_word
 from nba_tui.tui.cells import cost_text, cost_usd, remote_state_text
 
 if TYPE_CHECKING:
@@ -216,12 +216,15 @@ def render_jobs(
 
 
 def short_state(r: JobRecord) -> str:
-    """The state in at most STATE_WIDTH columns: the word, with the exit code when it fits
-    ('failed 1'); a killed job's signal is in its full text only."""
-    word = state_word(r)
-    if word != "failed" or r.exit_code in (None, 0):
+    """The state in at most STATE_WIDTH columns: the word, with the exit code or the signal
+    number when it fits ('failed 1', 'killed -9')."""
+    word, sig = state_word(r), killed_by(r)
+    if word == "killed" and sig is not None:
+        text = f"{word} -{sig}"
+    elif word == "failed" and r.exit_code not in (None, 0):
+        text = f"{word} {r.exit_code}"
+    else:
         return word
-    text = f"{word} {r.exit_code}"
     return text if len(text) <= STATE_WIDTH else word
 
 

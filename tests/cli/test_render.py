@@ -36,7 +36,7 @@ def _view(
         (JobState.STOPPED, -15, "stopped"),
         (JobState.FAILED, 1, "failed 1"),  # short: the full text leaves the names no room
         (JobState.FAILED, 137, "failed 137"),
-        (JobState.FAILED, -9, "killed"),
+        (JobState.FAILED, -9, "killed -9"),
         (JobState.DONE, 0, "done"),
         (JobState.LOST, None, "lost"),
     ],
