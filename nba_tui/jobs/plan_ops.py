@@ -173,6 +173,8 @@ class PlanOps:
                     f"plan {d.id} (damaged: {d.path}) still has a live runner, which rewrites "
                     "its file; try again in a few seconds"
                 )
+        if not damaged:
+            return None
         held = sorted(
             {(v.record.plan, v.record.table) for v in self.jobs() if v.state.active}
             & {(pid, t) for pid in damaged for t in mine}
