@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from nba_tui import readiness
 from nba_tui.fmt import clock, cut, fit, pct, printable
+from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
@@ -201,6 +202,7 @@ def _plan_json(p: Plan) -> dict[str, Any]:
         "message": p.message,
         "failed_tables": list(p.failed_tables),
         "restarts": list(p.restarts),
+        **plan_text.forecast_json(p),
     }
 
 
@@ -391,6 +393,8 @@ def _render_plans(report: MorningReport) -> list[str]:
             out.append(f"    {p['message']}")
         if p.get("restarts"):
             out.append(f"    {restarts_note(p['restarts'])}")
+        if forecast := plan_text.forecast_line(p, _utc):
+            out.append(f"    {forecast}")
     return out
 
 

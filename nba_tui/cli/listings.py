@@ -238,13 +238,19 @@ def render_damaged(damaged: list[Damaged]) -> list[str]:
 
 
 def render_plan(p: Plan) -> str:
-    """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...'), then why:
+    """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...', or for a run
+    plan its dates done of its total and forecast end: `plan_text.progress`), then why:
     which tables failed or were stopped by hand, quarantined and skipped dates, fallbacks."""
     state = "paused" if p.paused and p.state == "running" else str(p.state)
     jobs = " ".join(p.jobs[:MAX_PLAN_JOBS]) or "-"
     if len(p.jobs) > MAX_PLAN_JOBS:
         jobs = f"{jobs} … ({len(p.jobs)})"
-    line = f"{p.id}  {p.kind:<5} {state:<9} {' > '.join(p.phases)}  jobs: {jobs}"
+    head = f"{p.id}  {p.kind:<5} {state:<9} {' > '.join(p.phases)}"
+    line = f"{head}  jobs: {jobs}"
+    if p.planned or p.forecast_end is not None:  # a forecast plan: its progress and end
+        from nba_tui.jobs.plan_text import progress
+
+        line = f"{head}  {progress(p, time.time())}; {len(p.jobs)} jobs"
     notes = []
     if p.failed_tables:
         notes.append(f"failed: {', '.join(p.failed_tables)}")

@@ -16,6 +16,7 @@ Two parts:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import statistics
@@ -31,7 +32,10 @@ from nba_tui.jobs.plans import Plan, order_phases
 GUESS_SECONDS = 1.0
 """Seconds per date of a table when no table of the pipeline has any history or live rate."""
 HANDOFF = 0.3
-"""Seconds between a slot freeing and the runner starting the next shard (its tick's poll)."""
+"""Seconds between a slot freeing and the runner starting the next shard (its tick's poll),
+until the pipeline's own jobs tell (`Rates.handoff`)."""
+HANDOFF_MAX = 10.0
+"""A start further than this after the last end was not waiting for that slot."""
 EVERY = 10.0
 """Seconds between two forecasts of a running plan by its runner."""
 MAX_EVENTS = 20_000
@@ -109,16 +113,28 @@ def learn(
         elif r.state is JobState.RUNNING and v.progress.dates_per_min:
             live.setdefault(r.table, []).append(60.0 / v.progress.dates_per_min)
     out = Rates()
-    overheads: list[float] = []
     for table, points in done.items():
-        icpt, slope = _fit(points[-history:])
-        out.per_date[table], out.source[table] = slope, "history"
-        overheads.append(icpt)
-    if overheads:
-        out.overhead = statistics.median(overheads)
+        out.per_date[table], out.source[table] = _fit(points[-history:])[1], "history"
     for table, rates in live.items():
         out.per_date[table], out.source[table] = statistics.fmean(rates), "live"
+    # what a shard costs beyond its dates at the rates just learned (start, commit, exit)
+    rest = [took - n * out.per_date[t] for t, pts in done.items() for n, took in pts[-history:]]
+    out.overhead = max(0.0, statistics.median(rest)) if rest else 0.0
+    out.handoff = _handoff(views) or HANDOFF
     return out
+
+
+def _handoff(views: Iterable[JobView], last: int = 200) -> float | None:
+    """The median time from a job's end to the next job's start (the runner's tick), over
+    the `last` jobs started; None without such a pair."""
+    recs = sorted((v.record for v in views), key=lambda r: r.started_at or 0.0)[-last:]
+    ends = sorted(r.ended_at for r in recs if r.ended_at)
+    gaps = []
+    for r in recs:
+        i = bisect.bisect_right(ends, r.started_at or 0.0)
+        if r.started_at and i and r.started_at - ends[i - 1] < HANDOFF_MAX:
+            gaps.append(r.started_at - ends[i - 1])
+    return statistics.median(gaps) if gaps else None
 
 
 @dataclass
@@ -322,6 +338,7 @@ def simulate(
         else:
             break
     end = max((tf.end for tf in night.tables.values()), default=0.0)
+    end += rates.handoff if night.starts or running else 0.0  # the runner's tick that ends it
     busy_tables = [n for n, tf in night.tables.items() if tf.dates]
     complete = len(night.starts) < MAX_EVENTS
     return Forecast(
@@ -380,6 +397,7 @@ def recorded(plan: Plan, f: Forecast, now: float) -> tuple[Callable[[Plan], None
         p.forecast_end, p.forecast_at, p.forecast_note = f.end, now, f.note()
         p.forecast_first = p.forecast_first or f.end
         p.planned = p.planned or {t: tf.dates for t, tf in f.tables.items()}
+        p.left = {t: tf.dates for t, tf in f.tables.items()}
         p.late_sent = p.late_sent or late is not None
 
     return apply, late

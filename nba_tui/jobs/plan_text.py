@@ -1,16 +1,21 @@
-"""A plan's forecast in words (pure): the dry-run summary, its `--argv` listing, and the one
-line per plan `nba-tui plans` prints. Every line fits 80 columns."""
+"""A plan's forecast in words (pure): the dry-run summary, its `--argv` listing, the progress
+`nba-tui plans` prints on each plan's line, and the dashboard's plan view. Every line fits 80
+columns."""
 
 from __future__ import annotations
 
 import datetime as dt
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nba_tui import readiness
 from nba_tui.config import Pipeline
+from nba_tui.coverage import Snapshot
 from nba_tui.jobs import schedule
+from nba_tui.jobs.decide import plan_tables
 from nba_tui.jobs.forecast import Forecast, clock, duration
+from nba_tui.jobs.model import JobView
+from nba_tui.jobs.plans import Plan, PlanState
 
 WIDTH = 80
 
@@ -151,6 +156,29 @@ def summary_json(pipeline: Pipeline, f: Forecast, *, skip_preflight: bool) -> di
     }
 
 
+def done_dates(plan: Plan) -> dict[str, tuple[int, int]]:
+    """Table -> (dates done, dates planned) of a plan's own total (its first forecast's)."""
+    return {t: (min(n, max(0, n - plan.left.get(t, n))), n) for t, n in plan.planned.items() if n}
+
+
+def progress(plan: Plan, now: float) -> str:
+    """'412/1,019 dates (40%), ends 05:12 (in 1h34m)'; once ended, its end against the first
+    forecast ('ended 05:20, forecast 05:12'); '' before the first forecast."""
+    per = done_dates(plan)
+    out = []
+    if per:
+        done, total = (sum(x) for x in zip(*per.values(), strict=True))
+        out.append(f"{done:,}/{total:,} dates ({100 * done // max(1, total)}%)")
+    if plan.state is not PlanState.RUNNING and plan.state is not PlanState.LOST:
+        if plan.ended_at is not None and plan.forecast_first is not None:
+            out.append(f"ended {clock(plan.ended_at)}, forecast {clock(plan.forecast_first)}")
+    elif plan.forecast_end is not None:
+        out.append(f"ends {until(plan.forecast_end, now)}")
+        if plan.deadline is not None:
+            out.append(f"deadline {clock(plan.deadline)}")
+    return ", ".join(out)
+
+
 def until(epoch: float | None, now: float) -> str:
     """`05:12 (in 1h34m)`, `05:12 (passed)`, or `-` without a forecast."""
     if epoch is None:
@@ -170,3 +198,95 @@ def parse_deadline(text: str, now: dt.datetime) -> float:
     if when <= now:
         when += dt.timedelta(days=1)
     return when.timestamp()
+
+
+def _waiting(
+    pipeline: Pipeline,
+    plan: Plan,
+    snap: Snapshot | None,
+    table: str,
+    busy: set[dt.date],
+    now: float,
+) -> tuple[int, int]:
+    """(ready dates waiting for a slot, dates waiting for a retry's back-off) of a table."""
+    if snap is None or table not in snap.tables:
+        return 0, 0
+    held = busy | {dt.date.fromisoformat(d) for d in plan.quarantined.get(table, [])}
+    retry = {
+        dt.date.fromisoformat(d) for d, at in plan.retry_at.get(table, {}).items() if at > now
+    } - held
+    ready = readiness.runnable(pipeline, snap, table, skip_preflight=plan.skip_preflight)
+    return len(set(ready) - held - retry), len(retry)
+
+
+def render_plan_view(
+    pipeline: Pipeline, plan: Plan, views: Sequence[JobView], snap: Snapshot | None, now: float
+) -> str:
+    """The dashboard's plan view (and `plans`' numbers, per table): dates done of the plan's
+    own total, shards running, waiting dates by reason, quarantined and degraded dates; the
+    plan's progress and forecast end. Rows fit 72 columns."""
+    state = "paused" if plan.paused and plan.state is PlanState.RUNNING else str(plan.state)
+    out = [
+        f"plan {plan.id} · {plan.kind} · {state} · {' > '.join(plan.phases)}",
+        progress(plan, now) or "no forecast yet (its runner writes one every few seconds)",
+    ]
+    if plan.forecast_note:
+        out.append(f"({plan.forecast_note})")
+    out += [
+        "",
+        f"{'table':<29}{'done/plan':>10}{'run':>4}{'inputs':>7}{'slot':>6}{'retry':>6}"
+        f"{'quar':>5}{'degr':>5}",
+    ]
+    mine = [v for v in views if v.record.plan == plan.id and v.state.active]
+    per = done_dates(plan)
+    for table in plan_tables(pipeline, plan):
+        done, total = per.get(table, (0, 0))
+        active = [v for v in mine if v.record.table == table]
+        busy = {d for v in active for d in schedule.schedule_dates(v.record)}
+        slot, retry = _waiting(pipeline, plan, snap, table, busy, now)
+        left = max(0, total - done - len(busy & _missing(snap, table)))
+        slot, retry = min(slot, left), min(retry, left)
+        inputs = max(0, left - slot - retry)
+        quar = len(plan.quarantined.get(table, []))
+        degr = len(plan.degraded.get(table, [])) + len(plan.necessity.get(table, []))
+        if not (total or active or quar or degr):
+            continue
+        out.append(
+            f"{table[:28]:<29}{f'{done}/{total}':>10}{len(active):>4}{inputs:>7}{slot:>6}"
+            f"{retry:>6}{quar:>5}{degr:>5}"
+        )
+    out.append("")
+    out.append("inputs: waiting for input dates · slot: ready, waiting for a free slot")
+    return "\n".join(_fit(line) for line in out) + "\n"
+
+
+def _missing(snap: Snapshot | None, table: str) -> set[dt.date]:
+    if snap is None or table not in snap.tables:
+        return set()
+    return set(snap.tables[table].missing)
+
+
+def forecast_json(plan: Plan) -> dict:
+    """A plan's forecast for the morning report's JSON."""
+    return {
+        "forecast_first": plan.forecast_first,
+        "forecast_end": plan.forecast_end,
+        "deadline": plan.deadline,
+    }
+
+
+def forecast_line(p: dict, when: Callable[[float | None], str]) -> str:
+    """The report's forecast against the actual end of a plan (`_plan_json`'s dict): 'forecast
+    at its start 05:12; ended 8m later (9% of the night)'; '' without a forecast."""
+    first, ended = p.get("forecast_first"), p.get("ended_at")
+    deadline = f", deadline {when(p['deadline'])}" if p.get("deadline") else ""
+    if first is None:
+        return ""
+    if ended is None:
+        return f"forecast end {when(p.get('forecast_end'))}{deadline}"
+    off, took = ended - first, ended - p["created_at"]
+    share = f" ({abs(off) / took:.0%} of the night)" if took > 0 else ""
+    side = "later" if off >= 0 else "sooner"
+    return (
+        f"forecast at its start {when(first)}; ended {duration(abs(off))} {side}{share}{deadline}"
+    )

@@ -143,6 +143,8 @@ class Plan:
     """How sure the forecast is: which tables' rates are guessed ("" when all are learned)."""
     planned: dict[str, int] = field(default_factory=dict)
     """Table -> dates the plan runs, from its first forecast (a total that does not grow)."""
+    left: dict[str, int] = field(default_factory=dict)
+    """Table -> dates the last forecast still had to run (running shards' included)."""
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -229,6 +231,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "forecast_at": _OPT_NUM,
     "forecast_note": str,
     "planned": dict,
+    "left": dict,
 }
 
 RESTART_WINDOW = 600.0

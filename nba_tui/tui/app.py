@@ -60,7 +60,7 @@ from nba_tui.tui.control import (
     connect,
 )
 from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen
-from nba_tui.tui.titles import header_text, log_title
+from nba_tui.tui.titles import header_text, log_title, plan_end
 from nba_tui.tui.widgets.footer import LeanFooter
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
@@ -308,6 +308,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             running=self.control.running(),
             poll=self.last_poll,
             jobs_error=self.jobs_error,
+            ends=plan_end(self.control.plans.values()),
         )
         self._ui_header.set(text)
 

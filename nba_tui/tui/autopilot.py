@@ -8,6 +8,8 @@ app.py readable): plan keys, event alerts and the morning report screen.
   worker read the new events (`Supervisor.events(since=...)`, a bounded read). Each alerting
   event becomes a toast and the terminal bell, once per dashboard session (by event id). The
   dashboard's own STALE warehouse also rings once per stale episode after `alerts.stale_after`.
+- The plan view (n) is rendered in a thread worker (`plan_text.render_plan_view`: the plan,
+  the jobs and the last poll) and shown in a box.
 - The morning report (M) is built in a thread worker (`morning.build_report`, blocking reads of
   records and logs) and shown with its one rendering (`morning.render_report`, at the
   screen's width).
@@ -21,11 +23,12 @@ from textual import work
 
 from nba_tui import morning
 from nba_tui.fmt import duration, printable
+from nba_tui.jobs import plan_text
 from nba_tui.jobs.events import ALERT_KINDS, Event
 from nba_tui.tui.control import JobControl
 from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import ActionDone, EventsRead
-from nba_tui.tui.screens.modals import MorningScreen
+from nba_tui.tui.screens.modals import MorningScreen, PlanScreen
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -105,6 +108,30 @@ class Autopilot:
 
     def action_cancel_plan(self) -> None:
         self._job_action("cancel_plan")
+
+    def action_plan_view(self) -> None:
+        if self.supervisor is None:
+            self.notify("jobs unavailable", title="plan: not now", severity="warning")
+            return
+        job = self.control.job_of(self.selection)
+        self._plan_worker(job.record.plan if job is not None else None, self.snapshot)
+
+    @work(thread=True, group="plan", exclusive=True, exit_on_error=False)
+    def _plan_worker(self, plan_id: str | None, snap: Snapshot | None) -> None:
+        """The selected job's plan, else the latest running one, else the latest (blocking)."""
+        try:
+            plans = sorted(self.supervisor.plans(), key=lambda p: p.created_at)
+            running = [p for p in plans if p.state == "running"]
+            chosen = [p for p in plans if p.id == plan_id] or running or plans
+            if not chosen:
+                self.post_message(ActionDone("plan", error="no plan yet: `nba-tui run PHASE`"))
+                return
+            views = self.supervisor.jobs()
+            text = plan_text.render_plan_view(self.pipeline, chosen[-1], views, snap, self.clock())
+        except Exception as e:  # noqa: BLE001 - a toast, never a traceback
+            self.post_message(ActionDone("plan", error=one_line(e)))
+            return
+        self.call_from_thread(self.push_screen, PlanScreen(text))
 
     # -- alerts ------------------------------------------------------------------------------------
 

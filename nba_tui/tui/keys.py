@@ -74,6 +74,13 @@ BINDINGS = [
         tooltip="morning report: the last 12 h of plans, shards, failures, degraded dates",
     ),
     Binding(
+        "n",
+        "plan_view",
+        "plan",
+        show=False,
+        tooltip="the plan of the selected job (or the latest): dates done, waiting, its end",
+    ),
+    Binding(
         "f",
         "preflight",
         "preflight",

@@ -9,6 +9,7 @@ dashboard writes nothing between polls.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from rich.text import Text
 from nba_tui import fmt
 from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobView
+from nba_tui.jobs.plans import Plan
 from nba_tui.monitor import PollResult
 from nba_tui.tui.cells import cost_text, is_remote, remote_state_text
 
@@ -25,6 +27,12 @@ def wall_clock(epoch: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch is not None else "-"
 
 
+def plan_end(plans: Iterable[Plan]) -> float | None:
+    """The latest forecast end of the running plans (None without one)."""
+    ends = [p.forecast_end for p in plans if p.state == "running" and p.forecast_end]
+    return max(ends) if ends else None
+
+
 def header_text(
     pipeline: Pipeline,
     *,
@@ -32,15 +40,19 @@ def header_text(
     running: int,
     poll: PollResult | None,
     jobs_error: str | None,
+    ends: float | None = None,
 ) -> Text:
-    """`pipeline · backend · N jobs · updated 12:04:31`, or STALE with the warehouse's error
-    (the full error also goes to a toast: at 80 columns the header cuts it)."""
+    """`pipeline · backend · N jobs · ends 05:12 · updated 12:04:31`, or STALE with the
+    warehouse's error (the full error also goes to a toast: at 80 columns the header cuts it).
+    `ends`: the forecast end of the running plans (`plan_end`)."""
     text = Text(fmt.printable(pipeline.pipeline), style="bold")
     text.append(f" · {pipeline.warehouse.backend}")
     if read_only:
         text.append(" · READ-ONLY", "bold")
     if running:
         text.append(f" · {running} job{'s' if running > 1 else ''}")
+    if ends is not None:
+        text.append(f" · ends {time.strftime('%H:%M', time.localtime(ends))}", "bold")
     snap = poll.snapshot if poll is not None else None
     taken = snap.taken_at if snap is not None else None
     if poll is None:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from pathlib import Path
 
 from autopilot_helpers import small_warehouse
 from test_schedule import YAML
 
 from nba_tui import config
-from nba_tui.jobs.forecast import Rates, Running, dry_plan, learn, simulate, with_max_parallel
+from nba_tui.jobs.forecast import (
+    Forecast,
+    Rates,
+    Running,
+    TableForecast,
+    dry_plan,
+    learn,
+    recorded,
+    simulate,
+    with_max_parallel,
+)
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.jobs.plans import Plan
 from nba_tui.monitor import snapshot_once
@@ -42,8 +53,9 @@ def test_known_durations_give_the_exact_end(tmp_path: Path) -> None:
     assert (f.tables["a"].dates, f.tables["a"].shards, f.tables["a"].end) == (6, 2, 6.0)
     assert (f.tables["b"].dates, f.tables["b"].shards, f.tables["b"].start) == (10, 3, 0.0)
     assert f.guessed == [] and f.note() == ""
-    # each hand-off costs the runner's tick: three shard ends precede a start on the path
-    assert simulate(pipe, snap, _plan(pipe), _rates(0.5), now=0.0).seconds == 19.5
+    # each hand-off costs the runner's tick: three shard ends precede a start on the path,
+    # and the runner sees the last end one tick later
+    assert simulate(pipe, snap, _plan(pipe), _rates(0.5), now=0.0).seconds == 20.0
     # one slot: strictly one shard at a time, every date's seconds added up (6 + 20)
     one = with_max_parallel(pipe, 1)
     assert simulate(one, snap, _plan(pipe), _rates(), now=0.0).seconds == 26.0
@@ -94,14 +106,20 @@ def _view(
 
 
 def test_rates_from_history_then_live_and_a_guess_said() -> None:
-    views = [_view("a", JobState.DONE, 4, 0.5 + 4 * 2.0), _view("a", JobState.DONE, 8, 16.5)]
+    views = [
+        _view("a", JobState.DONE, 4, 0.5 + 4 * 2.0, ended=100.0),
+        _view("a", JobState.DONE, 8, 16.5, ended=117.2),  # started 0.7 s after the first ended
+    ]
     rates = learn(views)
     assert rates.source == {"a": "history"}
     assert abs(rates.per_date["a"] - 2.0) < 1e-9 and abs(rates.overhead - 0.5) < 1e-9
+    assert abs(rates.handoff - 0.7) < 1e-9
     assert rates.of("b") == rates.of("a") and rates.guessed(["a", "b"]) == ["b"]
     # a running shard's progress lines (30 dates/min) replace the history at once
-    live = learn([*views, _view("a", JobState.RUNNING, 6, 1.0, per_min=30.0)])
-    assert live.source["a"] == "live" and live.per_date["a"] == 2.0
+    live = learn([*views, _view("a", JobState.RUNNING, 6, 1.0, per_min=40.0)])
+    assert live.source["a"] == "live" and live.per_date["a"] == 1.5
+    # the overhead at the live rate: what the ended shards took beyond 1.5 s a date
+    assert abs(live.overhead - statistics.median([8.5 - 6.0, 16.5 - 12.0])) < 1e-9
     assert learn([]).of("x") > 0 and learn([]).guessed(["x"]) == ["x"]
 
 
@@ -130,3 +148,51 @@ def test_dry_run_summary_per_table_with_held_back_dates(tmp_path: Path) -> None:
     assert "held back (inputs this plan does not fill):\n  b: 6 wait for a\n" in text
     assert "('?': no history for b: rates guessed until the first shards report)" in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def _ended_plan() -> Plan:
+    p = Plan("p0a0b0c", "run", ["phase4"], "u", 1000.0)
+    p.planned, p.left = {"a": 60, "b": 40}, {"a": 0, "b": 10}
+    p.forecast_first, p.forecast_end = 1000.0 + 3600, 1000.0 + 3900
+    return p
+
+
+def test_plan_late_once_past_the_deadline() -> None:
+    p = _ended_plan()
+    p.deadline = 2000.0
+    f = Forecast(1500.0, 600.0, {}, [])  # ends 2100: past the deadline
+    apply, late = recorded(p, f, 1500.0)
+    apply(p)
+    assert late is not None and "passes the deadline" in late and p.late_sent
+    assert recorded(p, f, 1510.0)[1] is None  # said once
+
+
+def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
+    from nba_tui.cli.listings import render_plan
+    from nba_tui.jobs.plan_text import forecast_json, forecast_line, progress
+    from nba_tui.jobs.plans import PlanState
+
+    p = _ended_plan()
+    # running: done of the plan's own total (its first forecast's), and the forecast end
+    assert progress(p, 1000.0 + 600).startswith("90/100 dates (90%), ends ")
+    assert "(in 55m)" in progress(p, 1000.0 + 600)
+    # a later forecast (more dates became runnable) moves `left`, never the total
+    later = Forecast(1700.0, 60.0, {"a": TableForecast("a"), "b": TableForecast("b")}, [])
+    later.tables["b"].dates = 0
+    apply, late = recorded(p, later, 1700.0)
+    apply(p)
+    assert late is None and p.planned == {"a": 60, "b": 40} and p.left == {"a": 0, "b": 0}
+    assert p.forecast_end == 1760.0 and p.forecast_first == 4600.0
+    assert progress(p, 1000.0 + 700).startswith("100/100 dates (100%)")
+    line = render_plan(p).splitlines()[0]
+    assert line.startswith("p0a0b0c  run   running   phase4  100/100 dates (100%), ends ")
+    assert line.endswith("; 0 jobs")
+    p.finish(PlanState.DONE, None, 1000.0 + 4000)
+    assert "ended " in progress(p, 9e9) and ", forecast " in progress(p, 9e9)
+    report = {"created_at": p.created_at, "ended_at": p.ended_at, **forecast_json(p)}
+    text = forecast_line(report, lambda t: f"T{t:.0f}")
+    # forecast 4600 at the start, ended 5000: 400 s later, 400/4000 of the night
+    assert text == "forecast at its start T4600; ended 6m40s later (10% of the night)"
+    report["ended_at"] = None
+    assert forecast_line(report, lambda t: f"T{t:.0f}") == "forecast end T1760"
+    assert forecast_line({"forecast_first": None}, str) == ""

@@ -249,3 +249,13 @@ class HelpScreen(_Box):
         if read_only:
             note.append("\nRead-only: nothing can be launched or signalled.", "bold")
         super().__init__("keys", Group(grid, note), "Esc close", classes="help")
+
+
+class PlanScreen(_Box):
+    """The plan view (`plan_text.render_plan_view`): per table, dates done of the plan's own
+    total, running shards, waiting dates by reason, quarantined and degraded dates; the plan's
+    progress and forecast end."""
+
+    def __init__(self, text: str) -> None:
+        footer = "↑↓ scroll · Esc close · nba-tui plans for every plan"
+        super().__init__("plan", Text(text.rstrip("\n")), footer, classes="morning")

@@ -1,0 +1,42 @@
+"""The plan view (n) and the forecast end in the header, at 80x24 (Textual run_test/Pilot)."""
+
+from __future__ import annotations
+
+import time
+
+from fakes import FIXED_T, PLAN_ID, PLAN_TABLE
+from test_dashboard_autopilot import plan_app
+from ui_helpers import screen_text, wait_for
+
+from nba_tui.tui.screens.modals import PlanScreen
+
+
+def _forecast(sup) -> float:  # noqa: ANN001 - the fakes' PlanSupervisor
+    end = FIXED_T + 5400
+    p = sup.the_plan
+    p.planned = {PLAN_TABLE: 120, "team_defense_zone_analysis": 80}
+    p.left = {PLAN_TABLE: 45, "team_defense_zone_analysis": 80}
+    p.forecast_end, p.forecast_first, p.forecast_at = end, end, FIXED_T
+    p.forecast_note = "no history for 2 tables: rates guessed until the first shards report"
+    return end
+
+
+async def test_plan_view_opens_with_per_table_rows_and_the_forecast(tmp_path) -> None:  # noqa: ANN001
+    app, sup = plan_app(tmp_path)
+    end = _forecast(sup)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        ends = time.strftime("%H:%M", time.localtime(end))
+        await wait_for(pilot, lambda: f"ends {ends}" in screen_text(app), "the header's end")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan view")
+        await wait_for(pilot, lambda: f"plan {PLAN_ID}" in screen_text(app), "its title line")
+        text = screen_text(app)
+        assert "75/200 dates (37%)" in text and f"ends {ends} (in 1h29m)" in text
+        row = next(line for line in text.splitlines() if PLAN_TABLE in line)
+        # 75 of its 120 dates done, its 2 shards (running, queued), 45 ready for a slot
+        # (the fake snapshot has them all ready), its 1 quarantined date
+        assert row.strip("│ ").split() == [PLAN_TABLE, "75/120", "2", "0", "45", "0", "1", "0"]
+        assert "no history for 2 tables" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PlanScreen), "closed")
