@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-parallel", type=int, default=3)
     args = ap.parse_args(argv)
     print(f"range {args.start}..{args.end}, max_parallel {args.max_parallel}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench_forecast_") as tmp:
+    # ignore_cleanup_errors: the plan's watchdog may still be writing its last record
+    with tempfile.TemporaryDirectory(prefix="bench_forecast_", ignore_cleanup_errors=True) as tmp:
         figs = run(Path(tmp), args.start, args.end, args.max_parallel)
     at25 = next(f for f in figs if f.name == "forecast error at 25%")
     shown = "n/a" if at25.value is None else f"{at25.value:.1f}%"
