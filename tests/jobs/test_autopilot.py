@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 import pytest
 from autopilot_helpers import sample_pipeline
 from jobs_helpers import wait_for
 
+from nba_tui import readiness
 from nba_tui.jobs.autopilot import ORPHAN
 from nba_tui.jobs.events import ALERT_KINDS
 from nba_tui.jobs.model import JobState
@@ -225,7 +227,21 @@ def test_skip_preflight_records_the_dates_run_on_fallbacks(
     degraded = set(plan.degraded["player_composite_factors"])
     assert degraded and degraded <= {d.isoformat() for d in soft_gaps & wanted}
     kinds = [e for e in sup.events() if e.kind == "degraded"]
-    assert {d for e in kinds for d in e.dates} == {d for v in plan.degraded.values() for d in v}
+    recorded = [*plan.degraded.values(), *plan.necessity.values()]
+    assert {d for e in kinds for d in e.dates} == {d for v in recorded for d in v}
+    # by choice (synthetic = 1) and by necessity (2, no betting lines), as SQL and the rule say
+    con = sqlite3.connect(pipe.sqlite_dir / "nba_precompute.db")
+    flags = dict(
+        con.execute(
+            "SELECT game_date, MAX(synthetic) FROM player_composite_factors GROUP BY 1"
+        ).fetchall()
+    )
+    con.close()
+    assert sorted(d for d, f in flags.items() if f == 1) == sorted(degraded)
+    need = plan.necessity.get("player_composite_factors", [])
+    assert sorted(d for d, f in flags.items() if f == 2) == need
+    split = readiness.degraded_split(pipe, snapshot_once(pipe), "player_composite_factors")
+    assert [[d.isoformat() for d in x] for x in split] == [need, sorted(degraded)]
 
 
 def test_coverage_dropped_is_an_event(make_pipeline) -> None:  # noqa: ANN001 - fixture

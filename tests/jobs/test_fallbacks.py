@@ -126,4 +126,5 @@ def test_the_demo_night_meets_every_threshold_and_counts_necessity_exactly(
     report = cli(capsys, pipe, "report")[1]
     assert "Run on fallbacks by necessity (a soft input nothing can fill):" in report
     assert f"  {PCF}: {n} dates ({n} by necessity)" in report
+    assert "Next: nba-tui status" in report
     assert f"on fallbacks by necessity {PCF}: {n} dates" in cli(capsys, pipe, "plans")[1]
