@@ -142,6 +142,12 @@ def read_json(path: Path) -> Any | None:
         return None
 
 
+def os_text(e: OSError) -> str:
+    """An OSError in one line naming its file: `PATH: No space left on device`."""
+    why = e.strerror or str(e)
+    return f"{e.filename}: {why}" if e.filename else why
+
+
 class UnsafeFile(OSError):
     """A state file that is a symbolic link, a FIFO, a device or someone else's: refused.
 

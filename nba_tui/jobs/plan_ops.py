@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import preflight
-from nba_tui.fsutil import lock_held
+from nba_tui.fsutil import lock_held, os_text
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, PreflightFailed
@@ -222,7 +222,7 @@ class PlanOps:
                     plan_id, lambda p: setattr(p, "restarts", [*p.restarts, entry])
                 )
             except OSError as e:
-                raise JobError(f"cannot restart plan {plan_id}: {e.strerror or e}") from None
+                raise JobError(f"cannot restart plan {plan_id}: {os_text(e)}") from None
             new = self._start_runner(plan, adopt=True)
         detail = f"runner pid {plan.runner_pid} gone; new runner pid {new.runner_pid} (by {by})"
         with contextlib.suppress(OSError):
@@ -282,7 +282,7 @@ class PlanOps:
             actions.record(self.store, user=self.user, action=action, plan=plan_id)
             self.store.update_plan(plan_id, fn)
         except OSError as e:
-            raise JobError(f"cannot {action} {plan_id}: {e.strerror or e}") from None
+            raise JobError(f"cannot {action} {plan_id}: {os_text(e)}") from None
 
     def queue_stage(self, plan_id: str, phase: str, planned: Sequence[PlannedJob]) -> Plan:
         """Queue the phase's jobs for plan `plan_id` (tables with an active job are skipped)."""
@@ -318,7 +318,7 @@ class PlanOps:
                 plan_id, lambda p: p.finish(PlanState.CANCELLED, "cancelled", time.time())
             )
         except OSError as e:
-            raise JobError(f"cannot cancel plan {plan_id}: {e.strerror or e}") from None
+            raise JobError(f"cannot cancel plan {plan_id}: {os_text(e)}") from None
         # the stored records: reconciled, a cancelled plan's queued jobs would already read LOST
         for r in self.store.load_jobs():
             if r.plan == plan_id and r.state is JobState.QUEUED and not (r.shim_pid or r.pid):
@@ -334,7 +334,7 @@ class PlanOps:
         try:
             self.store.save_plan(plan)
         except OSError as e:
-            raise JobError(f"cannot write the plan: {e.strerror or e}") from None
+            raise JobError(f"cannot write the plan: {os_text(e)}") from None
         return plan
 
     def _start_runner(self, plan: Plan, adopt: bool = False) -> Plan:
@@ -357,7 +357,7 @@ class PlanOps:
                 argv=argv,
             )
         except OSError as e:
-            why = f"cannot start plan {plan.id}: {e.strerror or e}"
+            why = f"cannot start plan {plan.id}: {os_text(e)}"
             if adopt:  # a lost plan stays lost: the next adopter tries again
                 raise JobError(why) from None
             with contextlib.suppress(OSError):

@@ -34,6 +34,7 @@ from typing import Any
 
 from nba_tui import commands
 from nba_tui.config import Pipeline, Table
+from nba_tui.fsutil import os_text
 from nba_tui.jobs import actions, checks, procs, runlock
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.local import LocalEngine
@@ -495,5 +496,5 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
                 if undo.log:
                     with contextlib.suppress(OSError):
                         Path(undo.log).unlink()
-            where = e.filename or self.store.root
-            raise JobError(f"cannot {what}: writing {where}: {e.strerror or e}") from None
+            where = os_text(e) if e.filename else f"{self.store.root}: {os_text(e)}"
+            raise JobError(f"cannot {what}: writing {where}") from None

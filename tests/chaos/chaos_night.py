@@ -155,7 +155,7 @@ class Night:
         self.tmux = f"chaos-{os.getpid()}-{seed}"
         self.tmpfs = False
         self.targets: dict[str, list[dt.date]] = {}
-        self.started: list[psutil.Process] = []
+        self.runner_killed_at: float | None = None
 
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -287,10 +287,12 @@ class Night:
         return [v for v in sup.jobs() if v.state.active and v.record.pid is not None]
 
     def watch(self, deadline: float) -> None:
-        """The plan's runner every 0.25 s, live jobs every second, until the plan ends."""
+        """The plan's runner every 0.1 s until the plan ends (live jobs: `watch_jobs`). A gap
+        runs from the runner's death (its kill, when we killed it) to a live runner's sight."""
+        jobs = threading.Thread(target=self.watch_jobs, daemon=True)
+        jobs.start()
         last: Plan | None = None
         gap_since: float | None = None
-        next_jobs = 0.0
         while time.monotonic() - self.t0 < deadline:
             plan = self.plan() or last
             last = plan
@@ -301,15 +303,20 @@ class Night:
             if alive:
                 gap_since = None
             else:
-                gap_since = gap_since or now
+                gap_since = min(gap_since or now, self.runner_killed_at or now)
                 self.result.lost_runner_s = max(self.result.lost_runner_s, now - gap_since)
-            if now >= next_jobs:
-                next_jobs = now + 1.0
-                with contextlib.suppress(Exception):  # a record mid-replace: the next look
-                    self.check_overlaps()
-            time.sleep(0.25)
+            self.runner_killed_at = None if alive else self.runner_killed_at
+            time.sleep(0.1)
         self.result.plan_state = str(last.state) if last else "?"
         self.done.set()
+        jobs.join(30)
+
+    def watch_jobs(self) -> None:
+        """Live jobs every 0.5 s: two of one table sharing a date is a double launch."""
+        while not self.done.is_set():
+            with contextlib.suppress(Exception):  # a record mid-replace: the next look
+                self.check_overlaps()
+            self.done.wait(0.5)
 
     def check_overlaps(self) -> None:
         live: dict[str, list[tuple[str, Span]]] = {}
@@ -335,6 +342,7 @@ class Night:
         plan = self.plan()
         if plan is None or not procs.same_process(plan.runner_pid, plan.runner_start_time):
             return "no live runner"
+        self.runner_killed_at = time.monotonic()
         os.kill(plan.runner_pid, signal.SIGKILL)
         return None
 
@@ -400,23 +408,29 @@ class Night:
         if tmux is None:
             return "no tmux"
         argv = [sys.executable, "-m", "nba_tui", "--config", str(self.pipe.source)]
-        subprocess.run(
-            [tmux, "-L", self.tmux, "new-session", "-d", "-x", "80", "-y", "24", *argv],
+        shown = subprocess.run(
+            [tmux, "-L", self.tmux, "new-session", "-d", "-P", "-F", "#{pane_pid}"]
+            + ["-x", "80", "-y", "24", *argv],
             env={**self.env(), "TERM": "xterm-256color"},
             cwd=self.proj,
+            capture_output=True,
+            text=True,
             check=True,
             timeout=30,
         )
-        self.later(4.0, "kill -9 the dashboard", self.kill_dashboards)
+        pid = int(shown.stdout.strip())
+        self.later(4.0, "kill -9 the dashboard", lambda: self.kill_dashboard(pid))
         return None
 
-    def kill_dashboards(self) -> None:
-        tail = ["-m", "nba_tui", "--config", str(self.pipe.source)]
-        found = [p for p in self.night_processes() if p.cmdline()[-4:] == tail]
-        for p in found:
-            p.kill()
-        if not found:
-            self.result.skipped.append(f"+{self.elapsed():5.1f}s dashboard: gone before its kill")
+    def kill_dashboard(self, pid: int) -> None:
+        try:
+            p = psutil.Process(pid)
+            if p.cmdline()[-4:] == ["-m", "nba_tui", "--config", str(self.pipe.source)]:
+                p.kill()
+                return
+        except psutil.Error:
+            pass
+        self.result.skipped.append(f"+{self.elapsed():5.1f}s dashboard {pid}: gone before its kill")
 
     # -- the end -----------------------------------------------------------------------------
     def night_processes(self) -> list[psutil.Process]:

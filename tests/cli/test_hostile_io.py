@@ -207,6 +207,8 @@ def test_a_log_dir_that_is_a_file_is_named(sample: Path) -> None:
     line = one_line(done)
     assert f"{sample / 'not-a-dir'}: not a directory (jobs.log_dir" in line
     assert job_records(sample) == []
+    done = cli(sample, "run", "phase3")  # the plan's runner log: the same line
+    assert f"{sample / 'not-a-dir'}: not a directory (jobs.log_dir" in one_line(done)
 
 
 def test_restart_of_a_table_with_no_job_says_so(sample: Path) -> None:
