@@ -480,6 +480,7 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
                     nap(sup, min(tick * 2**failures, 5.0))
                     continue
                 if code is not None:
+                    keeper.stop()
                     return code
                 nap(sup, tick)
     except LockTimeout:

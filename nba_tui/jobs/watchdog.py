@@ -68,6 +68,12 @@ class Keeper:
             return
         say(f"watchdog pid {self.proc.pid} started")
 
+    def stop(self) -> None:
+        """The plan ended: the watchdog this runner started exits now, not at its next look."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self.proc.terminate()
+
 
 def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY) -> int:
     """The watchdog's life: one per plan (its lock), until the plan ends."""
