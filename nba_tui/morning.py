@@ -26,7 +26,7 @@ from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
-from nba_tui.night import plans_before, restarts
+from nba_tui.night import plans_before, restarts, still_wanted
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -310,6 +310,7 @@ def next_step(
                 f"{name} failed on {len(rep.quarantined[name])} date(s) in every attempt"
             )
     ended_bad = [s for s in rep.shards if s.state in ENDED_BAD and not s.plan]
+    ended_bad = [s for s in ended_bad if still_wanted(s.job, s.table, rep.failures, snap)]
     if ended_bad:
         s = ended_bad[-1]
         return f"nba-tui restart {s.job}", f"job {s.job} ({s.table}) {s.state}"

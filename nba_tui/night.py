@@ -3,11 +3,13 @@ the night's plans started, and what became of a failed job that was restarted. P
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from nba_tui.jobs.words import state_text
 
 if TYPE_CHECKING:
+    from nba_tui.coverage import Snapshot
     from nba_tui.jobs.model import JobView
     from nba_tui.jobs.plans import Plan
 
@@ -40,3 +42,13 @@ def restarts(views: list[JobView]) -> dict[str, str]:
             last, seen = by_origin[last.id], seen + 1
         out[origin] = f"job {last.id}: {state_text(last.record)}"
     return out
+
+
+def still_wanted(job: str, table: str, failures: Sequence[Any], snap: Snapshot) -> bool:
+    """A job that ended badly still wants a restart: it was not restarted since (`failures`:
+    the report's, with their `restarted`), and its table has missing dates (a failure whose
+    dates were filled another way needs none)."""
+    if any(f.job == job and f.restarted for f in failures):
+        return False
+    cov = snap.tables.get(table)
+    return cov is None or bool(cov.missing)

@@ -199,3 +199,31 @@ def test_a_failure_shows_its_error_lines_not_only_the_tail(built: Path, tmp_path
     assert max(len(line) for line in narrow) <= 80
     at = narrow.index("    ! FAILED 2024-01-05: write rolled back: UNIQUE constraint failed:")
     assert narrow[at + 1].strip() == "player_daily_cache.player_id, game_date"  # wrapped, kept
+
+
+def test_next_restarts_a_failed_job_only_while_nothing_restarted_it(
+    built: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup = Supervisor(cfg.load(root / "pipeline.yaml"))
+    sup.store.ensure()
+    t0 = time.time() - 600
+    table = "team_defense_game_summary"  # 78 dates missing in the sample
+    failed = JobRecord(
+        "bb0001", table, ["x"], "", t0, "me", dates=["2022-03-05"], state=JobState.FAILED,
+        exit_code=1, started_at=t0, ended_at=t0 + 5,
+    )  # fmt: skip
+    sup.store.save_job(failed)
+    snap = snapshot_once(sup.pipeline)
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    assert rep.next_command == "nba-tui restart bb0001"
+    again = JobRecord(
+        "bb0002", table, ["x"], "", t0 + 10, "me", dates=["2022-03-05"], state=JobState.DONE,
+        exit_code=0, started_at=t0 + 10, ended_at=t0 + 15, restarted_from="bb0001",
+    )  # fmt: skip
+    sup.store.save_job(again)
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    assert rep.failures[0].restarted == "job bb0002: done"
+    assert "restart" not in rep.next_command
+    assert "    restarted as job bb0002: done" in render_report(rep).splitlines()
