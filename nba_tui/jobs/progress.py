@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from nba_tui.fsutil import open_regular
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.logtail import MAX_LINE, LogReader, lines_backwards
 
@@ -119,8 +120,8 @@ class LogProgress:
 
     def _look_at_end(self, size: int) -> None:
         """The last progress line (and last line) from the end; go on from the end."""
-        try:
-            f = open(self.path, "rb")  # noqa: SIM115 - closed below
+        try:  # never a FIFO or a link (fsutil.open_regular)
+            f = os.fdopen(open_regular(self.path), "rb")
         except OSError:
             return
         with f:

@@ -40,7 +40,7 @@ from nba_tui.fsutil import LineLog
 from nba_tui.jobs import repair
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
-from nba_tui.jobs.store import LockTimeout, Store
+from nba_tui.jobs.store import LOCK_FLAGS, LockTimeout, Store
 
 RESERVE = 64 * 1024
 """Bytes the shim sets aside in jobs/ at start and frees to record the exit on a full disk."""
@@ -60,7 +60,7 @@ def _reserve(store: Store, job_id: str) -> Path | None:
     """A file of RESERVE bytes next to the records, freed when a write meets a full disk."""
     path = store.jobs_dir / f".{job_id}.reserve"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | LOCK_FLAGS, 0o600)
         try:
             os.write(fd, b"\0" * RESERVE)
             os.fsync(fd)

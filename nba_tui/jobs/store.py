@@ -308,7 +308,9 @@ class Store:
             except FileExistsError:
                 rec.id = _fresh_id(self.job_path)
         with contextlib.suppress(OSError):  # so a later update finds it on a full disk
-            os.close(os.open(self.locks_dir / f"job-{rec.id}.lock", os.O_CREAT, FILE_MODE))
+            os.close(
+                os.open(self.locks_dir / f"job-{rec.id}.lock", os.O_CREAT | LOCK_FLAGS, FILE_MODE)
+            )
         return rec
 
     def save_job(self, rec: JobRecord) -> None:

@@ -151,7 +151,7 @@ class DiskCounts:
     def _read(self, dataset: str) -> dict | None:
         """The file's JSON when it is ours, private and small; None otherwise."""
         try:
-            fd = os.open(self._file(dataset), os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(self._file(dataset), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return None
         try:

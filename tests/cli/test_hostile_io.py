@@ -7,6 +7,7 @@ directory others may write (`watch`), a log directory that is a file, and record
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -250,3 +251,26 @@ def test_a_fifo_checkpoint_is_named_and_the_backfill_goes_on(sample: Path) -> No
     assert done.returncode == 0, done.stderr
     assert f"WARNING ignoring unreadable checkpoint {fifo}: " in done.stdout
     assert "a FIFO" in done.stdout
+
+
+def test_a_fifo_planted_as_a_log_or_a_cache_file_never_hangs_a_reader(sample: Path) -> None:
+    done = cli(sample, "launch", TABLE, "--dates", "2021-10-19", "--json")
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    for _ in range(600):  # the job ends within seconds (pace 0)
+        listed = json.loads(cli(sample, "jobs", "--json").stdout)
+        if next(j for j in listed if j["id"] == view["id"])["state"] != "running":
+            break
+    log = Path(view["log"])
+    log.unlink()
+    os.mkfifo(log, 0o600)
+    cache = sample / ".nba_tui" / "cache"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    for name in ("sqlite-nba_raw.json", "sqlite-nba_analytics.json"):
+        with contextlib.suppress(FileNotFoundError):
+            (cache / name).unlink()
+        os.mkfifo(cache / name, 0o600)
+    for args in (("jobs",), ("status",), ("report",)):
+        ran = cli(sample, *args, timeout=60)  # a FIFO opened for reading would wait forever
+        assert ran.returncode in (0, 1), (args, ran.stderr)
+        assert "Traceback" not in ran.stderr
