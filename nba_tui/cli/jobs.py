@@ -26,6 +26,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 from typing import Any
 
 from nba_tui.cli.common import (
@@ -237,7 +238,7 @@ def _say_fallbacks(
         return {}
     if not getattr(args, "json", False):
         for line in readiness.fallback_lines(pipeline, snap, tables):
-            print(f"  {line}", flush=True)
+            print(textwrap.fill(line, 80, subsequent_indent="    "), flush=True)
     return {t: len(d) for t, d in readiness.fallbacks_ahead(pipeline, snap, tables).items()}
 
 

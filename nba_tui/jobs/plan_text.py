@@ -27,9 +27,12 @@ def held_back(
     if f.final is None or table not in f.final.tables:
         return []
     reasons: dict[str, int] = {}
+    never = readiness.unfillable(pipeline, f.final, table)
     for d in f.final.tables[table].missing:
         lacks = readiness.blocked_by(pipeline, f.final, table, d, include_soft=not skip_preflight)
-        if lacks:
+        if d in never:  # the one rule: nothing can ever fill it (no rows at the root)
+            why = f"unfillable: no {never[d]}"
+        elif lacks:
             why = f"wait for {lacks[0][0]}"
         else:
             why = "excluded (quarantined, or left unfilled by its program)"

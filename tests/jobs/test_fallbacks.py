@@ -62,6 +62,12 @@ def test_launch_missing_offers_only_fillable_dates(pipe: Pipeline, capsys) -> No
     fillable = [d for d in missing if d in lines]
     never = [d for d in missing if d not in lines]
     assert fillable and never, "the range holds both kinds of missing dates"
+    # the dry run names the dates nothing fills and the ones that will run on fallbacks
+    fallback = [d for d in snapshot_once(pipe).tables[PCF].missing if d not in lines]
+    code, out, _ = cli(capsys, pipe, "run", "phase3", "phase4", "--dry-run")
+    assert code == 0 and all(len(line) <= 80 for line in out.splitlines())
+    assert f"  {table}: {len(never)} unfillable: no bettingpros_player_props\n" in out
+    assert f"{PCF}: {len(fallback)} will run on fallbacks (degraded by necessity):" in out
     code, out, _ = cli(capsys, pipe, "launch", table, "--missing", "--json")
     job = json.loads(out)
     assert code == 0 and job["dates"] == [d.isoformat() for d in fillable]
