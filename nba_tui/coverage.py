@@ -18,15 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from nba_tui.config import Pipeline, Table
+from nba_tui.coverage_rate import Rate as Rate  # re-exported: callers import it here
 from nba_tui.coverage_states import DateRun as DateRun  # re-exported: callers import it here
 from nba_tui.coverage_states import DateState as DateState
 from nba_tui.coverage_states import bootstrap_dates as bootstrap_dates
 from nba_tui.coverage_states import classify, per_game, season_starts
+from nba_tui.coverage_store import CoverageStore, table_key
 from nba_tui.warehouse.base import Counts
 
 
@@ -202,7 +203,7 @@ def table_coverage(
     have = list(filter(rows.__contains__, expected))  # in C: per table, per date, per poll
     if have and min(map(rows.__getitem__, have)) <= 0:
         have = [d for d in have if rows[d] > 0]
-    median = float(statistics.median([rows[d] for d in have])) if have else 0.0
+    median = float(statistics.median(map(rows.__getitem__, have))) if have else 0.0
     ratio = per_game(have, rows, games)
     median_per_game = float(statistics.median(ratio.values())) if ratio else 0.0
     thin_below = table.thin_ratio * median_per_game
@@ -310,7 +311,10 @@ class CoverageCache:
     unchanged (same dicts), 7 ms unchanged (equal copies), 1 ms with one table changed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: CoverageStore | None = None) -> None:
+        self.store = store
+        """Coverage of earlier processes (`coverage_store`), for tables whose counts carry a
+        digest; None: always computed."""
         self.computed = 0
         """`table_coverage()` calls so far (tests and the bench count them)."""
         self._pipeline: Pipeline | None = None
@@ -352,6 +356,7 @@ class CoverageCache:
     ) -> Snapshot:
         self._context(pipeline, counts, start, end)
         tables: dict[str, TableCoverage] = {}
+        keys: list[str] = []
         for p in pipeline.phases:
             for t in p.tables:
                 rows = counts.rows.get(t.name, {})
@@ -366,23 +371,11 @@ class CoverageCache:
                 ):
                     tables[t.name] = hit[3]
                     continue
-                if t.bootstrap_days not in self._boots:
-                    self._boots[t.bootstrap_days] = bootstrap_dates(
-                        self._expected, self._starts, t.bootstrap_days
-                    )
-                cov = table_coverage(
-                    t,
-                    p.name,
-                    counts,
-                    self._starts,
-                    start,
-                    end,
-                    expected=self._expected,
-                    boot=self._boots[t.bootstrap_days],
-                )
-                self.computed += 1
+                cov = self._coverage(pipeline, t, p.name, counts, start, end, keys)
                 self._tables[t.name] = (rows, flagged, exists, cov)
                 tables[t.name] = cov
+        if self.store is not None and keys:
+            self.store.save(keys)
         return Snapshot(
             tables=tables,
             expected_dates=self._expected,
@@ -394,31 +387,87 @@ class CoverageCache:
             bytes_billed=counts.bytes_billed,
         )
 
+    def _coverage(
+        self,
+        pipeline: Pipeline,
+        t: Table,
+        phase: str,
+        counts: Counts,
+        start: dt.date | None,
+        end: dt.date | None,
+        keys: list[str],
+    ) -> TableCoverage:
+        """A table's coverage: read back from the store when its key is there (the maths run on
+        first use of its per-date fields), else computed (and put in the store). Appends the
+        table's key to `keys` when its counts have a digest."""
 
-class Rate:
-    """Dates per minute for a table, from the present-count of successive polls (sliding window)."""
+        # This poll's context, not the cache's at call time: a stored coverage may be computed
+        # later, after the schedule changed.
+        expected, starts, boots = self._expected, self._starts, self._boots
 
-    def __init__(self, window_s: float = 300.0) -> None:
-        self.window_s = window_s
-        self.samples: deque[tuple[float, int]] = deque()
+        def compute() -> TableCoverage:
+            if t.bootstrap_days not in boots:
+                boots[t.bootstrap_days] = bootstrap_dates(expected, starts, t.bootstrap_days)
+            self.computed += 1
+            boot = boots[t.bootstrap_days]
+            return table_coverage(
+                t, phase, counts, starts, start, end, expected=expected, boot=boot
+            )
 
-    def add(self, t: float, present: int) -> None:
-        if self.samples and present < self.samples[-1][1]:
-            self.samples.clear()  # data was deleted/reset: start over
-        self.samples.append((t, present))
-        while len(self.samples) > 2 and t - self.samples[0][0] > self.window_s:
-            self.samples.popleft()
+        digest = counts.digests.get(t.name)
+        if self.store is None or digest is None or counts.expected_digest is None:
+            return compute()
+        gap = pipeline.expected_dates.season_gap_days
+        key = table_key(t, phase, gap, start, end, counts.expected_digest, digest)
+        keys.append(key)
+        data = self.store.get(key)
+        if data is not None:
+            try:
+                return _Stored.make(t, phase, data, compute)
+            except (KeyError, TypeError, ValueError):  # a malformed entry: compute it
+                pass
+        cov = compute()
+        self.store.put(key, cov.to_json())
+        return cov
 
-    def per_minute(self) -> float | None:
-        if len(self.samples) < 2:
-            return None
-        (t0, p0), (t1, p1) = self.samples[0], self.samples[-1]
-        if t1 - t0 <= 0:
-            return None
-        return (p1 - p0) / (t1 - t0) * 60
 
-    def eta_seconds(self, remaining: int) -> float | None:
-        rate = self.per_minute()
-        if not rate or rate <= 0:
-            return None
-        return remaining / rate * 60
+class _Stored(TableCoverage):
+    """A coverage read back from `CoverageStore`: its figures and `to_json()` as stored, and its
+    per-date fields (`states`, `rows`, `missing_runs`, `degraded_rows`) computed from the same
+    counts on first use of any of them (`status --json` uses none)."""
+
+    _LAZY = frozenset({"states", "rows", "missing_runs", "degraded_rows"})
+
+    @classmethod
+    def make(
+        cls, t: Table, phase: str, data: dict, compute: Callable[[], TableCoverage]
+    ) -> TableCoverage:
+        cov = cls.__new__(cls)
+        first, last = data.get("first_date"), data.get("last_date")
+        cov.__dict__.update(
+            name=t.name,
+            table=t.table,
+            phase=phase,
+            threshold=t.min_coverage,
+            expected=data["expected"],
+            present=data["present"],
+            exists=True,
+            first_date=dt.date.fromisoformat(first) if first else None,
+            last_date=dt.date.fromisoformat(last) if last else None,
+            median_rows=data["median_rows"],
+            memo={},
+            _json=data,
+            _compute=compute,
+        )
+        return cov
+
+    def __getattr__(self, name: str) -> object:
+        if name not in _Stored._LAZY:
+            raise AttributeError(name)
+        full = self.__dict__["_compute"]()
+        for f in ("states", "rows", "missing_runs", "degraded_rows", "_lists"):
+            self.__dict__[f] = full.__dict__[f]
+        return self.__dict__[name]
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__["_json"])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
-from itertools import compress
-from operator import not_, truediv
+from itertools import compress, repeat
+from operator import add, not_, sub, truediv
+from typing import NamedTuple
 
 
 class DateState(enum.StrEnum):
@@ -23,9 +23,10 @@ class DateState(enum.StrEnum):
     BOOTSTRAP = "bootstrap"
 
 
-@dataclass(frozen=True)
-class DateRun:
-    """A run of consecutive *expected* dates (off days in between do not break it)."""
+class DateRun(NamedTuple):
+    """A run of consecutive *expected* dates (off days in between do not break it). A named
+    tuple: a poll builds one per gap of every table (~160,000 at 1,000 tables with scattered
+    holes), and a tuple is built several times faster than a frozen dataclass."""
 
     start: dt.date
     end: dt.date
@@ -89,13 +90,14 @@ def classify(
     present_, thin_ = DateState.PRESENT, DateState.THIN  # locals: a member lookup is not free
     missing_, boot_ = DateState.MISSING, DateState.BOOTSTRAP
     states = dict.fromkeys(expected, present_)
-    thin = [d for d, r in ratio.items() if r < thin_below]
+    thin = list(compress(ratio, map(thin_below.__gt__, ratio.values())))
     for d in thin:
         states[d] = thin_
     absent = compress(range(len(expected)), map(not_, map(ratio.__contains__, expected)))
     missing: list[dt.date] = []
     boots: list[dt.date] = []
-    spans: list[list[int]] = []  # [first index, last index] of each run of missing dates
+    firsts: list[int] = []  # first and last index in `expected` of each run of missing dates
+    lasts: list[int] = []
     for i in absent:
         d = expected[i]
         if d in boot:
@@ -104,9 +106,12 @@ def classify(
             continue
         states[d] = missing_
         missing.append(d)
-        if spans and spans[-1][1] == i - 1:
-            spans[-1][1] = i
+        if lasts and lasts[-1] == i - 1:
+            lasts[-1] = i
         else:
-            spans.append([i, i])
-    runs = [DateRun(expected[a], expected[b], b - a + 1) for a, b in spans]
+            firsts.append(i)
+            lasts.append(i)
+    at = expected.__getitem__
+    sizes = map(add, map(sub, lasts, firsts), repeat(1))
+    runs = list(map(DateRun._make, zip(map(at, firsts), map(at, lasts), sizes, strict=True)))
     return states, (missing, thin, boots), runs

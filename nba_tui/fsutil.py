@@ -148,6 +148,31 @@ def os_text(e: OSError) -> str:
     return f"{e.filename}: {why}" if e.filename else why
 
 
+def read_private_json(path: Path, max_bytes: int) -> dict | None:
+    """A cache file's JSON object when the file is a regular file of ours, not group/world
+    writable and at most `max_bytes`; None otherwise (absent, foreign, too big, malformed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or st.st_uid != os.getuid()
+            or st.st_mode & 0o022
+            or st.st_size > max_bytes
+        ):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
+    return data if isinstance(data, dict) else None
+
+
 class UnsafeFile(OSError):
     """A state file that is a symbolic link, a FIFO, a device or someone else's: refused.
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from nba_tui import coverage, fmt
 from nba_tui.config import Pipeline
+from nba_tui.coverage_store import CoverageStore
 from nba_tui.warehouse import Warehouse, WarehouseError, fetch, open_warehouse, specs
 from nba_tui.warehouse.bq_cost import Estimate, describe_cost
 from nba_tui.warehouse.bq_errors import QuotaExceeded, RateLimited, Unreachable
@@ -98,6 +99,10 @@ class _Worker:
 
 
 class Monitor:
+    """Polls of one pipeline's warehouse (see the module's docstring). `stored_coverage`: read and
+    keep coverage in the state directory (`coverage_store`), for one-shot readers whose per-date
+    fields may go unused; a dashboard uses them all and computes them in its poll thread."""
+
     def __init__(
         self,
         pipeline: Pipeline,
@@ -107,6 +112,7 @@ class Monitor:
         end: dt.date | None = None,
         timeout: float | None = None,
         max_queries_per_minute: int | None = None,
+        stored_coverage: bool = False,
     ) -> None:
         self.pipeline = pipeline
         self._factory = warehouse_factory
@@ -136,7 +142,8 @@ class Monitor:
         self.rate_limited = 0
         """Consecutive rate-limit errors (drives the exponential back-off)."""
         self.quota_errors = 0
-        self.coverage = coverage.CoverageCache()
+        store = stored_coverage and not bigquery and CoverageStore(pipeline.state_dir / "cache")
+        self.coverage = coverage.CoverageCache(store or None)
         """Recomputes only the tables whose counts changed (`coverage.computed` counts the work)."""
         self.started_at = time.time()
         self.bytes_billed_total: int | None = None
@@ -418,7 +425,7 @@ def snapshot_once(
     """One synchronous poll over `start..end` (default: the pipeline's range), for the CLI and the
     plan runner. A warehouse that cannot answer raises `WarehouseError` with the hint appended.
     `recount`: count every table, trusting no change detection or counts cache."""
-    mon = Monitor(pipeline, start=start, end=end)
+    mon = Monitor(pipeline, start=start, end=end, stored_coverage=True)
     if recount:
         mon.recount()
     try:

@@ -278,7 +278,7 @@ class Pipeline(Section):
     def _check_engines(self) -> None:
         """Each engine in use has its settings (`jobs.cloudrun`, `jobs.ray`)."""
         for t in self.tables():
-            name = self.engine_of(t.name)
+            name = self._engine(t)
             if name != "local" and getattr(self.jobs, name) is None:
                 where = f"table {t.name!r}" if t.backfill and t.backfill.engine else "jobs.engine"
                 raise ValueError(
@@ -287,7 +287,9 @@ class Pipeline(Section):
 
     def engine_of(self, table: str) -> str:
         """Where `table`'s jobs run: its `backfill.engine`, else `jobs.engine`."""
-        t = self.table(table)
+        return self._engine(self.table(table))
+
+    def _engine(self, t: Table) -> str:
         return (t.backfill.engine if t.backfill else None) or self.jobs.engine
 
     def _check_names(self) -> dict[str, str]:

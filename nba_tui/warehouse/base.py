@@ -60,6 +60,12 @@ class Counts:
     degraded: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     """Flagged rows per date, for the tables whose spec has a `degraded_column` (same round trip
     as `rows`; the same dict objects while a table is unchanged, like `rows`)."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Table name -> a digest of its rows and flagged rows that is equal in any process exactly
+    when they are equal (SQLite: the digest of its counts cache entry); absent when the backend
+    has none. Lets the coverage of an unchanged table be read back instead of computed."""
+    expected_digest: str | None = None
+    """The same digest for the schedule's rows per date (`expected_rows`)."""
 
 
 class Warehouse(Protocol):

@@ -126,6 +126,8 @@ class SqliteWarehouse:
         self._cache_key: tuple | None = None
         self._disk = DiskCounts(cache_dir, self.root) if cache_dir is not None else None
         self._disk_hits: set[str] = set()
+        self._digests: dict[str, str] = {}
+        """Table name -> digest of its cached counts as stored on disk (`Counts.digests`)."""
         self._persisted: dict[str, tuple[Facts, float]] = {}
         self._dates: dict[int, dt.date] = {}
         """Day ordinal -> date, shared by every entry read from disk (one object per date)."""
@@ -205,7 +207,7 @@ class SqliteWarehouse:
             changed = self._changed(conn)
             if key != self._cache_key:
                 self._cache, self._flagged, self._cache_key = {}, {}, key
-                self._persisted = {}
+                self._persisted, self._digests = {}, {}
             present = existing_tables(conn)
             if str(expected.ref) not in present:
                 raise WarehouseError(
@@ -275,8 +277,9 @@ class SqliteWarehouse:
             entries = self._disk.load(ds, db, before[ds], keys, self._dates)
             if entries is None:
                 continue
-            for name, (rows, flagged) in entries.items():
+            for name, ((rows, flagged), digest) in entries.items():
                 self._cache[name] = rows
+                self._digests[name] = digest
                 if flagged is not None:
                     self._flagged[name] = flagged
             hits.add(ds)
@@ -311,8 +314,9 @@ class SqliteWarehouse:
                 continue
             if last is not None and now - last[1] < PERSIST_EVERY_S:
                 continue
+            keys = {s.name: spec_key(s, start, end) for s in specs if s.ref.dataset == ds}
             entries = {
-                spec_key(s, start, end): (
+                keys[s.name]: (
                     self._cache[s.name],
                     self._flagged.get(s.name, {}) if s.degraded_column else None,
                 )
@@ -320,8 +324,12 @@ class SqliteWarehouse:
                 if s.ref.dataset == ds and s.name not in missing
             }
             db = dataset_file(self.root, ds).resolve()
-            if self._disk.store(ds, db, facts, entries):
+            digests = self._disk.store(ds, db, facts, entries)
+            if digests is not None:
                 self._persisted[ds] = (facts, now)
+                for name, k in keys.items():
+                    if k in digests:
+                        self._digests[name] = digests[k]
 
     def _count(
         self,
@@ -335,6 +343,7 @@ class SqliteWarehouse:
         from it (`_fill`). Many tables over several datasets: half of the datasets are counted
         on a second connection in a thread meanwhile (`halves`)."""
         for _, spec in counted:
+            self._digests.pop(spec.name, None)
             self._cache[spec.name] = {}
             if spec.degraded_column:
                 self._flagged[spec.name] = {}
@@ -423,6 +432,12 @@ class SqliteWarehouse:
             },
             missing_tables=missing,
             bytes_processed=None,
+            digests={
+                s.name: self._digests[s.name]
+                for s in tables
+                if s.name not in missing and s.name in self._digests
+            },
+            expected_digest=self._digests.get(expected.name),
         )
 
     def close(self) -> None:

@@ -25,18 +25,18 @@ from __future__ import annotations
 import array
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
-import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nba_tui.fsutil import private_dirs, write_atomic
+from nba_tui.fsutil import private_dirs, read_private_json, write_atomic
 from nba_tui.warehouse.base import TableSpec
 
-VERSION = 4
+VERSION = 5
 RACY_S = 2.0
 """Files modified this recently (seconds before the poll began) are not cached: a later write
 could carry the same coarse timestamp."""
@@ -104,18 +104,34 @@ def _unpack(text: object) -> list[int]:
 
 
 def _encode(entry: Entry) -> dict:
+    """An entry's JSON form, with "h": the digest of its packed lists (`Counts.digests`)."""
     rows, flagged = entry
     out = {"d": _pack(d.toordinal() for d in rows), "n": _pack(rows.values())}
     if flagged is not None:
         out["gd"] = _pack(d.toordinal() for d in flagged)
         out["gn"] = _pack(flagged.values())
+    h = hashlib.blake2b(digest_size=16)
+    for part in ("d", "n", "gd", "gn"):
+        h.update(f"{part}:{out.get(part, '-')};".encode("ascii"))
+    out["h"] = h.hexdigest()
     return out
 
 
-def _dated(ords: list[int], ns: list[int], dates: dict[int, dt.date]) -> PerDate:
-    """`{date: n}`, with each date object taken from (and added to) the shared `dates`."""
-    if len(ords) != len(ns):
-        raise ValueError("lengths differ")
+def _dated(
+    packed: object, ns: list[int], dates: dict[int, dt.date], lists: dict[str, list[dt.date]]
+) -> PerDate:
+    """`{date: n}` from the packed ordinals, with each date object taken from (and added to)
+    the shared `dates`; `lists` (packed text -> its dates) spares unpacking the same dates of
+    another table again (most tables of a dataset hold the same dates)."""
+    if not isinstance(packed, str):
+        raise ValueError("not packed integers")
+    keys = lists.get(packed)
+    if keys is None:
+        keys = lists[packed] = _days(_unpack(packed), dates)
+    return dict(zip(keys, ns, strict=True))
+
+
+def _days(ords: list[int], dates: dict[int, dt.date]) -> list[dt.date]:
     try:
         keys = list(map(dates.__getitem__, ords))
     except KeyError:  # first sight of some dates: build them once (ValueError if out of range)
@@ -123,19 +139,22 @@ def _dated(ords: list[int], ns: list[int], dates: dict[int, dt.date]) -> PerDate
             if o not in dates:
                 dates[o] = dt.date.fromordinal(o)
         keys = list(map(dates.__getitem__, ords))
-    return dict(zip(keys, ns, strict=True))
+    return keys
 
 
-def _decode(raw: object, dates: dict[int, dt.date]) -> Entry:
-    """An entry from its JSON form; ValueError/TypeError/OverflowError when malformed. `dates`
-    (ordinal -> date) is shared and filled in, so each date is built once per process."""
-    if not isinstance(raw, dict):
+def _decode(
+    raw: object, dates: dict[int, dt.date], lists: dict[str, list[dt.date]]
+) -> tuple[Entry, str]:
+    """An entry from its JSON form, and its digest; ValueError/TypeError/OverflowError when
+    malformed. `dates` (ordinal -> date) is shared and filled in, so each date is built once
+    per process (`lists`: see `_dated`)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("h"), str):
         raise ValueError("entry")
-    rows = _dated(_unpack(raw.get("d")), _unpack(raw.get("n")), dates)
+    rows = _dated(raw.get("d"), _unpack(raw.get("n")), dates, lists)
     flagged = None
     if "gd" in raw:
-        flagged = _dated(_unpack(raw["gd"]), _unpack(raw.get("gn")), dates)
-    return rows, flagged
+        flagged = _dated(raw["gd"], _unpack(raw.get("gn")), dates, lists)
+    return (rows, flagged), raw["h"]
 
 
 @dataclass
@@ -148,35 +167,12 @@ class DiskCounts:
     def _file(self, dataset: str) -> Path:
         return self.directory / f"sqlite-{dataset}.json"
 
-    def _read(self, dataset: str) -> dict | None:
-        """The file's JSON when it is ours, private and small; None otherwise."""
-        try:
-            fd = os.open(self._file(dataset), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            return None
-        try:
-            st = os.fstat(fd)
-            if (
-                not stat.S_ISREG(st.st_mode)
-                or st.st_uid != os.getuid()
-                or st.st_mode & 0o022
-                or st.st_size > MAX_BYTES
-            ):
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = json.loads(f.read())
-        except (OSError, ValueError, RecursionError):
-            return None
-        finally:
-            os.close(fd)
-        return data if isinstance(data, dict) else None
-
     def load(
         self, dataset: str, db: Path, facts: Facts, keys: dict[str, str], dates: dict[int, dt.date]
-    ) -> dict[str, Entry] | None:
-        """Entries by table name (`keys`: name -> spec_key) when the file was written for exactly
-        these facts and holds every key; None otherwise (the caller counts)."""
-        data = self._read(dataset)
+    ) -> dict[str, tuple[Entry, str]] | None:
+        """Entries and their digests by table name (`keys`: name -> spec_key) when the file was
+        written for exactly these facts and holds every key; None otherwise (the caller counts)."""
+        data = read_private_json(self._file(dataset), MAX_BYTES)
         if (
             data is None
             or data.get("v") != VERSION
@@ -188,22 +184,22 @@ class DiskCounts:
         if not isinstance(counts, dict) or not all(k in counts for k in keys.values()):
             return None
         try:
-            return {name: _decode(counts[key], dates) for name, key in keys.items()}
+            lists: dict[str, list[dt.date]] = {}
+            return {name: _decode(counts[key], dates, lists) for name, key in keys.items()}
         except (ValueError, TypeError, OverflowError):
             return None
 
-    def store(self, dataset: str, db: Path, facts: Facts, entries: dict[str, Entry]) -> bool:
-        """Write the entries (spec_key -> entry) of a dataset read under `facts`; False when it
-        could not be written (a read-only state directory, a full disk: the next run counts)."""
-        data = {
-            "v": VERSION,
-            "path": str(db),
-            "facts": facts,
-            "counts": {key: _encode(e) for key, e in entries.items()},
-        }
+    def store(
+        self, dataset: str, db: Path, facts: Facts, entries: dict[str, Entry]
+    ) -> dict[str, str] | None:
+        """Write the entries (spec_key -> entry) of a dataset read under `facts`; their digests
+        by spec_key, or None when it could not be written (a read-only state directory, a full
+        disk: the next run counts)."""
+        encoded = {key: _encode(e) for key, e in entries.items()}
+        data = {"v": VERSION, "path": str(db), "facts": facts, "counts": encoded}
         try:
             private_dirs(self.directory)
             write_atomic(self._file(dataset), json.dumps(data, separators=(",", ":")).encode())
         except OSError:
-            return False
-        return True
+            return None
+        return {key: e["h"] for key, e in encoded.items()}

@@ -1,0 +1,107 @@
+"""Computed coverage kept on disk between processes, keyed on everything it depends on.
+
+Why: at 1,000 tables x 1,800 dates a new `nba-tui status --json` spent most of its time on
+coverage maths that an unchanged warehouse makes identical to the previous run's. A table's
+coverage depends only on its rows and flagged rows per date (`Counts.digests`: equal exactly when
+they are), the schedule (`Counts.expected_digest`), the table's own settings and phase, the range
+and the season gap. The key is a digest of all of them, so a stored coverage is read back only
+where computing it again would give the same one.
+
+One file (`coverage.json` in the state directory's `cache/`) holding each table's `to_json()`,
+written whole through `fsutil.write_atomic` (0600) and read only when it is ours, private and
+well formed; writing is best effort, and anything wrong is a miss (the maths run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from nba_tui.config import Table
+from nba_tui.fsutil import private_dirs, read_private_json, write_atomic
+
+VERSION = 1
+MAX_BYTES = 256 * 1024 * 1024
+"""A bigger file is ignored (1,000 tables x 1,800 dates with many holes: ~10 MB)."""
+SAVE_EVERY_S = 60.0
+"""A long-running reader (the dashboard) rewrites the file at most this often."""
+
+
+def table_key(
+    table: Table,
+    phase: str,
+    gap_days: int,
+    start: dt.date | None,
+    end: dt.date | None,
+    schedule: str,
+    rows: str,
+) -> str:
+    """The key of a table's coverage: `schedule` and `rows` are the counts' digests."""
+    raw = json.dumps(
+        [
+            VERSION,
+            table.name,
+            table.table,
+            phase,
+            table.min_coverage,
+            table.thin_ratio,
+            table.bootstrap_days,
+            gap_days,
+            start.isoformat() if start else None,
+            end.isoformat() if end else None,
+            schedule,
+            rows,
+        ]
+    )
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+class CoverageStore:
+    """The coverage file of one state directory: `get` and `put` by key, `save` to write."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / "coverage.json"
+        self._entries: dict[str, dict] | None = None
+        self._dirty = False
+        self._saved_at: float | None = None
+
+    def _load(self) -> dict[str, dict]:
+        if self._entries is None:
+            data = read_private_json(self.path, MAX_BYTES)
+            tables = data.get("tables") if data and data.get("v") == VERSION else None
+            self._entries = tables if isinstance(tables, dict) else {}
+        return self._entries
+
+    def get(self, key: str) -> dict | None:
+        """The stored `to_json()` of a table's coverage under `key`, if well formed."""
+        entry = self._load().get(key)
+        if not isinstance(entry, dict):
+            return None
+        if not isinstance(entry.get("expected"), int) or not isinstance(entry.get("present"), int):
+            return None
+        return entry
+
+    def put(self, key: str, data: dict) -> None:
+        self._load()[key] = data
+        self._dirty = True
+
+    def save(self, keys: Iterable[str]) -> bool:
+        """Write the entries of `keys` (the last snapshot's tables: others are dropped) when some
+        were put since the last write, at most every `SAVE_EVERY_S`; True when written."""
+        now = time.monotonic()
+        if not self._dirty or (self._saved_at is not None and now - self._saved_at < SAVE_EVERY_S):
+            return False
+        entries = self._load()
+        kept = {k: entries[k] for k in keys if k in entries}
+        try:
+            private_dirs(self.path.parent)
+            data = json.dumps({"v": VERSION, "tables": kept}, separators=(",", ":"))
+            write_atomic(self.path, data.encode())
+        except OSError:
+            return False
+        self._entries, self._dirty, self._saved_at = kept, False, now
+        return True
