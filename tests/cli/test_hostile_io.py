@@ -266,7 +266,7 @@ def test_a_fifo_planted_as_a_log_or_a_cache_file_never_hangs_a_reader(sample: Pa
     os.mkfifo(log, 0o600)
     cache = sample / ".nba_tui" / "cache"
     cache.mkdir(mode=0o700, exist_ok=True)
-    for name in ("sqlite-nba_raw.json", "sqlite-nba_analytics.json"):
+    for name in ("sqlite-nba_raw.json", "sqlite-nba_analytics.json", "coverage.json"):
         with contextlib.suppress(FileNotFoundError):
             (cache / name).unlink()
         os.mkfifo(cache / name, 0o600)
