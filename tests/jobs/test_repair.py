@@ -61,6 +61,7 @@ def test_restarting_a_plans_failed_job_to_done_updates_the_plan(
     failure = [ln for ln in report.splitlines() if ln.startswith(f"  {job.id} {TABLE} ")][-1]
     assert failure.endswith(": failed (exit 1), attempt 1"), report
     assert len(failure) > 80  # piped: never cut at 80 columns
+    assert f"    ! FAILED {BAD}: test-only failure (--fail-dates)" in report.splitlines()
     assert f"restarted as job {again.id}: done" in report
 
 
