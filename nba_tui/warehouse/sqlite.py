@@ -131,6 +131,8 @@ class SqliteWarehouse:
         self._persisted: dict[str, tuple[Facts, float]] = {}
         self._dates: dict[int, dt.date] = {}
         """Day ordinal -> date, shared by every entry read from disk (one object per date)."""
+        self._keys_of: dict[str, list[dt.date]] = {}
+        """Packed dates text -> its dates, within one poll's `_fill`s."""
         self._days: dict[object, dt.date] = {}
         """Date value as SQLite returns it -> date (emptied past `MAX_DAYS` entries)."""
         self._recount = False
@@ -238,8 +240,10 @@ class SqliteWarehouse:
             raise WarehouseError(f"embedded warehouse {self.root}: {e}") from e
         if len(self._days) > MAX_DAYS:  # a date column holding timestamps: many distinct values
             self._days.clear()
+        self._keys_of = {}
         for t, d, n, g in rows:
             self._fill(conn, specs[t], t, d, n, g, start, end)
+        self._keys_of = {}
         if self._disk is not None:
             self._persist(specs, missing, before, began, start, end)
         result = self._result(expected, tables, missing)
@@ -394,26 +398,37 @@ class SqliteWarehouse:
         lists no longer align) is counted again row by row."""
         if d is None or n is None:  # no row in range
             return
-        dates, counts = d.split(SEP), n.split(SEP)
+        # Most tables hold the same dates: their packed text is split and parsed once per poll.
+        keys: list[dt.date] | None = self._keys_of.get(d)
+        dates: list = keys if keys is not None else d.split(SEP)
+        counts = n.split(SEP)
         flags = g.split(SEP) if g is not None else None
         if len(dates) != len(counts) or (flags is not None and len(flags) != len(counts)):
             params = (t, start.isoformat(), end.isoformat())
             raw = conn.execute(count_part(spec), params).fetchall()
-            dates = [r[1] for r in raw]
+            dates, keys = [r[1] for r in raw], None
             counts = [r[2] for r in raw]
             flags = None if g is None else [r[3] for r in raw]
-        days = self._days
-        try:
-            keys = list(map(days.__getitem__, dates))
-        except KeyError:  # each date's text is parsed once per process, not once per table
-            for v in dates:
-                if v not in days:
-                    days[v] = dt.date.fromisoformat(str(v)[:10])
-            keys = list(map(days.__getitem__, dates))
+            d = ""  # these dates are not the packed text's: never remembered under it
+        if keys is None:
+            keys = self._parse(dates)
+            if d:
+                self._keys_of[d] = keys
         # Assigned in row order, so two values of one day (timestamps) keep the last, as before.
         self._cache[spec.name].update(zip(keys, map(int, counts), strict=True))
         if flags is not None:
             self._flagged[spec.name].update(zip(keys, map(int, flags), strict=True))
+
+    def _parse(self, dates: list) -> list[dt.date]:
+        """The date of each value as SQLite returned it; each text is parsed once per process."""
+        days = self._days
+        try:
+            return list(map(days.__getitem__, dates))
+        except KeyError:
+            for v in dates:
+                if v not in days:
+                    days[v] = dt.date.fromisoformat(str(v)[:10])
+            return list(map(days.__getitem__, dates))
 
     def _result(
         self, expected: TableSpec, tables: Sequence[TableSpec], missing: list[str]
