@@ -9,6 +9,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -232,3 +233,32 @@ def test_watch_on_a_full_state_disk_is_one_line(sample: Path) -> None:
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("nba-tui: "), done.stderr
     assert "No space left on device" in lines[0]
+
+
+def test_the_looping_watch_says_a_full_disk_and_goes_on_when_space_returns(sample: Path) -> None:
+    cfg = sample / "pipeline.yaml"
+    cfg.write_text(cfg.read_text().replace("state_dir: .nba_tui", "state_dir: d/state"))
+    with tmpfs(sample / "d", "1m") as disk:
+        filler = fill(disk)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nba_tui", "watch", "--interval", "1s", "--config", str(cfg)],
+            cwd=sample,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            said = [proc.stdout.readline() for _ in range(2)]  # one line per cycle
+            assert all("No space left on device" in line for line in said), said
+            assert proc.poll() is None  # still watching
+            filler.unlink()
+            later = ""
+            for _ in range(30):  # the first cycle with room records the baseline
+                later = proc.stdout.readline()
+                if "No space left" not in later:
+                    break
+            assert later.startswith("baseline: "), later
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err
