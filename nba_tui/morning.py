@@ -305,10 +305,11 @@ def next_step(
         return "nba-tui plans", f"plan {p['id']} is still {p['state']}"
     order = pipeline.topological_order()
     for name in order:
-        if rep.quarantined.get(name):
-            return _launch(name, rep.quarantined[name]), (
-                f"{name} failed on {len(rep.quarantined[name])} date(s) in every attempt"
-            )
+        cov = snap.tables.get(name)
+        left = {d.isoformat() for d in cov.missing} if cov is not None else set()
+        days = [d for d in rep.quarantined.get(name, []) if d in left]  # still missing
+        if days:
+            return _launch(name, days), f"{name} failed on {len(days)} date(s) in every attempt"
     ended_bad = [s for s in rep.shards if s.state in ENDED_BAD and not s.plan]
     ended_bad = [s for s in ended_bad if still_wanted(s.job, s.table, rep.failures, snap)]
     if ended_bad:
@@ -319,14 +320,9 @@ def next_step(
             return _launch(name, rep.degraded_run[name]), (
                 f"{name} ran {len(rep.degraded_run[name])} date(s) on fallbacks (--skip-preflight)"
             )
-    short = [
-        p.name
-        for p in pipeline.phases
-        if any(t.backfill and not snap.tables[t.name].ok for t in p.tables)
-    ]
-    if short:
-        return f"nba-tui run {' '.join(short)}", f"{', '.join(short)} not complete yet"
-    return "nba-tui status", "every phase meets its thresholds"
+    from nba_tui.nextstep import short_next
+
+    return short_next(pipeline, snap) or ("nba-tui status", "every table meets its threshold")
 
 
 def _launch(table: str, dates: list[str]) -> str:

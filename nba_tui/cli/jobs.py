@@ -270,19 +270,24 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             f"{pipeline.source.name} to change the runs"
         )
     deadline = _deadline(args.deadline)
+    from nba_tui.jobs.errors import NothingToRun
     from nba_tui.jobs.schedule import plan_tables
 
     snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
     ahead = _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
     with supervised(pipeline) as sup:
-        plan = sup.run_phases(
-            args.phases,
-            missing=not args.all,
-            skip_preflight=args.skip_preflight,
-            strict_cascade=args.strict_cascade,
-            shards=args.shards,
-            deadline=deadline,
-        )
+        try:
+            plan = sup.run_phases(
+                args.phases,
+                missing=not args.all,
+                skip_preflight=args.skip_preflight,
+                strict_cascade=args.strict_cascade,
+                shards=args.shards,
+                deadline=deadline,
+            )
+        except NothingToRun as e:  # no plan, no alert: there is nothing to do
+            emit(args, {"plan": None, "message": str(e)}, printable(str(e)))
+            return EXIT_OK
     how = "strictly one table after another" if args.strict_cascade else "date by date"
     text = (
         f"plan {plan.id}: {' > '.join(plan.phases)}, {how} (runner pid {plan.runner_pid}, "

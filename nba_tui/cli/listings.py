@@ -270,6 +270,8 @@ def render_plan(p: Plan) -> str:
     ]
     notes += _message_news(p, notes)
     notes += [f"skipped {s.get('table')}: {s.get('reason')}" for s in p.skipped]
+    if p.state not in ("running", "done"):  # what each table lacks, and why
+        notes += [line for line in p.short.values() if not any(line in n for n in notes)]
     return printable(line, escape=True) + "".join(
         f"\n    {printable(str(n), escape=True)}" for n in notes
     )

@@ -247,9 +247,9 @@ class JobSettings(Section):
 class AlertSettings(Section):
     on_event: list[PathText] | None = Field(None, min_length=1, max_length=64)
     """Program run once per event (job_failed, date_quarantined, phase_ready, plan_done,
-    plan_failed, coverage_dropped, warehouse_stale, plan_late) with the event as one JSON object
-    on stdin: an argument list, never a shell string. Null: no hook. Its failure is logged, never
-    fatal."""
+    plan_short, plan_failed, coverage_dropped, warehouse_stale, plan_late) with the event as one
+    JSON object on stdin: an argument list, never a shell string. Null: no hook. Its failure is
+    logged, never fatal."""
     timeout: Duration = 10.0
     """Seconds the hook may run before it is killed (and the failure logged)."""
     stale_after: Duration = 600.0

@@ -13,7 +13,9 @@ then takes one coverage poll (`monitor.snapshot_once`: an ended shard's rows are
    (`schedule.demands`) into shards for the free `max_parallel` slots (`schedule.allocate`) and
    starts them: downstream tables start on the dates already ready (the wavefront);
 4. ends the plan when nothing runs and nothing can start: the dates downstream of a quarantined
-   date are skipped (`Plan.skipped_dates`), coverage_after recorded, plan_done or plan_failed.
+   date are skipped (`Plan.skipped_dates`), coverage_after recorded, and the end said truthfully
+   (jobs/plan_end.py): done, short, stopped or failed, per table what is missing and why;
+   plan_done, plan_short or plan_failed.
 
 Every event goes to events.jsonl and to the alert hook (`alerts.Deliverer`: a worker thread,
 once per id, in order, never fatal).
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from nba_tui import alerts, readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs import decide, forecast, schedule, watchdog
+from nba_tui.jobs import decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import Damaged, JobState, JobView
@@ -41,6 +43,7 @@ from nba_tui.jobs.schedule import schedule_dates
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.words import state_text, state_word
+from nba_tui.logtail import decode, last_lines
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
@@ -363,37 +366,47 @@ class Autopilot:
             self.update(add)
 
     def finish(self, plan: Plan, snap: Snapshot, tables: list[str]) -> int:
-        """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end."""
+        """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end
+        (jobs/plan_end.py: done, short, stopped or failed, and why per table)."""
         skipped = skipped_dates(self.pipeline, snap, tables, plan)
         for table, days in skipped.items():
             self.emit("date_skipped", table, days, "an input date it reads was quarantined")
         after = {n: sum(1 for s in snap.tables[n].states.values() if s in HAS_ROWS) for n in tables}
-        parts = []
-        if plan.quarantined:
-            q = sum(len(d) for d in plan.quarantined.values())
-            parts.append(f"{q} date(s) quarantined in {', '.join(sorted(plan.quarantined))}")
-        if skipped:
-            parts.append(f"{sum(len(d) for d in skipped.values())} downstream date(s) skipped")
-        if plan.stopped_tables:
-            parts.append("stopped: " + ", ".join(plan.stopped_tables))
-        if plan.quarantined:
-            state = PlanState.FAILED
-        elif plan.stopped_tables:
-            state = PlanState.STOPPED
-        else:
-            state = PlanState.DONE
-        message = "; ".join(parts) or None
+        errors = {t: line for t in plan.quarantined if (line := self.error_line(plan, t))}
+        end = plan_end.conclude(self.pipeline, snap, plan, tables, errors)
 
         def apply(p: Plan) -> None:
-            p.skipped_dates, p.coverage_after = skipped, after
-            p.finish(state, message, time.time())
+            p.skipped_dates, p.coverage_after, p.short = skipped, after, end.short
+            p.stopped_tables = end.stopped
+            p.finish(end.state, end.message, time.time())
 
-        kind = "plan_done" if state is PlanState.DONE else "plan_failed"
         # delivered before the plan reads ended: whoever waits for the end sees the alert too
-        self.emit(kind, None, [], message or "every table's ready dates filled")
+        self.emit(end.event, None, [], end.message)
         self.update(apply)
-        say(f"plan {self.plan_id} {state} {message or ''}")
-        return 0 if state is PlanState.DONE else 1
+        say(f"plan {self.plan_id} {end.state} {end.message}")
+        return 0 if end.state is PlanState.DONE else 1
+
+    def error_line(self, plan: Plan, table: str) -> str | None:
+        """The error line of the table's last failed shard in this plan (its log's last
+        `FAILED …` line, else its last line), for the plan's end."""
+        for entry in reversed(plan.shards):
+            if entry.get("table") != table or entry.get("state") in ("done", "stopped"):
+                continue
+            with contextlib.suppress(JobError):
+                return error_line(self.sup.job(str(entry["job"])).record.log)
+        return None
+
+
+def error_line(log: str) -> str | None:
+    """A failed job's error: its log's last `FAILED` line, else its last line naming an error,
+    else its last non-empty line."""
+    lines = [decode(raw, 200).strip() for raw in last_lines(log, 16_000)]
+    lines = [ln for ln in lines if ln]
+    for marks in (("FAILED",), ("ERROR", "Error", "Exception")):
+        hits = [ln for ln in lines if any(m in ln for m in marks)]
+        if hits:
+            return hits[-1]
+    return lines[-1] if lines else None
 
 
 def shard_entry(v: JobView) -> dict:

@@ -142,6 +142,23 @@ def decide(
     return out
 
 
+def first_tick(
+    pipeline: Pipeline,
+    snapshot: Snapshot,
+    phases: list[str],
+    *,
+    skip_preflight: bool = False,
+    strict_cascade: bool = False,
+    shards: int | None = None,
+    now: float = 0.0,
+) -> Decision:
+    """What a new `run` plan of `phases` would start on this snapshot (its dry run's first
+    wave): empty when `run` would have nothing to do."""
+    trial = Plan("p000000", "run", phases, "", now, True, skip_preflight)
+    trial.strict_cascade, trial.shards_per_table = strict_cascade, shards
+    return decide(pipeline, snapshot, trial, [], pipeline.jobs.max_parallel, now)
+
+
 def _reserved(
     pipeline: Pipeline,
     snapshot: Snapshot,

@@ -18,6 +18,10 @@ class PreflightFailed(JobError):
         self.lines = lines
 
 
+class NothingToRun(JobError):
+    """run_phases found nothing to start: no plan is created, the CLI says why and exits 0."""
+
+
 class EngineRefused(JobError):
     """A remote engine cannot take work (no credentials, unknown job, quota, unreachable): a
     setting or the environment to fix, so the CLI exits 2 with the one line."""

@@ -4,10 +4,10 @@
 the dashboard (toasts, bell), `alerts.deliver` (the `alerts.on_event` hook) and the morning report
 read them. Reads are bounded (`logtail.last_lines`): a year of events never loads whole.
 
-Kinds that alert: job_failed, date_quarantined, phase_ready, plan_done, plan_failed,
-coverage_dropped, warehouse_stale, plan_late (the forecast end passes `run --deadline`). Kinds
-kept for the report only: job_started, job_done, shard_retried, date_skipped, degraded,
-alert_failed.
+Kinds that alert: job_failed, date_quarantined, phase_ready, plan_done, plan_short,
+plan_failed, coverage_dropped, warehouse_stale, plan_late (the forecast end passes
+`run --deadline`). Kinds kept for the report only: job_started, job_done, shard_retried,
+date_skipped, degraded, alert_failed.
 
 This module imports nothing of the store (store.py imports it for `Store.append_event`).
 """
@@ -33,6 +33,7 @@ ALERT_KINDS = frozenset(
         "date_quarantined",
         "phase_ready",
         "plan_done",
+        "plan_short",
         "plan_failed",
         "coverage_dropped",
         "warehouse_stale",

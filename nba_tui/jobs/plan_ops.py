@@ -16,7 +16,7 @@ from nba_tui import preflight
 from nba_tui.fsutil import lock_held, os_text
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
-from nba_tui.jobs.errors import JobError, PreflightFailed
+from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed
 from nba_tui.jobs.events import Event, new_event, read_events
 from nba_tui.jobs.model import Damaged, JobState
 from nba_tui.jobs.plans import (
@@ -27,6 +27,7 @@ from nba_tui.jobs.plans import (
     plan_phase,
     restart_wait,
     runner_argv,
+    scope_of,
 )
 from nba_tui.jobs.reconcile import reconcile_plan
 from nba_tui.jobs.schedule import plan_tables
@@ -91,7 +92,7 @@ class PlanOps:
         with self._lock("plans", 60.0):  # one plan per table set (see run_phases)
             self._overlapping([phase], adopt=False)
             plan = self._new_plan("phase", [phase], missing, skip_preflight)
-        plan = self.queue_stage(plan.id, phase, planned)
+        plan = self.reserve(plan.id, planned, scope_of(snapshot, planned))
         if not plan.jobs:
             why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
             self.store.update_plan(
@@ -127,6 +128,7 @@ class PlanOps:
             lost = self._overlapping(ordered)
             if lost is not None:
                 return self.restart_runner(lost.id, "run", force=True) or self.plan(lost.id)
+            self._something_to_run(ordered, skip_preflight, strict_cascade, shards)
             plan = self._new_plan("run", ordered, missing, skip_preflight)
 
             def settings(p: Plan) -> None:
@@ -187,6 +189,31 @@ class PlanOps:
                 "wait for them or stop them (`nba-tui jobs`) first"
             )
         return None
+
+    def _something_to_run(
+        self, phases: list[str], skip: bool, strict: bool, shards: int | None
+    ) -> None:
+        """NothingToRun (why, per table) when the scheduler would start nothing now: a plan
+        that can run nothing is never created."""
+        from nba_tui.jobs import decide, plan_end
+        from nba_tui.monitor import snapshot_once
+
+        try:
+            snap = snapshot_once(self.pipeline)
+        except Exception:  # noqa: BLE001 - the runner polls again and says so in its log
+            return
+        kw = {"strict_cascade": strict, "shards": shards}
+        if decide.first_tick(self.pipeline, snap, phases, skip_preflight=skip, **kw):
+            return
+        trial = Plan("p000000", "run", phases, self.user, time.time(), True, skip)
+        tables = decide.plan_tables(self.pipeline, trial)
+        why = list(plan_end.conclude(self.pipeline, snap, trial, tables).short.values())
+        if not why:
+            why = [f"every table of {', '.join(phases)} with a backfill has all its dates"]
+        if not skip and decide.first_tick(self.pipeline, snap, phases, skip_preflight=True, **kw):
+            cmd = f"nba-tui run {' '.join(phases)} --skip-preflight"
+            why.append(f"`{cmd}` would run dates on soft-input fallbacks")
+        raise NothingToRun("nothing to run: " + "; ".join(why))
 
     def adopt_plans(self) -> list[Plan]:
         """Start a new runner for every running plan whose runner is gone (kill -9, reboot): it
@@ -284,8 +311,12 @@ class PlanOps:
         except OSError as e:
             raise JobError(f"cannot {action} {plan_id}: {os_text(e)}") from None
 
-    def queue_stage(self, plan_id: str, phase: str, planned: Sequence[PlannedJob]) -> Plan:
-        """Queue the phase's jobs for plan `plan_id` (tables with an active job are skipped)."""
+    def reserve(
+        self, plan_id: str, planned: Sequence[PlannedJob], scope: dict[str, list[str]]
+    ) -> Plan:
+        """Queue plan `plan_id`'s jobs up front (its runner starts each once its inputs' jobs
+        ended and its dates are ready: jobs/decide.py); tables with an active job are skipped.
+        `scope`: table -> the only dates the plan runs."""
         ids, skipped = [], []
         for pj in planned:
             try:
@@ -294,12 +325,12 @@ class PlanOps:
                 )
             except JobError as e:
                 skipped.append({"table": pj.table, "reason": str(e)})
+        taken = {s["table"] for s in skipped}
 
         def apply(p: Plan) -> None:
             p.jobs = [*p.jobs, *ids]
-            p.stage_jobs[phase] = ids
             p.skipped = [*p.skipped, *skipped]
-            p.stage_queued = True
+            p.scope = {t: d for t, d in scope.items() if t not in taken}
 
         plan = self.store.update_plan(plan_id, apply)
         if plan is None:

@@ -1,16 +1,12 @@
 """Plans: which tables to backfill, with which dates, in which order (typed records + pure rules).
 
-A plan is a phase launch (`launch_phase`: its jobs queued at once) or a chained run (`run_phases`:
-each phase queued when its preflight passes). It is stored like a job, one JSON file per plan
-(see store.py), and advanced by the detached plan runner (runner.py). Everything here is pure:
+A plan is a phase launch (`launch_phase`: one job per short table queued up front, its "reserved"
+jobs), a heal (`watch --heal`: the same, over the gaps found) or a run (`run_phases`: shards made
+as dates become ready). It is stored like a job, one JSON file per plan (see store.py), and every
+kind is advanced by the same scheduler (runner.py -> autopilot.py -> decide.py). Pure here:
 
 * `plan_phase` picks the phase's tables that have a backfill and are short (or all of them),
-  in dependency order (`pipeline.topological_order()`, graphlib), with their missing dates;
-* `startable` decides which queued jobs of a stage may start now: a free slot under
-  `jobs.max_parallel` (counting every running or paused job of the pipeline, whoever launched
-  it), one at a time in a non-parallel phase (the seed's cascade), and never before the jobs of
-  the tables it reads (inside the same plan) have finished;
-* `blocked` names the queued jobs that can never start because a job they read from failed.
+  in dependency order (`pipeline.topological_order()`, graphlib), with their missing dates.
 """
 
 from __future__ import annotations
@@ -24,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nba_tui.jobs.model import JobState, JobView
-
 if TYPE_CHECKING:  # only annotations: the shim imports store -> plans and must start fast
     from nba_tui.config import Pipeline
 
@@ -36,11 +30,14 @@ class PlanState(enum.StrEnum):
     RUNNING = "running"
     """Its runner starts queued jobs as slots free (or waits for a phase's preflight)."""
     DONE = "done"
-    """Every job of every phase ended done."""
+    """Every table of the plan meets its threshold over the plan's range (its scope's dates all
+    have rows), no date quarantined (jobs/plan_end.py)."""
     FAILED = "failed"
-    """A job failed or was lost (`failed_tables`), or a chained phase's preflight never passed."""
+    """Dates failed in every attempt (`quarantined`); `short` says per table what is missing."""
     STOPPED = "stopped"
     """Someone stopped some of its jobs by hand (`stopped_tables`); the rest ran (none failed)."""
+    SHORT = "short"
+    """It ran what it could, and a table is still below its threshold: `short` says why."""
     CANCELLED = "cancelled"
     """`cancel_plan`: its running jobs were stopped and its queued ones never started."""
     LOST = "lost"
@@ -62,7 +59,8 @@ class Plan:
 
     id: str
     kind: str
-    """`phase` (launch_phase: jobs queued at once) or `run` (phases chained behind preflight)."""
+    """`phase` (launch_phase: one job per table queued up front), `heal` (watch --heal: the same
+    over the gaps found) or `run` (shards made as dates become ready); one scheduler for all."""
     phases: list[str]
     user: str
     created_at: float
@@ -70,10 +68,7 @@ class Plan:
     skip_preflight: bool = False
     state: PlanState = PlanState.RUNNING
     stage: int = 0
-    """Index in `phases` of the phase being run."""
-    stage_queued: bool = False
-    """The current phase's jobs are queued (else the runner is waiting for its preflight)."""
-    stage_jobs: dict[str, list[str]] = field(default_factory=dict)
+    """Index in `phases` of the phase shown as the plan's (the first)."""
     jobs: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     """Tables not queued: {"table": name, "reason": one line}."""
@@ -122,6 +117,8 @@ class Plan:
     again by this plan (else it would relaunch them forever)."""
     counted: list[str] = field(default_factory=list)
     """Shard jobs whose end the runner has accounted for (retries, shards list)."""
+    short: dict[str, str] = field(default_factory=dict)
+    """Table -> how many of its dates are still missing at the plan's end, and why, in words."""
     scope: dict[str, list[str]] | None = None
     """Table -> the only dates the plan runs (`launch-phase`, `watch --heal`); None: every
     missing date of its phases' tables."""
@@ -194,8 +191,6 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "skip_preflight": bool,
     "state": str,
     "stage": int,
-    "stage_queued": bool,
-    "stage_jobs": dict,
     "jobs": list,
     "skipped": list,
     "failed_stages": list,
@@ -232,6 +227,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "forecast_note": str,
     "planned": dict,
     "left": dict,
+    "short": dict,
 }
 
 RESTART_WINDOW = 600.0
@@ -312,55 +308,27 @@ def plan_phase(
     return out
 
 
+def scope_of(snapshot: Any, planned: Sequence[PlannedJob]) -> dict[str, list[str]]:
+    """Table -> the dates a plan of these jobs may run: each job's dates, or the expected dates
+    of its range (the snapshot's range when it has none)."""
+    out = {}
+    for pj in planned:
+        days = sorted(snapshot.tables[pj.table].states)
+        if pj.dates is not None:
+            days = sorted(pj.dates)
+        elif days:
+            lo, hi = pj.start or days[0], pj.end or days[-1]
+            days = [d for d in days if lo <= d <= hi]
+        out[pj.table] = [d.isoformat() for d in days]
+    return out
+
+
 def order_phases(pipeline: Pipeline, phases: Sequence[str]) -> list[str]:
     """Requested phases in pipeline (dependency) order; unknown names raise KeyError."""
     for p in phases:
         pipeline.phase(p)
     wanted = set(phases)
     return [p.name for p in pipeline.phases if p.name in wanted]
-
-
-def _waiting(v: JobView) -> bool:
-    return v.state is JobState.QUEUED and v.record.shim_pid is None
-
-
-def startable(
-    pipeline: Pipeline,
-    phase: str,
-    stage: Sequence[JobView],
-    running_now: int,
-    max_parallel: int | None = None,
-) -> list[str]:
-    """Queued jobs of the stage that may start now (see the module docstring for the rules)."""
-    slots = (max_parallel or pipeline.jobs.max_parallel) - running_now
-    started = [v for v in stage if v.record.pid is not None or v.record.shim_pid is not None]
-    if not pipeline.phase(phase).parallel:
-        slots = min(slots, 0 if any(v.state.active for v in started) else 1)
-    by_table = {v.record.table: v for v in stage}
-    out: list[str] = []
-    for v in stage:
-        if len(out) >= slots:
-            break
-        if not _waiting(v):
-            continue
-        deps = [by_table[d] for d in pipeline.table(v.record.table).all_inputs if d in by_table]
-        if all(d.state is JobState.DONE for d in deps):
-            out.append(v.id)
-    return out
-
-
-def blocked(pipeline: Pipeline, stage: Sequence[JobView]) -> dict[str, str]:
-    """Queued jobs that can never start because a job they read from failed: id -> reason."""
-    by_table = {v.record.table: v for v in stage}
-    out = {}
-    for v in stage:
-        if not _waiting(v):
-            continue
-        for d in pipeline.table(v.record.table).all_inputs:
-            dep = by_table.get(d)
-            if dep is not None and not dep.state.active and dep.state is not JobState.DONE:
-                out[v.id] = f"input {d} ended {dep.state}"
-    return out
 
 
 def no_fillable_reason(pipeline: Pipeline, snapshot: Any, name: str) -> str:

@@ -42,6 +42,7 @@ MAX_TOASTS = 5
 SEVERITY = {
     "job_failed": "error",
     "plan_failed": "error",
+    "plan_short": "warning",
     "date_quarantined": "error",
     "coverage_dropped": "error",
     "warehouse_stale": "warning",

@@ -1,0 +1,114 @@
+"""A plan ends truthfully, and the report's Next is never a no-op: over real plans (fake backfill
+programs, real processes) ending all met, short, quarantined and stopped by hand, the plan's
+state and event say so, and Next is a command that launches something (its dry run's first wave
+is not empty, or its dates are missing) or `nba-tui status` with every threshold met."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_warehouse, pipeline_yaml
+from jobs_helpers import wait_for
+
+from nba_tui import config
+from nba_tui.jobs import decide
+from nba_tui.jobs.errors import NothingToRun
+from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
+from nba_tui.morning import build_report
+
+
+def _pipe(root: Path, tables: dict, present: dict, **kw: object) -> config.Pipeline:
+    root.mkdir()
+    text = pipeline_yaml(tables, **kw).replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
+    (root / "pipeline.yaml").write_text(text)
+    pipe = config.load(root / "pipeline.yaml")
+    make_warehouse(pipe, present)
+    return pipe
+
+
+def _ended(sup: Supervisor, plan: Plan) -> Plan:
+    wait_for(lambda: sup.plan(plan.id).state not in ("running", "lost"), 60, "plan ended")
+    return sup.plan(plan.id)
+
+
+def _next_does_something(pipe: config.Pipeline, sup: Supervisor, since: float) -> str:
+    """The report's Next, checked: it launches something, or it is status and all is met."""
+    snap = snapshot_once(pipe)
+    rep = build_report(pipe, sup, snap, since)
+    words = rep.next_command.split()
+    assert words[0] == "nba-tui", rep.next_command
+    if words[1] == "status":
+        assert all(c.ok for c in snap.tables.values()), rep.next_reason
+    elif words[1] == "run":
+        phases = [w for w in words[2:] if not w.startswith("--")]
+        skip = "--skip-preflight" in words
+        assert decide.first_tick(pipe, snap, phases, skip_preflight=skip), rep.next_command
+    elif words[1] == "launch":
+        days = words[words.index("--dates") + 1].split(",")
+        missing = {d.isoformat() for d in snap.tables[words[2]].missing}
+        assert set(days) <= missing, rep.next_command
+    else:
+        raise AssertionError(f"unexpected Next: {rep.next_command}")
+    return rep.next_command
+
+
+def _kinds(sup: Supervisor, plan: Plan) -> list[str]:
+    return [e.kind for e in sup.events() if e.plan == plan.id and e.kind.startswith("plan_")]
+
+
+def test_all_met_is_done_and_next_is_status(tmp_path: Path) -> None:
+    pipe = _pipe(tmp_path / "met", {"a": []}, {"a": 7})
+    sup = Supervisor(pipe)
+    t0 = time.time() - 1
+    plan = _ended(sup, sup.run_phases(["p1"]))
+    assert plan.state is PlanState.DONE and _kinds(sup, plan) == ["plan_done"]
+    assert _next_does_something(pipe, sup, t0) == "nba-tui status"
+    # and now nothing is left: no plan is created, no alert is sent
+    with pytest.raises(NothingToRun, match="nothing to run: every table of p1"):
+        sup.run_phases(["p1"])
+    assert [p.id for p in sup.plans()] == [plan.id]
+
+
+def test_short_names_why_and_next_runs_again(tmp_path: Path) -> None:
+    pipe = _pipe(tmp_path / "short", {"a": ["--n", "1"]}, {})
+    sup = Supervisor(pipe)
+    t0 = time.time() - 1
+    plan = _ended(sup, sup.run_phases(["p1"]))
+    assert plan.state is PlanState.SHORT and _kinds(sup, plan) == ["plan_short"]
+    assert "ended by its program without rows" in plan.short["a"]
+    assert plan.message.startswith("short: a: ")
+    assert _next_does_something(pipe, sup, t0) == "nba-tui run p1"
+
+
+def test_quarantined_is_failed_and_next_relaunches_the_dates(tmp_path: Path) -> None:
+    pipe = _pipe(tmp_path / "bad", {"a": ["--fail-at", "1"]}, {"a": 8})
+    sup = Supervisor(pipe)
+    t0 = time.time() - 1
+    plan = _ended(sup, sup.run_phases(["p1"]))
+    assert plan.state is PlanState.FAILED and _kinds(sup, plan) == ["plan_failed"]
+    assert plan.quarantined == {"a": ["2024-01-09", "2024-01-10"]}
+    line = plan.short["a"]
+    assert "2 quarantined after 1 attempts (ERROR processing 2024-01-" in line
+    assert "nba-tui launch a --dates 2024-01-09,2024-01-10" in line
+    assert _next_does_something(pipe, sup, t0).startswith("nba-tui launch a --dates")
+
+
+def test_stopped_by_hand_and_next_runs_what_is_left(tmp_path: Path) -> None:
+    pipe = _pipe(
+        tmp_path / "stop", {"a": ["--delay", "0.5"], "b": [], "c": []}, {}, deps={"c": ["a"]}
+    )
+    sup = Supervisor(pipe)
+    t0 = time.time() - 1
+    plan = sup.launch_phase("p1", snapshot_once(pipe))
+    a = wait_for(
+        lambda: next((v for v in sup.jobs() if v.record.table == "a" and v.record.pid), None)
+    )
+    sup.stop(a.id, grace=1)
+    plan = _ended(sup, plan)
+    assert plan.state is PlanState.STOPPED and _kinds(sup, plan) == ["plan_short"]
+    assert "stopped by hand" in plan.short["a"] and "input a, stopped by hand" in plan.short["c"]
+    assert _next_does_something(pipe, sup, t0) == "nba-tui run p1"
