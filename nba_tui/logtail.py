@@ -223,3 +223,13 @@ def error_lines(lines: list[str], limit: int = 4) -> tuple[list[str], int]:
         if text and TRACEBACK_HEAD not in text and ERROR_LINE.search(text) and text not in found:
             found.append(text)
     return found[:limit], max(0, len(found) - limit)
+
+
+def error_line(log: str | Path) -> str | None:
+    """A failed job's error for one line of a summary: the first of its log's last lines that
+    says what went wrong (`error_lines`), else its last non-empty line."""
+    lines = [decode(raw, 200).strip() for raw in last_lines(log, 16_000)]
+    found, _ = error_lines(lines, limit=1)
+    if found:
+        return found[0]
+    return next((ln for ln in reversed(lines) if ln), None)

@@ -12,12 +12,13 @@ The first cycle on a state directory only records the baseline (the existing gap
 incident's, for `nba-tui run`, not news). Each finding is one line on stdout, with a UTC time,
 so a journal or a cron mail reads it as is; a regression is also a `coverage_dropped` event
 (events.jsonl, the morning report, the `alerts.on_event` hook). With `--heal` the gaps found
-are backfilled, gap only (`Supervisor.launch(table, dates=...)`), in dependency order: a table's
-dates are launched once their inputs have rows for them (`readiness.runnable`), so a downstream
-gap waits for its upstream heal; gaps of more than `--max-heal-dates` dates are reported, never
-launched. A gap is launched at most once: the state file remembers each launch, keyed by table
-and dates. A launch is reported as `launched`; `healed` is said once a later cycle finds every
-date of the launched gap with rows.
+are backfilled, gap only, by one heal plan (`Supervisor.heal_plan`: a job per table over exactly
+its gap dates) that the same scheduler as `run` advances (jobs/decide.py): a downstream gap's job
+starts once its inputs' jobs ended and its dates are ready; the gap dates no plan can reach (an
+input nothing fills) are said `blocked` and kept open; gaps of more than `--max-heal-dates`
+dates are reported, never launched. A gap is launched at most once: the state file remembers
+each launch, keyed by table and dates. A launch is reported as `launched`; `healed` is said once
+a later cycle finds every date of the launched gap with rows.
 
 Exit codes: 0 nothing new; 1 new gaps or regressions found (or healed); 2 bad input or a
 warehouse that cannot be reached. Without `--once` it polls every `--interval` until SIGTERM or
@@ -207,34 +208,71 @@ def filled(state: WatchState, snap: Snapshot) -> list[Finding]:
 def heal(
     pipeline: Pipeline, snap: Snapshot, state: WatchState, max_dates: int, now: float
 ) -> list[Finding]:
-    """Launch the open gaps whose inputs are ready, upstream first, each gap once."""
+    """Heal the open gaps through the one scheduler: the dates a plan over them can reach
+    (`decide.reachable`: an upstream gap's fill readies the downstream one) become one heal
+    plan (`Supervisor.heal_plan`: a job per table, each started once its inputs' jobs ended
+    and its dates are ready); each gap once; the rest is said blocked and kept open."""
     from nba_tui.cli.listings import supervised
-    from nba_tui.readiness import runnable
 
-    out = []
+    out: list[Finding] = []
     with supervised(pipeline) as sup:
-        for name in pipeline.topological_order():
-            wanted = set(state.open.get(name, ()))
-            table = pipeline.table(name)
-            if not wanted or table.backfill is None or sup.active(name) is not None:
-                continue
-            dates = [d for d in runnable(pipeline, snap, name) if d.isoformat() in wanted]
+        wanted = {
+            n: sorted(map(dt.date.fromisoformat, state.open[n]))
+            for n in pipeline.topological_order()
+            if state.open.get(n) and pipeline.table(n).backfill is not None and not sup.active(n)
+        }
+        can = _reachable(pipeline, snap, wanted, now)
+        go: dict[str, list[dt.date]] = {}
+        for name, days in wanted.items():
+            dates = [d for d in days if d in can.get(name, set())]
             if dates:
-                found = _launch(sup, state, name, dates, max_dates, now)
-                found.detail += _fallback_note(pipeline, snap, name, dates, found.kind)
-                out.append(found)
-            elif not _upstream_busy(pipeline, sup, state, name):
+                found = _admit(state, name, dates, max_dates)
+                if found is None:
+                    go[name] = dates
+                else:
+                    out.append(found)
+        can = _reachable(pipeline, snap, go, now)  # without the gaps refused above
+        go = {n: [d for d in days if d in can.get(n, set())] for n, days in go.items()}
+        go = {n: days for n, days in go.items() if days}
+        out += _launch(sup, state, go, snap, now)
+        for name in wanted:
+            if state.open.get(name):
                 out += _blocked(pipeline, snap, state, name)
     return out
 
 
-def _upstream_busy(pipeline: Pipeline, sup: Any, state: WatchState, name: str) -> bool:
-    """An input of the table has a gap we may heal (it has a backfill) or a running job."""
-    return any(
-        (i.name in state.open and pipeline.table(i.name).backfill is not None)
-        or sup.active(i.name) is not None
-        for i in pipeline.table(name).inputs
+def _reachable(
+    pipeline: Pipeline, snap: Snapshot, gaps: dict[str, list[dt.date]], now: float
+) -> dict[str, set[dt.date]]:
+    """The gap dates a heal plan over `gaps` would run (jobs/decide.py)."""
+    from nba_tui.jobs import decide
+    from nba_tui.jobs.plans import Plan
+
+    phases = [p.name for p in pipeline.phases]
+    trial = Plan("p000000", "heal", phases, "", now)
+    trial.scope = {n: [d.isoformat() for d in days] for n, days in gaps.items()}
+    return decide.reachable(pipeline, snap, trial)
+
+
+def _admit(state: WatchState, name: str, dates: list[dt.date], max_dates: int) -> Finding | None:
+    """None when the gap may be launched; else why not (and it leaves the open list)."""
+    key = heal_key(name, dates)
+    if key not in state.launched and len(dates) <= max_dates:
+        return None
+    _close(state, name, dates)
+    if key in state.launched:
+        return Finding("not_healed", name, dates, "(launched once already; never twice)")
+    return Finding(
+        "too_big", name, dates, f"(> --max-heal-dates {max_dates}: nba-tui launch {name} --missing)"
     )
+
+
+def _close(state: WatchState, name: str, dates: list[dt.date]) -> None:
+    """The dates leave the table's open gap."""
+    done = {d.isoformat() for d in dates}
+    state.open[name] = [d for d in state.open.get(name, []) if d not in done]
+    if not state.open[name]:
+        del state.open[name]
 
 
 def _blocked(pipeline: Pipeline, snap: Snapshot, state: WatchState, name: str) -> list[Finding]:
@@ -267,32 +305,35 @@ def _fallback_note(
 
 
 def _launch(
-    sup: Any, state: WatchState, name: str, dates: list[dt.date], max_dates: int, now: float
-) -> Finding:
-    """One gap-only launch (or why not), and the gap taken off the open list either way."""
+    sup: Any, state: WatchState, go: dict[str, list[dt.date]], snap: Snapshot, now: float
+) -> list[Finding]:
+    """One heal plan over `go` (or why not); each gap taken off the open list either way."""
     from nba_tui.jobs.errors import JobError
 
-    done = {d.isoformat() for d in dates}
-    state.open[name] = [d for d in state.open[name] if d not in done]
-    if not state.open[name]:
-        del state.open[name]
-    key = heal_key(name, dates)
-    if key in state.launched:
-        return Finding("not_healed", name, dates, "(launched once already; never twice)")
-    if len(dates) > max_dates:
-        return Finding(
-            "too_big",
-            name,
-            dates,
-            f"(> --max-heal-dates {max_dates}: nba-tui launch {name} --missing)",
-        )
+    if not go:
+        return []
+    for name, dates in go.items():
+        _close(state, name, dates)
     try:
-        view = sup.launch(name, dates=dates)
+        plan = sup.heal_plan(go, snap)
     except JobError as e:
-        state.launched[key] = {"at": now, "error": str(e)[:200]}
-        return Finding("heal_failed", name, dates, f"({e})")
-    state.launched[key] = {"at": now, "job": view.id, "pending": True}
-    return Finding("launched", name, dates, f"job {view.id}")
+        for name, dates in go.items():
+            state.launched[heal_key(name, dates)] = {"at": now, "error": str(e)[:200]}
+        return [Finding("heal_failed", n, d, f"({e})") for n, d in go.items()]
+    jobs = {sup.job(j).record.table: j for j in plan.jobs}
+    out = []
+    for name, dates in go.items():
+        key = heal_key(name, dates)
+        if name not in jobs:
+            why = next((s["reason"] for s in plan.skipped if s.get("table") == name), "")
+            state.launched[key] = {"at": now, "error": why[:200]}
+            out.append(Finding("heal_failed", name, dates, f"({why})"))
+            continue
+        state.launched[key] = {"at": now, "job": jobs[name], "pending": True}
+        found = Finding("launched", name, dates, f"job {jobs[name]}")
+        found.detail += _fallback_note(sup.pipeline, snap, name, dates, found.kind)
+        out.append(found)
+    return out
 
 
 @dataclass

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable
 
 from nba_tui import alerts, readiness
-from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
@@ -43,7 +42,7 @@ from nba_tui.jobs.schedule import schedule_dates
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.words import state_text, state_word
-from nba_tui.logtail import decode, last_lines
+from nba_tui.logtail import error_line
 from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
@@ -285,7 +284,10 @@ class Autopilot:
         return self.update(apply)
 
     def phases_ready(self, plan: Plan, snap: Snapshot) -> Plan:
-        """phase_ready once per requested phase whose tables all meet their thresholds."""
+        """phase_ready once per requested phase whose tables all meet their thresholds (a
+        `run` plan's: a phase launch or a heal asks for dates, not phases)."""
+        if plan.kind != "run":
+            return plan
         ready = [
             ph
             for ph in plan.phases
@@ -368,7 +370,7 @@ class Autopilot:
     def finish(self, plan: Plan, snap: Snapshot, tables: list[str]) -> int:
         """Nothing runs and nothing can start: skipped dates, coverage_after, the plan's end
         (jobs/plan_end.py: done, short, stopped or failed, and why per table)."""
-        skipped = skipped_dates(self.pipeline, snap, tables, plan)
+        skipped = plan_end.skipped_dates(self.pipeline, snap, tables, plan)
         for table, days in skipped.items():
             self.emit("date_skipped", table, days, "an input date it reads was quarantined")
         after = {n: sum(1 for s in snap.tables[n].states.values() if s in HAS_ROWS) for n in tables}
@@ -397,16 +399,6 @@ class Autopilot:
         return None
 
 
-def error_line(log: str) -> str | None:
-    """A failed job's error: its log's last `FAILED` line, else its last line naming an error,
-    else its last non-empty line."""
-    lines = [decode(raw, 200).strip() for raw in last_lines(log, 16_000)]
-    lines = [ln for ln in lines if ln]
-    for marks in (("FAILED",), ("ERROR", "Error", "Exception")):
-        hits = [ln for ln in lines if any(m in ln for m in marks)]
-        if hits:
-            return hits[-1]
-    return lines[-1] if lines else None
 
 
 def shard_entry(v: JobView) -> dict:
@@ -427,32 +419,6 @@ def shard_entry(v: JobView) -> dict:
         "started_at": r.started_at,
         "ended_at": r.ended_at,
     }
-
-
-def skipped_dates(
-    pipeline: Pipeline, snap: Snapshot, tables: list[str], plan: Plan
-) -> dict[str, list[str]]:
-    """Missing dates of the plan's tables whose inputs lack a quarantined (or, transitively, a
-    skipped) date in their look-back window."""
-    bad: dict[str, set[dt.date]] = {
-        t: {dt.date.fromisoformat(d) for d in days} for t, days in plan.quarantined.items()
-    }
-    out: dict[str, list[str]] = {}
-    for name in tables:
-        cov = snap.tables[name]
-        mine = []
-        for d in cov.missing:
-            if d in bad.get(name, set()):
-                continue
-            lacks = readiness.blocked_by(
-                pipeline, snap, name, d, include_soft=not plan.skip_preflight
-            )
-            if any(set(days) & bad.get(inp, set()) for inp, days in lacks):
-                mine.append(d)
-        if mine:
-            bad.setdefault(name, set()).update(mine)
-            out[name] = [d.isoformat() for d in sorted(mine)]
-    return out
 
 
 def nap(sup: Supervisor, tick: float, step: float = 0.05) -> None:

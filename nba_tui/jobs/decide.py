@@ -159,6 +159,25 @@ def first_tick(
     return decide(pipeline, snapshot, trial, [], pipeline.jobs.max_parallel, now)
 
 
+def reachable(pipeline: Pipeline, snapshot: Snapshot, plan: Plan) -> dict[str, set[dt.date]]:
+    """The dates a plan with no job yet would run if every job succeeded (its dry run): the
+    first tick's shards, then the next tick's on the snapshot as those dates would read, until
+    nothing more starts. What `watch --heal` can heal; the rest waits for something else."""
+    out: dict[str, set[dt.date]] = {}
+    snap = snapshot
+    slots = max(1, pipeline.jobs.max_parallel)
+    for _ in range(schedule.MAX_WAVES):
+        shards = decide(pipeline, snap, plan, [], slots, plan.created_at).shards
+        if not shards:
+            break
+        done: dict[str, list[dt.date]] = {}
+        for s in shards:
+            done.setdefault(s.table, []).extend(s.dates)
+            out.setdefault(s.table, set()).update(s.dates)
+        snap = schedule.filled(snap, done)
+    return out
+
+
 def _reserved(
     pipeline: Pipeline,
     snapshot: Snapshot,

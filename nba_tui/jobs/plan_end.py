@@ -153,3 +153,29 @@ def conclude(
     else:
         state, message = PlanState.DONE, "every table meets its threshold"
     return Ending(state, message, short, stopped_list)
+
+
+def skipped_dates(
+    pipeline: Pipeline, snap: Snapshot, tables: list[str], plan: Plan
+) -> dict[str, list[str]]:
+    """Missing dates of the plan's tables whose inputs lack a quarantined (or, transitively, a
+    skipped) date in their look-back window."""
+    bad: dict[str, set[dt.date]] = {
+        t: {dt.date.fromisoformat(d) for d in days} for t, days in plan.quarantined.items()
+    }
+    out: dict[str, list[str]] = {}
+    for name in tables:
+        cov = snap.tables[name]
+        mine = []
+        for d in cov.missing:
+            if d in bad.get(name, set()):
+                continue
+            lacks = readiness.blocked_by(
+                pipeline, snap, name, d, include_soft=not plan.skip_preflight
+            )
+            if any(set(days) & bad.get(inp, set()) for inp, days in lacks):
+                mine.append(d)
+        if mine:
+            bad.setdefault(name, set()).update(mine)
+            out[name] = [d.isoformat() for d in sorted(mine)]
+    return out

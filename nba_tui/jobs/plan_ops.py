@@ -8,6 +8,7 @@ stays readable; it uses only what the supervisor defines (`store`, `pipeline`, `
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,25 @@ class PlanOps:
         with self._lock("plans", 60.0):  # one plan per table set (see run_phases)
             self._overlapping([phase], adopt=False)
             plan = self._new_plan("phase", [phase], missing, skip_preflight)
+        plan = self.reserve(plan.id, planned, scope_of(snapshot, planned))
+        if not plan.jobs:
+            why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
+            self.store.update_plan(
+                plan.id, lambda p: p.finish(PlanState.CANCELLED, why, time.time())
+            )
+            raise JobError(f"nothing queued: {why}")
+        return self._start_runner(plan)
+
+    def heal_plan(self, gaps: dict[str, list[dt.date]], snapshot: Any) -> Plan:
+        """A plan over exactly these dates (`watch --heal`): one job per table queued up front
+        (its reserved job, `Plan.scope` = these dates), advanced by the same scheduler as `run`
+        (an input's job first, each once its dates are ready)."""
+        tables = [n for n in self.pipeline.topological_order() if gaps.get(n)]
+        if not tables:
+            raise JobError("nothing to heal")
+        phases = order_phases(self.pipeline, {self.pipeline.phase_of(n).name for n in tables})
+        planned = [PlannedJob(n, sorted(gaps[n])) for n in tables]
+        plan = self._new_plan("heal", phases, True, False)
         plan = self.reserve(plan.id, planned, scope_of(snapshot, planned))
         if not plan.jobs:
             why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)

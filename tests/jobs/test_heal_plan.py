@@ -1,0 +1,39 @@
+"""`watch --heal` goes through the one scheduler: gaps in a table and in its reader become one
+heal plan in one cycle, the reader's job starting once its input's job ended (real processes)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from jobs_helpers import wait_for
+
+from nba_tui.cli.watch import Watch
+from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.supervisor import Supervisor
+
+
+def test_a_gap_and_its_readers_gap_heal_in_one_plan(make_pipeline) -> None:  # noqa: ANN001
+    pipe = make_pipeline(
+        {"a": ["--delay", "0.3"], "c": []}, deps={"c": ["a"]}, present={"a": 10, "c": 10}
+    )
+    said: list[str] = []
+    watch = Watch(pipe, heal=True, emit=said.append)
+    assert watch.cycle() == 0  # the baseline
+    con = sqlite3.connect(pipe.sqlite_dir / "ana.db")
+    with con:
+        for t in ("a", "c"):
+            con.execute(f'DELETE FROM "{t}" WHERE game_date = ?', ("2024-01-05",))
+    con.close()
+    said.clear()
+    assert watch.cycle() == 1
+    kinds = sorted(line.split()[1:3] for line in said)
+    assert kinds == [["launched", "a"], ["launched", "c"], ["regression", "a"], ["regression", "c"]]
+    sup = Supervisor(pipe)
+    (plan,) = sup.plans()
+    assert plan.kind == "heal" and plan.scope == {"a": ["2024-01-05"], "c": ["2024-01-05"]}
+    wait_for(lambda: sup.plan(plan.id).state is not PlanState.RUNNING, 30, "heal plan ended")
+    plan = sup.plan(plan.id)
+    assert plan.state is PlanState.DONE, plan.message
+    a, c = sorted((sup.job(j).record for j in plan.jobs), key=lambda r: r.table)
+    assert a.dates == c.dates == ["2024-01-05"]
+    assert a.ended_at is not None and c.started_at is not None and a.ended_at <= c.started_at
