@@ -203,6 +203,7 @@ def _plan_json(p: Plan) -> dict[str, Any]:
         "failed_tables": list(p.failed_tables),
         "restarts": list(p.restarts),
         **plan_text.forecast_json(p),
+        "short": dict(p.short),
     }
 
 
@@ -388,6 +389,9 @@ def _render_plans(report: MorningReport) -> list[str]:
         )
         if p["message"] and p["state"] != "done":
             out.append(f"    {p['message']}")
+        for line in p.get("short", {}).values() if p["state"] != "done" else ():
+            if line not in (p["message"] or ""):  # what each table lacks, and why
+                out.append(f"    {line}")
         if p.get("restarts"):
             out.append(f"    {restarts_note(p['restarts'])}")
         if forecast := plan_text.forecast_line(p, _utc):

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_warehouse, pipeline_yaml
 from jobs_helpers import wait_for
 
 from nba_tui import config
@@ -21,13 +20,12 @@ from nba_tui.monitor import snapshot_once
 from nba_tui.morning import build_report
 
 
-def _pipe(root: Path, tables: dict, present: dict, **kw: object) -> config.Pipeline:
-    root.mkdir()
-    text = pipeline_yaml(tables, **kw).replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
-    (root / "pipeline.yaml").write_text(text)
-    pipe = config.load(root / "pipeline.yaml")
-    make_warehouse(pipe, present)
-    return pipe
+def _pipe(make_pipeline, tables: dict, present: dict, **kw: object) -> config.Pipeline:  # noqa: ANN001
+    """The fake-program pipeline (tests/jobs/conftest.py) with no retries: a failure is final."""
+    pipe = make_pipeline(tables, present=present, **kw)
+    text = pipe.source.read_text()
+    pipe.source.write_text(text.replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}"))
+    return config.load(pipe.source)
 
 
 def _ended(sup: Supervisor, plan: Plan) -> Plan:
@@ -60,8 +58,8 @@ def _kinds(sup: Supervisor, plan: Plan) -> list[str]:
     return [e.kind for e in sup.events() if e.plan == plan.id and e.kind.startswith("plan_")]
 
 
-def test_all_met_is_done_and_next_is_status(tmp_path: Path) -> None:
-    pipe = _pipe(tmp_path / "met", {"a": []}, {"a": 7})
+def test_all_met_is_done_and_next_is_status(make_pipeline) -> None:  # noqa: ANN001
+    pipe = _pipe(make_pipeline, {"a": []}, {"a": 7})
     sup = Supervisor(pipe)
     t0 = time.time() - 1
     plan = _ended(sup, sup.run_phases(["p1"]))
@@ -73,8 +71,8 @@ def test_all_met_is_done_and_next_is_status(tmp_path: Path) -> None:
     assert [p.id for p in sup.plans()] == [plan.id]
 
 
-def test_short_names_why_and_next_runs_again(tmp_path: Path) -> None:
-    pipe = _pipe(tmp_path / "short", {"a": ["--n", "1"]}, {})
+def test_short_names_why_and_next_runs_again(make_pipeline) -> None:  # noqa: ANN001
+    pipe = _pipe(make_pipeline, {"a": ["--n", "1"]}, {})
     sup = Supervisor(pipe)
     t0 = time.time() - 1
     plan = _ended(sup, sup.run_phases(["p1"]))
@@ -84,8 +82,8 @@ def test_short_names_why_and_next_runs_again(tmp_path: Path) -> None:
     assert _next_does_something(pipe, sup, t0) == "nba-tui run p1"
 
 
-def test_quarantined_is_failed_and_next_relaunches_the_dates(tmp_path: Path) -> None:
-    pipe = _pipe(tmp_path / "bad", {"a": ["--fail-at", "1"]}, {"a": 8})
+def test_quarantined_is_failed_and_next_relaunches_the_dates(make_pipeline) -> None:  # noqa: ANN001
+    pipe = _pipe(make_pipeline, {"a": ["--fail-at", "1"]}, {"a": 8})
     sup = Supervisor(pipe)
     t0 = time.time() - 1
     plan = _ended(sup, sup.run_phases(["p1"]))
@@ -97,9 +95,9 @@ def test_quarantined_is_failed_and_next_relaunches_the_dates(tmp_path: Path) -> 
     assert _next_does_something(pipe, sup, t0).startswith("nba-tui launch a --dates")
 
 
-def test_stopped_by_hand_and_next_runs_what_is_left(tmp_path: Path) -> None:
+def test_stopped_by_hand_and_next_runs_what_is_left(make_pipeline) -> None:  # noqa: ANN001
     pipe = _pipe(
-        tmp_path / "stop", {"a": ["--delay", "0.5"], "b": [], "c": []}, {}, deps={"c": ["a"]}
+        make_pipeline, {"a": ["--delay", "0.5"], "b": [], "c": []}, {}, deps={"c": ["a"]}
     )
     sup = Supervisor(pipe)
     t0 = time.time() - 1
@@ -112,3 +110,56 @@ def test_stopped_by_hand_and_next_runs_what_is_left(tmp_path: Path) -> None:
     assert plan.state is PlanState.STOPPED and _kinds(sup, plan) == ["plan_short"]
     assert "stopped by hand" in plan.short["a"] and "input a, stopped by hand" in plan.short["c"]
     assert _next_does_something(pipe, sup, t0) == "nba-tui run p1"
+
+
+RAW_YAML = """pipeline: raw
+range: {start: 2024-01-01, end: 2024-01-10}
+expected_dates: {table: raw.sched, column: game_date}
+warehouse: {backend: sqlite, sqlite: {path: wh}}
+jobs: {max_parallel: 2, log_dir: logs, state_dir: state}
+x-bf: &bf
+  command: [backfill, "{table}"]
+  range_args: [--from, "{start}", --to, "{end}"]
+  dates_args: [--dates, "{dates}"]
+phases:
+  - name: src
+    tables:
+      - {name: sched, table: raw.sched}
+      - {name: feed, table: ana.feed}
+  - name: p1
+    tables:
+      - {name: a, table: ana.a, depends_on: [feed], backfill: *bf}
+"""
+
+
+def test_next_names_the_missing_load_of_a_table_without_a_backfill(tmp_path: Path) -> None:
+    from autopilot_helpers import small_warehouse
+
+    from nba_tui.nextstep import short_next
+
+    (tmp_path / "pipeline.yaml").write_text(RAW_YAML)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    dates = [f"2024-01-{d:02d}" for d in range(1, 11)]
+    small_warehouse(pipe, dates, {"feed": 5, "a": 5})  # a has every date feed has
+    snap = snapshot_once(pipe)
+    assert not decide.first_tick(pipe, snap, ["p1"])  # `run p1` would do nothing
+    command, why = short_next(pipe, snap)
+    assert command == "nba-tui gaps feed"
+    assert "feed (ana.feed) has no backfill" in why and "lacks 5 dates" in why
+    assert "then `nba-tui run p1`" in why
+    with pytest.raises(NothingToRun, match="held by input feed that nothing fills"):
+        Supervisor(pipe).run_phases(["p1"])
+
+
+def test_run_with_nothing_to_do_says_why_exits_0_and_alerts_nothing(
+    make_pipeline,  # noqa: ANN001 - fixture
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from nba_tui.cli import main
+
+    pipe = _pipe(make_pipeline, {"a": []}, {"a": 10})
+    code = main(["run", "p1", "--config", str(pipe.source)])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("nothing to run: every table of p1")
+    sup = Supervisor(pipe)
+    assert sup.plans() == [] and sup.events() == []
