@@ -30,6 +30,9 @@ from nba_tui.jobs import schedule
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan
 
+MAX_ROUNDS = 500
+"""`reachable` stops after this many simulated ticks (each fills at least one date)."""
+
 
 @dataclass(frozen=True)
 class Member:
@@ -166,7 +169,7 @@ def reachable(pipeline: Pipeline, snapshot: Snapshot, plan: Plan) -> dict[str, s
     out: dict[str, set[dt.date]] = {}
     snap = snapshot
     slots = max(1, pipeline.jobs.max_parallel)
-    for _ in range(schedule.MAX_WAVES):
+    for _ in range(MAX_ROUNDS):
         shards = decide(pipeline, snap, plan, [], slots, plan.created_at).shards
         if not shards:
             break

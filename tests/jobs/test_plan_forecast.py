@@ -20,7 +20,9 @@ from nba_tui.sample import ensure_warehouse
 def test_plan_late_once_when_the_forecast_passes_the_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-01-12")
+    # to 01-20: phase 5 still has dates to fill after phase 3 and 4 ran (a plan with nothing
+    # to run is never created)
+    pipe = sample_pipeline(tmp_path, start="2024-01-02", end="2024-01-20")
     ensure_warehouse(pipe)
     monkeypatch.setenv(sample.PACE_ENV, "0")
     sup = Supervisor(pipe)
