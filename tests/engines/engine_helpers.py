@@ -85,6 +85,12 @@ def unfillable(pipe: Pipeline) -> list[str]:
     return sorted(set(missing(pipe)) & set(missing(pipe, INPUT)))
 
 
+def fillable(pipe: Pipeline) -> list[str]:
+    """TABLE's missing dates its backfill can fill: what `launch_missing` launches."""
+    never = set(unfillable(pipe))
+    return [d for d in missing(pipe) if d not in never]
+
+
 def duplicate_keys(pipe: Pipeline, table: str = TABLE) -> int:
     """Rows of `table` whose key is written more than once (0: no date was run twice)."""
     from nba_tui.sample.tables import BY_NAME
