@@ -4,8 +4,8 @@ Why: at 1,000 tables x 1,800 dates a new `nba-tui status --json` spent most of i
 coverage maths that an unchanged warehouse makes identical to the previous run's. A table's
 coverage depends only on its rows and flagged rows per date (`Counts.digests`: equal exactly when
 they are), the schedule (`Counts.expected_digest`), the table's own settings and phase, the range
-and the season gap. The key is a digest of all of them, so a stored coverage is read back only
-where computing it again would give the same one.
+and the season gap, besides the code that computes it (`_maths`). The key is a digest of all of
+them, so a stored coverage is read back only where computing it again would give the same one.
 
 One file (`coverage.json` in the state directory's `cache/`) holding each table's `to_json()`,
 written whole through `fsutil.write_atomic` (0600) and read only when it is ours, private and
@@ -14,13 +14,16 @@ well formed; writing is best effort, and anything wrong is a miss (the maths run
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from nba_tui import __version__
 from nba_tui.config import Table
 from nba_tui.fsutil import private_dirs, read_private_json, write_atomic
 
@@ -29,6 +32,17 @@ MAX_BYTES = 256 * 1024 * 1024
 """A bigger file is ignored (1,000 tables x 1,800 dates with many holes: ~10 MB)."""
 SAVE_EVERY_S = 60.0
 """A long-running reader (the dashboard) rewrites the file at most this often."""
+
+
+@functools.cache
+def _maths() -> str:
+    """A digest of the code that computes coverage: another version of it never reads back what
+    this one stored."""
+    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for name in ("coverage.py", "coverage_states.py"):
+        with contextlib.suppress(OSError):  # not installed as files: the version alone
+            h.update(Path(__file__).with_name(name).read_bytes())
+    return h.hexdigest()
 
 
 def table_key(
@@ -44,6 +58,7 @@ def table_key(
     raw = json.dumps(
         [
             VERSION,
+            _maths(),
             table.name,
             table.table,
             phase,
