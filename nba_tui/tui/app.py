@@ -6,7 +6,7 @@ thread workers), and shows them. It spawns nothing itself and runs no SQL. Habit
 docs/ARCHITECTURE.md):
 
 - Polls never overlap: after each poll finishes, a one-shot timer is re-armed (dolphie).
-- State lives in reactives (`snapshot`, `jobs`, `selected`, `show_log`, ...); their watchers
+- State lives in reactives (`snapshot`, `jobs`, `selected`, `view`, ...); their watchers
   update the grid, the gap map, the log, the header and the footer. Workers only assign them.
 - The grid is updated by diff, by key; only changed cells are repainted.
 - One clock for the whole screen (`_tick`, every TICK_S): it starts the next poll when due, the
@@ -92,8 +92,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     jobs_error: var[str | None] = var(None, init=False)
     selected: var[str | None] = var(None, init=False)
     """Row key under the cursor: a table name or `phase:<name>`."""
-    show_log: var[bool] = var(False, init=False)
-    """Small screens: the bottom pane shows the log instead of the gap map."""
+    view: var[layout.View | None] = var(None, init=False)
+    """What `v` chose for the bottom pane: the gap map or the log (None: by size, layout.py)."""
 
     def __init__(
         self,
@@ -132,6 +132,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._error_shown: str | None = None
         self._note_shown: str | None = None
         self._binding_sig: tuple[str, ...] = ()
+        self._height = 0
         self._preflight_screen: PreflightScreen | None = None
         self._init_autopilot(clock())
         self.set_reactive(NbaTuiApp.jobs_error, sup_error)
@@ -189,23 +190,24 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         """Columns by width, panes by height (layout.py)."""
         self._ui_grid.set_columns(columns_for(size.width))
         self.set_class(size.height < layout.TALL_HEIGHT, "-short")
-        self._fit_bottom(size.height)
+        self._height = size.height
         small = layout.too_small(size)
-        if small != self.has_class("-too-small"):
-            self.set_class(small, "-too-small")
-            self._sync_bindings()
+        self.set_class(small, "-too-small")
+        self._fit_bottom()
         if small:
             self.query_one("#too-small", Static).update(layout.too_small_text(size))
 
-    def _fit_bottom(self, height: int) -> None:
-        """The bottom pane's height for the pane it shows; the log's end and the cursor kept."""
-        grid = self._ui_grid
-        rows, log_under = layout.bottom_rows(height, self.show_log, grid.row_count + 1)
-        self.set_class(log_under, "-log-under")
+    def _fit_bottom(self) -> None:
+        """The bottom pane's share by height and `v` (layout.py), the footer's `v` kept true."""
+        panes = layout.panes(self._height, self.view, self._ui_grid.row_count + 1)
+        self.set_class(panes.gaps == 0, "-no-gaps")
+        self.set_class(not panes.log, "-no-log")
+        self._ui_gaps.styles.max_height = panes.gaps or None  # its top lines; None: all
         bottom = self.query_one("#bottom")
-        bottom.styles.height = bottom.styles.min_height = rows  # None: as app.tcss says
+        bottom.styles.height = bottom.styles.min_height = panes.bottom
+        self._sync_bindings()
         self.call_after_refresh(self._ui_log.show_end)
-        self.call_after_refresh(grid.keep_cursor_in_view)
+        self.call_after_refresh(self._ui_grid.keep_cursor_in_view)
 
     def _reveal(self) -> None:
         if self.has_class("-loading"):
@@ -280,9 +282,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._follow_log()
         self._sync_bindings()
 
-    def watch_show_log(self, show: bool) -> None:
-        self.set_class(show, "-show-log")
-        self._fit_bottom(self.size.height)
+    def watch_view(self) -> None:
+        self._fit_bottom()
 
     def _select_first_short(self, snap: Snapshot) -> None:
         """At the first snapshot: put the cursor on the first table short of its threshold that
@@ -364,6 +365,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             return self.snapshot is not None and self.selection.phase is not None
         if action == "morning":
             return self.snapshot is not None and self.supervisor is not None
+        if action in ("view_gaps", "view_log"):  # one `v`: the one that changes the view
+            return action == f"view_{layout.toggled(self._height, self.view)}"
         return True
 
     def _job_action(self, action: str) -> None:
@@ -401,9 +404,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._job_action("restart")
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
         self.add_class("-filtering")
-        box.focus()
+        self.query_one("#filter", Input).focus()
 
     @on(Input.Changed, "#filter")
     def _on_filter(self, event: Input.Changed) -> None:
@@ -438,8 +440,11 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     def action_history(self) -> None:
         self._history_worker()
 
-    def action_toggle_view(self) -> None:
-        self.show_log = not self.show_log
+    def action_view_gaps(self) -> None:
+        self.view = "gaps"
+
+    def action_view_log(self) -> None:
+        self.view = "log"
 
     def action_help(self) -> None:
         hidden = self.JOB_ACTIONS if self.read_only else frozenset()
@@ -490,8 +495,7 @@ def run(pipeline: Pipeline, read_only: bool = False, monitor: Monitor | None = N
     monitor's poll thread is a daemon (`Monitor`), so quitting never waits for a poll stuck in
     a warehouse that went away."""
     app = NbaTuiApp(pipeline, read_only=read_only, monitor=monitor)
-    code = int(app.run() or 0)
-    return code
+    return int(app.run() or 0)
 
 
 __all__ = ["NbaTuiApp", "run"]

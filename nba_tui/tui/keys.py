@@ -109,16 +109,24 @@ BINDINGS = [
         show=False,
         tooltip="action history (every launch/pause/resume/stop with its argv)",
     ),
-    Binding(
-        "v",
-        "toggle_view",
-        "gaps/log",
-        show=False,
-        tooltip="switch the bottom pane between the gap map and the log (the log alone, taller)",
-    ),
     Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
     Binding(
         "q", "quit_app", "quit", tooltip="quit (jobs keep running; a new dashboard adopts them)"
+    ),
+    # last: on an 80-column footer crowded by a job's keys, `v` is cut before `?` and `q`
+    Binding(
+        "v",
+        "view_gaps",
+        "gap map",
+        tooltip="show the selected table's gap map whole (the log in the rows left); v again: "
+        "the log",
+    ),
+    Binding(
+        "v",
+        "view_log",
+        "log",
+        tooltip="show the selected job's log alone, as tall as the screen allows; v again: the "
+        "gap map",
     ),
 ]
 MORE_KEYS = [

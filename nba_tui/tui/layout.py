@@ -2,19 +2,25 @@
 
 - Below MIN_SIZE (80x24): a notice instead of a cut grid, and no key acts but quitting (the rows
   an action would act on are not shown).
-- Below TALL_HEIGHT rows the bottom pane shows the gap map *or* the log (`v` toggles): both do not
-  fit beside the whole grid. The pane takes the rows the grid leaves, at least 13; from 40 rows on
-  the log takes at least LOG_LINES lines, the grid yielding rows (it scrolls and keeps its cursor
-  in view). Each row more gives the log a line more, never fewer. Under the gap map, rows the
-  grid leaves show the end of the log (from MIN_LOG_UNDER_GAPS spare rows on), never blank rows.
-- From TALL_HEIGHT rows on both are shown: the grid (at most 24 rows), the gap map, and the log
-  in all the rest (at least LOG_LINES lines); `v` hides the gap map there too, for more log.
+- Below LOG_ROWS_FROM (40) rows the bottom pane shows the gap map *or* the log (`v`): the gap
+  map as it opens, and under it the end of the log in the rows the grid leaves (from
+  MIN_LOG_UNDER_GAPS spare rows on), never blank rows.
+- From LOG_ROWS_FROM to TALL_HEIGHT rows the dashboard opens on the grid and at least LOG_LINES
+  log lines (the grid yields rows: it scrolls and keeps its cursor in view); the gap map gets
+  the rows left over, its top part (title first), whole once 13 rows are left. `v` shows the
+  gap map whole instead, the log in the rest.
+- From TALL_HEIGHT rows on all three are shown whole: the grid (at most 24 rows), the gap map,
+  and the log in all the rest; `v` hides the gap map there, for more log.
 
-The log pane is kept scrolled to its end across every size change: the last line (a job's
-"exited with code N") is always in view.
+As it opens, each row more gives the log a line more or the same, never fewer; and `v` keeps the
+user's choice (gap map or log) across resizes. The log pane is kept scrolled to its end across
+every size change: the last line (a job's "exited with code N") is always in view.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 from textual.geometry import Size
 
@@ -24,9 +30,9 @@ SMALL_SCREEN_ACTIONS = frozenset({"quit_app", "quit"})
 LOG_LINES = 20
 """Lines the log shows at least from LOG_ROWS_FROM rows on."""
 LOG_ROWS_FROM = 40
-"""From this height the log's pane holds LOG_LINES lines (below, it is as big as the gap map's)."""
+"""From this height the dashboard opens on the grid and LOG_LINES log lines."""
 ONE_PANE_ROWS = 13
-"""The bottom pane's height when it shows the gap map (or, below 40 rows, the log)."""
+"""The bottom pane's least height below LOG_ROWS_FROM, and when it shows the gap map."""
 GRID_MAX_ROWS = 24
 """The grid's most rows beside the gap map and the log (a longer pipeline scrolls)."""
 GAPS_ROWS = 13
@@ -34,23 +40,61 @@ GAPS_ROWS = 13
 legend)."""
 MIN_LOG_UNDER_GAPS = 4
 """Spare rows under the gap map from which the log's end is shown there too (title + 3 lines)."""
+LOG_ROWS = LOG_LINES + 3
+"""The bottom pane's rows for LOG_LINES lines: the border above, the log's title, its lines and
+the row a long line's horizontal scrollbar takes."""
 TALL_HEIGHT = 2 + GRID_MAX_ROWS + 1 + GAPS_ROWS + 1 + LOG_LINES + 1
-"""From this height the gap map and the log are both shown: header and footer, the grid, the
-border, the gap map, the log's title, its lines and its horizontal scrollbar."""
+"""From this height the gap map and the log are both shown whole: header and footer, the grid,
+the border, the gap map, the log's title, its lines and its horizontal scrollbar."""
+
+View = Literal["gaps", "log"]
+"""What `v` chose: the gap map whole, or the log alone (None: as the size says)."""
+Mode = Literal["gaps", "log", "mixed", "both"]
+"""What the bottom pane shows: the gap map (the log's end under it when rows are left), the log
+alone, the log with the gap map in the rows left over, or both whole."""
 
 
-def bottom_rows(height: int, show_log: bool, grid_rows: int) -> tuple[int | None, bool]:
-    """The bottom pane's height below TALL_HEIGHT (None: from it, the CSS sizes the panes),
-    and whether the end of the log fits under the gap map in the rows the grid leaves.
+@dataclass(frozen=True)
+class Panes:
+    bottom: int | None
+    """The bottom pane's rows (None: from TALL_HEIGHT on, the CSS sizes the panes)."""
+    gaps: int | None
+    """The gap map's rows: 0 hidden, None whole."""
+    log: bool
+    """Whether the log (and its title) is shown."""
 
-    `grid_rows`: the rows the grid would take whole (its header included)."""
+
+def mode(height: int, view: View | None) -> Mode:
+    if view == "log":
+        return "log"
     if height >= TALL_HEIGHT:
-        return None, True
-    # the log's lines, its title, the border above and the row a long line's scrollbar takes
-    least = LOG_LINES + 3 if show_log and height >= LOG_ROWS_FROM else ONE_PANE_ROWS
+        return "both"
+    if view == "gaps" or height < LOG_ROWS_FROM:
+        return "gaps"
+    return "mixed"
+
+
+def toggled(height: int, view: View | None) -> View:
+    """What `v` shows next: the gap map whole where the log has the pane, else the log alone."""
+    return "gaps" if mode(height, view) in ("log", "mixed") else "log"
+
+
+def panes(height: int, view: View | None, grid_rows: int) -> Panes:
+    """How the bottom pane is shared at `height` rows. `grid_rows`: the rows the grid would take
+    whole (its header included)."""
+    shown = mode(height, view)
+    if height >= TALL_HEIGHT:
+        return Panes(None, 0 if shown == "log" else None, True)
     body = height - 2  # header and footer
-    rows = max(least, body - min(grid_rows, GRID_MAX_ROWS))
-    return rows, rows - 1 - GAPS_ROWS >= MIN_LOG_UNDER_GAPS
+    rest = body - min(grid_rows, GRID_MAX_ROWS)
+    if shown == "gaps":
+        rows = max(ONE_PANE_ROWS, rest)
+        return Panes(rows, None, rows - 1 - GAPS_ROWS >= MIN_LOG_UNDER_GAPS)
+    least = LOG_ROWS if height >= LOG_ROWS_FROM else ONE_PANE_ROWS
+    rows = max(least, rest)
+    if shown == "log":
+        return Panes(rows, 0, True)
+    return Panes(rows, min(GAPS_ROWS, rows - LOG_ROWS), True)
 
 
 def too_small(size: Size) -> bool:

@@ -87,13 +87,13 @@ async def test_row_shows_plan_shard_and_plan_keys_pause_resume(tmp_path: Path) -
     async with app.run_test(size=(80, 24)) as pilot:
         await on_table(pilot, app)
         await wait_for(pilot, lambda: cell(app, "job") == "run 2/3", "shard 2/3 in the job cell")
-        app.action_toggle_view()  # the log pane's title names the plan and the shard
+        app.action_view_log()  # the log pane's title names the plan and the shard
         await wait_for(
             pilot,
             lambda: f"job job-shard2 · plan {PLAN_ID} shard 2/3" in screen_text(app),
             "the log title with plan and shard",
         )
-        app.action_toggle_view()
+        app.action_view_gaps()
         assert app.check_action("pause_plan", ())
         assert not app.check_action("resume_plan", ())
         await wait_for(pilot, lambda: "P pause plan" in screen_text(app), "P in the footer")

@@ -238,7 +238,7 @@ async def test_too_small_terminal_acts_on_no_key(tmp_path) -> None:
         await pilot.pause(0.1)
         assert sup.calls == before, sup.calls
         assert app.screen is app.screen_stack[0] and len(app.screen_stack) == 1
-        assert not app.has_class("-filtering") and not app.show_log
+        assert not app.has_class("-filtering") and app.view is None
         assert "terminal too small" in screen_text(app)
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: "running" in screen_text(app), "the grid at 80x24")

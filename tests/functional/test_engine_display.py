@@ -288,7 +288,7 @@ async def test_p_stops_a_remote_job_keeping_its_dates_and_r_relaunches(tmp_path:
         await wait_for(pilot, lambda: cell(app, RAY) == "pau@ray", "pau@ray in the grid")
         assert cell(app, RAY, "current") == "2 left"
         await wait_for(pilot, lambda: app.check_action("resume", ()), "r applies")
-        app.action_toggle_view()  # 80x24: the log pane (and its title) instead of the gap map
+        app.action_view_log()  # 80x24: the log pane (and its title) instead of the gap map
         await wait_for(
             pilot,
             lambda: f"log {RAY} · paused (stopped on ray, 2 dates left)" in screen_text(app),

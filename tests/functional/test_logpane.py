@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from ui_helpers import screen_text, wait_for
 
 from nba_tui import config
+from nba_tui.tui import keys, layout
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.widgets.logpane import (
     MAX_CHARS,
@@ -142,43 +143,120 @@ async def test_selected_jobs_log_keeps_drawing_past_2000_lines(
 
 
 def _log_rows(text: str) -> list[str]:
-    """The log pane's rows on screen: after its title, before the footer, scrollbar rows out."""
+    """The log pane's rows on screen: after its title, before the footer, scrollbar rows out
+    (none when the log is not shown)."""
     rows = text.splitlines()
-    start = next(i for i, row in enumerate(rows) if row.startswith("log "))
+    start = next((i for i, row in enumerate(rows) if row.startswith("log ")), len(rows) - 1)
     body = [row.rstrip("▁▂▃▄▅▆▇█ ").strip() for row in rows[start + 1 : -1]]
     return [row for row in body if row and set(row) - set("▎▏▕▌▍▋▊▉█")]
 
 
-async def test_log_view_shows_20_lines_at_120x40_more_when_taller_and_always_its_end(
-    tmp_path: Path,
-) -> None:
-    """`v` at 120x40: at least 20 log lines ending with the job's exit line (a long first line
-    brings a horizontal scrollbar, which must not hide it); 120x50 shows more, 80x24 fewer, and
-    the exit line stays in view at every size."""
+EXIT_LINE = "[nba-tui 2026-01-01 00:12:34] job job-team_d exited with code 1"
+
+
+def _ended_job_app(tmp_path: Path) -> NbaTuiApp:
+    """The dashboard over a job whose log ends with its exit line; a long first line brings the
+    log's horizontal scrollbar, which must not hide that line."""
     pipe = config.load(REPO / "pipeline.yaml")
     sup = FakeSupervisor(tmp_path / "logs")
-    exit_line = "[nba-tui 2026-01-01 00:12:34] job job-team_d exited with code 1"
     sup.log.write_text(
         "argv: " + "x" * 300 + "\n"
         + "".join(f"Processing 2024-02-{d:02d} ({d}/60)\nSuccess 2024-02-{d:02d}: 14 rows\n"
                   for d in range(1, 29))
-        + exit_line + "\n"
+        + EXIT_LINE + "\n"
     )  # fmt: skip
-    app = NbaTuiApp(pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=sup, clock=clock)
+    return NbaTuiApp(pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=sup, clock=clock)
+
+
+async def _on_the_job(pilot, app: NbaTuiApp) -> None:
+    await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+    app.query_one("#grid").select_key("team_defense_game_summary")
+    await wait_for(pilot, lambda: app.query_one(LogPane).lines, "the job's log read")
+
+
+async def _settled_at(pilot, app: NbaTuiApp, size: tuple[int, int], log: bool) -> str:
+    """The screen once resized to `size`, its log (when `log`) ending with the exit line."""
+    await pilot.resize_terminal(*size)
+
+    def settled() -> str | None:
+        text = screen_text(app)
+        if len(text.splitlines()) != size[1] or app.size != size:
+            return None
+        return text if not log or _log_rows(text)[-1:] == [EXIT_LINE] else None
+
+    await wait_for(pilot, settled, f"the screen at {size}")
+    await pilot.pause()
+    return screen_text(app)
+
+
+async def test_opens_on_the_grid_and_20_log_lines_from_40_rows_more_when_taller(
+    tmp_path: Path,
+) -> None:
+    """Issue 19: as it opens, 120x40 shows the grid and at least 20 log lines ending with the
+    job's exit line; from 40 rows on every size does, and a taller terminal never shows fewer
+    log lines. Below 40 rows the bottom pane opens on the gap map."""
+    app = _ended_job_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
-        app.query_one("#grid").select_key("team_defense_game_summary")
+        await _on_the_job(pilot, app)
+        text = await _settled_at(pilot, app, (120, 40), log=True)
+        assert len(_log_rows(text)) >= 20, text
+        rows = text.splitlines()
+        assert rows[1].startswith("table"), text  # the grid, with the selected row
+        assert any(row.startswith("team_defense_game_summary") for row in rows[2:20]), text
+        assert "v gap map" in rows[-1]  # the footer says what `v` shows
+        counts = []
+        for height in (24, 30, 39, 40, 45, 50, 55, 60, 61, 62, 70, 80):
+            text = await _settled_at(pilot, app, (120, height), log=height >= 40)
+            counts.append(len(_log_rows(text)))
+            if height < 40:
+                assert "gaps team_defense_game_summary" in text, (height, text)
+            else:
+                assert counts[-1] >= 20, (height, text)
+        assert counts == sorted(counts), counts
+        assert counts[-1] > counts[-5] > counts[3], counts  # 80 > 61 > 40 rows
+
+
+async def test_v_shows_the_gap_map_whole_then_the_log_alone_and_keeps_the_choice(
+    tmp_path: Path,
+) -> None:
+    """`v` at 120x40: the gap map whole (the footer then offers the log), `v` again: the log
+    alone; the choice holds across sizes, the exit line always last."""
+    app = _ended_job_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_the_job(pilot, app)
+        await _settled_at(pilot, app, (120, 40), log=True)
         await pilot.press("v")
-        await wait_for(pilot, lambda: exit_line in screen_text(app), "the exit line at 120x40")
-        await wait_for(pilot, lambda: _log_rows(screen_text(app))[-1] == exit_line, "at the end")
-        at_40 = _log_rows(screen_text(app))
-        assert len(at_40) >= 20, at_40
+        await wait_for(pilot, lambda: "v log" in screen_text(app).splitlines()[-1], "v log")
+        text = screen_text(app)
+        assert "█ present" in text, text  # the whole map, down to its legend
+        assert len(_log_rows(text)) < 20, text  # the log's end in the rows left
+        await pilot.press("v")
+        text = await _settled_at(pilot, app, (120, 40), log=True)
+        assert "gaps team_defense" not in text and len(_log_rows(text)) >= 20, text
+        assert "v gap map" in text.splitlines()[-1]
+        help_v = [what for key, what in keys.help_lines(app._key_bindings()) if key == "v"]
+        assert ["gap map whole" in help_v[0], "log alone" in help_v[1]] == [True, True], help_v
         counts = {}
-        for size in ((120, 50), (80, 24), (120, 39), (120, 70)):
-            await pilot.resize_terminal(*size)
-            await wait_for(
-                pilot, lambda: _log_rows(screen_text(app))[-1:] == [exit_line], f"end at {size}"
-            )
-            counts[size] = len(_log_rows(screen_text(app)))
-        assert counts[(80, 24)] <= counts[(120, 39)] < len(at_40) < counts[(120, 50)]
-        assert counts[(120, 50)] < counts[(120, 70)]
+        for size in ((80, 24), (120, 39), (120, 50), (120, 70)):
+            text = await _settled_at(pilot, app, size, log=True)
+            counts[size] = len(_log_rows(text))
+        assert counts[(80, 24)] <= counts[(120, 39)] < 20 < counts[(120, 50)] < counts[(120, 70)]
+
+
+@pytest.mark.parametrize("view", [None, "gaps", "log"])
+def test_a_taller_screen_never_gives_the_log_fewer_rows(view: layout.View | None) -> None:
+    """layout.panes at every height from 24 to 120 rows and every grid size: the log's rows
+    never shrink as the terminal grows; as it opens, at least LOG_LINES of them from 40 rows."""
+    for grid_rows in range(2, 45):
+        before = 0
+        for height in range(24, 121):
+            panes = layout.panes(height, view, grid_rows)
+            grid = min(grid_rows, layout.GRID_MAX_ROWS)
+            bottom = height - 2 - grid if panes.bottom is None else panes.bottom
+            gaps = layout.GAPS_ROWS if panes.gaps is None else panes.gaps
+            log = bottom - 1 - gaps - 1 if panes.log else 0  # the border, the log's title
+            assert height - 2 - bottom >= min(grid, 5), (height, grid_rows)  # the grid shows
+            assert log >= before, (height, grid_rows, before, log, panes)
+            if view is None and height >= layout.LOG_ROWS_FROM:
+                assert log >= layout.LOG_LINES + 1, (height, grid_rows, panes)  # + scrollbar
+            before = log
