@@ -191,8 +191,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._ui_grid.set_columns(columns_for(size.width))
         self.set_class(size.height < layout.TALL_HEIGHT, "-short")
         self._height = size.height
-        small = layout.too_small(size)
-        self.set_class(small, "-too-small")
+        self.set_class(small := layout.too_small(size), "-too-small")
         self._fit_bottom()
         if small:
             self.query_one("#too-small", Static).update(layout.too_small_text(size))
