@@ -11,7 +11,9 @@ Two parts:
   (`decide.decide`: readiness, look-backs, the free `max_parallel` slots, shard sizes, reserved
   jobs, quarantined dates and the retries' back-off at the virtual `now`), so the forecast and
   the real run cannot disagree about order. Every shard is taken to succeed; the shards running
-  now end when their remaining dates are done at their table's rate.
+  now end when their remaining dates are done at their table's rate. A shard's dates fill in
+  steps while it runs (`FILLS`), as the runner's polls see a program write them, so readers
+  start on them before it ends.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ HANDOFF_MAX = 10.0
 """A start further than this after the last end was not waiting for that slot."""
 EVERY = 10.0
 """Seconds between two forecasts of a running plan by its runner."""
+FILLS = 4
+"""A simulated shard fills its dates in this many steps (each at least MIN_SHARD_DATES)."""
 MAX_EVENTS = 20_000
 """A simulation stops after this many shard starts (`Forecast.complete` is then false)."""
 
@@ -246,7 +250,9 @@ class _Night:
             rates,
             now,
         )
-        self.heap: list[tuple[float, int, Running]] = []
+        self.heap: list[tuple[float, int, Running, int]] = []
+        """Events: (time, order, shard, dates of it filled by then); the last one ends it."""
+        self.active: dict[str, Running] = {}
         self.fixed: dict[str, decide.Member] = {}
         """Members that take no slot: ended jobs, reserved jobs not started yet."""
         self.tables = {
@@ -257,11 +263,21 @@ class _Night:
         self.seq = 0
 
     def members(self) -> list[decide.Member]:
-        live = [decide.Member(r.id, r.table, frozenset(r.dates), True) for *_, r in self.heap]
+        live = [
+            decide.Member(r.id, r.table, frozenset(r.dates), True) for r in self.active.values()
+        ]
         return [*self.fixed.values(), *live]
 
     def run(self, t: float, r: Running) -> None:
-        heapq.heappush(self.heap, (t + r.left, self.seq, r))
+        """Start `r`: a program writes its dates one by one, so readers may start on its first
+        dates before it ends (the runner's polls see them): up to FILLS events fill them."""
+        self.active[r.id] = r
+        n = len(r.dates)
+        parts = min(FILLS, n // schedule.MIN_SHARD_DATES)
+        for k in range(1, parts):
+            heapq.heappush(self.heap, (t + r.left * k / parts, self.seq, r, n * k // parts))
+            self.seq += 1
+        heapq.heappush(self.heap, (t + r.left, self.seq, r, n))
         self.seq += 1
         tf = self.tables.setdefault(r.table, TableForecast(r.table))
         tf.dates, tf.shards = tf.dates + len(r.dates), tf.shards + 1
@@ -270,7 +286,7 @@ class _Night:
 
     def step(self, t: float, busy: int) -> decide.Decision:
         """The runner's tick at virtual time `t`: start and release what `decide` says."""
-        slots = self.pipeline.jobs.max_parallel - busy - len(self.heap)
+        slots = self.pipeline.jobs.max_parallel - busy - len(self.active)
         choice = decide.decide(
             self.pipeline, self.snap, self.plan, self.members(), slots, self.now + t
         )
@@ -291,12 +307,14 @@ class _Night:
         return choice
 
     def end_next(self) -> float:
-        """Let the first shards end (their dates filled); the time they ended."""
-        t, _, first = heapq.heappop(self.heap)
-        done: dict[str, list[dt.date]] = {first.table: list(first.dates)}
+        """Play the next events: dates filled, shards ended; the time they happened."""
+        t = self.heap[0][0]
+        done: dict[str, list[dt.date]] = {}
         while self.heap and self.heap[0][0] <= t:
-            r = heapq.heappop(self.heap)[2]
-            done.setdefault(r.table, []).extend(r.dates)
+            _, _, r, filled = heapq.heappop(self.heap)
+            done.setdefault(r.table, []).extend(r.dates[:filled])
+            if filled == len(r.dates):
+                self.active.pop(r.id, None)
         self.snap = schedule.filled(self.snap, done)
         return t
 
