@@ -4,9 +4,9 @@ Two parts:
 
 * `learn` turns this pipeline's own jobs into seconds per date per table. Ended shards give a
   fit of `overhead + dates x seconds_per_date` (their records: dates asked, unpaused running
-  time); a running shard's progress lines (`Progress.dates_per_min`) replace its table's
-  figure as soon as they exist, so a night without history uses its first shards' rates. A
-  table with neither borrows the median of the others (`source` says "guess").
+  time); a running shard's progress lines (its dates done over its running time) count with
+  them, weighted by dates, so a night without history uses its first shards' rates as soon
+  as they exist. A table with neither borrows the median of the others (`source`: "guess").
 * `simulate` plays the plan on a virtual clock through the runner's own per-tick decision
   (`decide.decide`: readiness, look-backs, the free `max_parallel` slots, shard sizes, reserved
   jobs, quarantined dates and the retries' back-off at the virtual `now`), so the forecast and
@@ -22,6 +22,7 @@ import bisect
 import datetime as dt
 import heapq
 import statistics
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ from nba_tui.jobs.plans import Plan, order_phases
 
 GUESS_SECONDS = 1.0
 """Seconds per date of a table when no table of the pipeline has any history or live rate."""
+OVERHEAD = 1.0
+"""Seconds a shard costs beyond its dates (a process start, a warehouse open), until the
+pipeline's own ended shards tell (`Rates.overhead`)."""
 HANDOFF = 0.3
 """Seconds between a slot freeing and the runner starting the next shard (its tick's poll),
 until the pipeline's own jobs tell (`Rates.handoff`)."""
@@ -102,11 +106,17 @@ def _fit(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
 
 
 def learn(
-    views: Iterable[JobView], expected: set[dt.date] | None = None, *, history: int = 40
+    views: Iterable[JobView],
+    expected: set[dt.date] | None = None,
+    *,
+    history: int = 40,
+    now: float | None = None,
 ) -> Rates:
-    """Rates from ended shards (the last `history` done ones per table) and running ones."""
+    """Rates from ended shards (the last `history` done ones per table) and running ones (their
+    dates done so far over their running time less a shard's overhead), weighted by dates."""
     done: dict[str, list[tuple[int, float]]] = {}
-    live: dict[str, list[float]] = {}
+    live: dict[str, list[tuple[int, float]]] = {}
+    now = time.time() if now is None else now
     for v in sorted(views, key=lambda v: v.record.ended_at or 0.0):
         r = v.record
         if r.state is JobState.DONE and r.started_at and r.ended_at:
@@ -114,16 +124,22 @@ def learn(
             took = r.ended_at - r.started_at - (r.paused_total or 0.0)
             if n > 0 and took > 0:
                 done.setdefault(r.table, []).append((n, took))
-        elif r.state is JobState.RUNNING and v.progress.dates_per_min:
-            live.setdefault(r.table, []).append(60.0 / v.progress.dates_per_min)
+        elif r.state is JobState.RUNNING and r.started_at and v.progress.done > 0:
+            ran = now - r.started_at - (r.paused_total or 0.0)
+            live.setdefault(r.table, []).append((v.progress.done, ran))
     out = Rates()
     for table, points in done.items():
         out.per_date[table], out.source[table] = _fit(points[-history:])[1], "history"
-    for table, rates in live.items():
-        out.per_date[table], out.source[table] = statistics.fmean(rates), "live"
-    # what a shard costs beyond its dates at the rates just learned (start, commit, exit)
+    # what a shard costs beyond its dates (start, commit, exit), until its own shards tell
     rest = [took - n * out.per_date[t] for t, pts in done.items() for n, took in pts[-history:]]
-    out.overhead = max(0.0, statistics.median(rest)) if rest else 0.0
+    out.overhead = max(0.0, statistics.median(rest)) if rest else OVERHEAD
+    for table, points in live.items():
+        n = sum(p[0] for p in points)
+        rate = max(0.0, sum(p[1] - out.overhead for p in points)) / n
+        known = sum(p[0] for p in done.get(table, [])[-history:])
+        old = out.per_date.get(table, rate)
+        out.per_date[table] = (old * known + rate * n) / (known + n)
+        out.source[table] = "history" if known else "live"
     out.handoff = _handoff(views) or HANDOFF
     return out
 
@@ -385,7 +401,7 @@ def for_plan(
     """A running plan's forecast: rates from every job of the pipeline, the plan's own jobs
     (running ones end at their rate, reserved ones wait their turn), the slots others' jobs
     hold."""
-    rates = learn(views, set(snap.expected_dates or ()))
+    rates = learn(views, set(snap.expected_dates or ()), now=now)
     mine = [v for v in views if v.record.plan == plan.id]
     busy = sum(
         1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from pathlib import Path
 
 from autopilot_helpers import small_warehouse
@@ -11,6 +10,7 @@ from test_schedule import YAML
 
 from nba_tui import config
 from nba_tui.jobs.forecast import (
+    OVERHEAD,
     Forecast,
     Rates,
     Running,
@@ -86,7 +86,7 @@ def _view(
     n: int,
     took: float,
     *,
-    per_min: float | None = None,
+    done: int = 0,
     ended: float = 100.0,
 ) -> JobView:
     days = [d.isoformat() for d in D[:n]]
@@ -102,7 +102,7 @@ def _view(
         started_at=ended - took,
         ended_at=ended if state is JobState.DONE else None,
     )
-    return JobView(rec, Progress(dates_per_min=per_min))
+    return JobView(rec, Progress(done=done))
 
 
 def test_rates_from_history_then_live_and_a_guess_said() -> None:
@@ -115,11 +115,15 @@ def test_rates_from_history_then_live_and_a_guess_said() -> None:
     assert abs(rates.per_date["a"] - 2.0) < 1e-9 and abs(rates.overhead - 0.5) < 1e-9
     assert abs(rates.handoff - 0.7) < 1e-9
     assert rates.of("b") == rates.of("a") and rates.guessed(["a", "b"]) == ["b"]
-    # a running shard's progress lines (30 dates/min) replace the history at once
-    live = learn([*views, _view("a", JobState.RUNNING, 6, 1.0, per_min=40.0)])
-    assert live.source["a"] == "live" and live.per_date["a"] == 1.5
-    # the overhead at the live rate: what the ended shards took beyond 1.5 s a date
-    assert abs(live.overhead - statistics.median([8.5 - 6.0, 16.5 - 12.0])) < 1e-9
+    # a running shard's progress lines count with the history, weighted by dates: 12 dates
+    # done in 12.5 s of running (0.5 of it the overhead) is 1 s a date; (2 x 12 + 1 x 12) / 24
+    running = _view("a", JobState.RUNNING, 20, 12.5, done=12, ended=200.0)
+    both = learn([*views, running], now=200.0)
+    assert both.source["a"] == "history" and abs(both.per_date["a"] - 1.5) < 1e-9
+    # a night without history: the first shards' rates at once (overhead still a guess)
+    first = learn([running], now=200.0)
+    assert first.source == {"a": "live"} and first.overhead == OVERHEAD
+    assert abs(first.per_date["a"] - (12.5 - OVERHEAD) / 12) < 1e-9
     assert learn([]).of("x") > 0 and learn([]).guessed(["x"]) == ["x"]
 
 
