@@ -102,7 +102,8 @@ def table_line(table: str, reasons: Counter[str], plan: Plan, errors: dict[str, 
             err = errors.get(table)
             rerun = f"nba-tui launch {table} --dates {','.join(days[:20])}"
             extra = f" ({err})" if err else ""
-            parts.append(f"{n} quarantined after {tries} attempts{extra}, re-run: {rerun}")
+            tried = f"{tries} attempt{'s' if tries != 1 else ''}"
+            parts.append(f"{n} quarantined after {tried}{extra}, re-run: {rerun}")
         else:
             parts.append(f"{n} {why}")
     total = sum(reasons.values())

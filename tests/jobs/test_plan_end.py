@@ -90,7 +90,7 @@ def test_quarantined_is_failed_and_next_relaunches_the_dates(make_pipeline) -> N
     assert plan.state is PlanState.FAILED and _kinds(sup, plan) == ["plan_failed"]
     assert plan.quarantined == {"a": ["2024-01-09", "2024-01-10"]}
     line = plan.short["a"]
-    assert "2 quarantined after 1 attempts (ERROR processing 2024-01-" in line
+    assert "2 quarantined after 1 attempt (ERROR processing 2024-01-" in line
     assert "nba-tui launch a --dates 2024-01-09,2024-01-10" in line
     assert _next_does_something(pipe, sup, t0).startswith("nba-tui launch a --dates")
 
