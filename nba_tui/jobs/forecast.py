@@ -296,7 +296,9 @@ class _Night:
         heapq.heappush(self.heap, (t + r.left, self.seq, r, n))
         self.seq += 1
         tf = self.tables.setdefault(r.table, TableForecast(r.table))
-        tf.dates, tf.shards = tf.dates + len(r.dates), tf.shards + 1
+        cov = self.snap.tables.get(r.table)
+        left = sum(1 for d in r.dates if cov is None or cov.states.get(d) is DateState.MISSING)
+        tf.dates, tf.shards = tf.dates + left, tf.shards + 1  # a running shard's dates to do
         tf.start = t if tf.start is None else tf.start
         tf.end = max(tf.end, t + r.left)
 

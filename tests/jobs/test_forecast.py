@@ -200,3 +200,13 @@ def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
     report["ended_at"] = None
     assert forecast_line(report, lambda t: f"T{t:.0f}") == "forecast end T1760"
     assert forecast_line({"forecast_first": None}, str) == ""
+
+
+def test_a_running_shard_counts_only_the_dates_it_has_still_to_do(tmp_path: Path) -> None:
+    pipe = _pipe(tmp_path)
+    snap = snapshot_once(pipe)
+    # a shard of a's 01..08, of which 01..04 are present already (written by it so far)
+    f = simulate(
+        pipe, snap, _plan(pipe), _rates(), now=0.0, running=[Running("a", D[:8], 4.0, "j")]
+    )
+    assert f.tables["a"].dates == 4 + 2 and f.tables["a"].shards == 2  # 05..08, then 09..10
