@@ -18,6 +18,8 @@ from nba_tui.jobs.model import JobView
 from nba_tui.jobs.plans import Plan, PlanState
 
 WIDTH = 80
+CUT_SHORT = (PlanState.CANCELLED, PlanState.STOPPED)
+"""Plans ended by hand: their end says nothing about the forecast."""
 
 
 def held_back(
@@ -173,8 +175,11 @@ def progress(plan: Plan, now: float) -> str:
         done, total = (sum(x) for x in zip(*per.values(), strict=True))
         out.append(f"{done:,}/{total:,} dates ({100 * done // max(1, total)}%)")
     if plan.state is not PlanState.RUNNING and plan.state is not PlanState.LOST:
-        if plan.ended_at is not None and plan.forecast_first is not None:
-            out.append(f"ended {clock(plan.ended_at)}, forecast {clock(plan.forecast_first)}")
+        if plan.ended_at is not None:
+            end = f"ended {clock(plan.ended_at)}"
+            if plan.forecast_first is not None and plan.state not in CUT_SHORT:
+                end += f", forecast {clock(plan.forecast_first)}"
+            out.append(end)
     elif plan.forecast_end is not None:
         out.append(f"ends {until(plan.forecast_end, now)}")
         if plan.deadline is not None:
@@ -287,6 +292,8 @@ def forecast_line(p: dict, when: Callable[[float | None], str]) -> str:
         return ""
     if ended is None:
         return f"forecast end {when(p.get('forecast_end'))}{deadline}"
+    if p.get("state") in CUT_SHORT:
+        return f"forecast at its start {when(first)}; {p['state']} before it ended"
     off, took = ended - first, ended - p["created_at"]
     share = f" ({abs(off) / took:.0%} of the night)" if took > 0 else ""
     side = "later" if off >= 0 else "sooner"

@@ -200,6 +200,13 @@ def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
     report["ended_at"] = None
     assert forecast_line(report, lambda t: f"T{t:.0f}") == "forecast end T1760"
     assert forecast_line({"forecast_first": None}, str) == ""
+    # a plan cancelled by hand says nothing about the forecast
+    report.update(ended_at=1500.0, state="cancelled")
+    assert forecast_line(report, lambda t: f"T{t:.0f}") == (
+        "forecast at its start T4600; cancelled before it ended"
+    )
+    p.state = PlanState.CANCELLED
+    assert "ended " in progress(p, 9e9) and "forecast" not in progress(p, 9e9)
 
 
 def test_a_running_shard_counts_only_the_dates_it_has_still_to_do(tmp_path: Path) -> None:
