@@ -32,7 +32,7 @@ from nba_tui.jobs.plans import (
 )
 from nba_tui.jobs.reconcile import reconcile_plan
 from nba_tui.jobs.schedule import plan_tables
-from nba_tui.jobs.store import LockTimeout, flock, open_log
+from nba_tui.jobs.store import LockTimeout, flock, log_dir_ready, open_log
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -381,6 +381,11 @@ class PlanOps:
         return self.plan(plan_id)
 
     def _new_plan(self, kind: str, phases: list[str], missing: bool, skip: bool) -> Plan:
+        """The plan written, once its runner's log can be made: a refused plan leaves no record."""
+        try:
+            log_dir_ready(self.pipeline.log_dir)
+        except OSError as e:
+            raise JobError(f"cannot start the plan: {os_text(e)}") from None
         plan = Plan(self.store.new_plan_id(), kind, phases, self.user, time.time(), missing, skip)
         try:
             self.store.save_plan(plan)

@@ -465,11 +465,7 @@ def open_log(log_dir: Path, table: str, when: float | None = None) -> Path:
 
     O_EXCL|O_NOFOLLOW: in a shared log directory a planted symlink is never written through.
     A log directory that is a file (or under one) raises NotADirectoryError naming it."""
-    with contextlib.suppress(NotADirectoryError, FileExistsError):
-        ensure_dir(log_dir)
-    if not log_dir.is_dir():
-        why = "not a directory (jobs.log_dir in the pipeline file)"
-        raise NotADirectoryError(errno.ENOTDIR, why, str(log_dir))
+    log_dir_ready(log_dir)
     stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(when or time.time()))
     n = 1
     while True:
@@ -482,6 +478,15 @@ def open_log(log_dir: Path, table: str, when: float | None = None) -> Path:
             continue
         os.close(fd)
         return path
+
+
+def log_dir_ready(log_dir: Path) -> None:
+    """Create the log directory if need be; a file there (or above it) raises NotADirectoryError."""
+    with contextlib.suppress(NotADirectoryError, FileExistsError):
+        ensure_dir(log_dir)
+    if not log_dir.is_dir():
+        why = "not a directory (jobs.log_dir in the pipeline file)"
+        raise NotADirectoryError(errno.ENOTDIR, why, str(log_dir))
 
 
 def log_name_ok(name: str) -> bool:

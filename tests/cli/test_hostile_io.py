@@ -61,6 +61,10 @@ def job_records(proj: Path) -> list[Path]:
     return sorted((proj / ".nba_tui" / "jobs").glob("*.json"))
 
 
+def plan_records(proj: Path) -> list[Path]:
+    return sorted((proj / ".nba_tui" / "plans").glob("*.json"))
+
+
 # -- output ---------------------------------------------------------------------------------------
 
 
@@ -204,12 +208,16 @@ def test_a_log_dir_that_is_a_file_is_named(sample: Path) -> None:
     (sample / "not-a-dir").write_text("")
     text = (sample / "pipeline.yaml").read_text().replace("log_dir: logs", "log_dir: not-a-dir")
     (sample / "pipeline.yaml").write_text(text)
-    done = cli(sample, "launch", TABLE, *RANGE)
-    line = one_line(done)
+    launched = cli(sample, "launch", TABLE, *RANGE)
+    line = one_line(launched)
     assert f"{sample / 'not-a-dir'}: not a directory (jobs.log_dir" in line
     assert job_records(sample) == []
-    done = cli(sample, "run", "phase3")  # the plan's runner log: the same line
-    assert f"{sample / 'not-a-dir'}: not a directory (jobs.log_dir" in one_line(done)
+    for argv in (("run", "phase3"), ("launch-phase", "phase3")):  # a plan's runner log
+        done = cli(sample, *argv)
+        assert done.returncode == launched.returncode != 0, done.stderr
+        assert f"{sample / 'not-a-dir'}: not a directory (jobs.log_dir" in one_line(done)
+    assert plan_records(sample) == [] and job_records(sample) == []  # a refused plan: no record
+    assert "no plans" in cli(sample, "plans").stdout.lower()
 
 
 def test_restart_of_a_table_with_no_job_says_so(sample: Path) -> None:
