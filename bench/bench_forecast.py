@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_makespan import prepare  # noqa: E402
@@ -60,8 +62,23 @@ def night(cfg: Path) -> tuple[float, float, list[tuple[float, float]]]:
         if p.forecast_end is not None and (not seen or seen[-1][1] != p.forecast_end):
             seen.append((p.forecast_at or time.time(), p.forecast_end))
         if p.state not in (PlanState.RUNNING, PlanState.LOST):
+            settle([p.runner_pid, p.watchdog_pid])
             return t0, p.ended_at or time.time(), seen
         time.sleep(0.25)
+
+
+def settle(pids: list[int | None], timeout: float = 30.0) -> None:
+    """Wait for the ended plan's runner and watchdog to exit (they write their last records
+    into the directory the bench removes next)."""
+    deadline = time.monotonic() + timeout
+    for pid in filter(None, pids):
+        while time.monotonic() < deadline:
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.1)
 
 
 def standing(seen: list[tuple[float, float]], at: float) -> float | None:
@@ -109,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-parallel", type=int, default=3)
     args = ap.parse_args(argv)
     print(f"range {args.start}..{args.end}, max_parallel {args.max_parallel}", flush=True)
-    # ignore_cleanup_errors: the plan's watchdog may still be writing its last record
-    with tempfile.TemporaryDirectory(prefix="bench_forecast_", ignore_cleanup_errors=True) as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench_forecast_") as tmp:
         figs = run(Path(tmp), args.start, args.end, args.max_parallel)
     at25 = next(f for f in figs if f.name == "forecast error at 25%")
     shown = "n/a" if at25.value is None else f"{at25.value:.1f}%"
