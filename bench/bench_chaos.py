@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "chaos"))
+sys.path.insert(0, str(REPO / "tests"))  # waiting.wait_for, which chaos_night uses
 
 from chaos_night import Night, Result  # noqa: E402
 from harness import Figure  # noqa: E402

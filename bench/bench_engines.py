@@ -60,6 +60,7 @@ from typing import Any
 from harness import REPO, Figure, figure, kill_sessions, write_json
 
 sys.path.insert(0, str(REPO / "tests" / "engines"))
+sys.path.insert(0, str(REPO / "tests"))  # waiting.wait_for, which the engine helpers use
 
 import ray_helpers  # noqa: E402
 from cloudrun_contract import ContractServer  # noqa: E402

@@ -12,6 +12,8 @@ import pytest
 from faultproxy import Rule
 from test_bq_faults import TIMEOUT
 from test_bq_faults import pipeline as pipeline  # noqa: F401 - the fixture, reused
+from toasts import record_toasts
+from waiting import wait_for_ui
 
 from nba_tui.tui.app import NbaTuiApp
 
@@ -22,38 +24,31 @@ def header(app: NbaTuiApp) -> str:
     return str(app.query_one("#header").render())
 
 
-async def until(pilot, cond, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 async def test_blackholed_bigquery_shows_stale_and_the_ui_stays_responsive(
     pipeline,
     fault_proxy,  # noqa: F811
 ) -> None:
     app = NbaTuiApp(pipeline, supervisor=None)
+    toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.snapshot is not None, "first good poll")
+        await wait_for_ui(pilot, lambda: app.snapshot is not None, "first good poll")
         assert "updated" in header(app) and "MB/poll" in header(app)
-        await until(
+        await wait_for_ui(
             pilot,
-            lambda: any("per poll" in str(n.message) for n in app._notifications),
+            lambda: any("per poll" in t.message for t in toasts),
             "the cost toast",
         )
         fault_proxy.add(Rule("blackhole", method=None, path=".*"))
         t0 = time.monotonic()
-        await until(pilot, lambda: "STALE" in header(app), "STALE in the header")
+        await wait_for_ui(pilot, lambda: "STALE" in header(app), "STALE in the header")
         # next poll starts within the 1 s interval, then times out after TIMEOUT
         assert time.monotonic() - t0 < 1.0 + TIMEOUT + 1.5
         assert f"did not answer within {TIMEOUT:.0f}s" in header(app)
         assert app.snapshot is not None and "summary" in app.snapshot.tables  # last data kept
         # The event loop is free: the help screen opens and closes while BigQuery hangs.
         await pilot.press("question_mark")
-        await until(pilot, lambda: len(app.screen_stack) > 1, "help screen")
+        await wait_for_ui(pilot, lambda: len(app.screen_stack) > 1, "help screen")
         await pilot.press("escape")
-        await until(pilot, lambda: len(app.screen_stack) == 1, "help closed")
+        await wait_for_ui(pilot, lambda: len(app.screen_stack) == 1, "help closed")
         fault_proxy.clear()
-        await until(pilot, lambda: "STALE" not in header(app), "recovery", timeout=30)
+        await wait_for_ui(pilot, lambda: "STALE" not in header(app), "recovery", timeout=30)

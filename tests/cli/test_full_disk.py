@@ -13,11 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_helpers import sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+from waiting import wait_for
 
 from nba_tui import config, readiness
 from nba_tui.fsutil import LineLog
@@ -64,12 +65,6 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def until(cond: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def cli(proj: Path, *args: str, pace: str = "0") -> subprocess.CompletedProcess:
@@ -107,11 +102,11 @@ def test_a_full_log_disk_kills_neither_shim_nor_program(sample: Path) -> None:
         assert launched.returncode == 0, launched.stderr
         job = json.loads(launched.stdout)["id"]
         log = Path(json.loads(launched.stdout)["log"])
-        until(lambda: done_dates(sample) >= 2, 60, "two dates done with the log disk full")
+        wait_for(lambda: done_dates(sample) >= 2, 60, "two dates done with the log disk full")
         assert job_state(sample, job)["state"] == "running"  # the shim and program live on
         assert log.stat().st_size == 0  # every line so far was dropped
         filler.unlink()  # space returns: the night goes on by itself
-        until(lambda: job_state(sample, job)["state"] != "running", 90, "the job ended")
+        wait_for(lambda: job_state(sample, job)["state"] != "running", 90, "the job ended")
         assert job_state(sample, job)["state"] == "done"
         text = log.read_text()
         assert text.startswith("[nba-tui] "), text[:200]
@@ -186,7 +181,7 @@ def test_a_night_goes_on_by_itself_through_a_full_state_and_log_disk(tmp_path: P
         plan_id = json.loads(started.stdout)["id"]
         store = Store(pipe.state_dir)
         sup = Supervisor(pipe)
-        until(lambda: any(v.state.active for v in sup.jobs()), 60, "a job running")
+        wait_for(lambda: any(v.state.active for v in sup.jobs()), 60, "a job running")
         filler = fill(disk)
         full_until = time.monotonic() + 15.0
         gone_since: float | None = None

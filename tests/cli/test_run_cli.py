@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cli_helpers import run_cli, sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+from waiting import wait_for
 
 from nba_tui import config as cfg
 from nba_tui.jobs import procs
@@ -55,9 +56,7 @@ def test_dry_run_argv_is_what_run_launches(sample: Path) -> None:
     os.environ["NBA_TUI_SAMPLE_PACE"] = "5"  # slow: nothing ends before the first shards start
     try:
         plan = sup.run_phases(["phase4"])
-        deadline = time.monotonic() + 60
-        while len(sup.plan(plan.id).jobs) < len(first) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: len(sup.plan(plan.id).jobs) >= len(first), 60, "the first shards launched")
         launched = sorted(sup.job(j).record.argv for j in sup.plan(plan.id).jobs[: len(first)])
     finally:
         del os.environ["NBA_TUI_SAMPLE_PACE"]
@@ -66,11 +65,7 @@ def test_dry_run_argv_is_what_run_launches(sample: Path) -> None:
 
 
 def _wait(sup: Supervisor, job_id: str, state: JobState, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while sup.job(job_id).state is not state:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} is {sup.job(job_id).state}, not {state}")
-        time.sleep(0.05)
+    wait_for(lambda: sup.job(job_id).state is state, timeout, f"job {job_id} to be {state}")
 
 
 def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
@@ -80,7 +75,8 @@ def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
     plan = Plan(sup.store.new_plan_id(), "run", ["phase3"], "me", time.time())
     plan.runner_pid, plan.runner_start_time = me, procs.create_time(me)
     sup.store.save_plan(plan)
-    os.environ["NBA_TUI_SAMPLE_PACE"] = "5"  # slow: the jobs are still running when paused
+    # a date takes 10 minutes: the jobs outlive every CLI call below, however loaded the machine
+    os.environ["NBA_TUI_SAMPLE_PACE"] = "600"
     try:
         ids = [
             sup.start_queued(sup.queue(t, plan.id, dates=[pipeline.range.start]).id).id

@@ -9,10 +9,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from cli_helpers import run_cli, sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+from waiting import wait_for
 
 from nba_tui import config as cfg
 from nba_tui.jobs.supervisor import Supervisor
@@ -97,13 +97,10 @@ def test_deleted_rows_are_a_regression_once(sample: Path) -> None:
 
 
 def _wait_ended(sup: Supervisor, job_id: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = sup.job(job_id)
-        if not v.state.active:
-            return str(v.state)
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {sup.job(job_id).state}")
+    ended = wait_for(
+        lambda: not (v := sup.job(job_id)).state.active and v, timeout, f"job {job_id} to end"
+    )
+    return str(ended.state)
 
 
 def test_heal_launches_a_gap_only_backfill_once(sample: Path) -> None:
@@ -156,7 +153,9 @@ def test_a_gap_whose_input_nobody_fills_is_said_once_and_kept_open(sample: Path)
     assert out.returncode == 1
     kinds = sorted(line.split()[1:3] for line in out.stdout.splitlines())
     assert kinds == [["blocked", TABLE], ["regression", "bdl_box_scores"], ["regression", TABLE]]
-    assert "cannot be filled: no rows in bdl_box_scores there, which nothing backfills" in out.stdout
+    assert (
+        "cannot be filled: no rows in bdl_box_scores there, which nothing backfills" in out.stdout
+    )
     again = run_cli(sample, "watch", "--once", "--heal")
     assert (again.returncode, again.stdout) == (0, "")
     state = json.loads((sample / ".nba_tui" / "watch.json").read_text())

@@ -19,12 +19,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e_helpers import TABLE, Tmux, alive, argv_of, descendants, row, stat_fields
 from sshd import Sshd, SshdError
+from waiting import wait_for
 
 from nba_tui import config
 
@@ -74,12 +75,6 @@ def ssh_client(tmux: Tmux, name: str) -> int:
     raise AssertionError(f"no ssh client under the pane of {name}")
 
 
-def wait_until(cond: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def nba_tui(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -160,8 +155,8 @@ def test_dashboard_over_ssh_survives_a_dropped_link(workdir: Path, sshd: Sshd) -
 
         # 2. the link drops: the client dies without a word, sshd hangs up the remote session
         os.kill(ssh_client(tmux, "link1"), signal.SIGKILL)
-        wait_until(lambda: not alive(dash1), "the dashboard to die with the ssh session")
-        wait_until(lambda: "link1" not in tmux.sessions(), "the tmux session to close")
+        wait_for(lambda: not alive(dash1), what="the dashboard to die with the ssh session")
+        wait_for(lambda: "link1" not in tmux.sessions(), what="the tmux session to close")
         assert dashboards(cfg) == []
         [after] = [j for j in jobs(workdir) if j["id"] == job["id"]]
         assert after["state"] == "running", after
@@ -195,7 +190,7 @@ def test_dashboard_over_ssh_survives_a_dropped_link(workdir: Path, sshd: Sshd) -
             final_state = "stopped"
         else:  # a very slow machine: the job ran to its end while the link was down
             final_state = "done"
-        wait_until(lambda: not alive(job["shim_pid"]), "the shim to record and exit")
+        wait_for(lambda: not alive(job["shim_pid"]), what="the shim to record and exit")
         [final] = [j for j in jobs(workdir) if j["id"] == job["id"]]
         assert final["state"] == final_state, final
         if final_state == "done":
@@ -205,8 +200,8 @@ def test_dashboard_over_ssh_survives_a_dropped_link(workdir: Path, sshd: Sshd) -
 
         # 4. quit: the dashboard exits, ssh ends, the tmux session closes
         tmux("send-keys", "-t", "link2", "q")
-        wait_until(lambda: not alive(dash2), "the second dashboard to quit")
-        wait_until(lambda: "link2" not in tmux.sessions(), "the second ssh session to end")
+        wait_for(lambda: not alive(dash2), what="the second dashboard to quit")
+        wait_for(lambda: "link2" not in tmux.sessions(), what="the second ssh session to end")
         print(
             f"\nlink dropped and job checked at {drop_s:.1f}s; total {time.monotonic() - t0:.1f}s"
         )

@@ -59,7 +59,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -682,10 +681,3 @@ def cloudrun_server() -> Iterator[ContractServer]:
         assert not left, f"task processes left running: {left}"
 
 
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    """Poll a real external state (the server's processes) until `predicate()` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)

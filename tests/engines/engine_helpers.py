@@ -8,9 +8,9 @@ import re
 import shutil
 import sqlite3
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from waiting import wait_for  # noqa: F401 - the engine tests import it from here
 
 from nba_tui import config
 from nba_tui.config import Pipeline
@@ -61,15 +61,6 @@ def sample_warehouse(pipe: Pipeline) -> None:
         _BUILT[key] = pristine
         return
     shutil.copytree(_BUILT[key], pipe.sqlite_dir)
-
-
-def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll a real external state (a process, a remote run) until it holds, bounded."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 INPUT = "bettingpros_player_props"

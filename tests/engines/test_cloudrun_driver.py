@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cloudrun_contract import ContractServer, wait_until
+from cloudrun_contract import ContractServer
+from waiting import wait_for
 
 from nba_tui.commands import render_argv
 from nba_tui.config import CloudRunSettings, Pipeline
@@ -208,7 +209,7 @@ def test_find_by_labels(cloudrun_server: ContractServer) -> None:
     assert [r.id for r in driver.find({LABEL_JOB: "a"})] == [a]
     assert sorted(r.id for r in driver.find({LABEL_TABLE: "t1"})) == sorted([a, b])
     assert driver.find({LABEL_TABLE: "other"}) == []
-    wait_until(lambda: driver.get(a).state.ended and driver.get(b).state.ended, 30, "ended")
+    wait_for(lambda: driver.get(a).state.ended and driver.get(b).state.ended, 30, "ended")
     assert cloudrun_server.executions[a].task_count == 1  # no dates slot: one task
 
 

@@ -5,13 +5,12 @@ find lists it by labels, a retried submission does not start a second run."""
 from __future__ import annotations
 
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ray_helpers import free_port
+from waiting import wait_for
 
 from nba_tui.commands import render_argv
 from nba_tui.config import Pipeline, RaySettings
@@ -46,12 +45,6 @@ def driver(ray_head: str) -> RayDriver:
     return RayDriver(RaySettings(address=ray_head, num_cpus=1))
 
 
-def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)  # bounded polling of the Ray job's real state
 
 
 def follow(driver: RayDriver, run_id: str, timeout: float = 30.0) -> RemoteRun:

@@ -6,10 +6,9 @@ state; the calls are checked against the real supervisor and a real (paced) samp
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fakes import FIXED_T, fixed_snapshot
+from waiting import wait_for
 
 from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
@@ -116,15 +115,6 @@ def test_latest_per_table_prefers_the_active_job() -> None:
     assert got[SHORT] is old_running and got[COMPLETE] is newer_done
 
 
-def until(cond, what: str, timeout: float = 20.0):
-    """Poll a blocking condition (no event loop here: the supervisor is synchronous)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_calls_go_to_the_supervisor(pipeline: Pipeline) -> None:
@@ -143,16 +133,16 @@ def test_calls_go_to_the_supervisor(pipeline: Pipeline) -> None:
         return ctl.jobs[SHORT].state is state
 
     assert SHORT in do("launch_missing")
-    until(lambda: state_is(JobState.RUNNING), "running")
+    wait_for(lambda: state_is(JobState.RUNNING), what="running")
     first = ctl.jobs[SHORT].id
     do("pause")
-    until(lambda: state_is(JobState.PAUSED), "paused")
+    wait_for(lambda: state_is(JobState.PAUSED), what="paused")
     do("resume")
-    until(lambda: state_is(JobState.RUNNING), "running again")
+    wait_for(lambda: state_is(JobState.RUNNING), what="running again")
     assert do("stop") == f"stopped {first}"
-    until(lambda: state_is(JobState.STOPPED), "stopped")
+    wait_for(lambda: state_is(JobState.STOPPED), what="stopped")
     do("restart")
-    until(lambda: ctl.fetch_jobs()[SHORT].id != first, "a restarted job")
+    wait_for(lambda: ctl.fetch_jobs()[SHORT].id != first, what="a restarted job")
     ctl.jobs = ctl.fetch_jobs()
     assert ctl.jobs[SHORT].record.restarted_from == first
     assert [e["action"] for e in ctl.history()][:5] == [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from fakes import (
     PLAN_ID,
@@ -24,6 +25,7 @@ from nba_tui.tui import keys
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.cells import job_word
 from nba_tui.tui.joblists import shard_positions
+from nba_tui.tui.messages import EventsRead
 from nba_tui.tui.screens.modals import ConfirmScreen, MorningScreen
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
@@ -33,13 +35,34 @@ DEGRADED_TABLE = "player_composite_factors"
 
 
 class BellCounter(NbaTuiApp):
-    """The dashboard, counting its terminal bells (the bell itself is terminal output)."""
+    """The dashboard, counting its terminal bells (the bell itself is terminal output), keeping
+    its toasts (run_test does not draw them), and counting its reads of the events file and its
+    stale checks: the proof that a step had its chance to act before a test asserts it did not."""
 
     CSS_PATH = str(REPO / "nba_tui" / "tui" / "app.tcss")  # relative paths follow the module
     bells = 0
+    events_reads = 0
+    stale_checks = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.toasted: list[str] = []
 
     def bell(self) -> None:
         self.bells += 1
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        self.toasted.append(f"{title}: {message}")
+        super().notify(message, title=title, **kwargs)
+
+    def on_events_read(self, msg: EventsRead) -> None:
+        """Runs just before the dashboard's own handler of the same message (Textual calls
+        each class's handler along the MRO, without a turn of the event loop between them)."""
+        self.events_reads += 1
+
+    def _check_stale(self, now: float) -> None:
+        self.stale_checks += 1
+        super()._check_stale(now)
 
 
 def plan_app(
@@ -59,9 +82,9 @@ def cell(app: NbaTuiApp, col: str, row: str = PLAN_TABLE) -> str:
     return value[0] if value else ""
 
 
-def toasts(app: NbaTuiApp) -> str:
+def toasts(app: BellCounter) -> str:
     """Every toast so far (title and text; run_test does not draw toasts on screen)."""
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+    return "\n".join(app.toasted)
 
 
 async def on_table(pilot, app: NbaTuiApp, table: str = PLAN_TABLE) -> None:
@@ -117,12 +140,12 @@ async def test_stop_plan_confirms_with_the_number_of_jobs(tmp_path: Path) -> Non
         assert "It stops 2 active jobs" in text  # the running shard and the queued one
         assert "Stop the plan and its 2 jobs?" in text
         await pilot.press("n")
-        await pilot.pause(0.2)
-        assert sup.calls == []
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "declined")
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: sup.calls == [("cancel_plan", PLAN_ID)], "cancel_plan")
+        await wait_for(pilot, lambda: sup.calls, "the confirmed call")
+        assert sup.calls == [("cancel_plan", PLAN_ID)]  # the declined stop called nothing
 
 
 async def test_plan_keys_outside_a_plan_say_why_in_the_palette(tmp_path: Path) -> None:
@@ -149,7 +172,7 @@ async def test_each_new_event_is_toasted_once_with_the_bell(tmp_path: Path) -> N
     events.append(state, old)  # before the dashboard opened: not alerted
     async with app.run_test(size=(80, 24)) as pilot:
         await on_table(pilot, app)
-        await pilot.pause(1.2)
+        await wait_for(pilot, lambda: app.events_reads, "the events file read")
         assert app.bells == 0 and app.alerts_shown == 0
         failed = events.new_event(
             "job_failed", plan=PLAN_ID, table=PLAN_TABLE, dates=["2024-02-05"], detail="rc=1"
@@ -161,8 +184,10 @@ async def test_each_new_event_is_toasted_once_with_the_bell(tmp_path: Path) -> N
         events.append(state, events.new_event("job_started", plan=PLAN_ID, table=PLAN_TABLE))
         events.append(state, events.new_event("plan_done", plan=PLAN_ID))
         await wait_for(pilot, lambda: app.bells == 2, "one bell for plan_done")
-        await pilot.pause(1.5)  # more ticks: nothing is toasted twice, job_started never
-        assert app.bells == 2 and app.alerts_shown == 2
+        reads = app.events_reads  # one more read of all of them: nothing is toasted twice
+        events.append(state, events.new_event("job_started", plan=PLAN_ID, table=PLAN_TABLE))
+        await wait_for(pilot, lambda: app.events_reads > reads, "the events file read again")
+        assert app.bells == 2 and app.alerts_shown == 2  # job_started never
 
 
 async def test_stale_warehouse_alerts_once_per_episode(tmp_path: Path) -> None:
@@ -173,7 +198,8 @@ async def test_stale_warehouse_alerts_once_per_episode(tmp_path: Path) -> None:
         app.action_refresh()
         await wait_for(pilot, lambda: app.bells == 1, "a stale alert after stale_after")
         assert "warehouse stale: no fresh coverage for <1m: database is locked" in toasts(app)
-        await pilot.pause(1.5)
+        checks = app.stale_checks
+        await wait_for(pilot, lambda: app.stale_checks >= checks + 2, "two more stale checks")
         assert app.bells == 1  # once per episode
         app.monitor.fail = None
         app.action_refresh()

@@ -12,7 +12,7 @@ from pathlib import Path
 from fakes import FakeMonitor, FakeSupervisor, clock, expected_dates, fake_app, fixed_snapshot
 from rich.console import Console
 from textual.command import CommandPalette
-from ui_helpers import screen_text, wait_for
+from ui_helpers import record_toasts, screen_text, wait_for
 
 from nba_tui.coverage import snapshot
 from nba_tui.jobs.model import JobState
@@ -275,6 +275,7 @@ async def test_change_by_another_client_shows_within_a_second(tmp_path) -> None:
 async def test_stale_warehouse_retried_at_once_with_full_reason(tmp_path) -> None:
     """#8: `R` retries a STALE warehouse now; the full reason is shown in a toast."""
     app = fake_app(tmp_path)
+    toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         monitor: FakeMonitor = app.monitor
@@ -285,7 +286,7 @@ async def test_stale_warehouse_retried_at_once_with_full_reason(tmp_path) -> Non
         polls = monitor.polls
         await pilot.press("R")
         await wait_for(pilot, lambda: monitor.polls > polls, "a retry at once")
-        assert any(reason in str(n.message) for n in app._notifications)
+        assert any(reason in t.message for t in toasts)
 
 
 def _short_everywhere(pipeline) -> object:

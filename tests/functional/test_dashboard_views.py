@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 from textual.worker import Worker
-from ui_helpers import wait_for
+from ui_helpers import record_toasts, wait_for
 
 from nba_tui.monitor import Monitor
 from nba_tui.tui.app import NbaTuiApp
@@ -104,6 +104,7 @@ async def test_palette_lists_applicable_actions(pipeline) -> None:
 
 async def test_supervisor_error_is_a_toast_not_a_traceback(pipeline) -> None:
     app = NbaTuiApp(pipeline, job_refresh=0.5)
+    toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.selected_table() == TABLE, "selection")
 
@@ -114,8 +115,8 @@ async def test_supervisor_error_is_a_toast_not_a_traceback(pipeline) -> None:
         await pilot.press("l")
         if isinstance(app.screen, ConfirmScreen):  # the table has present dates: redo them?
             await pilot.press("y")
-        await wait_for(pilot, lambda: app._notifications, "a toast")
-        toast = list(app._notifications)[-1]
+        await wait_for(pilot, lambda: toasts, "a toast")
+        toast = toasts[-1]
         assert toast.severity == "error" and toast.message == "table is locked by another dashboard"
         assert app.is_running
 

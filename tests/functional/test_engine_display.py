@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
-from ui_helpers import screen_text, wait_for
+from ui_helpers import record_toasts, screen_text, wait_for
 
 from nba_tui import config
 from nba_tui.config import CloudRunSettings, Pipeline
@@ -118,10 +118,6 @@ def remote_app(tmp_path: Path) -> tuple[NbaTuiApp, RemoteSupervisor]:
 def cell(app: NbaTuiApp, row: str, col: str = "job") -> str:
     value = app.query_one(CoverageGrid).cell_value(row, col)
     return value[0] if value else ""
-
-
-def toasts(app: NbaTuiApp) -> str:
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
 
 
 async def on_table(pilot, app: NbaTuiApp, table: str) -> None:
@@ -266,6 +262,7 @@ async def test_paused_remote_job_detail_says_stopped_and_what_it_cost(tmp_path: 
 
 async def test_p_stops_a_remote_job_keeping_its_dates_and_r_relaunches(tmp_path: Path) -> None:
     app, sup = remote_app(tmp_path)
+    toasts = record_toasts(app)
     snap = fixed_snapshot(app.pipeline)
     n = len(snap.tables[RAY].missing)  # the running job has no range: the table's whole range
     async with app.run_test(size=(80, 24)) as pilot:
@@ -279,7 +276,7 @@ async def test_p_stops_a_remote_job_keeping_its_dates_and_r_relaunches(tmp_path:
         await pilot.press("y")
         await wait_for(pilot, lambda: sup.calls == [("pause", "job-team_d")], "pause call")
         await wait_for(
-            pilot, lambda: "pausing (stopping on ray)" in toasts(app), "toast: pausing on ray"
+            pilot, lambda: "pausing (stopping on ray)" in toasts.text(), "toast: pausing on ray"
         )
         await wait_for(pilot, lambda: not app.check_action("pause", ()), "p no longer applies")
         assert app._why_not("pause") == "its job is already pausing (stopping on ray)"
@@ -296,6 +293,6 @@ async def test_p_stops_a_remote_job_keeping_its_dates_and_r_relaunches(tmp_path:
         )
         await pilot.press("r")
         await wait_for(pilot, lambda: ("resume", "job-team_d") in sup.calls, "resume call")
-        await wait_for(pilot, lambda: "resume: " in toasts(app), "resume toast")
-        assert f"resume: {RAY} (job-team_d) pending on ray" in toasts(app)
+        await wait_for(pilot, lambda: "resume: " in toasts.text(), "resume toast")
+        assert f"resume: {RAY} (job-team_d) pending on ray" in toasts.text()
         await wait_for(pilot, lambda: cell(app, RAY) == "run@ray", "running again on ray")

@@ -77,7 +77,7 @@ def test_no_color_80x24(snap_compare, tmp_path, monkeypatch) -> None:
     app = make_app(tmp_path)
     assert app.no_color
     # The terminal's default colours, not Monochrome over the ANSI theme (black on black).
-    assert any(isinstance(f, NoColor) for f in app._filters)
+    assert any(isinstance(f, NoColor) for f in app.get_line_filters())
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
 
 

@@ -5,20 +5,10 @@ from __future__ import annotations
 import html
 import os
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-
-async def wait_for(pilot, cond: Callable[[], object], what: str, timeout: float = 15.0) -> object:
-    """Poll `cond` between event-loop turns until truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from toasts import record_toasts  # noqa: F401 - the dashboard tests import it from here
+from waiting import wait_for_ui as wait_for  # noqa: F401 - the dashboard tests' wait (pilot first)
 
 
 def proc_states(pgid: int) -> dict[int, str]:
