@@ -59,21 +59,28 @@ def daily_on(table: Any, column: str) -> bool:
 class TokenBucket:
     """At most `rate` calls per second on average, `burst` at once (thread-safe)."""
 
-    def __init__(self, rate: float = RATE, burst: int = BURST) -> None:
+    def __init__(
+        self,
+        rate: float = RATE,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate, self.burst = rate, float(burst)
+        self._clock, self._sleep = clock, sleep
         self._tokens = float(burst)
-        self._at = time.monotonic()
+        self._at = clock()
         self._lock = threading.Lock()
 
     def take(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             self._tokens -= 1
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
-            time.sleep(wait)  # the caller's own slot: pacing, not synchronisation
+            self._sleep(wait)  # the caller's own slot: pacing, not synchronisation
 
 
 def fetch_tables(

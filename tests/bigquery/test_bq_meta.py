@@ -4,7 +4,6 @@ errors surfaced, and the signature rules. No emulator needed: plain threads and 
 from __future__ import annotations
 
 import threading
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -50,15 +49,34 @@ def test_fetch_tables_raises_the_first_error_and_stops_taking_work() -> None:
     assert len(calls) < len(REFS)
 
 
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_token_bucket_allows_a_burst_then_paces() -> None:
-    bucket = TokenBucket(rate=100.0, burst=5)
-    t0 = time.monotonic()
+    t = FakeTime()
+    bucket = TokenBucket(rate=100.0, burst=5, clock=t.clock, sleep=t.sleep)
     for _ in range(5):
         bucket.take()
-    assert time.monotonic() - t0 < 0.05  # the burst does not wait
+    assert t.slept == []  # the burst does not wait
     for _ in range(5):
         bucket.take()
-    assert time.monotonic() - t0 >= 0.045  # 5 more at 100/s: ~50 ms
+    assert t.slept == pytest.approx([0.01] * 5)  # 5 more at 100/s: one every 10 ms
+    t.now += 0.03  # 30 ms idle: 3 tokens back
+    for _ in range(3):
+        bucket.take()
+    assert len(t.slept) == 5
 
 
 def test_signature_moves_with_the_rows_and_a_streaming_buffer_always_recounts() -> None:

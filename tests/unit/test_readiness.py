@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -121,21 +120,19 @@ def test_blocked_by_names_each_input_and_its_dates(small) -> None:
     assert readiness.ready_dates(pipe, snap, "src") == DATES
 
 
-def test_whole_sample_pipeline_in_a_few_milliseconds() -> None:
-    """15 tables x 917 dates, every table's ready and runnable dates, from cold coverages."""
+def test_whole_sample_pipeline_runnable_is_within_ready() -> None:
+    """15 tables x 917 dates, every table's ready and runnable dates, from cold coverages (its
+    time is measured by bench/bench_readiness.py)."""
     pipe = config.load(ROOT / "pipeline.yaml")
     start = D(2021, 10, 19)
     dates = [start + dt.timedelta(days=i) for i in range(1600) if i % 7 != 3][:917]
     rng = random.Random(7)
     rows = {t.name: {d: 10 for d in dates if rng.random() < 0.8} for t in pipe.tables()}
     snap = coverage.snapshot(pipe, Counts(expected=dates, rows=rows, expected_rows=_rows(dates)))
-    t0 = time.perf_counter()
     for t in pipe.tables():
         ready = readiness.ready_dates(pipe, snap, t.name)
         run = readiness.runnable(pipe, snap, t.name)
         assert set(run) <= set(ready)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.1, f"{elapsed * 1000:.1f} ms"  # ~5 ms here; bounded for a loaded CI box
 
 
 def _oracle_ready(pipe: config.Pipeline, snap: coverage.Snapshot, table: str) -> list[dt.date]:
