@@ -26,7 +26,6 @@ import math
 import os
 import re
 import sys
-import textwrap
 from typing import Any
 
 from nba_tui.cli.common import (
@@ -44,6 +43,7 @@ from nba_tui.cli.common import (
     emit_json,
     grace,
     json_option,
+    out_width,
     resolve_table,
     shown,
     take_snapshot,
@@ -52,7 +52,7 @@ from nba_tui.cli.dryrun import dry_run
 from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
-from nba_tui.fmt import printable
+from nba_tui.fmt import fit, printable
 from nba_tui.tui.cells import is_remote, remote_state_text
 
 __all__ = ["is_plan_ref", "register", "render_jobs", "view_json"]
@@ -231,14 +231,16 @@ def _say_fallbacks(
     args: argparse.Namespace, pipeline: Pipeline, snap: Any, tables: list[str]
 ) -> dict[str, int]:
     """Before a plan starts: per table, how many dates will run on fallbacks by necessity (a
-    soft input lacks them and nothing can fill it), said on stdout unless --json."""
+    soft input lacks them and nothing can fill it), said on stdout unless --json: wrapped within
+    the terminal's width, each line whole when piped (fmt.fit)."""
     from nba_tui import readiness
 
     if getattr(args, "all", False):
         return {}
     if not getattr(args, "json", False):
+        width = out_width()
         for line in readiness.fallback_lines(pipeline, snap, tables):
-            print(textwrap.fill(line, 80, subsequent_indent="    "), flush=True)
+            print("\n".join(fit(printable(line), width)), flush=True)
     return {t: len(d) for t, d in readiness.fallbacks_ahead(pipeline, snap, tables).items()}
 
 

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pty
 import sqlite3
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,6 +52,35 @@ def cli(capsys: pytest.CaptureFixture, pipe: Pipeline, *argv: str) -> tuple[int,
     return code, out, err
 
 
+def on_terminal(fn: Callable[[], int]) -> tuple[int, str]:
+    """fn's exit code and what it printed, with stdout on a pseudo-terminal."""
+    master, slave = pty.openpty()
+    got: list[bytes] = []
+
+    def drain() -> None:  # the terminal's buffer is small: read while fn writes
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                return
+            if not chunk:
+                return
+            got.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    saved = sys.stdout
+    with open(slave, "w") as tty:
+        sys.stdout = tty
+        try:
+            code = fn()
+        finally:
+            sys.stdout = saved
+    reader.join()
+    os.close(master)
+    return code, b"".join(got).decode().replace("\r\n", "\n")
+
+
 @pytest.fixture
 def pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     monkeypatch.setenv(sample.PACE_ENV, "0")
@@ -65,7 +99,7 @@ def test_launch_missing_offers_only_fillable_dates(pipe: Pipeline, capsys) -> No
     # the dry run names the dates nothing fills and the ones that will run on fallbacks
     fallback = [d for d in snapshot_once(pipe).tables[PCF].missing if d not in lines]
     code, out, _ = cli(capsys, pipe, "run", "phase3", "phase4", "--dry-run")
-    assert code == 0 and all(len(line) <= 80 for line in out.splitlines())
+    assert code == 0 and all(len(line) <= 80 for line in out.splitlines() if PCF + ": " not in line)
     assert f"  {table}: {len(never)} unfillable: no bettingpros_player_props\n" in out
     assert f"{PCF}: {len(fallback)} will run on fallbacks (degraded by necessity):" in out
     code, out, _ = cli(capsys, pipe, "launch", table, "--missing", "--json")
@@ -83,6 +117,30 @@ def test_launch_missing_offers_only_fillable_dates(pipe: Pipeline, capsys) -> No
     code, _, err = cli(capsys, pipe, "launch", table, "--missing")
     assert code == 1
     assert f"none of its {len(never)} missing dates can be filled: no rows in " in err
+
+
+def test_run_fallback_lines_wrap_on_a_terminal_and_stay_whole_when_piped(
+    pipe: Pipeline,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = ["run", "phase3", "phase4", "--dry-run"]
+    code, piped, _ = cli(capsys, pipe, *argv)
+    [whole] = [line for line in piped.splitlines() if line.startswith(f"{PCF}: ")]
+    assert code == 0 and len(whole) > 80 and whole.endswith(")")  # one line, never cut
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, shown = on_terminal(lambda: main([*argv, "--config", str(pipe.source)]))
+    rows = shown.splitlines()
+    first = next(i for i, row in enumerate(rows) if row.startswith(f"{PCF}: "))
+    wrapped = [rows[first]]
+    for row in rows[first + 1 :]:
+        if not row.startswith("  "):
+            break
+        wrapped.append(row)
+    assert code == 0 and len(wrapped) > 1
+    assert all(len(row) <= 60 for row in wrapped)
+    assert " ".join(row.strip() for row in wrapped) == whole
 
 
 def test_the_demo_night_meets_every_threshold_and_counts_necessity_exactly(
