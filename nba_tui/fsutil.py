@@ -277,3 +277,13 @@ def lock_held(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops a lock we took
     return False
+
+
+def dir_identity(path: Path) -> tuple[int, int] | None:
+    """The directory's (device, inode); None when it is gone. A directory removed, or replaced
+    by another one at the same path, no longer holds what a process read from it."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_dev, st.st_ino)

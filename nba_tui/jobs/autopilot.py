@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 from nba_tui import alerts, readiness
 from nba_tui.coverage import DateState, Snapshot
+from nba_tui.fsutil import dir_identity
 from nba_tui.jobs import decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
@@ -69,6 +70,8 @@ class Autopilot:
         self.alerts = alerts.Deliverer(self.pipeline, plan_id)
         """Hooks run by a worker thread (a slow hook never delays a shard)."""
         self.foreseen = 0.0
+        self.home = dir_identity(sup.store.root)
+        """The state directory's identity at start: removed or replaced, the plan is gone."""
 
     # -- events -----------------------------------------------------------------------------------
     def emit(
@@ -114,6 +117,7 @@ class Autopilot:
         why = found.reason if isinstance(found, Damaged) else "its file is gone"
         if self.copy is None:
             raise PlanGone(f"plan {self.plan_id}: {why}")
+        self.check_home()
         with self.sup.store.record_lock("plan", self.plan_id):
             again = self.sup.store.read_plan(self.plan_id)
             if isinstance(again, Plan):  # someone (a watchdog) rewrote it meanwhile
@@ -122,6 +126,11 @@ class Autopilot:
             self.sup.store.save_plan(self.copy)
         say(f"plan {self.plan_id} file damaged ({why}): rewritten from the runner's copy")
         return self.copy
+
+    def check_home(self) -> None:
+        """PlanGone when the state directory was removed or replaced since the runner started."""
+        if self.home is None or dir_identity(self.sup.store.root) != self.home:
+            raise PlanGone(f"plan {self.plan_id}: state directory removed or replaced")
 
     # -- one tick ---------------------------------------------------------------------------------
     def tables(self, plan: Plan) -> list[str]:
@@ -436,7 +445,8 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     """The pipelined runner's loop; one runner per plan (an flock on `locks/runner-<plan>`, so
     an adopted runner never runs beside a live one). A tick that fails on what the runner can
     survive (a full or failing disk, a record it cannot write) is retried with a back-off up to
-    5 s; a plan file it cannot read nor rewrite ends it with one line (exit 2). Each tick it
+    5 s; a plan file it cannot read nor rewrite, or a state directory removed or replaced, ends
+    it with one line (exit 2). Each tick it
     starts the plan's watchdog again if it is gone (jobs/watchdog.py)."""
     keeper = watchdog.Keeper(sup, plan_id)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hung-up terminal never ends a plan
@@ -446,12 +456,14 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
             pilot = Autopilot(sup, plan_id)  # (its alert worker: one runner's at a time)
             failures = 0
             while True:
-                keeper.ensure()
                 try:
+                    pilot.check_home()
+                    keeper.ensure()
                     code = pilot.tick()
                     failures = 0
                 except PlanGone as e:
                     say(str(e))
+                    keeper.stop()
                     return 2
                 except (OSError, JobError, StateError, LockTimeout) as e:
                     failures += 1

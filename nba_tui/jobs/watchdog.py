@@ -9,7 +9,8 @@ turn starts the watchdog again whenever the watchdog is gone (`Keeper`, each tic
 of the two never leaves the plan unsupervised. It exits when the plan ends.
 
 A plan file found damaged or gone while no runner keeps its own copy is rewritten from the
-watchdog's last good read of it.
+watchdog's last good read of it. A state directory removed, or replaced by another one at the same
+path, ends the watchdog: it never writes nor runs anything for a plan that no longer exists.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from nba_tui import config
-from nba_tui.fsutil import lock_held
+from nba_tui.fsutil import dir_identity, lock_held
 from nba_tui.jobs import procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError
@@ -78,6 +79,9 @@ class Keeper:
 def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY) -> int:
     """The watchdog's life: one per plan (its lock), until the plan ends."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if dir_identity(sup.store.root) is None:
+        say(f"plan {plan_id}: state directory {sup.store.root} is gone; watchdog exits")
+        return 2
     try:
         sup.store.ensure()
         with flock(lock_path(sup, plan_id), timeout=5.0):
@@ -93,8 +97,18 @@ def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY) -> int:
 class Watchdog:
     def __init__(self, sup: Supervisor, plan_id: str) -> None:
         self.sup, self.plan_id = sup, plan_id
+        self.home = dir_identity(sup.store.root)
+        """The state directory's identity when the watchdog started (fsutil.dir_identity)."""
         self.copy: Plan | None = None
         self.gave_up = False
+
+    def moved(self) -> bool:
+        """The state directory was removed or replaced since the watchdog started."""
+        if dir_identity(self.sup.store.root) == self.home:
+            return False
+        say(f"plan {self.plan_id}: state directory {self.sup.store.root} removed or replaced; "
+            "watchdog exits")  # fmt: skip
+        return True
 
     def loop(self, every: float) -> int:
         while True:
@@ -109,6 +123,8 @@ class Watchdog:
 
     def look(self) -> int | None:
         """One look; None: go on, else the exit code."""
+        if self.moved():
+            return 2
         found = self.sup.store.read_plan(self.plan_id)
         if not isinstance(found, Plan):
             return self.damaged(found)
@@ -136,6 +152,8 @@ class Watchdog:
             return 2
         if procs.same_process(self.copy.runner_pid, self.copy.runner_start_time):
             return None  # its runner keeps its own copy and rewrites the file
+        if self.moved():
+            return 2
         with self.sup.store.record_lock("plan", self.plan_id):
             if not isinstance(self.sup.store.read_plan(self.plan_id), Plan):
                 self.sup.store.save_plan(self.copy)
