@@ -44,6 +44,8 @@ TAIL_BYTES = 256_000
 """How much of a failed job's log end is searched for its error lines."""
 MAX_SHARDS_SHOWN = 30
 MAX_FAILURES_SHOWN = 8
+"""Jobs and failures listed on a terminal (the newest); piped (`width=None`), every one."""
+SEE_ALL = "nba-tui report | less"  # piped, nothing is cut
 MAX_LAUNCH_DATES = 20
 """The next command names at most this many dates (a longer list: `--missing`)."""
 ENDED_BAD = ("failed", "killed", "lost")
@@ -341,7 +343,10 @@ def _utc(t: float | None) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%m-%d %H:%M")
 
 
-def _dates(dates: list[str], limit: int = 4) -> str:
+def _dates(dates: list[str], limit: int | None = 4) -> str:
+    """The first `limit` dates and how many more (`limit=None`: every date)."""
+    if limit is None:
+        return ", ".join(dates)
     shown = ", ".join(dates[:limit])
     return shown + (f" (+{len(dates) - limit} more)" if len(dates) > limit else "")
 
@@ -358,8 +363,8 @@ def render_report(report: MorningReport, width: int | None = WIDTH) -> str:
     out += _render_plans(report)
     out += _render_tables(report, width)
     out += _render_shards(report, width)
-    out += _render_failures(report)
-    out += _render_dates(report)
+    out += _render_failures(report, width)
+    out += _render_dates(report, width)
     out += ["", f"Next: {report.next_command}"]
     if report.next_reason:
         out.append(f"      ({report.next_reason})")
@@ -419,7 +424,7 @@ def _render_shards(report: MorningReport, width: int | None) -> list[str]:
     ('killed') where the full text would leave the table names no room."""
     if not report.shards:
         return ["", "Jobs: none in this window"]
-    shown = report.shards[-MAX_SHARDS_SHOWN:]
+    shown = report.shards if width is None else report.shards[-MAX_SHARDS_SHOWN:]
     states = [s.state_text or s.state for s in shown]
     names = [s.table for s in shown]
     times = [clock(s.duration) for s in shown]
@@ -443,17 +448,19 @@ def _render_shards(report: MorningReport, width: int | None) -> list[str]:
             f"  {s.job:<{iw}} {cut(s.table, tw):<{tw}} {span[:22]:<22} {n:>4} {s.attempt:>3} "
             f"{state:<{sw}} {took}"
         )
-    hidden = len(report.shards) - MAX_SHARDS_SHOWN
-    if hidden > 0:
-        out.append(f"  (+{hidden} earlier: nba-tui report --json)")
+    if hidden := len(report.shards) - len(shown):
+        out.append(f"  (+{hidden} earlier: {SEE_ALL})")
     return out
 
 
-def _render_failures(report: MorningReport) -> list[str]:
+def _render_failures(report: MorningReport, width: int | None) -> list[str]:
     if not report.failures:
         return []
     out = ["", f"Failures ({len(report.failures)}):"]
-    for f in report.failures[-MAX_FAILURES_SHOWN:]:
+    shown = report.failures if width is None else report.failures[-MAX_FAILURES_SHOWN:]
+    if hidden := len(report.failures) - len(shown):
+        out.append(f"  (+{hidden} earlier: {SEE_ALL})")
+    for f in shown:
         out.append(f"  {f.job} {f.table} {f.span}: {f.state}, attempt {f.attempt}")
         if f.restarted:
             out.append(f"    restarted as {f.restarted}")
@@ -466,8 +473,10 @@ def _render_failures(report: MorningReport) -> list[str]:
     return out
 
 
-def _render_dates(report: MorningReport) -> list[str]:
+def _render_dates(report: MorningReport, width: int | None) -> list[str]:
+    """Dates per table: a few on a terminal, every one when piped (`width=None`)."""
     out: list[str] = []
+    few, more = (None, None) if width is None else (4, 2)
     for title, data in (
         ("Quarantined (failed in every attempt)", report.quarantined),
         ("Skipped downstream of a quarantined date", report.skipped),
@@ -476,13 +485,13 @@ def _render_dates(report: MorningReport) -> list[str]:
     ):
         if any(data.values()):
             out += ["", f"{title}:"]
-            out += [f"  {t}: {_dates(d)}" for t, d in data.items() if d]
+            out += [f"  {t}: {_dates(d, few)}" for t, d in data.items() if d]
     if report.degraded_dates:
         out += ["", "Degraded rows in the warehouse (flagged synthetic):"]
         for t, d in report.degraded_dates.items():
             need = report.degraded_by_necessity.get(t, 0)
             kinds = readiness.degraded_words(need, len(d) - need)
-            out.append(f"  {t}: {len(d)} dates ({kinds}), {_dates(d, 2)}")
+            out.append(f"  {t}: {len(d)} dates ({kinds}), {_dates(d, more)}")
     if report.events:
         counts = ", ".join(f"{k} {n}" for k, n in sorted(report.events.items()))
         out += ["", f"Events: {counts}"]

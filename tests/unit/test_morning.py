@@ -227,3 +227,29 @@ def test_next_restarts_a_failed_job_only_while_nothing_restarted_it(
     assert rep.failures[0].restarted == "job bb0002: done"
     assert "restart" not in rep.next_command
     assert "    restarted as job bb0002: done" in render_report(rep).splitlines()
+
+
+def _many_jobs(n: int) -> MorningReport:
+    from nba_tui.morning import Failure, ShardLine
+
+    shards = [
+        ShardLine(f"j{i:05d}", "player_game_summary", "2024-01-01", "2024-01-09", 9, 1,
+                  "failed", 1, 5.0, "p1", "failed (exit 1)")
+        for i in range(n)
+    ]
+    failures = [Failure(f"j{i:05d}", "player_game_summary", "2024-01-01", 1, 1, []) for i in range(n)]
+    dates = [f"2024-01-{d:02d}" for d in range(1, 21)]
+    return MorningReport("p", 0.0, 1.0, shards=shards, failures=failures,
+                         quarantined={"player_game_summary": dates})
+
+
+def test_a_piped_report_lists_every_job_and_failure_and_a_terminal_says_how_to_see_all() -> None:
+    rep = _many_jobs(40)
+    piped = render_report(rep, width=None)
+    assert all(f"  j{i:05d} " in piped for i in range(40))
+    assert "earlier" not in piped and "more)" not in piped
+    assert "2024-01-20" in piped
+    term = render_report(rep, width=80).splitlines()
+    assert "  (+10 earlier: nba-tui report | less)" in term
+    assert "  (+32 earlier: nba-tui report | less)" in term
+    assert "j00000" not in "\n".join(term) and "j00039" in "\n".join(term)
