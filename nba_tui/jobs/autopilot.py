@@ -385,9 +385,11 @@ class Autopilot:
         after = {n: sum(1 for s in snap.tables[n].states.values() if s in HAS_ROWS) for n in tables}
         errors = {t: line for t in plan.quarantined if (line := self.error_line(plan, t))}
         end = plan_end.conclude(self.pipeline, snap, plan, tables, errors)
+        left = plan_end.final_left(self.pipeline, snap, plan)
 
         def apply(p: Plan) -> None:
             p.skipped_dates, p.coverage_after, p.short = skipped, after, end.short
+            p.left = left
             p.stopped_tables = end.stopped
             p.finish(end.state, end.message, time.time())
 

@@ -24,7 +24,7 @@ import heapq
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
@@ -402,8 +402,11 @@ def for_plan(
 ) -> Forecast:
     """A running plan's forecast: rates from every job of the pipeline, the plan's own jobs
     (running ones end at their rate, reserved ones wait their turn), the slots others' jobs
-    hold."""
+    hold. A paused plan is played as if resumed now, so its `left` still counts every date it
+    has to run (a paused plan starts nothing, and would count only its running shards)."""
     rates = learn(views, set(snap.expected_dates or ()), now=now)
+    if plan.paused:
+        plan = replace(plan, paused=False)
     mine = [v for v in views if v.record.plan == plan.id]
     busy = sum(
         1

@@ -58,6 +58,20 @@ def missing_in_plan(snap: Snapshot, plan: Plan, table: str) -> list[dt.date]:
     return [d for d, s in sorted(cov.states.items()) if s is DateState.MISSING and d in scope]
 
 
+def final_left(pipeline: Pipeline, snap: Snapshot, plan: Plan) -> dict[str, int]:
+    """A plan's `left` at its end, from the final coverage instead of its last forecast: per
+    planned table, its dates the plan was to fill that still have no rows (dates nothing can
+    fill were never planned and are not counted)."""
+    out = {}
+    for table, n in plan.planned.items():
+        if table not in snap.tables:
+            out[table] = plan.left.get(table, n)
+            continue
+        never = readiness.unfillable(pipeline, snap, table)
+        out[table] = min(n, sum(1 for d in missing_in_plan(snap, plan, table) if d not in never))
+    return out
+
+
 def _reason(
     pipeline: Pipeline,
     snap: Snapshot,

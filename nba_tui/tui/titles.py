@@ -28,8 +28,10 @@ def wall_clock(epoch: float | None) -> str:
 
 
 def plan_end(plans: Iterable[Plan]) -> float | None:
-    """The latest forecast end of the running plans (None without one)."""
-    ends = [p.forecast_end for p in plans if p.state == "running" and p.forecast_end]
+    """The latest forecast end of the running plans, paused ones left out (None without one)."""
+    ends = [
+        p.forecast_end for p in plans if p.state == "running" and not p.paused and p.forecast_end
+    ]
     return max(ends) if ends else None
 
 
