@@ -65,7 +65,7 @@ from nba_tui.tui.widgets.footer import LeanFooter
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
 from nba_tui.tui.widgets.line import TextLine
-from nba_tui.tui.widgets.logpane import LogPane
+from nba_tui.tui.widgets.logpane import LogPane, log_of
 from nba_tui.tui.workers import JOB_REFRESH_S, Refresh
 
 TICK_S = 1.0
@@ -250,8 +250,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, now, changed, shards))
         table = self.selection.table or ""
         before, after = old.get(table), new.get(table)
-        if (before.id if before else None) != (after.id if after else None):
-            self._follow_log()  # the selected table got a new job (launched, restarted)
+        if log_of(before) != log_of(after):
+            self._follow_log()  # a new job (launched, restarted), or a plan's shard now started
         elif before != after:
             self._update_log_title()  # e.g. a remote job's state or task time moved
         self._update_header()

@@ -7,6 +7,7 @@ bug they guard kept the right lines in memory while the terminal showed line 400
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,29 @@ def test_a_taller_screen_never_gives_the_log_fewer_rows(view: layout.View | None
             if view is None and height >= layout.LOG_ROWS_FROM:
                 assert log >= layout.LOG_LINES + 1, (height, grid_rows, panes)  # + scrollbar
             before = log
+
+
+async def test_a_plan_shard_that_starts_after_it_was_shown_gets_its_log_followed(
+    tmp_path: Path,
+) -> None:
+    """A plan's shard is recorded queued without a log and gets one when it starts, under the
+    same job id: the pane follows that log as soon as the job refresh brings it, no key press."""
+    pipe = config.load(REPO / "pipeline.yaml")
+    sup = FakeSupervisor(tmp_path / "logs")
+    first = sup.views[0]
+    sup.views[0] = dataclasses.replace(first, record=dataclasses.replace(first.record, log=""))
+    app = NbaTuiApp(
+        pipe, monitor=FakeMonitor(fixed_snapshot(pipe)), supervisor=sup, clock=clock,
+        job_refresh=0.1,
+    )  # fmt: skip
+    async with app.run_test(size=(100, 50)) as pilot:
+        pane = app.query_one(LogPane)
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        app.query_one("#grid").select_key(first.record.table)
+        await wait_for(pilot, lambda: app.selection.table == first.record.table, "its row")
+        await pilot.pause()
+        assert pane.job_id is None and not pane.lines  # queued: no log yet
+        sup.views[0] = first  # started: its log is recorded
+        await wait_for(pilot, lambda: pane.job_id == first.id and pane.lines, "the log followed")
+        assert pane.lines[-1] == "Success 2024-02-12: 14 rows"
+        await wait_for(pilot, lambda: "Success 2024-02-12: 14 rows" in screen_text(app), "shown")

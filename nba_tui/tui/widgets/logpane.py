@@ -23,10 +23,14 @@ from __future__ import annotations
 import threading
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.widgets import Log
 
 from nba_tui.logtail import LogReader, decode
+
+if TYPE_CHECKING:
+    from nba_tui.jobs.model import JobView
 
 MAX_LINES = 400
 """Lines kept in the pane (a `Log` defaults to unbounded: never rely on that)."""
@@ -37,6 +41,12 @@ READ_BYTES = 64 * 1024
 MAX_CHARS = 400
 """Longer lines are cut (with a note of how much) so one huge line cannot fill the pane."""
 SKIPPED = "[… skipped ahead: the log grew faster than it is shown …]"
+
+
+def log_of(view: JobView | None) -> tuple[str, str] | None:
+    """What the pane follows for a table's job: its id and log. A plan's shard is recorded
+    queued with no log and gets one when it starts, under the same id."""
+    return (view.id, view.record.log) if view is not None else None
 
 
 class LogSource:
