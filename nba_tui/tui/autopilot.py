@@ -86,6 +86,9 @@ class Autopilot:
         def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
         def _job_action(self, action: str) -> None: ...
 
+        @property
+        def screen(self) -> Any: ...
+
     def _init_autopilot(self, since: float) -> None:
         self._events_since = since
         """Events at or after this time are new (the dashboard's start: older ones are not)."""
@@ -115,11 +118,19 @@ class Autopilot:
             self.notify("jobs unavailable", title="plan: not now", severity="warning")
             return
         job = self.control.job_of(self.selection)
-        self._plan_worker(job.record.plan if job is not None else None, self.snapshot)
+        self._plan_worker(job.record.plan if job is not None else None, self.snapshot, None)
+
+    def _refresh_plan_view(self) -> None:
+        """After each job refresh: an open plan view is rendered again (its counts, forecast
+        and "in Xm" move with the grid)."""
+        screen = self.screen
+        if isinstance(screen, PlanScreen) and screen.plan_id and self.supervisor is not None:
+            self._plan_worker(screen.plan_id, self.snapshot, screen)
 
     @work(thread=True, group="plan", exclusive=True, exit_on_error=False)
-    def _plan_worker(self, plan_id: str | None, snap: Snapshot | None) -> None:
-        """The selected job's plan, else the latest running one, else the latest (blocking)."""
+    def _plan_worker(self, plan_id: str | None, snap: Snapshot | None, shown: Any) -> None:
+        """The selected job's plan, else the latest running one, else the latest (blocking);
+        pushed as a new plan view, or written into `shown` (the open one) when given."""
         try:
             plans = sorted(self.supervisor.plans(), key=lambda p: p.created_at)
             running = [p for p in plans if p.state == "running"]
@@ -130,9 +141,13 @@ class Autopilot:
             views = self.supervisor.jobs()
             text = plan_text.render_plan_view(self.pipeline, chosen[-1], views, snap, self.clock())
         except Exception as e:  # noqa: BLE001 - a toast, never a traceback
-            self.post_message(ActionDone("plan", error=one_line(e)))
+            if shown is None:  # an open view keeps its text until a refresh reads again
+                self.post_message(ActionDone("plan", error=one_line(e)))
             return
-        self.call_from_thread(self.push_screen, PlanScreen(text))
+        if shown is not None:
+            self.call_from_thread(shown.set_text, text)
+        else:
+            self.call_from_thread(self.push_screen, PlanScreen(text, chosen[-1].id))
 
     # -- alerts ------------------------------------------------------------------------------------
 

@@ -40,3 +40,19 @@ async def test_plan_view_opens_with_per_table_rows_and_the_forecast(tmp_path) ->
         assert "no history for 2 tables" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, PlanScreen), "closed")
+
+
+async def test_an_open_plan_view_follows_the_job_refreshes(tmp_path) -> None:  # noqa: ANN001
+    """The plan view is rendered again after each job refresh: its counts move while it is open
+    (and its "in Xm" with the clock)."""
+    app, sup = plan_app(tmp_path)
+    _forecast(sup)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "75/200 dates (37%)" in screen_text(app), "the plan view")
+        sup.the_plan.left = {PLAN_TABLE: 5, "team_defense_zone_analysis": 80}
+        await wait_for(pilot, lambda: "115/200 dates (57%)" in screen_text(app), "the new count")
+        assert isinstance(app.screen, PlanScreen)
+        row = next(line for line in screen_text(app).splitlines() if PLAN_TABLE in line)
+        assert "115/120" in row

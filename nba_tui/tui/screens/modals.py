@@ -256,6 +256,13 @@ class PlanScreen(_Box):
     total, running shards, waiting dates by reason, quarantined and degraded dates; the plan's
     progress and forecast end."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, plan_id: str | None = None) -> None:
         footer = "↑↓ scroll · Esc close · nba-tui plans for every plan"
         super().__init__("plan", Text(text.rstrip("\n")), footer, classes="morning")
+        self.plan_id = plan_id
+        """The plan shown: the dashboard renders it again after each job refresh."""
+
+    def set_text(self, text: str) -> None:
+        """The view rendered again (the scroll position kept); nothing once it is closed."""
+        if self.is_attached:
+            self.query_one("#box-text", Static).update(Text(text.rstrip("\n")))
