@@ -33,7 +33,7 @@ from collections.abc import Callable
 from nba_tui import alerts, readiness
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.fsutil import dir_identity
-from nba_tui.jobs import decide, forecast, plan_end, schedule, watchdog
+from nba_tui.jobs import beat, decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import Damaged, JobState, JobView
@@ -410,8 +410,6 @@ class Autopilot:
         return None
 
 
-
-
 def shard_entry(v: JobView) -> dict:
     """One `Plan.shards` entry (for the morning report)."""
     r = v.record
@@ -448,9 +446,10 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     an adopted runner never runs beside a live one). A tick that fails on what the runner can
     survive (a full or failing disk, a record it cannot write) is retried with a back-off up to
     5 s; a plan file it cannot read nor rewrite, or a state directory removed or replaced, ends
-    it with one line (exit 2). Each tick it
-    starts the plan's watchdog again if it is gone (jobs/watchdog.py)."""
+    it with one line (exit 2). Each tick it touches its heartbeat (jobs/beat.py) and starts the
+    plan's watchdog again if it is gone (jobs/watchdog.py)."""
     keeper = watchdog.Keeper(sup, plan_id)
+    pulse = beat.Beat(sup.store.locks_dir, plan_id)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hung-up terminal never ends a plan
     try:
         with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
@@ -458,6 +457,7 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
             pilot = Autopilot(sup, plan_id)  # (its alert worker: one runner's at a time)
             failures = 0
             while True:
+                pulse.touch()
                 try:
                     pilot.check_home()
                     keeper.ensure()

@@ -169,7 +169,7 @@ def done_dates(plan: Plan) -> dict[str, tuple[int, int]]:
 def progress(plan: Plan, now: float) -> str:
     """'412/1,019 dates (40%), ends 05:12 (in 1h34m)'; 'paused' instead of the end while the
     plan is paused; once ended, its end against the first forecast ('ended 05:20, forecast
-    05:12'); '' before the first forecast."""
+    05:12'); '' before the first forecast; a lost plan (no runner) counts down nothing."""
     per = done_dates(plan)
     out = []
     if per:
@@ -181,6 +181,8 @@ def progress(plan: Plan, now: float) -> str:
             if plan.forecast_first is not None and plan.state not in CUT_SHORT:
                 end += f", forecast {clock(plan.forecast_first)}"
             out.append(end)
+    elif plan.state is PlanState.LOST:
+        out.append("no runner: no forecast")
     elif plan.paused:
         out.append("paused")
     elif plan.forecast_end is not None:

@@ -84,6 +84,15 @@ def same_process(pid: int | None, start_time: float | None) -> bool:
     return abs(st.create_time - start_time) < SAME_START
 
 
+def kill_same(pid: int, start_time: float | None, sig: int) -> bool:
+    """Signal `pid` only while it is the recorded process (create time); False if it is not."""
+    if not same_process(pid, start_time):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+    return True
+
+
 def alive(pid: int | None, start_time: float | None = None) -> bool:
     """`pid` runs (not a zombie); when `start_time` is known, it must be the recorded process."""
     if not pid:

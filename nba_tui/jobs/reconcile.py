@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 
-from nba_tui.jobs import procs, runlock
+from nba_tui.jobs import beat, procs, runlock
 from nba_tui.jobs.engines.base import Engine, ProgramStatus
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.plans import Plan, PlanState
@@ -128,11 +128,20 @@ def lost(rec: JobRecord, why: str) -> JobRecord:
 
 
 def reconcile_plan(plan: Plan, store: Store) -> Plan:
-    """The plan as reality has it: LOST when it is running but its runner is gone."""
+    """The plan as reality has it: LOST when it is running but its runner is gone; its message
+    says "runner not responding" while its runner is stopped or its heartbeat stale (jobs/beat.py,
+    its watchdog replaces it)."""
     if plan.state is not PlanState.RUNNING or plan.runner_pid is None:
         return plan
     if procs.same_process(plan.runner_pid, plan.runner_start_time):
-        return plan
+        pulse = beat.read(store.locks_dir, plan.id)
+        why = beat.hung(pulse, plan.runner_pid, plan.runner_start_time)
+        if why is None:
+            return plan
+        note = f"runner not responding ({why})"
+        return dataclasses.replace(
+            plan, message=f"{note}; {plan.message}" if plan.message else note
+        )
     fresh = store.load_plan(plan.id) or plan  # it may have ended just now
     if fresh.state is PlanState.RUNNING:
         return dataclasses.replace(fresh, state=PlanState.LOST)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from nba_tui.fsutil import LineLog
 from nba_tui.jobs import repair
+from nba_tui.jobs.guard import PlanGuard
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
 from nba_tui.jobs.store import LOCK_FLAGS, LockTimeout, Store
@@ -84,7 +85,8 @@ def _try(what: str, fn: Callable[[], object]) -> str | None:
     return None
 
 
-def run(state_dir: Path, job_id: str) -> int:
+def run(state_dir: Path, job_id: str, config: str | None = None) -> int:
+    """`config`: the pipeline file of the plan the job is a shard of (its guard, jobs/guard.py)."""
     store = Store(state_dir)
     rec = store.load_job(job_id)
     if rec is None:
@@ -109,17 +111,25 @@ def run(state_dir: Path, job_id: str) -> int:
         _try("record the refusal", lambda: store.finish_job(job_id, None, why))
         return 1
     reserve = _reserve(store, job_id)
+    guard = None
+    if rec.plan and config:
+        guard = PlanGuard(store, rec.plan, config, (rec.id, rec.log or os.devnull), _log)
     try:
-        return _supervise(store, rec, lock, facts, reserve)
+        return _supervise(store, rec, lock, facts, (reserve, guard))
     finally:
         if reserve is not None:
             with contextlib.suppress(OSError):
                 reserve.unlink()
 
 
-def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Path | None) -> int:
-    """Start the program, record its identity, wait for it, record its exit (whatever the disk)."""
-    job_id = rec.id
+Aids = tuple[Path | None, PlanGuard | None]
+"""The shim's reserve file and, for a plan's shard, its plan guard."""
+
+
+def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, aids: Aids) -> int:
+    """Start the program, record its identity, wait for it, record its exit (whatever the disk);
+    meanwhile its plan's guard (if a plan's shard) looks after the plan's runner."""
+    job_id, (reserve, guard) = rec.id, aids
     child: subprocess.Popen | None = None
 
     def forward_term(signum: int, frame: object) -> None:
@@ -146,18 +156,7 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
     with contextlib.suppress(OSError):  # the lock's facts now name the program too
         os.ftruncate(lock, 0)
         os.pwrite(lock, json.dumps(facts).encode(), 0)
-
-    def started_rec(r: JobRecord) -> None:
-        r.pid, r.pgid, r.start_time = child.pid, child.pid, facts["start_time"]
-        r.shim_pid, r.shim_start_time, r.sid = (
-            facts["shim_pid"],
-            facts["shim_start_time"],
-            facts["sid"],
-        )
-        r.started_at = r.started_at or time.time()
-        if r.state is JobState.QUEUED:
-            r.state = JobState.RUNNING
-
+    started_rec = _started(child.pid, facts)
     started_rec(rec)  # the in-memory copy: written back at the end if the record is lost
     fresh: list[JobRecord | None] = [None]
     problem = _try(
@@ -167,6 +166,8 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
         rec = fresh[0]
     if rec.stop_requested:  # a stop arrived before we could record the pid
         forward_term(signal.SIGTERM, None)
+    if guard is not None:
+        guard.start()
     rc = child.wait()
     with contextlib.suppress(OSError):  # facts left in a run lock mean "the shim was killed"
         os.ftruncate(lock, 0)
@@ -174,9 +175,28 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, reserve: Pa
     how = f"signal {-rc}" if rc < 0 else f"code {rc}"
     _log(f"job {job_id} exited with {how}")
     _finish(store, rec, rc, None, reserve, problem)
+    if guard is not None:
+        guard.stop()
     if rc == 0 and rec.restarted_from:  # a plan's failed job, restarted to done: tell the plan
         _try("update the plan it restarts", lambda: _mend_plan(store, job_id))
     return 0
+
+
+def _started(pid: int, facts: dict) -> Callable[[JobRecord], None]:
+    """The record's update once the program runs: its identity and the shim's."""
+
+    def started_rec(r: JobRecord) -> None:
+        r.pid, r.pgid, r.start_time = pid, pid, facts["start_time"]
+        r.shim_pid, r.shim_start_time, r.sid = (
+            facts["shim_pid"],
+            facts["shim_start_time"],
+            facts["sid"],
+        )
+        r.started_at = r.started_at or time.time()
+        if r.state is JobState.QUEUED:
+            r.state = JobState.RUNNING
+
+    return started_rec
 
 
 def _mend_plan(store: Store, job_id: str) -> None:
@@ -253,10 +273,10 @@ def _default_signals() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m nba_tui.jobs.shim STATE_DIR JOB_ID", file=sys.stderr)
+    if len(args) not in (2, 3):
+        print("usage: python -m nba_tui.jobs.shim STATE_DIR JOB_ID [CONFIG]", file=sys.stderr)
         return 2
-    return run(Path(args[0]), args[1])
+    return run(Path(args[0]), args[1], args[2] if len(args) == 3 else None)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
         self.user = user or getpass.getuser()
         self.store = Store(pipeline.state_dir)
         self.store.verify()  # StateError: a state dir that is not ours alone
-        self.engine: Engine = engine if engine is not None else LocalEngine()
+        self.engine: Engine = engine or LocalEngine(pipeline.source.resolve())
         self._progress = Trackers(pipeline)
 
     # -- reading ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nba_tui import config
 from nba_tui.fsutil import dir_identity, lock_held
-from nba_tui.jobs import procs
+from nba_tui.jobs import beat, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.events import new_event
@@ -76,7 +76,7 @@ class Keeper:
                 self.proc.terminate()
 
 
-def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY) -> int:
+def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY, by: str = "watchdog") -> int:
     """The watchdog's life: one per plan (its lock), until the plan ends."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if dir_identity(sup.store.root) is None:
@@ -88,19 +88,21 @@ def watch(sup: Supervisor, plan_id: str, every: float = WATCH_EVERY) -> int:
             say(f"watchdog {os.getpid()} for plan {plan_id}")
             with contextlib.suppress(OSError):
                 sup.store.update_plan(plan_id, lambda p: setattr(p, "watchdog_pid", os.getpid()))
-            return Watchdog(sup, plan_id).loop(every)
+            return Watchdog(sup, plan_id, by).loop(every)
     except LockTimeout:
         say(f"plan {plan_id} already has a watchdog")
         return 0
 
 
 class Watchdog:
-    def __init__(self, sup: Supervisor, plan_id: str) -> None:
+    def __init__(self, sup: Supervisor, plan_id: str, by: str = "watchdog") -> None:
         self.sup, self.plan_id = sup, plan_id
         self.home = dir_identity(sup.store.root)
         """The state directory's identity when the watchdog started (fsutil.dir_identity)."""
         self.copy: Plan | None = None
         self.gave_up = False
+        self.by = by
+        """Who the next restart is recorded as made by (a shim that started this watchdog)."""
 
     def moved(self) -> bool:
         """The state directory was removed or replaced since the watchdog started."""
@@ -133,9 +135,14 @@ class Watchdog:
             say(f"plan {self.plan_id} {found.state}: watchdog exits")
             return 0
         if procs.same_process(found.runner_pid, found.runner_start_time):
-            return None  # its runner lives (the usual look: one stat of /proc)
-        new = self.sup.restart_runner(self.plan_id, "watchdog")
+            pulse = beat.read(self.sup.store.locks_dir, self.plan_id)
+            why = beat.hung(pulse, found.runner_pid, found.runner_start_time)
+            if why is None:
+                return None  # its runner lives (the usual look: one stat of /proc)
+            self.replace_hung(found, why)
+        new = self.sup.restart_runner(self.plan_id, self.by)
         if new is not None:
+            self.by = "watchdog"
             say(f"runner restarted: pid {new.runner_pid} (restart {len(new.restarts)})")
             self.gave_up = False
         elif restart_wait(found, time.time()) is None and not self.gave_up:
@@ -144,6 +151,16 @@ class Watchdog:
             say(why)
             self.sup.store.append_event(new_event("runner_gave_up", plan=self.plan_id, detail=why))
         return None
+
+    def replace_hung(self, plan: Plan, why: str) -> None:
+        """Kill a runner that does not respond (stopped, no heartbeat): SIGKILL, only while the
+        pid is still that runner (create time), then wait until it is gone (a crash, for
+        `restart_runner`)."""
+        pid, started = plan.runner_pid, plan.runner_start_time
+        if not pid or not procs.kill_same(pid, started, signal.SIGKILL):
+            return
+        say(f"runner pid {pid} not responding ({why}): killed, to be replaced")
+        procs.wait_until(lambda: not procs.same_process(pid, started), 10.0, 0.05)
 
     def damaged(self, found: Damaged | None) -> int | None:
         why = found.reason if isinstance(found, Damaged) else "its file is gone"
@@ -163,15 +180,15 @@ class Watchdog:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m nba_tui.jobs.watchdog CONFIG PLAN_ID", file=sys.stderr)
+    if len(args) not in (2, 3):
+        print("usage: python -m nba_tui.jobs.watchdog CONFIG PLAN_ID [BY]", file=sys.stderr)
         return 2
     try:
         sup = Supervisor(config.load(args[0]))
     except (config.ConfigError, StateError) as e:
         say(f"watchdog: {e}")
         return 2
-    return watch(sup, args[1])
+    return watch(sup, args[1], by=args[2] if len(args) == 3 else "watchdog")
 
 
 if __name__ == "__main__":

@@ -56,14 +56,22 @@ class LocalEngine:
     """Jobs as detached shims on this machine; identity by (pid, create_time)."""
 
     name = "local"
+    config: Path | None = None
+    """The pipeline file, given to the shim of a plan's shard (it looks after the plan)."""
+
+    def __init__(self, config: Path | None = None) -> None:
+        self.config = config
 
     def start(self, rec: JobRecord, store: Store) -> None:
         self.spawn_shim(rec, store)
 
     def spawn_shim(self, rec: JobRecord, store: Store, env: dict[str, str] | None = None) -> None:
         """The job's detached shim, its pid recorded in the job's record."""
+        argv = [sys.executable, "-m", "nba_tui.jobs.shim", str(store.root), rec.id]
+        if rec.plan and self.config is not None:
+            argv.append(str(self.config))
         proc = spawn_detached(
-            [sys.executable, "-m", "nba_tui.jobs.shim", str(store.root), rec.id],
+            argv,
             Path(rec.log),
             Path(rec.cwd or "."),
             env,

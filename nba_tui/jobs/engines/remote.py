@@ -32,6 +32,7 @@ class RemoteEngine(LocalEngine):
     def __init__(self, name: str, pipeline: Pipeline) -> None:
         self.name = name
         self.pipeline = pipeline
+        self.config = pipeline.source.resolve()
 
     def start(self, rec: JobRecord, store: Store) -> None:
         self.spawn_shim(rec, store, {CONFIG_ENV: str(self.pipeline.source.resolve())})
