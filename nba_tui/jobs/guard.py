@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from nba_tui.jobs.store import Store, open_log
 
 EVERY = 5.0
 """Seconds between two looks while the shard's program runs."""
+RESPAWN_AFTER = 30.0
+"""Seconds before a shim starts another watchdog (one that cannot start, a broken config,
+is not retried every look)."""
 
 
 class PlanGuard:
@@ -45,6 +49,7 @@ class PlanGuard:
         self.proc: subprocess.Popen | None = None
         self.done = threading.Event()
         self.thread: threading.Thread | None = None
+        self.quiet_until = 0.0
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._loop, daemon=True, name="plan-guard")
@@ -65,8 +70,8 @@ class PlanGuard:
         with contextlib.suppress(Exception):  # the shim's job comes first: never fails it
             if self.supervised():
                 return
-            if self.proc is not None and self.proc.poll() is None:
-                return  # the watchdog this shim started is still taking over
+            if time.monotonic() < self.quiet_until:
+                return  # the watchdog this shim started is taking over (or could not)
             plan = self.store.read_plan(self.plan_id)
             if isinstance(plan, Plan) and plan.state is PlanState.RUNNING:
                 self.start_watchdog()
@@ -84,5 +89,6 @@ class PlanGuard:
             log = Path(os.devnull)
         by = f"shim of {self.job_id}"
         argv = [sys.executable, "-m", "nba_tui.jobs.watchdog", self.config, self.plan_id, by]
+        self.quiet_until = time.monotonic() + RESPAWN_AFTER
         self.proc = spawn_detached(argv, log, Path(self.config).parent)
         self.say(f"plan {self.plan_id} unsupervised: watchdog {self.proc.pid} started")
