@@ -70,28 +70,32 @@ _ALL = {
     "table": ColumnSpec("table", "table", 25),
     "dates": ColumnSpec("dates", "dates", 8, right=True),
     "bar": ColumnSpec("bar", "cover", 7),
-    "pct": ColumnSpec("pct", "%", 9, right=True),
+    "pct": ColumnSpec("pct", "%", 10, right=True),
     "miss": ColumnSpec("miss", "miss", 5, right=True),
     "last": ColumnSpec("last", "last date", 11),
-    "trend": ColumnSpec("trend", "rows", 7),
-    "job": ColumnSpec("job", "job", 8),
+    "trend": ColumnSpec("trend", "rows", 5),
+    "job": ColumnSpec("job", "job", 11),
     "pid": ColumnSpec("pid", "pid", 7, right=True),
     "elapsed": ColumnSpec("elapsed", "elap", 6, right=True),
     "current": ColumnSpec("current", "at date", 11),
-    "rate": ColumnSpec("rate", "d/min", 6, right=True),
+    "rate": ColumnSpec("rate", "d/min", 5, right=True),
     "eta": ColumnSpec("eta", "eta", 6, right=True),
 }
-NARROW_KEYS = ("table", "dates", "bar", "pct", "miss", "job", "current", "eta")
+"""The job column fits its longest word ('cancelled', 'counting', 'done 21/21') after a space;
+the % column a degraded mark after the share ('✔ 100.0%▚'). `miss` (the dates column's
+difference) is left out at 80 columns for them."""
+NARROW_KEYS = ("table", "dates", "bar", "pct", "job", "current", "eta")
 WIDE_KEYS = tuple(_ALL)
 WIDE_MIN_WIDTH = 120
 
 
 def columns_for(width: int) -> list[ColumnSpec]:
     """The column set for a terminal `width` (the wide set needs WIDE_MIN_WIDTH columns)."""
-    keys = WIDE_KEYS if width >= WIDE_MIN_WIDTH else NARROW_KEYS
-    cols = [_ALL[k] for k in keys]
-    if width >= WIDE_MIN_WIDTH:
-        cols[0] = ColumnSpec("table", "table", 28)
+    wide = width >= WIDE_MIN_WIDTH
+    cols = [_ALL[k] for k in (WIDE_KEYS if wide else NARROW_KEYS)]
+    cols[0] = ColumnSpec("table", "table", 28 if wide else 26)
+    if wide:
+        cols[2] = ColumnSpec("bar", "cover", 6)
     return cols
 
 
@@ -142,10 +146,9 @@ def coverage_cells(cov: TableCoverage | None, necessity_only: bool = False) -> d
 def pct_cell(cov: TableCoverage, mark: str, tone: str, necessity_only: bool = False) -> Cell:
     """The share with its verdict; a table with degraded dates gets the ▓ marker after it, ▚
     when all are degraded by necessity (the gap map's glyphs; its title gives the degraded
-    share) within the same 8 characters."""
-    if not cov.degraded:
-        return (f"{mark} {pct(cov.share)}", tone)
-    return (f"{mark}{pct(cov.share)}{NECESSITY if necessity_only else DEGRADED}", tone)
+    share); every row keeps the mark's place, so the shares stay aligned."""
+    suffix = (NECESSITY if necessity_only else DEGRADED) if cov.degraded else " "
+    return (f"{mark} {pct(cov.share)}{suffix}", tone)  # the same width with or without
 
 
 SHORT_STATE = {
@@ -161,13 +164,14 @@ SHORT_STATE = {
 """A shard job's state, short enough to leave room for its shard number ("run 2/4")."""
 
 
-def job_word(state: str, shard: tuple[int, int] | None, room: int = 7) -> str:
-    """The job column's text: the state, or for a plan's shard its short state and `i/n`."""
+def job_word(state: str, shard: tuple[int, int] | None, room: int = 10) -> str:
+    """The job column's text: the state, or for a plan's shard its short state and `i/n`
+    (`i` alone, as `#i`, where `i/n` would not fit `room`)."""
     if shard is None:
         return state
     short = SHORT_STATE.get(state, state)
     text = f"{short} {shard[0]}/{shard[1]}"
-    return text if len(text) <= room else f"{short}{shard[0]}/{shard[1]}"
+    return text if len(text) <= room else f"{short} #{shard[0]}"
 
 
 # -- remote jobs (engine cloudrun or ray) ---------------------------------------------------------

@@ -101,7 +101,7 @@ def test_shard_positions_and_job_word(tmp_path: Path) -> None:
     pos = shard_positions(sup.jobs())
     assert pos == {"job-shard2": (2, 3), "job-shard1": (1, 3), "job-shard3": (3, 3)}
     assert job_word("running", (2, 3)) == "run 2/3"
-    assert job_word("failed", (12, 16)) == "fail12/16"
+    assert job_word("failed", (12, 16)) == "fail 12/16"
     assert job_word("running", None) == "running"
 
 
