@@ -347,5 +347,6 @@ def emit(args: argparse.Namespace, data: Any, text: Text | str) -> None:
 def fail(message: str, code: int = EXIT_INPUT) -> int:
     """One line on stderr (a newline or an escape in `message` is written out, never obeyed);
     returns the exit code so handlers can `return fail(...)`."""
-    print(f"nba-tui: {printable(message, escape=True)}", file=sys.stderr)
+    if sys.stderr is not None:  # closed (`2>&-`): print(file=None) would write to stdout
+        print(f"nba-tui: {printable(message, escape=True)}", file=sys.stderr)
     return code

@@ -73,7 +73,7 @@ def supervised(pipeline: Pipeline) -> Iterator[Supervisor]:
         yield api.Supervisor(pipeline)
     except api.PreflightFailed:
         raise
-    except api.EngineRefused as e:  # a setting or the environment to fix
+    except (api.EngineRefused, api.BadState) as e:  # a setting, the environment, the state
         raise InputError(str(e)) from None
     except api.JobError as e:
         raise Refused(str(e)) from None

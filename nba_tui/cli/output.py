@@ -2,7 +2,8 @@
 
 * A write to stdout that fails (`nba-tui status > /dev/full`, a disk filling under a redirect)
   becomes `OutputError`; `main` prints `nba-tui: write error: No space left on device` and exits
-  1, as `ls > /dev/full` does. A closed pipe (`| head`) stays a quiet exit 0.
+  1, as `ls > /dev/full` does. A closed pipe (`| head`) stays a quiet exit 0. A stdout closed
+  before the start (`nba-tui status >&-`) fails on its first write with `Bad file descriptor`.
 * A terminal whose encoding lacks our glyphs (`PYTHONIOENCODING=ascii`, `LANG=C` on an old
   box) gets their ASCII look-alikes (`·` as `.`, `…` as `...`, a bar as `#`) and `?` for the
   rest: the output degrades, the command never crashes on it.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import io
 import os
 import sys
 from typing import Any, TextIO
@@ -94,6 +96,43 @@ class GuardedStream:
         return getattr(self._stream, name)
 
 
+class ClosedStream:
+    """stdout when its descriptor was closed before the start (`nba-tui status >&-`), where
+    Python sets `sys.stdout` to None and drops every print: the first write fails with EBADF."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, text: str) -> int:
+        if text:
+            raise OutputError(OSError(errno.EBADF, os.strerror(errno.EBADF)))
+        return 0
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("stdout is closed")
+
+
+def plug(fd: int) -> None:
+    """A closed standard descriptor gets /dev/null opened read-only: no file this process
+    opens lands on it (a child would write into it), and a write to it still fails."""
+    try:
+        os.fstat(fd)
+        return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        got = os.open(os.devnull, os.O_RDONLY)
+        if got != fd:
+            os.dup2(got, fd)
+            os.close(got)
+
+
 def degrade(stream: Any) -> None:
     """A stream whose encoding cannot write every character writes look-alikes instead."""
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
@@ -106,9 +145,14 @@ def degrade(stream: Any) -> None:
 def guard() -> None:
     """Degrade glyphs on stdout and stderr for the terminal's encoding; stdout's errors become
     `OutputError` (for headless commands; the dashboard owns the terminal itself)."""
+    if sys.stdout is None:
+        plug(1)
+        sys.stdout = ClosedStream()  # type: ignore[assignment]
+    if sys.stderr is None:
+        plug(2)
     degrade(sys.stdout)
     degrade(sys.stderr)
-    if sys.stdout is not None and not isinstance(sys.stdout, GuardedStream):
+    if not isinstance(sys.stdout, (GuardedStream, ClosedStream)):
         sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
 
 

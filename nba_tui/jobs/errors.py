@@ -5,6 +5,8 @@ re-exported by supervisor.py, where callers import them from."""
 
 from __future__ import annotations
 
+from nba_tui.fsutil import UnsafeFile, os_text
+
 
 class JobError(Exception):
     """An action that cannot be done (already active, not running, unknown job). One line."""
@@ -25,3 +27,15 @@ class NothingToRun(JobError):
 class EngineRefused(JobError):
     """A remote engine cannot take work (no credentials, unknown job, quota, unreachable): a
     setting or the environment to fix, so the CLI exits 2 with the one line."""
+
+
+class BadState(JobError):
+    """A state file refused (a FIFO, a link, someone else's): damaged state, so the CLI exits 2
+    with the one line, as for a state directory that is not ours alone."""
+
+
+def refusal(text: str, e: OSError) -> JobError:
+    """`text: <the OSError in words>` (no colon after a `text` ending in a space) to raise:
+    `BadState` for a refused state file, else `JobError` (a full or read-only disk)."""
+    kind = BadState if isinstance(e, UnsafeFile) else JobError
+    return kind(f"{text}{'' if text.endswith(' ') else ': '}{os_text(e)}")

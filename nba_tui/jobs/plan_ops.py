@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import preflight
-from nba_tui.fsutil import lock_held, os_text
+from nba_tui.fsutil import lock_held
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
-from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed
+from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed, refusal
 from nba_tui.jobs.events import Event, new_event, read_events
 from nba_tui.jobs.model import Damaged, JobState
 from nba_tui.jobs.plans import (
@@ -269,7 +269,7 @@ class PlanOps:
                     plan_id, lambda p: setattr(p, "restarts", [*p.restarts, entry])
                 )
             except OSError as e:
-                raise JobError(f"cannot restart plan {plan_id}: {os_text(e)}") from None
+                raise refusal(f"cannot restart plan {plan_id}", e) from None
             new = self._start_runner(plan, adopt=True)
         detail = f"runner pid {plan.runner_pid} gone; new runner pid {new.runner_pid} (by {by})"
         with contextlib.suppress(OSError):
@@ -329,7 +329,7 @@ class PlanOps:
             actions.record(self.store, user=self.user, action=action, plan=plan_id)
             self.store.update_plan(plan_id, fn)
         except OSError as e:
-            raise JobError(f"cannot {action} {plan_id}: {os_text(e)}") from None
+            raise refusal(f"cannot {action} {plan_id}", e) from None
 
     def reserve(
         self, plan_id: str, planned: Sequence[PlannedJob], scope: dict[str, list[str]]
@@ -369,7 +369,7 @@ class PlanOps:
                 plan_id, lambda p: p.finish(PlanState.CANCELLED, "cancelled", time.time())
             )
         except OSError as e:
-            raise JobError(f"cannot cancel plan {plan_id}: {os_text(e)}") from None
+            raise refusal(f"cannot cancel plan {plan_id}", e) from None
         # the stored records: reconciled, a cancelled plan's queued jobs would already read LOST
         for r in self.store.load_jobs():
             if r.plan == plan_id and r.state is JobState.QUEUED and not (r.shim_pid or r.pid):
@@ -385,12 +385,12 @@ class PlanOps:
         try:
             log_dir_ready(self.pipeline.log_dir)
         except OSError as e:
-            raise JobError(f"cannot start the plan: {os_text(e)}") from None
+            raise refusal("cannot start the plan", e) from None
         plan = Plan(self.store.new_plan_id(), kind, phases, self.user, time.time(), missing, skip)
         try:
             self.store.save_plan(plan)
         except OSError as e:
-            raise JobError(f"cannot write the plan: {os_text(e)}") from None
+            raise refusal("cannot write the plan", e) from None
         return plan
 
     def _start_runner(self, plan: Plan, adopt: bool = False) -> Plan:
@@ -413,14 +413,15 @@ class PlanOps:
                 argv=argv,
             )
         except OSError as e:
-            why = f"cannot start plan {plan.id}: {os_text(e)}"
+            err = refusal(f"cannot start plan {plan.id}", e)
+            why = str(err)
             if adopt:  # a lost plan stays lost: the next adopter tries again
-                raise JobError(why) from None
+                raise err from None
             with contextlib.suppress(OSError):
                 self.store.update_plan(
                     plan.id, lambda p: p.finish(PlanState.FAILED, why, time.time())
                 )
-            raise JobError(why) from None
+            raise err from None
         proc = spawn_detached(argv, log, self.pipeline.base_dir)
         started = procs.create_time(proc.pid)
 

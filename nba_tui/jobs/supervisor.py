@@ -34,11 +34,10 @@ from typing import Any
 
 from nba_tui import commands
 from nba_tui.config import Pipeline, Table
-from nba_tui.fsutil import os_text
 from nba_tui.jobs import actions, checks, procs, runlock
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.local import LocalEngine
-from nba_tui.jobs.errors import EngineRefused, JobError, PreflightFailed
+from nba_tui.jobs.errors import BadState, EngineRefused, JobError, PreflightFailed, refusal
 from nba_tui.jobs.model import Damaged, JobRecord, JobState, JobView
 from nba_tui.jobs.plan_ops import PlanOps
 from nba_tui.jobs.plans import missing_job, no_fillable_reason
@@ -49,6 +48,7 @@ from nba_tui.jobs.remote_ops import REMOTE_GRACE, RemoteOps
 from nba_tui.jobs.store import LockTimeout, StateError, Store, open_log
 
 __all__ = [
+    "BadState",
     "Damaged",
     "EngineRefused",
     "JobError",
@@ -496,5 +496,5 @@ class Supervisor(PlanOps, RemoteOps, ReadOps):
                 if undo.log:
                     with contextlib.suppress(OSError):
                         Path(undo.log).unlink()
-            where = os_text(e) if e.filename else f"{self.store.root}: {os_text(e)}"
-            raise JobError(f"cannot {what}: writing {where}") from None
+            where = "writing " if e.filename else f"writing {self.store.root}: "
+            raise refusal(f"cannot {what}: {where}", e) from None

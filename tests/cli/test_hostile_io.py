@@ -32,8 +32,10 @@ def cli(
     env: dict[str, str] | None = None,
     stdout: int | None = subprocess.PIPE,
     timeout: float = 60,
+    close_stdout: bool = False,
 ) -> subprocess.CompletedProcess:
-    """`nba-tui ARGS` in `proj` (the sample project), no colour, pace 0 unless `env` says."""
+    """`nba-tui ARGS` in `proj` (the sample project), no colour, pace 0 unless `env` says;
+    `close_stdout`: started with its stdout closed (`>&-`)."""
     full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full.update({"NBA_TUI_SAMPLE_PACE": "0", **(env or {})})
     return subprocess.run(
@@ -45,6 +47,7 @@ def cli(
         env=full,
         cwd=proj,
         check=False,
+        preexec_fn=(lambda: os.close(1)) if close_stdout else None,  # noqa: PLW1509 - test only
     )
 
 
@@ -142,10 +145,37 @@ def test_a_fifo_action_log_is_refused_never_waited_on(sample: Path) -> None:
     assert done.returncode == 2
     assert f"{fifo}: a FIFO" in one_line(done)
     done = cli(sample, "launch", TABLE, *RANGE, timeout=30)
-    assert done.returncode == 1  # refused whole
+    assert done.returncode == 2  # refused whole; damaged state is exit 2 everywhere
     assert f"cannot launch: writing {fifo}: a FIFO" in one_line(done)
     assert job_records(sample) == []  # no `lost` record left behind
     assert list((sample / "logs").glob("*.log")) == [] if (sample / "logs").exists() else True
+    done = cli(sample, "run", "phase3", timeout=30)
+    assert done.returncode == 2
+    assert f"{fifo}: a FIFO" in one_line(done)
+
+
+def test_job_actions_on_a_fifo_action_log_exit_2(sample: Path) -> None:
+    fifo = sample / ".nba_tui" / "actions.jsonl"
+    done = cli(sample, "launch", TABLE, *RANGE, env={"NBA_TUI_SAMPLE_PACE": "5"}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    fifo.unlink()
+    os.mkfifo(fifo, 0o600)
+    try:
+        for action in ("pause", "stop"):
+            done = cli(sample, action, TABLE, timeout=30)
+            assert done.returncode == 2, (action, done.stderr)
+            assert f"cannot {action}: writing {fifo}: a FIFO" in one_line(done)
+    finally:
+        fifo.unlink()
+        stopped = cli(sample, "stop", TABLE, timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+
+
+def test_a_closed_stdout_is_a_write_error_exit_1(sample: Path) -> None:
+    for args in (("status",), ("jobs", "--all"), ("plans",)):
+        done = cli(sample, *args, stdout=None, close_stdout=True)
+        assert one_line(done) == "nba-tui: write error: Bad file descriptor", args
+        assert done.returncode == 1
 
 
 def test_special_and_foreign_state_files_are_refused(tmp_path: Path) -> None:
