@@ -98,3 +98,15 @@ def fit(line: str, width: int | None, keep: tuple[str, ...] = ()) -> list[str]:
         subsequent_indent=indent + "  ",
         break_on_hyphens=False,
     )
+
+
+def packed(head: str, items: list[str], width: int | None) -> list[str]:
+    """`head` and the comma-separated `items`, each kept whole on a line within `width`."""
+    lines, line = [], head
+    for i, item in enumerate(items):
+        text = item + ("," if i < len(items) - 1 else "")
+        if width is not None and line.strip() and len(line) + len(text) > width:
+            lines.append(line.rstrip())
+            line = "  "
+        line += text + " "
+    return [*lines, line.rstrip()]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nba_tui import readiness
-from nba_tui.fmt import clock, cut, fit, pct, printable
+from nba_tui.fmt import clock, cut, fit, packed, pct, printable
 from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
@@ -360,7 +360,7 @@ def render_report(report: MorningReport, width: int | None = WIDTH) -> str:
         f"Morning report · {report.pipeline} · {_utc(report.since)} .. {_utc(report.until)} UTC",
         "",
     ]
-    out += _render_plans(report)
+    out += _render_plans(report, width)
     out += _render_tables(report, width)
     out += _render_shards(report, width)
     out += _render_failures(report, width)
@@ -381,17 +381,17 @@ def _name_width(names: list[str], rest: int, width: int | None) -> int:
     return max(12, width - rest)
 
 
-def _render_plans(report: MorningReport) -> list[str]:
+def _render_plans(report: MorningReport, width: int | None) -> list[str]:
     damaged = [f"  {d['id']}  damaged   {d['path']}: {d['reason']}" for d in report.damaged_plans]
     if not report.plans:
         return ["Plans: none in this window", *damaged]
     out = ["Plans:", *damaged]
     for p in report.plans:
         phases = " > ".join(p["phases"])
-        out.append(
-            f"  {p['id']}  {p['state']:<9} {phases}  {_utc(p['created_at'])} .. "
-            f"{_utc(p['ended_at'])}  {clock(p['duration'])}"
-        )
+        head = f"  {p['id']}  {p['state']:<9} {phases}"
+        span = f"{_utc(p['created_at'])} .. {_utc(p['ended_at'])}  {clock(p['duration'])}"
+        fits = width is None or len(head) + 2 + len(span) <= width
+        out += [f"{head}  {span}"] if fits else [head, f"    {span}"]  # the span kept whole
         if p["message"] and p["state"] != "done":
             out.append(f"    {p['message']}")
         for line in p.get("short", {}).values() if p["state"] != "done" else ():
@@ -493,6 +493,6 @@ def _render_dates(report: MorningReport, width: int | None) -> list[str]:
             kinds = readiness.degraded_words(need, len(d) - need)
             out.append(f"  {t}: {len(d)} dates ({kinds}), {_dates(d, more)}")
     if report.events:
-        counts = ", ".join(f"{k} {n}" for k, n in sorted(report.events.items()))
-        out += ["", f"Events: {counts}"]
+        counts = [f"{k} {n}" for k, n in sorted(report.events.items())]
+        out += ["", *packed("Events: ", counts, width)]
     return out

@@ -253,3 +253,22 @@ def test_a_piped_report_lists_every_job_and_failure_and_a_terminal_says_how_to_s
     assert "  (+10 earlier: nba-tui report | less)" in term
     assert "  (+32 earlier: nba-tui report | less)" in term
     assert "j00000" not in "\n".join(term) and "j00039" in "\n".join(term)
+
+
+def test_in_m_at_80_columns_a_plan_span_and_an_event_count_are_never_split() -> None:
+    plan = {
+        "id": "p9bbc8d", "state": "done", "phases": ["phase3", "phase4", "phase5"],
+        "created_at": 1_765_000_000.0, "ended_at": 1_765_000_328.0, "duration": 328.0,
+        "message": None,
+    }  # fmt: skip
+    events = {"job_done": 189, "phase_ready": 3, "plan_done": 1, "job_failed": 2, "date_filled": 9}
+    events |= {f"coverage_kind_{i}": i for i in range(4)}
+    rep = MorningReport("p", 0.0, 1.0, plans=[plan], events=events)
+    rows = render_report(rep, width=76).splitlines()  # `M`'s box at 80 columns
+    at = next(i for i, row in enumerate(rows) if "p9bbc8d" in row)
+    assert rows[at + 1].strip().endswith("5:28") and ".." in rows[at + 1], rows[at : at + 2]
+    ev = rows[next(i for i, row in enumerate(rows) if row.startswith("Events: ")) :]
+    text = " ".join(r.strip() for r in ev if r.strip())
+    assert all(f"{k} {n}" in text for k, n in events.items()), ev
+    assert all(len(r) <= 76 and not r.strip().isdigit() for r in ev), ev
+    assert render_report(rep, width=None).count("p9bbc8d  done") == 1
