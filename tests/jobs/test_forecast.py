@@ -171,6 +171,17 @@ def test_plan_late_once_past_the_deadline() -> None:
     assert recorded(p, f, 1510.0)[1] is None  # said once
 
 
+def test_a_paused_plan_shows_paused_instead_of_its_end() -> None:
+    from nba_tui.jobs.plan_text import progress
+    from nba_tui.tui.titles import plan_end
+
+    p = _ended_plan()
+    assert "ends " in progress(p, 1600.0) and plan_end([p]) == p.forecast_end
+    p.paused = True
+    assert progress(p, 1600.0) == "90/100 dates (90%), paused"
+    assert plan_end([p]) is None  # the header's `ends` leaves it out
+
+
 def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
     from nba_tui.cli.listings import render_plan
     from nba_tui.jobs.plan_text import forecast_json, forecast_line, progress
