@@ -42,7 +42,8 @@ class Ending:
     short: dict[str, str] = field(default_factory=dict)
     """Table -> one line: how many dates are missing and why."""
     stopped: list[str] = field(default_factory=list)
-    """Tables stopped by hand, and those whose missing dates wait for one of them."""
+    """Tables someone stopped a job of by hand (the plan's record of its stopped jobs); tables
+    whose dates wait for one of them say so in their `short` line, not here."""
 
     @property
     def event(self) -> str:
@@ -80,11 +81,16 @@ def _reason(
     day: dt.date,
     held: dict[str, set[dt.date]],
     mine: set[str],
+    never: dict[dt.date, str],
 ) -> str:
-    """Why one date of `table` is still missing, in words (grouped and counted by the caller)."""
+    """Why one date of `table` is still missing, in words (grouped and counted by the caller);
+    `never`: the table's dates nothing can fill, each with its root table."""
     iso = day.isoformat()
     if iso in plan.quarantined.get(table, []):
         return "quarantined"
+    if day in never:
+        root = never[day]
+        return "nothing fills it" if root == table else f"held by input {root} that nothing fills"
     if table in plan.stopped_tables:
         return "stopped by hand"
     if iso in plan.unfilled.get(table, []):
@@ -138,30 +144,30 @@ def conclude(
         t: set(map(dt.date.fromisoformat, d)) for t, d in plan.quarantined.items()
     }
     short: dict[str, str] = {}
-    stopped = set(plan.stopped_tables)
     below = []
     for name in tables:
         days = missing_in_plan(snap, plan, name)
         if not days:
             continue
         reasons: Counter[str] = Counter()
+        never = readiness.unfillable(pipeline, snap, name)
         for d in days:
-            why = _reason(pipeline, snap, plan, name, d, held, set(tables))
+            why = _reason(pipeline, snap, plan, name, d, held, set(tables), never)
             reasons[why] += 1
             if "quarantined" in why:
                 held.setdefault(name, set()).add(d)
-            if "stopped by hand" in why:
-                stopped.add(name)
         short[name] = table_line(name, reasons, plan, errors)
         if plan.scope is not None or not snap.tables[name].ok:
             below.append(name)
     order = {n: i for i, n in enumerate(tables)}
-    stopped_list = sorted(stopped, key=lambda n: order.get(n, len(order)))
+    stopped_list = sorted(set(plan.stopped_tables), key=lambda n: order.get(n, len(order)))
     if plan.quarantined:
         state = PlanState.FAILED
         message = "failed: " + "; ".join(short[t] for t in tables if t in plan.quarantined)
     elif plan.stopped_tables:
-        state, message = PlanState.STOPPED, "stopped: " + ", ".join(stopped_list)
+        state = PlanState.STOPPED
+        waits = [short[t] for t in below if t not in plan.stopped_tables]
+        message = "; ".join(["stopped: " + ", ".join(stopped_list), *waits])
     elif below:
         state = PlanState.SHORT
         message = "short: " + "; ".join(short[t] for t in below)
