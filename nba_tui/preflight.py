@@ -32,6 +32,9 @@ class InputCheck:
     """Every reader of this input has a fallback for it (synthetic rows instead of failures)."""
     readers: list[str]
     fill_command: list[str] | None
+    necessity: int = 0
+    """Of its degraded dates, those on fallbacks by necessity: an input they read lacks a date
+    nothing can fill, so no re-run makes them whole."""
 
     @property
     def ok(self) -> bool:
@@ -57,6 +60,7 @@ class InputCheck:
             "fill_command": self.fill_command,
             "degraded_dates": [d.isoformat() for d in c.degraded],
             "degraded_share": round(c.degraded_share, 6),
+            "degraded_by_necessity": self.necessity,
         }
 
 
@@ -91,7 +95,7 @@ class PreflightReport:
             lines.append(
                 f"{cov.name}: {n} date{'s' if n != 1 else ''} ({pct(cov.degraded_share)}) built "
                 f"on synthetic fallbacks; {', '.join(c.readers)} would read them as real "
-                f"(re-run {cov.name} on them once its inputs are complete)"
+                f"({_remedy(cov.name, n, c.necessity)})"
             )
         return lines
 
@@ -128,6 +132,19 @@ class PreflightReport:
         }
 
 
+def _remedy(table: str, n: int, need: int) -> str:
+    """What can be done about `n` degraded dates of which `need` are on fallbacks by necessity."""
+    if need >= n:
+        return "they run on fallbacks by necessity: an input nothing fills lacks them"
+    rerun = f"re-run {table} on them once its inputs are complete"
+    if not need:
+        return rerun
+    return (
+        f"{need} on fallbacks by necessity: an input nothing fills lacks them; "
+        f"re-run {table} on the other {n - need} once its inputs are complete"
+    )
+
+
 def check(pipeline: Pipeline, snap: Snapshot, phase: str) -> PreflightReport:
     """Readiness of `phase` given a snapshot (already narrowed to the wanted date range)."""
     ph = pipeline.phase(phase)
@@ -151,6 +168,9 @@ def check(pipeline: Pipeline, snap: Snapshot, phase: str) -> PreflightReport:
                 soft=not hard_readers,
                 readers=hard_readers + soft_readers,
                 fill_command=cmd,
+                necessity=len(readiness.degraded_split(pipeline, snap, inp.name)[0])
+                if cov.degraded
+                else 0,
             )
         )
     return report

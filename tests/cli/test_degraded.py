@@ -45,7 +45,28 @@ def test_degraded_dates_in_status_json_gaps_and_preflight(sample: Path) -> None:
     pre = run_cli(sample, "preflight", "phase5")
     assert "Degraded inputs (rows on synthetic fallbacks):" in pre.stdout
     assert "ml_feature_store: 3 dates (75.0%) built on synthetic" in pre.stdout
+    flat = " ".join(pre.stdout.split())
+    # 2023-01-11 can never be whole (no betting lines before 2023-01-12): no re-run is advised
+    assert "1 on fallbacks by necessity: an input nothing fills lacks them" in flat
+    assert "re-run ml_feature_store on the other 2 once its inputs are complete" in flat
     pre_json = json.loads(run_cli(sample, "preflight", "phase5", "--json").stdout)
     assert pre_json["degraded_inputs"] == ["ml_feature_store"]
     (inp,) = [i for i in pre_json["inputs"] if i["table"] == "ml_feature_store"]
-    assert inp["degraded_dates"] == DATES[1:]
+    assert inp["degraded_dates"] == DATES[1:] and inp["degraded_by_necessity"] == 1
+
+
+def test_preflight_advises_no_rerun_for_dates_on_fallbacks_by_necessity(sample: Path) -> None:
+    conn = sqlite3.connect(sample / ".nba_tui" / "warehouse" / "nba_predictions.db")
+    try:
+        with conn:
+            conn.execute(
+                "INSERT INTO ml_feature_store_v2 (game_date, player_id, synthetic) VALUES (?, 1, 1)",
+                (DATES[1],),
+            )
+    finally:
+        conn.close()
+    pre = run_cli(sample, "preflight", "phase5")
+    flat = " ".join(pre.stdout.split())
+    assert "ml_feature_store: 1 date (100.0%) built on synthetic" in flat, pre.stdout
+    assert "they run on fallbacks by necessity: an input nothing fills lacks them" in flat
+    assert "once its inputs are complete" not in flat

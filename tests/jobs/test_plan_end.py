@@ -41,6 +41,8 @@ def _next_does_something(pipe: config.Pipeline, sup: Supervisor, since: float) -
     assert words[0] == "nba-tui", rep.next_command
     if words[1] == "status":
         assert all(c.ok for c in snap.tables.values()), rep.next_reason
+        everything = [p.name for p in pipe.phases]  # the one scheduler, across ALL phases
+        assert not decide.first_tick(pipe, snap, everything), rep.next_reason
     elif words[1] == "run":
         phases = [w for w in words[2:] if not w.startswith("--")]
         skip = "--skip-preflight" in words
@@ -163,3 +165,75 @@ def test_run_with_nothing_to_do_says_why_exits_0_and_alerts_nothing(
     assert code == 0 and out.startswith("nothing to run: every table of p1")
     sup = Supervisor(pipe)
     assert sup.plans() == [] and sup.events() == []
+
+
+def _with_feed(tmp_path: Path, tables: dict, deps: dict, feed: int) -> config.Pipeline:
+    """The fake-program pipeline (no retries) plus raw.feed (no backfill) with its first `feed`
+    dates."""
+    import sqlite3
+
+    from conftest import DATES, make_warehouse, pipeline_yaml
+
+    text = pipeline_yaml(tables, deps=deps).replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
+    raw = "      - name: sched\n        table: raw.sched\n"
+    text = text.replace(raw, raw + "      - name: feed\n        table: raw.feed\n")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    make_warehouse(pipe, {})
+    con = sqlite3.connect(pipe.sqlite_dir / "raw.db")
+    con.execute("CREATE TABLE feed (game_date TEXT)")
+    con.executemany("INSERT INTO feed VALUES (?)", [(d,) for d in DATES[:feed]])
+    con.commit()
+    con.close()
+    return pipe
+
+
+def test_stopped_names_only_what_a_human_stopped_and_counts_unfillable_dates(
+    tmp_path: Path,
+) -> None:
+    pipe = _with_feed(
+        tmp_path, {"a": ["--delay", "0.5"], "c": []}, {"a": ["feed"], "c": ["a"]}, 6
+    )
+    sup = Supervisor(pipe)
+    plan = sup.run_phases(["p1"])
+    a = wait_for(
+        lambda: next((v for v in sup.jobs() if v.record.table == "a" and v.record.pid), None)
+    )
+    sup.stop(a.id, grace=1)
+    plan = _ended(sup, plan)
+    assert plan.state is PlanState.STOPPED and _kinds(sup, plan) == ["plan_short"]
+    assert plan.stopped_tables == ["a"]  # c was not stopped: its dates wait for a
+    line = plan.short["a"]
+    assert "4 held by input feed that nothing fills" in line, line
+    left = len(snapshot_once(pipe).tables["a"].missing) - 4
+    assert left > 0 and f"{left} stopped by hand" in line, line
+    assert "stopped by hand" not in plan.short["c"].split("held by input a")[0], plan.short["c"]
+    assert plan.message.startswith("stopped: a; c: "), plan.message
+    event = next(e for e in sup.events() if e.plan == plan.id and e.kind == "plan_short")
+    assert event.detail == plan.message
+
+
+def test_next_runs_every_phase_with_fillable_dates_even_above_thresholds(tmp_path: Path) -> None:
+    """A night of p2 only: b meets its threshold, but a (p1) lacks 3 dates that a run fills
+    and that hold 3 of b's. Next runs p1 and p2, never `status` nor `run p2` alone."""
+    from conftest import make_warehouse, pipeline_yaml
+
+    text = pipeline_yaml({"a": []}, phase2={"b": []}, deps={"b": ["a"]})
+    text = text.replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
+    for ref in ("ana.a", "pre.b"):
+        text = text.replace(f"table: {ref}\n", f"table: {ref}\n        min_coverage: 0.5\n")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    make_warehouse(pipe, {"a": 7})
+    sup = Supervisor(pipe)
+    t0 = time.time() - 1
+    plan = _ended(sup, sup.run_phases(["p2"]))
+    snap = snapshot_once(pipe)
+    assert plan.state is PlanState.DONE and all(c.ok for c in snap.tables.values())
+    assert len(snap.tables["a"].missing) == 3 and len(snap.tables["b"].missing) == 3
+    assert _next_does_something(pipe, sup, t0) == "nba-tui run p1 p2"
+    # that run fills them all; then, and only then, Next is status
+    plan = _ended(sup, sup.run_phases(["p1", "p2"]))
+    assert plan.state is PlanState.DONE
+    assert not any(c.missing for c in snapshot_once(pipe).tables.values())
+    assert _next_does_something(pipe, sup, t0) == "nba-tui status"
