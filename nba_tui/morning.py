@@ -26,7 +26,7 @@ from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
-from nba_tui.night import plans_before, restarts, still_wanted
+from nba_tui.night import plans_before, plans_left, restarts, still_wanted
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -65,6 +65,9 @@ class TableLine:
     degraded: int
     """Dates whose rows are flagged degraded (the table's `degraded_column`)."""
     degraded_share: float
+    outside: int = 0
+    """Dates lost after the night's last plan of the table left it (a `demo reset`): not the
+    night's doing, so `before` is None."""
 
     @property
     def filled(self) -> int | None:
@@ -215,6 +218,7 @@ def _tables(
     """Tables a plan or a job of the window touched, in dependency order, with before/after."""
     touched = {v.record.table for v in views}
     before = plans_before(plans)
+    left = plans_left(plans)
     for p in plans:
         touched |= set(p.coverage_before) | set(p.coverage_after)
     out = []
@@ -222,14 +226,16 @@ def _tables(
         cov = snap.tables.get(name)
         if name not in touched or cov is None:
             continue
+        lost = max(0, left.get(name, 0) - cov.present)
         out.append(
             TableLine(
                 name,
                 cov.expected,
-                before.get(name),
+                None if lost else before.get(name),
                 cov.present,
                 len(cov.degraded),
                 cov.degraded_share,
+                lost,
             )
         )
     return out
@@ -323,9 +329,9 @@ def next_step(
             return _launch(name, rep.degraded_run[name]), (
                 f"{name} ran {len(rep.degraded_run[name])} date(s) on fallbacks (--skip-preflight)"
             )
-    from nba_tui.nextstep import short_next
+    from nba_tui.nextstep import STATUS, short_next
 
-    return short_next(pipeline, snap) or ("nba-tui status", "every table meets its threshold")
+    return short_next(pipeline, snap) or STATUS
 
 
 def _launch(table: str, dates: list[str]) -> str:
@@ -416,6 +422,9 @@ def _render_tables(report: MorningReport, width: int | None) -> list[str]:
         degraded = f"{t.degraded} ({pct(t.degraded_share)})" if t.degraded else "-"
         counts = f"{before:>7} {t.after:>7} {filled:>7} {t.expected:>6}"
         out.append(f"  {name:<{tw}} {counts} {degraded}")
+    lost = [f"{t.table} -{t.outside:,}" for t in report.tables if t.outside]
+    if lost:
+        out.append(f"  lost after the night's plans, not by them: {', '.join(lost)}")
     return out
 
 

@@ -31,6 +31,16 @@ def plans_before(plans: list[Plan]) -> dict[str, int]:
     return before
 
 
+def plans_left(plans: list[Plan]) -> dict[str, int]:
+    """Per table, the present dates the last of `plans` that recorded the table left: its
+    coverage at that plan's end, else at its start. `plans` oldest first."""
+    left: dict[str, int] = {}
+    for p in plans:
+        left.update(p.coverage_before)
+        left.update(p.coverage_after)
+    return left
+
+
 def restarts(views: list[JobView]) -> dict[str, str]:
     """Per restarted job id, its last restart (through restarts of restarts) and how it stands:
     'job 3f2a1c: done'."""

@@ -44,8 +44,9 @@ def _night(root: Path) -> tuple[Supervisor, Plan, float]:
     plan.state, plan.ended_at, plan.message = PlanState.FAILED, t0 + 1800, "1 date quarantined"
     plan.quarantined = {"player_daily_cache": ["2024-01-05"]}
     plan.skipped_dates = {"ml_feature_store": ["2024-01-05", "2024-01-06"]}
-    plan.coverage_before = {"player_daily_cache": 500, "team_defense_zone_analysis": 600}
-    plan.coverage_after = {"player_daily_cache": 880, "team_defense_zone_analysis": 800}
+    # as the sample warehouse reads (docs/SAMPLE.md): phase 4 still empty, 839 tdgs dates
+    plan.coverage_before = {"player_daily_cache": 0, "team_defense_game_summary": 800}
+    plan.coverage_after = {"player_daily_cache": 0, "team_defense_game_summary": 839}
     log = open_log(pipeline.log_dir, "player_daily_cache")
     log.write_text("Processing 2024-01-05\n\x1b[2Jboom: KeyError 'opp'\nTraceback end\n")
     recs = [
@@ -104,9 +105,10 @@ def test_report_names_the_night(built: Path, tmp_path: Path) -> None:
     assert [s.job for s in rep.shards] == ["aa0001", "aa0002"]
     assert rep.shards[0].duration == pytest.approx(270)
     by_table = {t.table: t for t in rep.tables}
-    pdc = by_table["player_daily_cache"]
-    assert pdc.before == 500 and pdc.after == snap.tables["player_daily_cache"].present
-    assert pdc.filled == pdc.after - 500
+    pdc, tdgs = by_table["player_daily_cache"], by_table["team_defense_game_summary"]
+    assert pdc.before == 0 and pdc.after == snap.tables["player_daily_cache"].present
+    assert tdgs.before == 800 and tdgs.after == snap.tables["team_defense_game_summary"].present
+    assert tdgs.filled == tdgs.after - 800 and tdgs.outside == 0
     (fail,) = rep.failures
     assert (fail.job, fail.exit_code, fail.attempt, fail.span) == ("aa0002", 3, 3, "2024-01-05")
     assert fail.tail[-1] == "Traceback end" and "\x1b" not in "".join(fail.tail)
@@ -272,3 +274,33 @@ def test_in_m_at_80_columns_a_plan_span_and_an_event_count_are_never_split() -> 
     assert all(f"{k} {n}" in text for k, n in events.items()), ev
     assert all(len(r) <= 76 and not r.strip().isdigit() for r in ev), ev
     assert render_report(rep, width=None).count("p9bbc8d  done") == 1
+
+
+def test_dates_lost_outside_the_nights_plans_are_not_the_nights_delta(
+    built: Path, tmp_path: Path
+) -> None:
+    """A heal plan left predictions at 847; a `demo reset` since took them away. The report shows
+    no BEFORE or FILLED for predictions (never -847 as if the night deleted them) and says the
+    dates were lost outside the plans; a table the plans left as it is keeps its delta."""
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup, plan, t0 = _night(root)
+    heal = Plan(sup.store.new_plan_id(), "heal", ["phase5"], "me", t0 + 2000)
+    heal.state, heal.ended_at = PlanState.DONE, t0 + 2100
+    heal.coverage_before, heal.coverage_after = {"predictions": 844}, {"predictions": 847}
+    sup.store.save_plan(heal)
+    snap = snapshot_once(sup.pipeline)
+    now = snap.tables["predictions"].present
+    assert now < 844  # the sample's incident state: the reset the heal plan did not see
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    by_table = {t.table: t for t in rep.tables}
+    pred = by_table["predictions"]
+    assert (pred.before, pred.filled, pred.after, pred.outside) == (None, None, now, 847 - now)
+    assert by_table["team_defense_game_summary"].before == 800  # as its plan left it: a delta
+    text = render_report(rep, width=None)
+    (row,) = [ln for ln in text.splitlines() if ln.startswith("  predictions ")]
+    assert row.split()[1:4] == ["-", str(now), "-"], row
+    assert f"lost after the night's plans, not by them: predictions -{847 - now}" in text
+    data = json.loads(json.dumps(rep.to_json()))
+    (js,) = [t for t in data["tables"] if t["table"] == "predictions"]
+    assert js["filled"] is None and js["outside"] == 847 - now
