@@ -35,10 +35,7 @@ def short_next(pipeline: Pipeline, snap: Snapshot) -> tuple[str, str] | None:
     if phases and decide.first_tick(pipeline, snap, phases):
         tables = schedule.plan_tables(pipeline, phases)
         n = sum(len(readiness.fillable_missing(pipeline, snap, t)) for t in tables)
-        return run, (
-            f"{', '.join(phases)} not complete yet: {n:,} missing date{'s' if n != 1 else ''} "
-            "can still be filled"
-        )
+        return run, f"{n:,} fillable date{'s' if n != 1 else ''} missing"
     if phases and decide.first_tick(pipeline, snap, phases, skip_preflight=True):
         tables = schedule.plan_tables(pipeline, phases)
         n = sum(len(readiness.degraded_by_choice(pipeline, snap, t)) for t in tables)
