@@ -26,7 +26,7 @@ from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
-from nba_tui.night import plans_before, plans_left, restarts, still_wanted
+from nba_tui.night import TableLine, restarts, still_wanted, table_lines
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -50,28 +50,6 @@ MAX_LAUNCH_DATES = 20
 """The next command names at most this many dates (a longer list: `--missing`)."""
 ENDED_BAD = ("failed", "killed", "lost")
 """Words (`jobs.words.state_word`) of jobs that ended without doing their dates."""
-
-
-@dataclass
-class TableLine:
-    table: str
-    expected: int
-    before: int | None
-    """Present dates when the night's plans started: the coverage the table's first plan in
-    the window recorded at its start, or a later plan's when the table had lost dates between
-    the two (a `demo reset`, a deleted partition): never a count from before such a drop."""
-    after: int
-    """Present dates now (or at the last plan's end when nothing ran since)."""
-    degraded: int
-    """Dates whose rows are flagged degraded (the table's `degraded_column`)."""
-    degraded_share: float
-    outside: int = 0
-    """Dates lost after the night's last plan of the table left it (a `demo reset`): not the
-    night's doing, so `before` is None."""
-
-    @property
-    def filled(self) -> int | None:
-        return None if self.before is None else self.after - self.before
 
 
 @dataclass
@@ -163,7 +141,7 @@ def build_report(
     rep.damaged_plans = [
         {"id": d.id, "path": str(d.path), "reason": d.reason} for d in supervisor.damaged_plans()
     ]
-    rep.tables = _tables(pipeline, snapshot, plans, views)
+    rep.tables = table_lines(pipeline, snapshot, plans, views)
     rep.shards = [_shard(v) for v in views]
     rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
     restarted = restarts(views)
@@ -210,35 +188,6 @@ def _plan_json(p: Plan) -> dict[str, Any]:
         **plan_text.forecast_json(p),
         "short": dict(p.short),
     }
-
-
-def _tables(
-    pipeline: Pipeline, snap: Snapshot, plans: list[Plan], views: list[JobView]
-) -> list[TableLine]:
-    """Tables a plan or a job of the window touched, in dependency order, with before/after."""
-    touched = {v.record.table for v in views}
-    before = plans_before(plans)
-    left = plans_left(plans)
-    for p in plans:
-        touched |= set(p.coverage_before) | set(p.coverage_after)
-    out = []
-    for name in pipeline.topological_order():
-        cov = snap.tables.get(name)
-        if name not in touched or cov is None:
-            continue
-        lost = max(0, left.get(name, 0) - cov.present)
-        out.append(
-            TableLine(
-                name,
-                cov.expected,
-                None if lost else before.get(name),
-                cov.present,
-                len(cov.degraded),
-                cov.degraded_share,
-                lost,
-            )
-        )
-    return out
 
 
 def _span(r: Any) -> tuple[str | None, str | None, int | None]:

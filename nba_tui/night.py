@@ -1,17 +1,42 @@
-"""Facts of the night the morning report reads from records (plans, jobs): the coverage when
-the night's plans started, and what became of a failed job that was restarted. Plain Python."""
+"""Facts of the night the morning report reads from records (plans, jobs): per table, the
+coverage when the night's plans started and what it lost outside them (`table_lines`), and what
+became of a failed job that was restarted. Plain Python."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nba_tui.jobs.words import state_text
 
 if TYPE_CHECKING:
+    from nba_tui.config import Pipeline
     from nba_tui.coverage import Snapshot
     from nba_tui.jobs.model import JobView
     from nba_tui.jobs.plans import Plan
+
+
+@dataclass
+class TableLine:
+    table: str
+    expected: int
+    before: int | None
+    """Present dates when the night's plans started: the coverage the table's first plan in
+    the window recorded at its start, or a later plan's when the table had lost dates between
+    the two (a `demo reset`, a deleted partition): never a count from before such a drop."""
+    after: int
+    """Present dates now (or at the last plan's end when nothing ran since)."""
+    degraded: int
+    """Dates whose rows are flagged degraded (the table's `degraded_column`)."""
+    degraded_share: float
+    outside: int = 0
+    """Dates lost after the night's last plan of the table left it (a `demo reset`): not the
+    night's doing, so `before` is None."""
+
+    @property
+    def filled(self) -> int | None:
+        return None if self.before is None else self.after - self.before
 
 
 def plans_before(plans: list[Plan]) -> dict[str, int]:
@@ -62,3 +87,32 @@ def still_wanted(job: str, table: str, failures: Sequence[Any], snap: Snapshot) 
         return False
     cov = snap.tables.get(table)
     return cov is None or bool(cov.missing)
+
+
+def table_lines(
+    pipeline: Pipeline, snap: Snapshot, plans: list[Plan], views: list[JobView]
+) -> list[TableLine]:
+    """Tables a plan or a job of the window touched, in dependency order, with before/after."""
+    touched = {v.record.table for v in views}
+    before = plans_before(plans)
+    left = plans_left(plans)
+    for p in plans:
+        touched |= set(p.coverage_before) | set(p.coverage_after)
+    out = []
+    for name in pipeline.topological_order():
+        cov = snap.tables.get(name)
+        if name not in touched or cov is None:
+            continue
+        lost = max(0, left.get(name, 0) - cov.present)
+        out.append(
+            TableLine(
+                name,
+                cov.expected,
+                None if lost else before.get(name),
+                cov.present,
+                len(cov.degraded),
+                cov.degraded_share,
+                lost,
+            )
+        )
+    return out

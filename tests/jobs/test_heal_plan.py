@@ -4,10 +4,12 @@ heal plan in one cycle, the reader's job starting once its input's job ended (re
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from jobs_helpers import wait_for
 
 from nba_tui.cli.watch import Watch
+from nba_tui.jobs import plan_text
 from nba_tui.jobs.plans import PlanState
 from nba_tui.jobs.supervisor import Supervisor
 
@@ -37,3 +39,6 @@ def test_a_gap_and_its_readers_gap_heal_in_one_plan(make_pipeline) -> None:  # n
     a, c = sorted((sup.job(j).record for j in plan.jobs), key=lambda r: r.table)
     assert a.dates == c.dates == ["2024-01-05"]
     assert a.ended_at is not None and c.started_at is not None and a.ended_at <= c.started_at
+    # its count is the dates its jobs filled: 2 of its 2, as `plans` and the report show it
+    assert plan_text.done_dates(plan) == {"a": (1, 1), "c": (1, 1)}
+    assert plan_text.progress(plan, time.time()).startswith("2/2 dates (100%), ended ")
