@@ -434,7 +434,8 @@ def recorded(plan: Plan, f: Forecast, now: float) -> tuple[Callable[[Plan], None
 
     def apply(p: Plan) -> None:
         p.forecast_end, p.forecast_at, p.forecast_note = f.end, now, f.note()
-        p.forecast_first = p.forecast_first or f.end
+        if p.forecast_first is None:
+            p.forecast_first, p.forecast_first_guessed = f.end, bool(f.guessed)
         p.planned = p.planned or {t: tf.dates for t, tf in f.tables.items()}
         p.left = {t: tf.dates for t, tf in f.tables.items()}
         p.late_sent = p.late_sent or late is not None

@@ -283,25 +283,34 @@ def forecast_json(plan: Plan) -> dict:
     """A plan's forecast for the morning report's JSON."""
     return {
         "forecast_first": plan.forecast_first,
+        "forecast_first_guessed": plan.forecast_first_guessed,
         "forecast_end": plan.forecast_end,
         "deadline": plan.deadline,
     }
 
 
 def forecast_line(p: dict, when: Callable[[float | None], str]) -> str:
-    """The report's forecast against the actual end of a plan (`_plan_json`'s dict): 'forecast
-    at its start 05:12; ended 8m later (9% of the night)'; '' without a forecast."""
+    """The report's forecast against the actual end of a plan (`_plan_json`'s dict), the error
+    as a share of the actual duration: 'forecast at its start 05:12 (1h30m); ended 8m later,
+    +9% of its 1h38m'; where the forecast is off by more than the night itself, as how many
+    times the actual it was: 'ended 31m sooner: the forecast was 6.6x its 5m28s'. '' without
+    a forecast."""
     first, ended = p.get("forecast_first"), p.get("ended_at")
     deadline = f", deadline {when(p['deadline'])}" if p.get("deadline") else ""
     if first is None:
         return ""
     if ended is None:
         return f"forecast end {when(p.get('forecast_end'))}{deadline}"
+    guessed = " (no history then: rates were guesses)" if p.get("forecast_first_guessed") else ""
+    head = f"forecast at its start {when(first)}, {duration(first - p['created_at'])}{guessed}"
     if p.get("state") in CUT_SHORT:
-        return f"forecast at its start {when(first)}; {p['state']} before it ended"
+        return f"{head}; {p['state']} before it ended"
     off, took = ended - first, ended - p["created_at"]
-    share = f" ({abs(off) / took:.0%} of the night)" if took > 0 else ""
     side = "later" if off >= 0 else "sooner"
-    return (
-        f"forecast at its start {when(first)}; ended {duration(abs(off))} {side}{share}{deadline}"
-    )
+    said = f"ended {duration(abs(off))} {side}"
+    if took <= 0:
+        return f"{head}; {said}{deadline}"
+    if abs(off) > took:
+        times = (first - p["created_at"]) / took
+        return f"{head}; {said}: the forecast was {times:.1f}x its {duration(took)}{deadline}"
+    return f"{head}; {said}, {off / took:+.0%} of its {duration(took)}{deadline}"

@@ -135,6 +135,8 @@ class Plan:
     """Epoch seconds the plan is forecast to end (the runner's last forecast)."""
     forecast_first: float | None = None
     """The first forecast end (for the report's forecast vs actual)."""
+    forecast_first_guessed: bool = False
+    """Whether that first forecast had rates guessed (no history for some table)."""
     forecast_at: float | None = None
     forecast_note: str = ""
     """How sure the forecast is: which tables' rates are guessed ("" when all are learned)."""
@@ -223,6 +225,7 @@ _PLAN_TYPES: dict[str, type | tuple[type, ...]] = {
     "late_sent": bool,
     "forecast_end": _OPT_NUM,
     "forecast_first": _OPT_NUM,
+    "forecast_first_guessed": bool,
     "forecast_at": _OPT_NUM,
     "forecast_note": str,
     "planned": dict,

@@ -206,15 +206,22 @@ def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
     assert "ended " in progress(p, 9e9) and ", forecast " in progress(p, 9e9)
     report = {"created_at": p.created_at, "ended_at": p.ended_at, **forecast_json(p)}
     text = forecast_line(report, lambda t: f"T{t:.0f}")
-    # forecast 4600 at the start, ended 5000: 400 s later, 400/4000 of the night
-    assert text == "forecast at its start T4600; ended 6m40s later (10% of the night)"
+    # forecast 4600 at the start (1 h), ended 5000: 400 s later, +400/4000 of the night
+    assert text == "forecast at its start T4600, 1h00m; ended 6m40s later, +10% of its 1h06m"
+    # the demo night: forecast 36 m (rates guessed), took 5m28s: never "567% of the night"
+    night = {"created_at": 0.0, "forecast_first": 2160.0, "ended_at": 328.0,
+             "forecast_first_guessed": True}  # fmt: skip
+    assert forecast_line(night, lambda t: f"T{t:.0f}") == (
+        "forecast at its start T2160, 36m (no history then: rates were guesses); "
+        "ended 30m sooner: the forecast was 6.6x its 5m28s"
+    )
     report["ended_at"] = None
     assert forecast_line(report, lambda t: f"T{t:.0f}") == "forecast end T1760"
     assert forecast_line({"forecast_first": None}, str) == ""
     # a plan cancelled by hand says nothing about the forecast
     report.update(ended_at=1500.0, state="cancelled")
     assert forecast_line(report, lambda t: f"T{t:.0f}") == (
-        "forecast at its start T4600; cancelled before it ended"
+        "forecast at its start T4600, 1h00m; cancelled before it ended"
     )
     p.state = PlanState.CANCELLED
     assert "ended " in progress(p, 9e9) and "forecast" not in progress(p, 9e9)
