@@ -345,12 +345,13 @@ def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    with supervised(pipeline) as sup:
-        entries = sup.history(limit=args.limit)
-    if not args.all:
-        from nba_tui.jobs.actions import fold_plans
+    from nba_tui.jobs.actions import history_lines
 
-        entries = fold_plans(entries)
+    with supervised(pipeline) as sup:
+        if args.all:
+            entries = sup.history(limit=args.limit)
+        else:  # the same lines as the dashboard's `h`
+            entries = history_lines(lambda n: sup.history(limit=n), args.limit)
     emit(args, entries, render_history(entries))
     return EXIT_OK
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,26 @@ def fold_plans(entries: list[dict]) -> list[dict]:
 def _plan_of(entry: dict) -> str | None:
     plan = entry.get("plan")
     return plan if isinstance(plan, str) and plan else None
+
+
+HISTORY_LINES = 200
+"""Lines of history `nba-tui history` and the dashboard's `h` show (the newest)."""
+
+
+def history_lines(read: Callable[[int], list[dict]], lines: int = HISTORY_LINES) -> list[dict]:
+    """The newest `lines` lines of the action log with each plan's job actions folded
+    (`fold_plans`), oldest first: `nba-tui history` and the dashboard's `h` both show these.
+    `read(n)` returns the newest n raw entries; more are read until every plan shown has its
+    own line and all its job actions counted (a night of hundreds of shard launches)."""
+    n = lines
+    while True:
+        raw = read(n)
+        shown = fold_plans(raw)[-lines:]
+        whole = all(e.get("action") != "plan-jobs" for e in shown)
+        if whole or len(raw) < n or n >= MAX_HISTORY_READ:
+            return shown
+        n *= 4
+
+
+MAX_HISTORY_READ = 100_000
+"""At most this many raw entries are read for `history_lines`."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.worker import Worker, WorkerState
 
+from nba_tui.jobs.actions import history_lines
 from nba_tui.tui.cells import counting, job_rows
 from nba_tui.tui.control import JobCall, JobControl
 from nba_tui.tui.joblists import one_line
@@ -308,7 +309,7 @@ class Refresh:
     @work(thread=True, group="history", exit_on_error=False)
     def _history_worker(self) -> None:
         try:
-            entries = self.control.history(100)
+            entries = history_lines(self.control.history)  # as `nba-tui history`
         except Exception as e:  # noqa: BLE001
             self.post_message(ActionDone("history", error=one_line(e)))
             return

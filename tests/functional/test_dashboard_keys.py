@@ -14,7 +14,9 @@ from rich.console import Console
 from textual.command import CommandPalette
 from ui_helpers import record_toasts, screen_text, wait_for
 
+from nba_tui.cli.listings import render_history
 from nba_tui.coverage import snapshot
+from nba_tui.jobs.actions import history_lines
 from nba_tui.jobs.model import JobState
 from nba_tui.tui.control import Selection
 from nba_tui.tui.screens.modals import (
@@ -168,7 +170,7 @@ def test_history_lines_are_printable() -> None:
     assert "\x1b" not in text and "\x07" not in text
 
 
-def test_history_screen_shows_a_plan_once_with_its_shards_counted() -> None:
+def test_history_screen_and_cli_show_a_plan_once_with_all_its_shards_counted() -> None:
     plan = {"time": 0, "user": "me", "action": "plan", "plan": "p00001", "argv": ["runner"]}
     shards = [
         {
@@ -179,12 +181,15 @@ def test_history_screen_shows_a_plan_once_with_its_shards_counted() -> None:
             "table": "t",
             "plan": "p00001",
         }
-        for i in range(30)
+        for i in range(189)
     ]
+    log = [plan, *shards]
+    lines = history_lines(lambda n: log[-n:], 100)  # more than 100 read: the plan's own line
     console = Console(width=120, record=True, file=io.StringIO())
-    console.print(HistoryScreen([plan, *shards])._body)
+    console.print(HistoryScreen(lines)._body)
     heads = [ln for ln in console.export_text().splitlines() if ln.strip() and "$" not in ln]
-    assert len(heads) == 1 and "plan p00001 · jobs: 30 launch" in heads[0], heads
+    assert len(heads) == 1 and "plan p00001 · jobs: 189 launch" in heads[0], heads
+    assert "plan     - p00001  jobs: 189 launch" in render_history(lines)  # `nba-tui history`
 
 
 async def test_too_small_terminal_says_so(tmp_path) -> None:

@@ -22,7 +22,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from nba_tui.fmt import printable
-from nba_tui.jobs.actions import fold_plans
 from nba_tui.morning import MorningReport, render_report
 from nba_tui.preflight import PreflightReport, format_command, render
 from nba_tui.tui.widgets.footer import release_render_caches
@@ -197,9 +196,7 @@ class HistoryScreen(_Box):
     def __init__(self, entries: Iterable[object]) -> None:
         body = Text()
         count = 0
-        items: list = list(entries)
-        if all(isinstance(e, dict) for e in items):
-            items = fold_plans(items)
+        items: list = list(entries)  # folded already (`actions.history_lines`)
         for entry in reversed(items):  # newest first
             count += 1
             body.append(format_history(entry) + "\n")
