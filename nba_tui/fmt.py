@@ -110,3 +110,8 @@ def packed(head: str, items: list[str], width: int | None) -> list[str]:
             line = "  "
         line += text + " "
     return [*lines, line.rstrip()]
+
+
+def plural(n: int, word: str) -> str:
+    """'1 job', '2 jobs', '0 ranges' (a count and its word, 's' added unless one)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
-from nba_tui.fmt import pct, printable
+from nba_tui.fmt import pct, plural, printable
 from nba_tui.preflight import BAD, OK
 from nba_tui.readiness import degraded_counts, degraded_words
 
@@ -93,7 +93,7 @@ def render_gaps(cov: TableCoverage, limit: int = 60) -> Text:
     lines = [
         f"{cov.name}  ({cov.table})",
         f"{cov.present}/{cov.expected} dates, {pct(cov.share)} (need {pct(cov.threshold)}), "
-        f"{len(cov.missing)} missing in {len(cov.missing_runs)} ranges",
+        f"{len(cov.missing)} missing in {plural(len(cov.missing_runs), 'range')}",
     ]
     lines += [f"  {run}" for run in cov.missing_runs[:limit]]
     if len(cov.missing_runs) > limit:

@@ -36,7 +36,7 @@ from nba_tui.cli.common import (
 )
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
-from nba_tui.fmt import clock, printable
+from nba_tui.fmt import clock, plural, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import is_remote, killed_by, state_text, state_word
@@ -250,7 +250,7 @@ def render_plan(p: Plan) -> str:
     if p.planned or p.forecast_end is not None:  # a forecast plan: its progress and end
         from nba_tui.jobs.plan_text import progress
 
-        line = f"{head}  {progress(p, time.time())}; {len(p.jobs)} jobs"
+        line = f"{head}  {progress(p, time.time())}; {plural(len(p.jobs), 'job')}"
     notes = []
     if p.failed_tables:
         notes.append(f"failed: {', '.join(p.failed_tables)}")

@@ -304,3 +304,11 @@ def test_dates_lost_outside_the_nights_plans_are_not_the_nights_delta(
     data = json.loads(json.dumps(rep.to_json()))
     (js,) = [t for t in data["tables"] if t["table"] == "predictions"]
     assert js["filled"] is None and js["outside"] == 847 - now
+
+
+def test_counts_say_one_job_and_one_range() -> None:
+    from nba_tui.fmt import plural
+
+    assert [plural(1, "job"), plural(2, "job"), plural(0, "range"), plural(1, "range")] == [
+        "1 job", "2 jobs", "0 ranges", "1 range"
+    ]  # fmt: skip
