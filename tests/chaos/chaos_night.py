@@ -37,6 +37,7 @@ from waiting import wait_for
 from nba_tui import config, readiness
 from nba_tui.config import Pipeline
 from nba_tui.jobs import procs
+from nba_tui.jobs.plan_end import missing_in_plan
 from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.store import Store
 from nba_tui.jobs.supervisor import Supervisor
@@ -93,6 +94,9 @@ class Result:
     failed_jobs: list[str] = field(default_factory=list)
     unreported: list[str] = field(default_factory=list)
     plan_state: str = ""
+    short_unexplained: dict[str, int] = field(default_factory=dict)
+    """Per table of a `short` plan: its missing plan dates that something could still fill (a
+    short night is true only when every missing date is one nothing fills)."""
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -280,6 +284,17 @@ class Night:
         sup = Supervisor(self.pipe)
         return [v for v in sup.jobs() if v.state.active and v.record.pid is not None]
 
+    def unexplained(self, plan: Plan) -> dict[str, int]:
+        """A short plan's missing dates per table that are not dates nothing can fill."""
+        snap = snapshot_once(self.pipe)
+        out = {}
+        for table in plan.short:
+            never = readiness.unfillable(self.pipe, snap, table)
+            left = [d for d in missing_in_plan(snap, plan, table) if d not in never]
+            if left:
+                out[table] = len(left)
+        return out
+
     def watch(self, deadline: float) -> None:
         """The plan's runner every 0.1 s until the plan ends (live jobs: `watch_jobs`). A gap
         runs from the runner's death (its kill, when we killed it) to a live runner's sight."""
@@ -302,6 +317,8 @@ class Night:
             self.runner_killed_at = None if alive else self.runner_killed_at
             time.sleep(0.1)
         self.result.plan_state = str(last.state) if last else "?"
+        if last is not None and last.state is PlanState.SHORT:
+            self.result.short_unexplained = self.unexplained(last)
         self.done.set()
         jobs.join(30)
 

@@ -27,7 +27,9 @@ def test_a_chaos_night_loses_nothing_and_leaves_nothing(tmp_path: Path) -> None:
     r = night.run(DEADLINE)
     print(r.line(), *r.faults, *r.skipped, sep="\n")
     assert len(r.faults) >= 8, (r.faults, r.skipped)  # the night was really hit
-    assert r.plan_state == "done", r.plan_state
+    # `short` is the true word where the narrowed range holds dates nothing can fill
+    assert r.plan_state in ("done", "short"), r.plan_state
+    assert r.short_unexplained == {}, r.short_unexplained
     assert r.missing == {}
     assert r.duplicates == {}
     assert r.double_launches == []
