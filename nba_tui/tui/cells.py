@@ -139,7 +139,7 @@ def coverage_cells(cov: TableCoverage | None, necessity_only: bool = False) -> d
         "pct": pct_cell(cov, mark, tone, necessity_only),
         "miss": (str(miss) if miss else "-", "red" if miss and not cov.ok else ""),
         "last": (cov.last_date.isoformat() if cov.last_date else "-", ""),
-        "trend": (sparkline(cov.trend(6)), "dim"),
+        "trend": (sparkline(cov.trend(4)), "dim"),  # the rows of the last 4 dates
     }
 
 
@@ -166,12 +166,17 @@ SHORT_STATE = {
 
 def job_word(state: str, shard: tuple[int, int] | None, room: int = 10) -> str:
     """The job column's text: the state, or for a plan's shard its short state and `i/n`
-    (`i` alone, as `#i`, where `i/n` would not fit `room`)."""
+    (`#i` while the plan runs, or where `i/n` would not fit `room`)."""
     if shard is None:
         return state
     short = SHORT_STATE.get(state, state)
-    text = f"{short} {shard[0]}/{shard[1]}"
+    text = f"{short} {shard_text(shard)}"
     return text if len(text) <= room else f"{short} #{shard[0]}"
+
+
+def shard_text(shard: tuple[int, int]) -> str:
+    """'3/8': shard 3 of the plan's 8 for the table; '#3' while the plan runs (n = 0)."""
+    return f"{shard[0]}/{shard[1]}" if shard[1] else f"#{shard[0]}"
 
 
 # -- remote jobs (engine cloudrun or ray) ---------------------------------------------------------
@@ -235,7 +240,7 @@ def remote_word(rec: JobRecord, shard: tuple[int, int] | None, room: int = 7) ->
     mark = ENGINE_MARK.get(rec.engine, printable(rec.engine)[:3])
     if shard is None:
         return f"{short}@{mark}"
-    where = f"{shard[0]}/{shard[1]}"
+    where = shard_text(shard)
     for text in (f"{short}@{mark} {where}", f"{short}{where}@{mark}", f"{short}{where}@"):
         if len(text) <= room:
             return text

@@ -57,7 +57,7 @@ class Fetched:
     jobs: dict[str, JobView]
     """Latest job per table (its active one if any)."""
     shards: dict[str, tuple[int, int]]
-    """Job id -> (i, n) for plan shards (`shard_positions`)."""
+    """Job id -> (i, n) for plan shards (`shard_positions`; n 0 while the plan runs)."""
     plans: dict[str, Plan]
     """The plans of the shown jobs (reconciled), by id."""
     active: dict[str, int]
@@ -446,7 +446,7 @@ class JobControl:
                 plans[plan_id] = reader(plan_id)  # type: ignore[misc]
             except Exception:  # noqa: BLE001 - a plan that cannot be read has no plan keys
                 continue
-        return Fetched(latest, shard_positions(views), plans, active_per_plan(views))
+        return Fetched(latest, shard_positions(views, plans), plans, active_per_plan(views))
 
     def fetch_jobs(self) -> dict[str, JobView]:
         """The latest job per table, from the supervisor (blocking: reconciles with /proc)."""

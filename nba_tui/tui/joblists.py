@@ -3,13 +3,13 @@ Python (no Textual), used by JobControl (control.py) and the workers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nba_tui.coverage import Snapshot
 from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.plans import Plan, PlanState
 
 
 def one_line(error: BaseException | None) -> str:
@@ -31,10 +31,15 @@ def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:
     return out
 
 
-def shard_positions(views: Iterable[JobView]) -> dict[str, tuple[int, int]]:
+def shard_positions(
+    views: Iterable[JobView], plans: Mapping[str, Plan] | None = None
+) -> dict[str, tuple[int, int]]:
     """Job id -> (i, n): the job is its plan's shard i of n for its table (shards ordered by
     their first date; a retry of a shard keeps the shard's place). Jobs outside a plan's
-    shards are absent."""
+    shards are absent. n is 0 for a plan of `plans` still running: it launches more shards
+    as slots free, so its total is not known yet."""
+    views = list(views)
+    live = {i for i, p in (plans or {}).items() if p.state in (PlanState.RUNNING, PlanState.LOST)}
     labels: dict[tuple[str, str], set[str]] = {}
     for v in views:
         rec = v.record
@@ -46,7 +51,7 @@ def shard_positions(views: Iterable[JobView]) -> dict[str, tuple[int, int]]:
         group = labels.get((rec.plan or "", rec.table))
         if group and rec.shard:
             order = sorted(group)
-            out[rec.id] = (order.index(rec.shard) + 1, len(order))
+            out[rec.id] = (order.index(rec.shard) + 1, 0 if rec.plan in live else len(order))
     return out
 
 

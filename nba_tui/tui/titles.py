@@ -19,7 +19,7 @@ from nba_tui.config import Pipeline
 from nba_tui.jobs.model import JobView
 from nba_tui.jobs.plans import Plan
 from nba_tui.monitor import PollResult
-from nba_tui.tui.cells import cost_text, is_remote, remote_state_text
+from nba_tui.tui.cells import cost_text, is_remote, remote_state_text, shard_text
 
 
 def wall_clock(epoch: float | None) -> str:
@@ -93,7 +93,7 @@ def log_title(
     rec = view.record
     parts = [f"log {rec.table}", f"job {rec.id}", Path(rec.log).name]
     if rec.plan:
-        where = f" shard {shard[0]}/{shard[1]}" if shard else ""
+        where = f" shard {shard_text(shard)}" if shard else ""
         parts.insert(2, f"plan {rec.plan}{where}")
     if is_remote(rec):  # its state in words first: at 80 columns the rest is dropped
         cost = cost_text(rec, pipeline)

@@ -21,6 +21,7 @@ from ui_helpers import screen_text, wait_for
 
 from nba_tui import config, readiness
 from nba_tui.jobs import events
+from nba_tui.jobs.plans import PlanState
 from nba_tui.tui import keys
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.cells import job_word
@@ -101,6 +102,11 @@ def test_shard_positions_and_job_word(tmp_path: Path) -> None:
     pos = shard_positions(sup.jobs())
     assert pos == {"job-shard2": (2, 3), "job-shard1": (1, 3), "job-shard3": (3, 3)}
     assert job_word("running", (2, 3)) == "run 2/3"
+    # while its plan runs a shard's total is not known (more shards start as slots free)
+    live = shard_positions(sup.jobs(), {PLAN_ID: sup.the_plan})
+    assert live["job-shard2"] == (2, 0) and job_word("running", live["job-shard2"]) == "run #2"
+    sup.the_plan.state = PlanState.DONE
+    assert shard_positions(sup.jobs(), {PLAN_ID: sup.the_plan})["job-shard2"] == (2, 3)
     assert job_word("failed", (12, 16)) == "fail 12/16"
     assert job_word("running", None) == "running"
 
@@ -109,11 +115,11 @@ async def test_row_shows_plan_shard_and_plan_keys_pause_resume(tmp_path: Path) -
     app, sup = plan_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await on_table(pilot, app)
-        await wait_for(pilot, lambda: cell(app, "job") == "run 2/3", "shard 2/3 in the job cell")
+        await wait_for(pilot, lambda: cell(app, "job") == "run #2", "shard #2 in the job cell")
         app.action_view_log()  # the log pane's title names the plan and the shard
         await wait_for(
             pilot,
-            lambda: f"job job-shard2 · plan {PLAN_ID} shard 2/3" in screen_text(app),
+            lambda: f"job job-shard2 · plan {PLAN_ID} shard #2" in screen_text(app),
             "the log title with plan and shard",
         )
         app.action_view_gaps()

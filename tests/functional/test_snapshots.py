@@ -83,7 +83,7 @@ def test_no_color_80x24(snap_compare, tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_autopilot_shard_and_degraded(snap_compare, tmp_path, size) -> None:
-    """A plan's shard ("run 2/3"), the ▓ degraded marker in the grid, the gap map's ▓ cells,
+    """A plan's shard ("run #2" while its plan runs), the ▓ degraded marker in the grid, the gap map's ▓ cells,
     its degraded share in the title and its legend entry (at 120x40 the dashboard opens on the
     log: `v` shows the gap map whole)."""
     app = plan_fake_app(tmp_path)
