@@ -93,14 +93,7 @@ class PlanOps:
         with self._lock("plans", 60.0):  # one plan per table set (see run_phases)
             self._overlapping([phase], adopt=False)
             plan = self._new_plan("phase", [phase], missing, skip_preflight)
-        plan = self.reserve(plan.id, planned, scope_of(snapshot, planned))
-        if not plan.jobs:
-            why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
-            self.store.update_plan(
-                plan.id, lambda p: p.finish(PlanState.CANCELLED, why, time.time())
-            )
-            raise JobError(f"nothing queued: {why}")
-        return self._start_runner(plan)
+        return self._start_reserved(plan, planned, snapshot)
 
     def heal_plan(self, gaps: dict[str, list[dt.date]], snapshot: Any) -> Plan:
         """A plan over exactly these dates (`watch --heal`): one job per table queued up front
@@ -112,6 +105,11 @@ class PlanOps:
         phases = order_phases(self.pipeline, {self.pipeline.phase_of(n).name for n in tables})
         planned = [PlannedJob(n, sorted(gaps[n])) for n in tables]
         plan = self._new_plan("heal", phases, True, False)
+        return self._start_reserved(plan, planned, snapshot)
+
+    def _start_reserved(self, plan: Plan, planned: list[PlannedJob], snapshot: Any) -> Plan:
+        """Queue the plan's reserved jobs and start its runner; a plan that queued nothing is
+        cancelled with the reasons and refused."""
         plan = self.reserve(plan.id, planned, scope_of(snapshot, planned))
         if not plan.jobs:
             why = "; ".join(f"{s['table']}: {s['reason']}" for s in plan.skipped)
