@@ -54,13 +54,14 @@ def state_word(rec: JobRecord) -> str:
     return rec.state.value
 
 
-def state_text(rec: JobRecord) -> str:
+def state_text(rec: JobRecord, where: str = "") -> str:
     """The word, with the exit code or the signal of a job that ended badly:
-    'failed (exit 1)', 'killed (SIGKILL)'; every other state is its word alone."""
+    'failed (exit 1)', 'killed (SIGKILL)'; every other state is its word alone. `where` (' on
+    ray') follows the word: 'killed on ray (SIGKILL)'."""
     word = state_word(rec)
     sig = killed_by(rec)
     if word == "killed" and sig is not None:
-        return f"killed ({signal_name(sig)})"
+        return f"killed{where} ({signal_name(sig)})"
     if word == "failed" and rec.exit_code not in (None, 0):
-        return f"failed (exit {rec.exit_code})"
-    return word
+        return f"failed{where} (exit {rec.exit_code})"
+    return f"{word}{where}"

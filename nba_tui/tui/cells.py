@@ -20,7 +20,7 @@ from nba_tui.config import CloudRunSettings, Pipeline
 from nba_tui.coverage import Rate, Snapshot, TableCoverage
 from nba_tui.fmt import duration, pct, printable
 from nba_tui.jobs.model import JobRecord, JobState, JobView
-from nba_tui.jobs.words import is_remote, killed_by, signal_name, state_word
+from nba_tui.jobs.words import is_remote, killed_by, signal_name, state_text, state_word
 
 Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
@@ -224,13 +224,7 @@ def remote_state_text(rec: JobRecord) -> str:
         return f"running on {eng}"
     if rec.state is JobState.QUEUED:
         return f"queued for {eng}"
-    shown = state_word(rec)
-    sig = killed_by(rec)
-    if shown == "killed" and sig is not None:
-        return f"killed on {eng} ({signal_name(sig)})"
-    if shown == "failed" and rec.exit_code not in (None, 0):
-        return f"failed on {eng} (exit {rec.exit_code})"
-    return f"{shown} on {eng}"
+    return state_text(rec, f" on {eng}")
 
 
 def remote_word(rec: JobRecord, shard: tuple[int, int] | None, room: int = 7) -> str:
