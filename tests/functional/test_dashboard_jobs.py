@@ -191,10 +191,15 @@ async def test_columns_by_width_and_cursor_kept(pipeline, size) -> None:
         assert "2099-01-01" in grid.get_cell(TABLE, "current").plain
 
 
-async def test_an_ended_job_is_never_done_beside_coverage_older_than_its_end(pipeline) -> None:
+async def test_an_ended_job_is_never_done_beside_coverage_older_than_its_end(
+    pipeline, monkeypatch
+) -> None:
     """Polls far apart (10 min): when a job ends, its table is polled at once, and until that
-    poll lands the row says `counting`, never `done` beside the count from before the job."""
+    poll lands the row says `counting`, never `done` beside the count from before the job. Its
+    two dates take 2 s each, so the 0.5 s job refresh sees it running first."""
     from nba_tui.jobs.supervisor import Supervisor
+
+    monkeypatch.setenv("NBA_TUI_SAMPLE_PACE", "2")
 
     slow = pipeline.model_copy(update={"poll": pipeline.poll.model_copy(update={"interval": 600})})
     app = NbaTuiApp(slow, job_refresh=0.5)
