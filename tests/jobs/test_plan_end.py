@@ -172,7 +172,7 @@ def _with_feed(tmp_path: Path, tables: dict, deps: dict, feed: int) -> config.Pi
     dates."""
     import sqlite3
 
-    from conftest import DATES, make_warehouse, pipeline_yaml
+    from jobs_helpers import DATES, make_warehouse, pipeline_yaml
 
     text = pipeline_yaml(tables, deps=deps).replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
     raw = "      - name: sched\n        table: raw.sched\n"
@@ -216,7 +216,7 @@ def test_stopped_names_only_what_a_human_stopped_and_counts_unfillable_dates(
 def test_next_runs_every_phase_with_fillable_dates_even_above_thresholds(tmp_path: Path) -> None:
     """A night of p2 only: b meets its threshold, but a (p1) lacks 3 dates that a run fills
     and that hold 3 of b's. Next runs p1 and p2, never `status` nor `run p2` alone."""
-    from conftest import make_warehouse, pipeline_yaml
+    from jobs_helpers import make_warehouse, pipeline_yaml
 
     text = pipeline_yaml({"a": []}, phase2={"b": []}, deps={"b": ["a"]})
     text = text.replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
