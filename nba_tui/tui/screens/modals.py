@@ -24,7 +24,7 @@ from textual.widgets import Static
 from nba_tui.fmt import printable
 from nba_tui.morning import MorningReport, render_report
 from nba_tui.preflight import PreflightReport, format_command, render
-from nba_tui.tui.widgets.footer import release_render_caches
+from nba_tui.tui.upstream import release_render_caches
 
 CHROME = 4
 """Rows the box needs besides its text: two borders and a row of margin above and below."""
