@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Literal
 
 from textual import events, on
@@ -317,7 +318,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         reflows and repaints the whole screen (terminal bytes)."""
         if self.has_class("-loading"):
             return  # done once at reveal, in the same frame
-        sig = tuple(b.action for b in self._key_bindings() if self.check_action(b.action, ()))
+        sig = tuple(b.action for b in self._key_bindings() if self.check_action(*keys.parsed(b)))
         if sig != self._binding_sig:
             self._binding_sig = sig
             self.refresh_bindings()
@@ -358,6 +359,8 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         on a too-small terminal only quitting acts (the rows an action would act on are hidden)."""
         if self.has_class("-too-small"):
             return action in layout.SMALL_SCREEN_ACTIONS
+        if action == "job" and parameters:
+            action = str(parameters[0])
         if action in self.JOB_ACTIONS:
             return self.control.applies(action, self.selection)
         if action == "preflight":
@@ -381,26 +384,10 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
             lambda yes: self._call_worker(call) if yes else None,
         )
 
-    def action_launch(self) -> None:
-        self._job_action("launch")
-
-    def action_launch_missing(self) -> None:
-        self._job_action("launch_missing")
-
-    def action_launch_phase(self) -> None:
-        self._job_action("launch_phase")
-
-    def action_pause(self) -> None:
-        self._job_action("pause")
-
-    def action_resume(self) -> None:
-        self._job_action("resume")
-
-    def action_stop(self) -> None:
-        self._job_action("stop")
-
-    def action_restart(self) -> None:
-        self._job_action("restart")
+    def action_job(self, name: str) -> None:
+        """Every job and plan key (`job('pause')`): what `name` calls on the selection, asked
+        first when `control` says so."""
+        self._job_action(name)
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
@@ -447,7 +434,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     def action_help(self) -> None:
         hidden = self.JOB_ACTIONS if self.read_only else frozenset()
-        bindings = [b for b in self._key_bindings() if b.action not in hidden]
+        bindings = [b for b in self._key_bindings() if keys.action_name(b) not in hidden]
         self.push_screen(HelpScreen(keys.help_lines(bindings), self.read_only))
 
     def action_quit_app(self) -> None:
@@ -460,8 +447,9 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         for b in self._key_bindings():
             if b.action == "quit_app":
                 continue
-            reason = self._why_not(b.action)
-            callback = getattr(self, f"action_{b.action}")
+            reason = self._why_not(keys.action_name(b))
+            name, params = keys.parsed(b)
+            callback = partial(getattr(self, f"action_{name}"), *params)
             if reason is not None:
                 callback = self._explain(b.description, reason)
             yield SystemCommand(keys.palette_title(b, reason), b.tooltip, callback)

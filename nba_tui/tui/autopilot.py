@@ -84,7 +84,6 @@ class Autopilot:
         def post_message(self, message: Any) -> bool: ...
         def call_from_thread(self, callback: Any, *args: Any) -> Any: ...
         def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
-        def _job_action(self, action: str) -> None: ...
 
         @property
         def screen(self) -> Any: ...
@@ -100,18 +99,6 @@ class Autopilot:
         self._stale_told = False
 
     # -- plan keys ---------------------------------------------------------------------------------
-
-    def action_pause_plan(self) -> None:
-        self._job_action("pause_plan")
-
-    def action_resume_plan(self) -> None:
-        self._job_action("resume_plan")
-
-    def action_stop_plan(self) -> None:
-        self._job_action("stop_plan")
-
-    def action_cancel_plan(self) -> None:
-        self._job_action("cancel_plan")
 
     def action_plan_view(self) -> None:
         if self.supervisor is None:

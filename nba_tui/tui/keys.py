@@ -1,67 +1,75 @@
 """The dashboard's keys: its bindings, with the help text that `?`, the footer's tooltips and the
 command palette show. One table, so the help can never describe a key the app does not have.
+
+Every job and plan key runs the one parameterised action `job('<name>')` (`NbaTuiApp.action_job`);
+`<name>` is one of `control.JOB_ACTIONS`, which says when it applies and what it calls.
 """
 
 from __future__ import annotations
 
+from textual.actions import parse
 from textual.binding import Binding
 
 BINDINGS = [
-    Binding("l", "launch", "launch", tooltip="launch the selected table's backfill (full range)"),
-    Binding("m", "launch_missing", "missing", tooltip="launch only the table's missing dates"),
+    Binding(
+        "l", "job('launch')", "launch", tooltip="launch the selected table's backfill (full range)"
+    ),
+    Binding(
+        "m", "job('launch_missing')", "missing", tooltip="launch only the table's missing dates"
+    ),
     Binding(
         "L",
-        "launch_phase",
+        "job('launch_phase')",
         "phase",
         tooltip="launch the selected phase in parallel (max_parallel; confirms if preflight fails)",
     ),
     Binding(
         "p",
-        "pause",
+        "job('pause')",
         "pause",
         tooltip="pause the selected job (local: SIGSTOP to its process group; remote: stop it "
         "there and keep its missing dates)",
     ),
     Binding(
         "r",
-        "resume",
+        "job('resume')",
         "resume",
         tooltip="resume the selected paused job (local: SIGCONT; remote: relaunch its kept dates)",
     ),
     Binding(
         "s",
-        "stop",
+        "job('stop')",
         "stop",
         tooltip="stop the selected job (TERM, then KILL after the grace period; confirms)",
     ),
     Binding(
         "c",
-        "restart",
+        "job('restart')",
         "checkpoint",
         tooltip="resume from checkpoint: restart a failed, stopped or lost job",
     ),
     Binding(
         "P",
-        "pause_plan",
+        "job('pause_plan')",
         "pause plan",
         tooltip="pause the plan of the selected job: all its jobs; nothing new starts",
     ),
     Binding(
         "U",
-        "resume_plan",
+        "job('resume_plan')",
         "resume plan",
         tooltip="resume the paused plan of the selected job (its jobs and its scheduling)",
     ),
     Binding(
         "S",
-        "stop_plan",
+        "job('stop_plan')",
         "stop plan",
         show=False,
         tooltip="stop the plan of the selected job and all its jobs (confirms; checkpoints kept)",
     ),
     Binding(
         "X",
-        "cancel_plan",
+        "job('cancel_plan')",
         "cancel plan",
         show=False,
         tooltip="cancel the plan of the selected job: like stop plan (confirms)",
@@ -155,3 +163,15 @@ def palette_title(binding: Binding, reason: str | None) -> str:
     """A command palette entry: 'pause (p)', or 'pause (p) — no running job on this table'."""
     title = f"{binding.description} ({key_label(binding)})"
     return f"{title} — {reason}" if reason else title
+
+
+def parsed(binding: Binding) -> tuple[str, tuple[object, ...]]:
+    """A binding's action name and parameters: ('job', ('pause',)) for `job('pause')`."""
+    _, name, params = parse(binding.action)
+    return name, params
+
+
+def action_name(binding: Binding) -> str:
+    """What a binding does, by name: the job action's own name for `job('pause')` ('pause')."""
+    name, params = parsed(binding)
+    return str(params[0]) if name == "job" and params else name
