@@ -2,11 +2,13 @@
 
 Tests synchronise on conditions (a state reached, a line written, a counter moved), never on time.
 `wait_for` polls between short sleeps (threads, processes, servers); `wait_for_ui` polls between
-turns of a Textual app's event loop (`pilot.pause`), so the app keeps running while the test waits.
+turns of a Textual app's event loop (`pilot.pause`), so the app keeps running while the test waits;
+`wait_for_async` does the same for a coroutine test without an app (`asyncio.sleep`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -42,3 +44,14 @@ async def wait_for_ui(
         if value:
             return value
         await pilot.pause(INTERVAL)
+
+
+async def wait_for_async(
+    cond: Callable[[], object], what: str = "condition", timeout: float = 15.0
+) -> Any:
+    """`wait_for` inside a coroutine: the running event loop turns between two looks."""
+    for _ in _looks(timeout, what):
+        value = cond()
+        if value:
+            return value
+        await asyncio.sleep(INTERVAL)

@@ -119,6 +119,7 @@ class FaultProxy:
         self.blackhole_s = blackhole_s
         self._released = threading.Event()
         self._lock = threading.Lock()
+        self._held = 0
         #: When set, every query job resource passing through reports this many bytes billed in
         #: `statistics.query.totalBytesBilled`, as BigQuery does (the emulator reports none).
         self.bill_per_job: int | None = None
@@ -137,7 +138,11 @@ class FaultProxy:
                     proxy._released.wait(min(delay, proxy.blackhole_s))
                 if action == "blackhole":
                     # Never answer; hold the socket until released or the bound passes.
-                    proxy._released.wait(proxy.blackhole_s)
+                    proxy._hold(+1)
+                    try:
+                        proxy._released.wait(proxy.blackhole_s)
+                    finally:
+                        proxy._hold(-1)
                     self.close_connection = True
                     return
                 if action in ERRORS:
@@ -226,6 +231,16 @@ class FaultProxy:
             return payload
         query["totalBytesBilled"] = str(self.bill_per_job)
         return json.dumps(doc).encode()
+
+    def _hold(self, step: int) -> None:
+        with self._lock:
+            self._held += step
+
+    def held(self) -> int:
+        """Blackholed requests still held unanswered: a caller that returned while this is above
+        zero did not wait for its request to end."""
+        with self._lock:
+            return self._held
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:

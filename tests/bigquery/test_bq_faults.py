@@ -2,6 +2,10 @@
 
 The errors come from `faultproxy.FaultProxy` (BigQuery's own error bodies over HTTP) in front of
 the emulator; the client, its retries and its transport run unmodified.
+
+The tests assert what happened, not how long it took: a poll that returns the deadline's message
+while the proxy still holds its request did not wait for the client; the loop turned while a
+poll was out. How long each took is printed by bench/bench_bq_deadline.py.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import bqemu
 import pytest
 from faultproxy import Rule
+from waiting import wait_for_async
 
 from nba_tui import config
 from nba_tui.monitor import Monitor
@@ -70,9 +74,9 @@ async def test_rate_limit_backs_off_exponentially(pipeline, fault_proxy, touch) 
     fault_proxy.add(Rule("rate"))
     waits = []
     for _ in range(4):
-        t0 = time.monotonic()
+        sent = len(fault_proxy.job_inserts())
         r = await mon.poll()
-        assert time.monotonic() - t0 < TIMEOUT  # not retried inside the poll
+        assert len(fault_proxy.job_inserts()) == sent + 1  # not retried inside the poll
         assert not r.fresh and r.snapshot is good.snapshot
         assert "rate limit" in r.error and "backing off" in r.error
         waits.append(r.next_in)
@@ -120,10 +124,9 @@ async def test_transient_backend_error_is_retried_within_the_poll(pipeline, faul
 async def test_persistent_backend_error_fails_within_the_deadline(pipeline, fault_proxy) -> None:
     fault_proxy.add(Rule("500"))
     mon = Monitor(pipeline)
-    t0 = time.monotonic()
-    r = await mon.poll()
-    assert time.monotonic() - t0 < TIMEOUT + 1.0
+    r = await asyncio.wait_for(mon.poll(), 60)  # bounds a hang, not the deadline
     assert not r.fresh and r.error
+    assert len(fault_proxy.job_inserts()) >= 2  # retried within the poll, then given up
     mon.close()
 
 
@@ -134,31 +137,20 @@ async def test_blackhole_is_stale_within_the_deadline_and_the_loop_keeps_ticking
     good = await mon.poll()
     assert good.fresh
     fault_proxy.add(Rule("blackhole", method=None, path=".*"))
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.02)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
-    t0 = time.monotonic()
-    r = await mon.poll()
-    elapsed = time.monotonic() - t0
-    task.cancel()
-    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + 0.5, elapsed
+    polling = asyncio.create_task(mon.poll())
+    await wait_for_async(fault_proxy.held, "the poll's request held by the proxy")
+    assert not polling.done()  # the event loop turns while the poll waits for BigQuery
+    r = await polling
+    assert fault_proxy.held()  # it returned at its own deadline, the request still unanswered
     assert not r.fresh and r.snapshot is good.snapshot and r.age is not None
     assert "did not answer within 2s" in r.error
-    assert ticks >= 0.6 * elapsed / 0.02, ticks  # the event loop was never blocked
     # The stuck request is still out there: no second query piles up behind it.
     n = len(fault_proxy.job_inserts())
     r2 = await mon.poll()
     assert "previous poll still waiting" in r2.error and len(fault_proxy.job_inserts()) == n
     fault_proxy.clear()
-    deadline = time.monotonic() + 10
-    while mon._running is not None and not mon._running.done() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    stuck = mon._running
+    await wait_for_async(lambda: stuck is None or stuck.done(), "the stuck request to end")
     r3 = await mon.poll()
     assert r3.fresh, r3.error
     mon.close()
@@ -190,18 +182,14 @@ def test_poll_once_has_one_deadline_and_says_there_is_no_data_yet(pipeline, faul
     """The CLI's poll: one overall deadline (not the insert retry plus `job.result`'s own)."""
     fault_proxy.add(Rule("blackhole", method=None, path=".*"))
     mon = Monitor(pipeline)
-    t0 = time.monotonic()
     r = mon.poll_once()
-    elapsed = time.monotonic() - t0
-    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + 0.5, elapsed
+    assert fault_proxy.held()  # it returned at its own deadline, the request still unanswered
     assert r.snapshot is None and f"did not answer within {TIMEOUT:g}s" in r.error
     assert r.hint.startswith("no good data yet") and "last good data" not in r.hint
-    # close() does not wait for the request still stuck in the client ...
-    t0 = time.monotonic()
+    # close() returns without waiting for the request still stuck in the client ...
     mon.close()
-    assert time.monotonic() - t0 < 0.1
     stuck = mon._running
-    assert stuck is not None and not stuck.done()
+    assert stuck is not None and not stuck.done() and fault_proxy.held()
     # ... the poll thread closes the warehouse itself once that request ends.
     fault_proxy.clear()
     concurrent.futures.wait([stuck], timeout=15)
@@ -213,13 +201,11 @@ async def test_stale_hint_only_when_there_is_last_good_data(pipeline, fault_prox
     good = await mon.poll()
     assert good.fresh and good.note is None
     fault_proxy.add(Rule("blackhole", method=None, path=".*"))
-    t0 = time.monotonic()
     r = await mon.poll()
-    assert time.monotonic() - t0 < TIMEOUT + 0.5
+    assert f"did not answer within {TIMEOUT:g}s" in r.error and fault_proxy.held()
     assert r.snapshot is good.snapshot and r.hint.startswith("showing the last good data")
-    t0 = time.monotonic()
-    mon.close()  # the dashboard's `q` while BigQuery hangs
-    assert time.monotonic() - t0 < 0.1
+    mon.close()  # the dashboard's `q` while BigQuery hangs: returns with the request still out
+    assert fault_proxy.held()
     fault_proxy.clear()
 
 
@@ -228,7 +214,6 @@ def test_status_exits_within_the_deadline_when_bigquery_hangs(pipeline, fault_pr
     process's exit (the poll runs in a daemon thread), and the message says there is no data."""
     fault_proxy.add(Rule("blackhole", method=None, path=".*"))
     env = {k: v for k, v in os.environ.items() if k != "BIGQUERY_EMULATOR_HOST"}
-    t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "nba_tui", "status", "--config", str(pipeline.source)],
         capture_output=True,
@@ -236,11 +221,9 @@ def test_status_exits_within_the_deadline_when_bigquery_hangs(pipeline, fault_pr
         timeout=60,
         env=env,
     )
-    elapsed = time.monotonic() - t0
     assert proc.returncode == 2, proc.stderr
     assert f"did not answer within {TIMEOUT:g}s" in proc.stderr
     assert "no good data yet" in proc.stderr and "showing the last good data" not in proc.stderr
-    assert elapsed < TIMEOUT + 4.0, elapsed  # the deadline + interpreter start-up, not 2x
 
 
 def test_refused_connection_is_reported_at_once_with_no_data_hint(tmp_path) -> None:
@@ -261,11 +244,11 @@ phases:
       - {{name: summary, table: ana.summary}}
 """)
     mon = Monitor(config.load(path))
-    t0 = time.monotonic()
     r = mon.poll_once()
-    assert time.monotonic() - t0 < 5.0  # not the 30 s deadline
     mon.close()
-    assert "connection refused" in r.error
+    # Reported as it happened: a refusal retried until the deadline would end in the monitor's
+    # own "did not answer within 30s".
+    assert "connection refused" in r.error and "did not answer" not in r.error
     assert r.hint.startswith("no good data yet")
 
 
