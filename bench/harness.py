@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # waiting.py, used by the e2e helpers
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import Tmux, alive, argv_of, stat_fields  # noqa: E402

@@ -26,13 +26,19 @@ def _looks(timeout: float, what: str) -> Iterator[None]:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll `cond` until it returns something truthy and return that; fail after `timeout` s."""
+def wait_for(
+    cond: Callable[[], object],
+    timeout: float = 10.0,
+    what: str = "condition",
+    interval: float = INTERVAL,
+) -> Any:
+    """Poll `cond` until it returns something truthy and return that; fail after `timeout` s.
+    `interval`: seconds between looks, longer for a look that costs a process (tmux)."""
     for _ in _looks(timeout, what):
         value = cond()
         if value:
             return value
-        time.sleep(INTERVAL)
+        time.sleep(interval)
 
 
 async def wait_for_ui(

@@ -1,13 +1,13 @@
 """Helpers shared by the end-to-end tests (`test_tmux.py`, `test_ssh.py`) and `sshd.py`.
 
-One copy of what each of them used to carry: a private tmux server to drive and read the real
-dashboard (`Tmux`, `row`), and /proc readers to find, follow and check processes without pgrep or
+A private tmux server to drive and read the real dashboard (`Tmux`, `row`), and /proc readers to find, follow and check processes without pgrep or
 ps (`stat_fields`, `alive`, `children`, `descendants`, `argv_of`, `start_time`).
 
 A plain module with a unique name, not a conftest: conftest modules of different test folders all
 import as `conftest` and clash. pytest's default (prepend) import mode puts this folder on
 sys.path when it collects the tests here, so `from e2e_helpers import ...` works as
-`from sshd import ...` does.
+`from sshd import ...` does. Waits go through `waiting.wait_for` (tests/ is on sys.path: the
+suite's conftest.py, or bench/harness.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import os
 import shlex
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from waiting import wait_for
 
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 TABLE = "team_defense_game_summary"  # the sample table both tests launch, watch and stop
@@ -58,14 +59,17 @@ class Tmux:
 
     def wait(self, name: str, cond: Callable[[str], bool], what: str, timeout: float = 20) -> str:
         """Poll the screen until `cond(screen)` holds; that screen, or fail showing the last one."""
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen(name)
-            if cond(text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+        seen = [""]
+
+        def shown() -> bool:
+            seen[0] = self.screen(name)
+            return cond(seen[0])
+
+        try:
+            wait_for(shown, timeout, what, interval=0.1)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; screen:\n{seen[0]}") from None
+        return seen[0]
 
 
 def row(text: str, table: str = TABLE) -> str:

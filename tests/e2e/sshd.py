@@ -15,10 +15,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 from e2e_helpers import descendants, start_time
+from waiting import wait_for
 
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd refuses to start as root without it
@@ -113,16 +113,25 @@ class Sshd:
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False  # e.g. the port was taken meanwhile; the log says why
-            if f"listening on 127.0.0.1 port {port}" in self.log_text() and accepts(port):
-                self.port = port
-                return True
-            time.sleep(0.05)
-        self.close()
-        raise SshdError(f"sshd did not listen within {timeout}s; its log:\n{self.log_text()}")
+        proc = self.proc
+
+        def settled() -> str | None:
+            if proc.poll() is not None:
+                return "exited"  # e.g. the port was taken meanwhile; the log says why
+            listens = f"listening on 127.0.0.1 port {port}" in self.log_text() and accepts(port)
+            return "listening" if listens else None
+
+        try:
+            state = wait_for(settled, timeout, f"sshd to listen on port {port}")
+        except AssertionError:
+            self.close()
+            raise SshdError(
+                f"sshd did not listen within {timeout}s; its log:\n{self.log_text()}"
+            ) from None
+        if state == "exited":
+            return False
+        self.port = port
+        return True
 
     def log_text(self) -> str:
         try:

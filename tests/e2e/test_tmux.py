@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import e2e_helpers
 import pytest
 from e2e_helpers import TABLE, alive, argv_of, descendants, row, stat_fields
+from waiting import wait_for
 
 from nba_tui import config
 
@@ -85,12 +85,7 @@ def test_dashboard_survives_kill_and_controls_the_same_job(workdir: Path) -> Non
         assert alive(job["pid"])
 
         os.kill(dashboard_pid(tmux, "dash1"), signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while (
-            "dash1" in tmux("list-sessions", "-F", "#{session_name}")
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
+        wait_for(lambda: "dash1" not in tmux.sessions(), 10, "the killed dashboard's session")
         assert alive(job["pid"]), "the job died with the dashboard"
 
         tmux.start("dash2", command)
@@ -104,19 +99,16 @@ def test_dashboard_survives_kill_and_controls_the_same_job(workdir: Path) -> Non
         tmux.wait("dash2", lambda t: "Stop it?" in t and job["id"] in t, "the stop confirmation")
         tmux("send-keys", "-t", "dash2", "y")
         tmux.wait("dash2", lambda t: "stopped" in row(t), "the job stopped", timeout=20)
-        deadline = time.monotonic() + 5
-        while alive(job["pid"]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not alive(job["pid"])
+        wait_for(lambda: not alive(job["pid"]), 10, "the stopped job's process to end")
         tmux("send-keys", "-t", "dash2", "q")
     finally:
         tmux("kill-server")
 
 
-def test_cli_pause_shows_within_a_second_and_q_quits_at_once(workdir: Path) -> None:
-    """Issue 9 #16: a pause made by another client (the CLI) shows in the dashboard within about
-    a second (it watches the supervisor's state version, not only its 3 s refresh); `q` quits
-    at once. Real dashboard, real tmux at 80x24, real CLI process."""
+def test_cli_pause_shows_and_q_quits(workdir: Path) -> None:
+    """A pause made by another client (the CLI) shows in the dashboard; `q` quits. Real
+    dashboard, real tmux at 80x24, real CLI process. That the state version, not the reconcile
+    refresh, brings the pause: test_dashboard_keys.py (a refresh far off)."""
     tmux = Tmux(f"nbatui-{uuid.uuid4().hex[:8]}", workdir)
     cfg = ["--config", str(workdir / "pipeline.yaml")]
     command = [sys.executable, "-m", "nba_tui", *cfg]
@@ -132,22 +124,15 @@ def test_cli_pause_shows_within_a_second_and_q_quits_at_once(workdir: Path) -> N
             timeout=30,
         )
         assert cli.returncode == 0, cli.stderr
-        paused_at = time.monotonic()
-        tmux.wait("dash", lambda t: "paused" in row(t), "the CLI's pause", timeout=10)
-        # Within a second of the CLI's exit, plus the capture's own polling on a loaded machine.
-        assert time.monotonic() - paused_at < 2.0
+        tmux.wait("dash", lambda t: "paused" in row(t), "the CLI's pause", timeout=20)
         tmux("send-keys", "-t", "dash", "q")
-        quit_at = time.monotonic()
-        while "dash" in tmux.sessions() and time.monotonic() - quit_at < 10:
-            time.sleep(0.05)
-        assert "dash" not in tmux.sessions()
-        assert time.monotonic() - quit_at < 3.0
+        wait_for(lambda: "dash" not in tmux.sessions(), 20, "the dashboard to quit on q")
     finally:
         tmux("kill-server")
 
 
 def test_plan_keys_pause_and_stop_a_running_plan(workdir: Path) -> None:
-    """Issue 10 #5: a plan started from the CLI (`nba-tui run phase3`, a detached runner) shows
+    """A plan started from the CLI (`nba-tui run phase3`, a detached runner) shows
     its shards in the grid ("run i/n"); P pauses every job of it (the OS says T), S asks first,
     saying how many jobs it stops, and y ends them all. Real runner, real jobs, tmux at 80x24."""
     tmux = Tmux(f"nbatui-{uuid.uuid4().hex[:8]}", workdir)
@@ -175,12 +160,11 @@ def test_plan_keys_pause_and_stop_a_running_plan(workdir: Path) -> None:
             return [v for v in sup.jobs() if v.record.plan and v.state.active]
 
         # the grid shows the first paused shard; the others follow within pause_plan's wait
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not all(
-            v.state.value in ("paused", "queued") for v in plan_jobs()
-        ):
-            time.sleep(0.2)
-        assert plan_jobs() and all(v.state.value in ("paused", "queued") for v in plan_jobs())
+        def all_paused() -> bool:
+            jobs = plan_jobs()
+            return bool(jobs) and all(v.state.value in ("paused", "queued") for v in jobs)
+
+        wait_for(all_paused, 20, "every shard of the plan paused or queued", interval=0.2)
         for v in plan_jobs():  # the program itself is stopped by SIGSTOP, not just marked
             fields = stat_fields(v.record.pid) if v.record.pid else None
             assert fields is None or fields[0] in ("T", "t"), (v.record.id, fields)
@@ -188,10 +172,9 @@ def test_plan_keys_pause_and_stop_a_running_plan(workdir: Path) -> None:
         tmux.wait("dash", lambda t: "Stop the plan and its" in t, "the stop confirmation")
         tmux("send-keys", "-t", "dash", "y")
         tmux.wait("dash", lambda t: "stop" in row(t), "the shard stopped", timeout=40)
-        deadline = time.monotonic() + 20
-        while any(v.state.active for v in sup.jobs()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(v.state.active for v in sup.jobs())
+        wait_for(
+            lambda: not any(v.state.active for v in sup.jobs()), 30, "every job ended", interval=0.2
+        )
         tmux("send-keys", "-t", "dash", "q")
     finally:
         tmux("kill-server")
