@@ -82,6 +82,22 @@ def cut(text: str, room: int) -> str:
     return text if len(text) <= room else text[: room - 1] + "…"
 
 
+def one_line(text: object, limit: int | None = None, *, first: bool = False) -> str:
+    """`text` (a message, an exception) on one line: every run of whitespace, newlines
+    included, as one space, control characters as '?' (`printable`); with `first` only its
+    first line (a server or a traceback appends more below); cut to `limit` columns with '…'.
+    An exception without text reads as its type's name, None as 'unknown error'."""
+    if text is None:
+        return "unknown error"
+    raw = str(text).strip()
+    if first:
+        raw = raw.splitlines()[0] if raw else raw
+    out = printable(" ".join(raw.split()))
+    if not out and isinstance(text, BaseException):
+        out = type(text).__name__
+    return cut(out, limit) if limit is not None else out
+
+
 def fit(line: str, width: int | None, keep: tuple[str, ...] = ()) -> list[str]:
     """`line` within `width` columns, wrapped under its own indent (continued 2 further in);
     a line starting with one of `keep` (a command to copy) stays whole, and so does every line

@@ -262,6 +262,18 @@ class LineLog:
         return True
 
 
+_STDOUT = LineLog(1)
+
+
+def say(line: str, *, stamp: bool = False) -> None:
+    """One line to this process's log, its stdout (a job's log, the runner's, the watchdog's):
+    newlines as spaces, written whole through `LineLog`, so a full disk drops it and never
+    raises. `stamp` puts `[nba-tui YYYY-MM-DD HH:MM:SS]` first (our lines among a program's)."""
+    if stamp:
+        line = f"[nba-tui {time.strftime('%Y-%m-%d %H:%M:%S')}] {line}"
+    _STDOUT.write(line.replace("\n", " "))
+
+
 def lock_held(path: Path) -> bool:
     """Is an flock on `path` held by a live process? (False when there is no such file.)"""
     try:

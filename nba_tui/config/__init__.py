@@ -52,7 +52,7 @@ from nba_tui.config.sections import (
     Text,
     WarehouseSettings,
 )
-from nba_tui.fmt import printable
+from nba_tui.fmt import one_line, printable
 from nba_tui.warehouse.identifiers import IdentifierError
 
 __all__ = [
@@ -203,9 +203,7 @@ def _explain(e: ValidationError, doc: yamlsafe.Document) -> tuple[int | None, st
 def _error(path: Path, line: int | None, message: str) -> ConfigError:
     """`FILE[:LINE]: message` on one printable line (a file name or a key may hold anything)."""
     where = f"{path}:{line}" if line else str(path)
-    message = " ".join(message.split())
-    if len(message) > 500:  # pydantic and PyYAML quote the input, which may be huge
-        message = message[:499] + "…"
+    message = one_line(message, 500)  # pydantic and PyYAML quote the input, which may be huge
     return ConfigError(printable(f"{where}: {message}".replace("\n", " ")))
 
 

@@ -30,12 +30,16 @@ from typing import Any
 import yaml
 from yaml.events import AliasEvent
 
+from nba_tui.fmt import one_line
+
 MAX_BYTES = 1024 * 1024
 """A pipeline file is a few KB; 1 MiB leaves room for hundreds of tables."""
 MAX_NODES = 20_000
 """Values in the document as if every alias were written out (the shipped pipeline has ~400)."""
 MAX_DEPTH = 64
 """Nesting levels of mappings and lists (the shipped pipeline uses 6)."""
+YAML_TEXT = 300
+"""PyYAML's message is cut to this many characters (it quotes the input: a key may be 1 MB)."""
 
 
 class YamlError(Exception):
@@ -133,7 +137,7 @@ def _load(cls: type[_Bounded], text: str, max_nodes: int, max_depth: int) -> Doc
     except yaml.YAMLError as e:
         raise _yaml_error(e, text) from None
     except (ValueError, OverflowError) as e:  # e.g. an integer of 5,000 digits
-        reason = _one_line(str(e)).split(";")[0]
+        reason = one_line(str(e), YAML_TEXT).split(";")[0]
         raise YamlError(f"a value cannot be read ({reason}); quote it if it is text") from None
     finally:
         if loader is not None:
@@ -151,14 +155,8 @@ def _yaml_error(e: yaml.YAMLError, text: str) -> YamlError:
         if e.context and problem.startswith("but "):  # "expected ..., but found ..."
             problem = f"{e.context}, {problem}"
         line = mark.line + 1 if mark else None
-        return YamlError(f"YAML syntax error: {_one_line(problem)}", line)
-    return YamlError(f"YAML error: {_one_line(str(e))}")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """PyYAML's text on one line, cut to `limit` (it quotes the input: a key may be 1 MB long)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return YamlError(f"YAML syntax error: {one_line(problem, YAML_TEXT)}", line)
+    return YamlError(f"YAML error: {one_line(str(e), YAML_TEXT)}")
 
 
 def _reader_error(e: yaml.reader.ReaderError, text: str) -> YamlError:

@@ -32,13 +32,12 @@ from collections.abc import Callable
 
 from nba_tui import alerts, readiness
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.fsutil import dir_identity
+from nba_tui.fsutil import dir_identity, say
 from nba_tui.jobs import beat, decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
-from nba_tui.jobs.runlog import say
 from nba_tui.jobs.schedule import schedule_dates
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor

@@ -17,7 +17,7 @@ Started by the local engine (jobs/engines/local.py, which draws the process layo
 The shim holds the table's run lock (store.py) for the job's life, so a damaged record never
 allows a second launch, and a failed state write (full or read-only disk) never costs the job: the
 program goes on, and the exit is recorded with the space the shim set aside at start (RESERVE).
-Its own log lines go through `fsutil.LineLog`: on a full log disk they are dropped (one marker line
+Its own log lines go through `fsutil.say`: on a full log disk they are dropped (one marker line
 says so when space returns), so the shim never dies before, or while, its program runs.
 
 The shim imports only the standard library, psutil and `jobs.store` (fast to start).
@@ -26,6 +26,7 @@ The shim imports only the standard library, psutil and `jobs.store` (fast to sta
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shlex
@@ -36,7 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nba_tui.fsutil import LineLog
+from nba_tui.fsutil import say
 from nba_tui.jobs import repair
 from nba_tui.jobs.guard import PlanGuard
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
@@ -49,12 +50,8 @@ FINISH_TRIES = 30
 """Attempts (one a second) to record the exit while the state directory cannot be written."""
 
 
-_OUT = LineLog(1)
-"""The shim's stdout is the job's log: a full log disk drops its lines, never kills it."""
-
-
-def _log(msg: str) -> None:
-    _OUT.write(f"[nba-tui {time.strftime('%Y-%m-%d %H:%M:%S')}] {msg}")
+_log = functools.partial(say, stamp=True)
+"""The shim's lines in the job's log (its stdout), stamped among the program's."""
 
 
 def _reserve(store: Store, job_id: str) -> Path | None:

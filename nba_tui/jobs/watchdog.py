@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 
 from nba_tui import config
-from nba_tui.fsutil import dir_identity, lock_held
+from nba_tui.fsutil import dir_identity, lock_held, say
 from nba_tui.jobs import beat, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.events import new_event
 from nba_tui.jobs.model import Damaged
 from nba_tui.jobs.plans import Plan, PlanState, restart_wait, watchdog_argv
-from nba_tui.jobs.runlog import say
 from nba_tui.jobs.store import LockTimeout, StateError, flock, open_log
 from nba_tui.jobs.supervisor import Supervisor
 

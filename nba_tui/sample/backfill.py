@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from nba_tui.fsutil import LineLog
+from nba_tui.fsutil import say
 from nba_tui.sample import engine
 from nba_tui.sample.checkpoint import Checkpoint
 from nba_tui.sample.context import Context
@@ -134,14 +134,6 @@ class _Stop:
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self)
         signal.signal(signal.SIGINT, self)
-
-
-_OUT = LineLog(1)
-
-
-def say(line: str) -> None:
-    """One line on stdout (the job's log): dropped, never fatal, when the disk is full."""
-    _OUT.write(line)
 
 
 def run(args: argparse.Namespace) -> int:

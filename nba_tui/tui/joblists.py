@@ -6,18 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nba_tui import fmt
 from nba_tui.coverage import Snapshot
-from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
 from nba_tui.jobs.plans import Plan, PlanState
 
 
 def one_line(error: BaseException | None) -> str:
     """The first line of an error, for a toast or the header (never a traceback)."""
-    if error is None:
-        return "unknown error"
-    text = str(error).strip().splitlines()
-    return printable(text[0]) if text and text[0] else type(error).__name__
+    return fmt.one_line(error, first=True)
 
 
 def latest_per_table(views: Iterable[JobView]) -> dict[str, JobView]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from nba_tui.fmt import one_line
 from nba_tui.warehouse.base import WarehouseError
 
 #: Seconds to wait after `quotaExceeded` (a daily or per-project quota: retrying soon is useless).
@@ -55,7 +56,7 @@ def _server_message(exc: BaseException) -> str:
         text = str(exc.errors[0]["message"])  # type: ignore[attr-defined]
     except (AttributeError, IndexError, KeyError, TypeError):
         text = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(text).split("\n", 1)[0].split())[:300]
+    return one_line(text, 300, first=True)
 
 
 _NOT_FOUND = re.compile(r"Not found: (Table|Dataset|Project|Job)\s+([\w.:-]+)", re.IGNORECASE)

@@ -212,7 +212,7 @@ def test_runner_log_lines_survive_a_full_disk(tmp_path: Path) -> None:
 
     full = os.open("/dev/full", os.O_WRONLY)
     try:
-        log = LineLog(full)  # what runlog.say writes through
+        log = LineLog(full)  # what fsutil.say writes through
         assert not log.write("lost 1") and not log.write("lost 2")  # ENOSPC: never raised
     finally:
         os.close(full)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-from nba_tui import commands, config
+from nba_tui import commands, config, fsutil
 from nba_tui.config import Pipeline
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,
@@ -54,12 +55,8 @@ DATES_ENV = "NBA_TUI_DATES"
 """The job's dates (comma-separated), for engines that slice them per task (Cloud Run)."""
 
 EXIT_FAILED, EXIT_REFUSED, EXIT_CANCELLED = 1, 2, 3
-
-
-def say(line: str) -> None:
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    sys.stdout.write(f"[nba-tui {stamp}] {line}\n")
-    sys.stdout.flush()
+say = functools.partial(fsutil.say, stamp=True)
+"""The bridge's own lines in the job's log, stamped among the run's."""
 
 
 def render_argv(pipeline: Pipeline, rec: JobRecord) -> list[str]:

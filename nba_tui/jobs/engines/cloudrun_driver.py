@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nba_tui.config import CloudRunSettings
+from nba_tui.fmt import one_line
 from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState, Throttle
 
 if TYPE_CHECKING:
@@ -56,10 +57,6 @@ NO_CREDENTIALS = (
     "or set GOOGLE_APPLICATION_CREDENTIALS"
 )
 T = TypeVar("T")
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 class CloudRunDriver:
@@ -141,7 +138,7 @@ class CloudRunDriver:
             raise
         except gexc.TooManyRequests as e:  # RESOURCE_EXHAUSTED
             raise EngineError(
-                f"Cloud Run quota exhausted ({what}: {_one_line(e.message)}): lower "
+                f"Cloud Run quota exhausted ({what}: {one_line(e.message)}): lower "
                 "jobs.max_parallel or jobs.cloudrun.tasks, or ask for more quota"
             ) from None
         except gexc.PermissionDenied:
@@ -154,7 +151,7 @@ class CloudRunDriver:
                 "Google rejected the credentials: run `gcloud auth application-default login`"
             ) from None
         except (aexc.RefreshError, aexc.DefaultCredentialsError) as e:
-            raise EngineError(f"{NO_CREDENTIALS} ({_one_line(e)})") from None
+            raise EngineError(f"{NO_CREDENTIALS} ({one_line(e)})") from None
         except (
             gexc.ServiceUnavailable,
             gexc.DeadlineExceeded,
@@ -162,12 +159,12 @@ class CloudRunDriver:
             aexc.TransportError,
         ) as e:
             raise Unreachable(
-                f"cannot reach Cloud Run at {where} ({what}): {_one_line(e)[:200]}; check the "
+                f"cannot reach Cloud Run at {where} ({what}): {one_line(e)[:200]}; check the "
                 "network or jobs.cloudrun.endpoint"
             ) from None
         except gexc.GoogleAPICallError as e:
             raise EngineError(
-                f"Cloud Run {what} failed: {e.code} {_one_line(e.message)[:300]}"
+                f"Cloud Run {what} failed: {e.code} {one_line(e.message)[:300]}"
             ) from None
         except OSError as e:  # requests' ConnectionError is an OSError
             raise Unreachable(
@@ -393,7 +390,7 @@ def _state(ex: run_v2.Execution) -> tuple[RemoteState, str | None]:
     cond = completed.state if completed else Condition.State.STATE_UNSPECIFIED
     terminal = (Condition.State.CONDITION_SUCCEEDED, Condition.State.CONDITION_FAILED)
     ended = ex.completion_time is not None or cond in terminal
-    message = _one_line(completed.message) if completed and completed.message else None
+    message = one_line(completed.message) if completed and completed.message else None
     if ended:
         if reason == Condition.ExecutionReason.CANCELLED or ex.cancelled_count > 0:
             return RemoteState.CANCELLED, message or "cancelled"

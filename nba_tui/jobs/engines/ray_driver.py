@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nba_tui.config import RaySettings
+from nba_tui.fmt import one_line
 from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState
 
 if TYPE_CHECKING:
@@ -246,16 +247,15 @@ def _remote_run(info: JobDetails) -> RemoteRun:
         labels={str(k): str(v) for k, v in (info.metadata or {}).items()},
         task_seconds=seconds,
         tasks=1,
-        message=_one_line(info.message),
+        message=_message(info.message),
     )
 
 
-def _one_line(message: str | None) -> str | None:
+def _message(message: str | None) -> str | None:
     """Ray's message without the log tail it appends to a failure (up to 20,000 characters)."""
     if not message or not message.strip():
         return None
-    first = message.strip().splitlines()[0]
-    return _LOG_TAIL.sub("", first).strip() or None
+    return _LOG_TAIL.sub("", one_line(message, first=True)).strip() or None
 
 
 def _parse_cursor(cursor: str | None) -> int:
