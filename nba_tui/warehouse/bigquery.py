@@ -48,6 +48,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
+from nba_tui.ratelimit import TokenBucket
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.bq_client import make_client
 from nba_tui.warehouse.bq_cost import Estimate, describe_cost, format_bytes, total_bytes
@@ -59,7 +60,7 @@ from nba_tui.warehouse.bq_errors import (
     transient,
     translate,
 )
-from nba_tui.warehouse.bq_meta import Signature, TokenBucket, daily_on, fetch_tables, signature
+from nba_tui.warehouse.bq_meta import BURST, RATE, Signature, daily_on, fetch_tables, signature
 from nba_tui.warehouse.bq_sql import partitions_query, plain_query, quads, split
 from nba_tui.warehouse.identifiers import (
     IdentifierError,
@@ -109,7 +110,7 @@ class BigQueryWarehouse:
         #: Flagged rows per date of the tables with a degraded column, kept like `_rows`.
         self._flagged: dict[tuple[TableRef, str], dict[dt.date, int]] = {}
         self._range: tuple[dt.date, dt.date] | None = None
-        self._bucket = TokenBucket()
+        self._bucket = TokenBucket(RATE, BURST)
         self._recount = False
 
     # -- metadata (free API calls, cached) -----------------------------------------------------

@@ -9,18 +9,18 @@ queried. `INFORMATION_SCHEMA.TABLES`/`__TABLES__` would say the same for a whole
 call, but they are *queries*: billed (10 MB minimum per query on demand, never cached).
 
 The calls are batched (up to `WORKERS` at once, in daemon threads so a stuck request never holds
-up the process's exit) and throttled by a token bucket well under BigQuery's 100 API requests per
-second per user and method.
+up the process's exit) and throttled by a token bucket (`ratelimit.TokenBucket`) well under
+BigQuery's 100 API requests per second per user and method.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nba_tui.ratelimit import TokenBucket
 from nba_tui.warehouse.identifiers import TableRef
 
 #: Concurrent `tables.get` requests of one poll.
@@ -54,33 +54,6 @@ def daily_on(table: Any, column: str) -> bool:
         and tp.field == column
         and table.streaming_buffer is None
     )
-
-
-class TokenBucket:
-    """At most `rate` calls per second on average, `burst` at once (thread-safe)."""
-
-    def __init__(
-        self,
-        rate: float = RATE,
-        burst: int = BURST,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self._clock, self._sleep = clock, sleep
-        self._tokens = float(burst)
-        self._at = clock()
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)  # the caller's own slot: pacing, not synchronisation
 
 
 def fetch_tables(

@@ -25,11 +25,11 @@ LOG_LAG seconds before the newest entry seen and skips the insertIds it already 
 entries that Logging ingests a little late and out of order are not lost (later than LOG_LAG
 they are).
 
-Every Admin API call goes through `Throttle(max_requests_per_minute)` (one per driver, i.e. per
-bridge process), Logging reads through a second one of the same rate (entries.list's default
-quota is 60 reads a minute per project). Credentials: Application Default Credentials, or
-anonymous ones when `jobs.cloudrun.endpoint` points at a stand-in server. The Google clients are
-imported on first use.
+Every Admin API call goes through `TokenBucket.per_minute(max_requests_per_minute)` (one per
+driver, i.e. per bridge process), Logging reads through a second one of the same rate
+(entries.list's default quota is 60 reads a minute per project). Credentials: Application
+Default Credentials, or anonymous ones when `jobs.cloudrun.endpoint` points at a stand-in server.
+The Google clients are imported on first use.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nba_tui.config import CloudRunSettings
 from nba_tui.fmt import one_line
-from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState, Throttle
+from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState
+from nba_tui.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from google.cloud import run_v2
@@ -69,8 +70,8 @@ class CloudRunDriver:
         self.job_name = (
             f"projects/{settings.project}/locations/{settings.region}/jobs/{settings.job}"
         )
-        self._admin_throttle = Throttle(settings.max_requests_per_minute)
-        self._log_throttle = Throttle(settings.max_requests_per_minute)
+        self._admin_throttle = TokenBucket.per_minute(settings.max_requests_per_minute)
+        self._log_throttle = TokenBucket.per_minute(settings.max_requests_per_minute)
         self._clients: tuple[Any, Any, Any] | None = None
         self._logging: Any = None
         self._ended: dict[str, RemoteRun] = {}
@@ -123,7 +124,7 @@ class CloudRunDriver:
         self,
         what: str,
         fn: Callable[[], T],
-        throttle: Throttle | None = None,
+        throttle: TokenBucket | None = None,
         passthrough: tuple[type[Exception], ...] = (),
     ) -> T:
         """One API call through the throttle; Google's errors become one-line EngineErrors

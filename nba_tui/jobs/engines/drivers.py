@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import threading
-import time
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from nba_tui.config import Pipeline
 
@@ -111,22 +108,3 @@ def label_value(text: str) -> str:
     return out[:63]
 
 
-T = TypeVar("T")
-
-
-class Throttle:
-    """At most `per_minute` calls a minute, spread evenly (the Cloud Run Admin API's quota is
-    low); thread-safe, blocking the caller for the rest of the interval."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.interval = 60.0 / max(1, per_minute)
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self, fn: Callable[[], T]) -> T:
-        with self._lock:
-            wait = self._next - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self._next = time.monotonic() + self.interval
-        return fn()
