@@ -20,7 +20,6 @@ across runner restarts.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -30,8 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from nba_tui import jsonl
 from nba_tui.config import Pipeline
-from nba_tui.fsutil import open_regular, private_dirs
 from nba_tui.jobs import events
 from nba_tui.jobs.events import ALERT_KINDS, Event
 from nba_tui.logtail import last_lines
@@ -49,17 +48,8 @@ def _delivered(path: Path) -> set[str]:
 
 def _claim(state_dir: Path, event_id: str) -> bool:
     """Record `event_id` as delivered unless it already is (under an flock). True: ours to send."""
-    private_dirs(state_dir)
     path = state_dir / DELIVERED
-    fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # never a FIFO or a link
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if event_id in _delivered(path):
-            return False
-        os.write(fd, (event_id + "\n").encode())
-        return True
-    finally:
-        os.close(fd)
+    return jsonl.append_line(path, event_id, unless=lambda: event_id in _delivered(path))
 
 
 def deliver(pipeline: Pipeline, event: Event) -> None:

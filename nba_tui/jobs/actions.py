@@ -2,23 +2,20 @@
 
 Why: an overnight backfill is shared work. The next engineer (or the same one after an SSH drop)
 must see who launched, paused or stopped what, and be able to copy the command and re-run it by
-hand. One JSON object per line in `<state_dir>/actions.jsonl` (0600), appended under a lock so
-lines from concurrent dashboards never interleave. Reading is bounded (the last `limit` lines from
-the end of the file), so a year-old log does not slow the dashboard.
+hand. One JSON object per line in `<state_dir>/actions.jsonl` (0600), appended and read through
+`jsonl` (under a lock, so lines from concurrent dashboards never interleave; reading the last
+`limit` lines from the end of the file, so a year-old log does not slow the dashboard).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nba_tui.fsutil import FILE_MODE, open_regular
-from nba_tui.jobs.store import Store, ensure_dir, flock
-from nba_tui.logtail import decode, last_lines
+from nba_tui import jsonl
+from nba_tui.jobs.store import Store
 
 ACTIONS = ("launch", "pause", "resume", "stop", "restart", "plan", "plan-cancel")
 
@@ -44,14 +41,7 @@ def record(
     }
     entry.update({k: v for k, v in extra.items() if v is not None})
     entry["argv"] = argv
-    line = json.dumps(entry, default=str) + "\n"
-    ensure_dir(store.root)
-    with flock(store.locks_dir / "actions.lock"):
-        fd = open_regular(store.actions_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+    jsonl.append(store.actions_path, entry)
     return entry
 
 
@@ -60,18 +50,7 @@ def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]
 
     A line that is not a JSON object (cut, or not UTF-8) is skipped; a log that is not a regular
     file of ours raises `fsutil.UnsafeFile` naming it."""
-    lines = last_lines(path, max_bytes, strict=True)
-    out = []
-    for raw in lines[-(limit + 1) :]:
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(decode(raw))
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            out.append(item)
-    return out[-limit:]
+    return jsonl.read(path, max_bytes, limit, strict=True)
 
 
 

@@ -2,7 +2,8 @@
 
 `<state_dir>/events.jsonl` (0600) holds one JSON object per line; the plan runner appends them,
 the dashboard (toasts, bell), `alerts.deliver` (the `alerts.on_event` hook) and the morning report
-read them. Reads are bounded (`logtail.last_lines`): a year of events never loads whole.
+read them, all through `jsonl` (appends under a lock, bounded reads: a year of events never
+loads whole).
 
 Kinds that alert: job_failed, date_quarantined, phase_ready, plan_done, plan_short,
 plan_failed, coverage_dropped, warehouse_stale, plan_late (the forecast end passes
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nba_tui.fsutil import open_regular, private_dirs
-from nba_tui.logtail import decode, last_lines
+from nba_tui import jsonl
 
 ALERT_KINDS = frozenset(
     {
@@ -118,31 +117,21 @@ def events_path(state_dir: Path) -> Path:
 
 
 def append(state_dir: Path, event: Event) -> None:
-    """Append one line (O_APPEND: concurrent writers never interleave a line). OSError raises."""
+    """Append one line (`jsonl`: concurrent writers never interleave a line). OSError raises."""
     data = event.to_json()
     line = json.dumps(data, ensure_ascii=False)
     if len(line) > MAX_LINE:
         data["detail"] = f"{data['detail']} ({len(event.dates)} dates, cut)"[:1000]
         data["dates"] = event.dates[:100]
         line = json.dumps(data, ensure_ascii=False)
-    private_dirs(Path(state_dir))
-    path = events_path(state_dir)
-    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)  # UnsafeFile: a FIFO, a link
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+    jsonl.append_line(events_path(state_dir), line)  # UnsafeFile: a FIFO, a link
 
 
 def read(state_dir: Path, since: float | None = None, limit: int = 1000) -> list[Event]:
     """The last `limit` events (oldest first) at or after `since`, from a bounded read."""
     out: list[Event] = []
-    for raw in last_lines(events_path(state_dir), READ_BYTES):
-        try:
-            data = json.loads(decode(raw))
-        except ValueError:
-            continue
-        ev = Event.from_json(data) if isinstance(data, dict) else None
+    for data in jsonl.read(events_path(state_dir), READ_BYTES):
+        ev = Event.from_json(data)
         if ev is not None and (since is None or ev.at >= since):
             out.append(ev)
     return out[-limit:] if limit else out
