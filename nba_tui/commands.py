@@ -69,43 +69,6 @@ def render_argv(
     return out
 
 
-def engine_dates(
-    pipeline: Pipeline,
-    engine: str,
-    start: dt.date | None,
-    end: dt.date | None,
-    dates: Sequence[dt.date] | None,
-) -> tuple[dt.date | None, dt.date | None, Sequence[dt.date] | None]:
-    """Cloud Run tasks slice a list of dates (nba_tui/task.py): there a range becomes its days."""
-    if engine != "cloudrun" or dates is not None:
-        return start, end, dates
-    first, last = start or pipeline.range.start, end or pipeline.range.end
-    return None, None, [first + dt.timedelta(n) for n in range((last - first).days + 1)]
-
-
-def engine_python(pipeline: Pipeline, engine: str) -> str | None:
-    """{python} in a backfill command: the image's for Cloud Run, else ours."""
-    cr = pipeline.jobs.cloudrun
-    return cr.python if engine == "cloudrun" and cr is not None else None
-
-
-def launch_argv(
-    pipeline: Pipeline,
-    table: Table,
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    dates: Sequence[dt.date] | None = None,
-    shard: str | None = None,
-) -> list[str]:
-    """The argv a job of `table` is recorded and started with on its engine (the supervisor
-    and `run --dry-run --argv` alike): `render_argv` after `engine_dates` and `engine_python`."""
-    engine = pipeline.engine_of(table.name)
-    start, end, dates = engine_dates(pipeline, engine, start, end, dates)
-    py = engine_python(pipeline, engine)
-    return render_argv(pipeline, table, start=start, end=end, dates=dates, python=py, shard=shard)
-
-
 def display(argv: Sequence[str]) -> str:
     """A copy-pasteable rendering (for humans; never executed through a shell)."""
     return shlex.join(argv)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from nba_tui import readiness
 from nba_tui.fmt import clock, cut, fit, packed, pct, printable
 from nba_tui.jobs import plan_text
+from nba_tui.jobs.facts import run_seconds, span
 from nba_tui.jobs.plans import restarts_note
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.logtail import error_lines
@@ -142,7 +143,7 @@ def build_report(
         {"id": d.id, "path": str(d.path), "reason": d.reason} for d in supervisor.damaged_plans()
     ]
     rep.tables = table_lines(pipeline, snapshot, plans, views)
-    rep.shards = [_shard(v) for v in views]
+    rep.shards = [_shard(v, now) for v in views]
     rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
     restarted = restarts(views)
     for f in rep.failures:
@@ -190,30 +191,19 @@ def _plan_json(p: Plan) -> dict[str, Any]:
     }
 
 
-def _span(r: Any) -> tuple[str | None, str | None, int | None]:
-    """First date, last date, count (None: a range whose size the record does not say)."""
-    if r.dates:
-        days = sorted(r.dates)
-        return days[0], days[-1], len(days)
-    return r.start, r.end, None
-
-
-def _shard(v: JobView) -> ShardLine:
+def _shard(v: JobView, now: float) -> ShardLine:
     r = v.record
-    first, last, n = _span(r)
-    took = None
-    if r.started_at is not None:
-        took = (r.ended_at or time.time()) - r.started_at - (r.paused_total or 0.0)
+    first, last, n = span(r)
     return ShardLine(
         r.id,
         r.table,
         first,
         last,
         n,
-        getattr(r, "attempt", 1),
+        r.attempt,
         state_word(r),
         r.exit_code,
-        took,
+        run_seconds(r, now),
         r.plan,
         state_text(r),
     )
@@ -230,14 +220,14 @@ def _failure(supervisor: Any, v: JobView) -> Failure:
     lines = [printable(line) for line in lines if line.strip()]
     errors, more = error_lines(lines, ERROR_LINES)
     tail = [line for line in lines if line.strip() not in errors][-TAIL_LINES:]
-    first, last, _ = _span(r)
-    span = first if first == last else f"{first}..{last}"
+    first, last, _ = span(r)
+    dates = first if first == last else f"{first}..{last}"
     return Failure(
         r.id,
         r.table,
-        str(span),
+        str(dates),
         r.exit_code,
-        getattr(r, "attempt", 1),
+        r.attempt,
         tail,
         r.message,
         state=state_text(r),

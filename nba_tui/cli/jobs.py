@@ -53,7 +53,7 @@ from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import fit, printable
-from nba_tui.tui.cells import is_remote, remote_state_text
+from nba_tui.jobs.words import is_remote, job_state_text
 
 __all__ = ["is_plan_ref", "register", "render_jobs", "view_json"]
 
@@ -100,7 +100,7 @@ def cmd_launch(args: argparse.Namespace, pipeline: Pipeline) -> int:
         else:
             v = sup.launch(table.name, start=start, end=end)
     r = v.record
-    where = f"on {r.engine}" if r.engine != "local" else f"pid {r.pid}"
+    where = f"on {r.engine}" if is_remote(r) else f"pid {r.pid}"
     text = f"launched {r.table}: job {r.id}, {where}, log {r.log}\n  {display(r.argv)}"
     data = view_json(v, pipeline=pipeline)
     if outlook is not None:
@@ -168,8 +168,7 @@ def _signal_cmd(action: str) -> Handler:
                 v = call[action](v.id)
         r = v.record
         extra = f", log {r.log}" if action == "restart" else ""
-        state = remote_state_text(r) if is_remote(r) else r.state
-        text = f"{action}: {r.table} job {r.id} is {state}{extra}"
+        text = f"{action}: {r.table} job {r.id} is {job_state_text(r)}{extra}"
         emit(args, view_json(v, pipeline=pipeline), text)
         return EXIT_OK
 

@@ -37,10 +37,17 @@ from nba_tui.cli.common import (
 from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, plural, printable
+from nba_tui.jobs.facts import cost_text, cost_usd, run_seconds
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.jobs.plans import restarts_note
-from nba_tui.jobs.words import is_remote, killed_by, state_text, state_word
-from nba_tui.tui.cells import cost_text, cost_usd, remote_state_text
+from nba_tui.jobs.words import (
+    is_remote,
+    job_state_text,
+    killed_by,
+    remote_state_text,
+    state_text,
+    state_word,
+)
 
 if TYPE_CHECKING:
     from nba_tui.jobs.model import Damaged
@@ -109,9 +116,10 @@ def resolve_job(sup: Supervisor, ref: str) -> JobView:
 def view_json(
     v: JobView, now: float | None = None, pipeline: Pipeline | None = None
 ) -> dict[str, Any]:
-    """A job as JSON: its record, its progress and the derived elapsed seconds; `state_text` as
-    the listing words it and `cost_usd` (a Cloud Run job's task-seconds x the pipeline's
-    price; null for other engines or without `pipeline`). A remote run its engine reports
+    """A job as JSON: its record, its progress and its run time in seconds (`elapsed_s`, paused
+    time left out: `jobs.facts.run_seconds`); `state_text` as the listing words it and
+    `cost_usd` (a remote job's task-seconds x its engine's price; null for an engine without
+    one or without `pipeline`). A remote run its engine reports
     cancelled is never `done`, a killed one is `killed`: `state` is then the word shown
     (`jobs.words.state_word`) and `recorded_state` the record's."""
     r = v.record
@@ -119,7 +127,7 @@ def view_json(
     shown = state_word(r)
     if shown != r.state.value:
         data["state"], data["recorded_state"] = shown, r.state.value
-    data["state_text"] = remote_state_text(r) if is_remote(r) else state_text(r)
+    data["state_text"] = job_state_text(r)
     usd = cost_usd(r, pipeline) if pipeline is not None else None
     data["cost_usd"] = round(usd, 6) if usd is not None else None
     data["progress"] = dataclasses.asdict(v.progress)
@@ -128,10 +136,9 @@ def view_json(
 
 
 def elapsed(v: JobView, now: float | None = None) -> float | None:
-    r = v.record
-    if r.started_at is None:
-        return None
-    return round((r.ended_at or now or time.time()) - r.started_at, 1)
+    """The job's run time in seconds, to a tenth (`jobs.facts.run_seconds`)."""
+    ran = run_seconds(v.record, now or time.time())
+    return round(ran, 1) if ran is not None else None
 
 
 def select(views: list[JobView]) -> list[JobView]:

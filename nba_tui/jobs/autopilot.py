@@ -36,9 +36,9 @@ from nba_tui.fsutil import dir_identity, say
 from nba_tui.jobs import beat, decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
+from nba_tui.jobs.facts import record_dates, run_seconds, span
 from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
-from nba_tui.jobs.schedule import schedule_dates
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.words import state_text, state_word
@@ -247,7 +247,7 @@ class Autopilot:
         for v in ended:
             r = v.record
             cov = snap.tables.get(r.table)
-            asked = sorted(schedule_dates(r))
+            asked = sorted(record_dates(r))
             left = [d for d in asked if cov is not None and cov.states.get(d) is DateState.MISSING]
             if r.state is JobState.DONE:
                 self.emit("job_done", r.table, [], f"job {r.id}: {len(asked)} dates")
@@ -412,18 +412,17 @@ class Autopilot:
 def shard_entry(v: JobView) -> dict:
     """One `Plan.shards` entry (for the morning report)."""
     r = v.record
-    days = sorted(schedule_dates(r))
-    took = (r.ended_at - r.started_at - r.paused_total) if r.ended_at and r.started_at else None
+    first, last, count = span(r)
     return {
         "job": r.id,
         "table": r.table,
-        "first": days[0].isoformat() if days else None,
-        "last": days[-1].isoformat() if days else None,
-        "dates": len(r.dates) if r.dates is not None else None,
+        "first": first,
+        "last": last,
+        "dates": count,
         "attempt": r.attempt,
         "state": state_word(r),
         "exit_code": r.exit_code,
-        "duration": took,
+        "duration": run_seconds(r, r.ended_at) if r.ended_at is not None else None,
         "started_at": r.started_at,
         "ended_at": r.ended_at,
     }

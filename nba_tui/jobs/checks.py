@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_tui.jobs.errors import JobError
+from nba_tui.jobs.facts import date_set, record_dates
 from nba_tui.jobs.model import JobRecord
 from nba_tui.jobs.store import MAX_ID, MAX_NAME, log_name_ok, safe_id
 
@@ -87,30 +88,17 @@ def recorded_dates(
     return start, end, None
 
 
-def date_set(fields: dict[str, Any]) -> set[int]:
-    """The day ordinals a record (or its date fields) asks for: its dates, or every day of its
-    range (a range shard covers every expected date inside it). Unreadable dates: none."""
-    try:
-        if fields.get("dates") is not None:
-            return {dt.date.fromisoformat(d).toordinal() for d in fields["dates"]}
-        lo = dt.date.fromisoformat(fields["start"]).toordinal()
-        hi = dt.date.fromisoformat(fields["end"]).toordinal()
-    except (KeyError, TypeError, ValueError):
-        return set()
-    return set(range(lo, hi + 1))
-
-
 def overlap(table: str, plan: str, fields: dict[str, Any], others: list[JobRecord]) -> str | None:
     """Why a shard of `plan` may not start beside the table's active jobs `others` (another
     plan's or a hand launch, or the same plan's on the same dates), or None."""
-    mine = date_set(fields)
+    mine = date_set(fields.get("dates"), fields.get("start"), fields.get("end"))
     for r in others:
         if r.table != table or not r.state.active:
             continue
         if r.plan != plan or r.shard is None:
             who = f"plan {r.plan}" if r.plan else f"{r.user}'s launch"
             return f"{table} already has an active job {r.id} ({r.state}, {who}); stop it first"
-        if mine & date_set(r.to_json()):
+        if mine & record_dates(r):
             return f"{table}: shard dates overlap job {r.id} of plan {plan}"
     return None
 

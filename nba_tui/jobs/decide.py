@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import schedule
+from nba_tui.jobs.facts import record_dates
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan
 
@@ -52,7 +53,7 @@ def member(v: JobView) -> Member:
     r = v.record
     reserved = v.state is JobState.QUEUED and r.shim_pid is None and not r.shard
     active = v.state.active and not reserved
-    return Member(v.id, r.table, frozenset(schedule.schedule_dates(r)), active, reserved)
+    return Member(v.id, r.table, frozenset(record_dates(r)), active, reserved)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
 from nba_tui.jobs import schedule
 from nba_tui.jobs.decide import plan_tables
+from nba_tui.jobs.facts import record_dates
 from nba_tui.jobs.forecast import Forecast, clock, duration
 from nba_tui.jobs.model import JobView
 from nba_tui.jobs.plans import Plan, PlanState
@@ -255,7 +256,7 @@ def render_plan_view(
     for table in plan_tables(pipeline, plan):
         done, total = per.get(table, (0, 0))
         active = [v for v in mine if v.record.table == table]
-        busy = {d for v in active for d in schedule.schedule_dates(v.record)}
+        busy = {d for v in active for d in record_dates(v.record)}
         slot, retry = _waiting(pipeline, plan, snap, table, busy, now)
         left = max(0, total - done - len(busy & _missing(snap, table)))
         slot, retry = min(slot, left), min(retry, left)

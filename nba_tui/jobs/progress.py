@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from nba_tui.fsutil import open_regular
+from nba_tui.jobs.facts import run_seconds
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
 from nba_tui.logtail import MAX_LINE, LogReader, lines_backwards
 
@@ -207,8 +208,9 @@ class LogProgress:
     def progress(self, rec: JobRecord, now: float | None = None) -> Progress:
         """Progress for `rec` (its dates give a total when the log does not say `(i/N)`).
 
-        The clock stops when the job ended (`ended_at`, also set for a lost job) and the ETA
-        is only given for a running job (a paused one has none)."""
+        The rate is per minute of its run time (`facts.run_seconds`: the clock stops while it is
+        paused and when it ended, `ended_at`, also set for a lost job) and the ETA is only
+        given for a running job (a paused one has none)."""
         now = now or time.time()
         started = self.done if self.done is not None else self.matches
         # the date of the last progress line is in progress until the job ends well
@@ -218,12 +220,9 @@ class LogProgress:
         rate = eta = None
         ran = self.processed()
         ran = max(ran - open_date, 0) if ran is not None else None
-        if rec.started_at:
-            end = rec.ended_at or (rec.paused_at if rec.state is JobState.PAUSED else None) or now
-            paused = rec.paused_total + ((end - rec.paused_at) if rec.paused_at else 0.0)
-            minutes = max(end - rec.started_at - paused, 0.0) / 60
-            if minutes > 0.03 and ran:
-                rate = ran / minutes
+        minutes = (run_seconds(rec, now) or 0.0) / 60  # the clock stops while paused
+        if minutes > 0.03 and ran:
+            rate = ran / minutes
         if rate and total is not None and rec.ended_at is None and rec.state is JobState.RUNNING:
             eta = max(total - done, 0) / rate * 60
         return Progress(

@@ -22,8 +22,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nba_tui import commands
 from nba_tui.jobs import procs
+from nba_tui.jobs.engines import registry
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,
@@ -105,12 +105,12 @@ class RemoteOps:
         end: dt.date | None,
         days: Sequence[dt.date] | None,
     ) -> tuple[dt.date | None, dt.date | None, Sequence[dt.date] | None]:
-        """Cloud Run tasks slice a list of dates (nba_tui/task.py): a range becomes its days."""
-        return commands.engine_dates(self.pipeline, engine, start, end, days)
+        """An engine that takes a list of dates gets a range as its days (registry)."""
+        return registry.engine_dates(self.pipeline, engine, start, end, days)
 
     def engine_python(self, engine: str) -> str | None:
-        """{python} in a backfill command: the image's for Cloud Run, else ours."""
-        return commands.engine_python(self.pipeline, engine)
+        """{python} in a backfill command on `engine` (None: ours)."""
+        return registry.engine_python(self.pipeline, engine)
 
     # -- honest pause -------------------------------------------------------------------------
     def pause_remote(self, rec: JobRecord) -> JobView:

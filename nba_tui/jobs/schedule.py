@@ -21,9 +21,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from nba_tui import commands, readiness
+from nba_tui import readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
+from nba_tui.jobs.engines.registry import launch_argv
 
 MAX_SHARD_DATES = 60
 """A pipelined shard holds at most this many dates: small shards hand their slot back often, so
@@ -202,13 +203,11 @@ def plan_tables(pipeline: Pipeline, phases: Sequence[str]) -> list[str]:
 
 def shard_argv(pipeline: Pipeline, shard: Shard) -> list[str]:
     """The exact argv the runner launches for a shard: a range when its dates are contiguous,
-    else `--dates`; its own checkpoint; its engine's dates and python (`commands.launch_argv`)."""
+    else `--dates`; its own checkpoint; its engine's dates and python (`registry.launch_argv`)."""
     t = pipeline.table(shard.table)
     if shard.contiguous:
-        return commands.launch_argv(
-            pipeline, t, start=shard.start, end=shard.end, shard=shard.label
-        )
-    return commands.launch_argv(pipeline, t, dates=shard.dates, shard=shard.label)
+        return launch_argv(pipeline, t, start=shard.start, end=shard.end, shard=shard.label)
+    return launch_argv(pipeline, t, dates=shard.dates, shard=shard.label)
 
 
 @dataclass
@@ -281,19 +280,6 @@ def demands(
                 earlier_done = False  # the phase's later tables wait (the seed's cascade)
         earlier_done = earlier_done and phase_done
     return out
-
-
-def schedule_dates(rec: object) -> set[dt.date]:
-    """The dates a shard record asks for (its `dates`, or every day of its range)."""
-    dates = getattr(rec, "dates", None)
-    try:
-        if dates is not None:
-            return {dt.date.fromisoformat(d) for d in dates}
-        lo = dt.date.fromisoformat(getattr(rec, "start", "") or "")
-        hi = dt.date.fromisoformat(getattr(rec, "end", "") or "")
-    except ValueError:
-        return set()
-    return {lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)}
 
 
 def filled(snapshot: Snapshot, done: dict[str, list[dt.date]]) -> Snapshot:

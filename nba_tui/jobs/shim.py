@@ -39,6 +39,7 @@ from pathlib import Path
 
 from nba_tui.fsutil import say
 from nba_tui.jobs import repair
+from nba_tui.jobs.engines.capability import LOCAL
 from nba_tui.jobs.guard import PlanGuard
 from nba_tui.jobs.model import JobRecord, JobState, record_exit, run_key
 from nba_tui.jobs.procs import create_time
@@ -211,7 +212,7 @@ def _mend_plan(store: Store, job_id: str) -> None:
 def program_argv(rec: JobRecord, state_dir: Path) -> list[str]:
     """What the shim runs: the backfill itself, or for a remote engine the bridge that submits
     it there and follows it (jobs/engines/bridge.py)."""
-    if rec.engine == "local":
+    if rec.engine == LOCAL.name:
         return rec.argv
     return [sys.executable, "-m", "nba_tui.jobs.engines.bridge", str(state_dir), rec.id]
 

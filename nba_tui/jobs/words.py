@@ -7,20 +7,22 @@ another.
   not `failed`; a remote run its engine cancelled never reads as done.
 - `state_text`: the word and what it says, for an ended job: 'failed (exit 1)',
   'killed (SIGKILL)'; a stopped job's TERM is the stop itself, so 'stopped' stands alone.
+- `remote_state_text`: a remote job's state with its engine ('paused (stopped on cloudrun, 3
+  dates left)'); `job_state_text`: whichever of the two fits the job (the CLI, titles, toasts).
 """
 
 from __future__ import annotations
 
 import signal
 
+from nba_tui.fmt import printable
+from nba_tui.jobs.engines import registry
 from nba_tui.jobs.model import JobRecord, JobState
-
-LOCAL = "local"
 
 
 def is_remote(rec: JobRecord) -> bool:
     """Runs on a remote engine (Cloud Run, Ray), not as a local process."""
-    return rec.engine != LOCAL
+    return registry.is_remote(rec.engine)
 
 
 def signal_name(number: int) -> str:
@@ -65,3 +67,40 @@ def state_text(rec: JobRecord, where: str = "") -> str:
     if word == "failed" and rec.exit_code not in (None, 0):
         return f"failed{where} (exit {rec.exit_code})"
     return f"{word}{where}"
+
+
+def dates_left(n: int) -> str:
+    """'3 dates left', '1 date left'."""
+    return f"{n} date{'s' if n != 1 else ''} left"
+
+
+def remote_state_text(rec: JobRecord) -> str:
+    """A remote job's state in words, where the full text is shown (the log title, toasts,
+    `nba-tui jobs`): 'running on ray', 'paused (stopped on cloudrun, 3 dates left)'.
+
+    No engine can pause a remote task: a paused remote job was stopped there and keeps the
+    dates the warehouse still lacked (`remote_left`), which `resume` relaunches."""
+    eng = printable(rec.engine)
+    if rec.state is JobState.PAUSED:
+        if rec.remote_left is None:
+            return f"paused (stopped on {eng})"
+        return f"paused (stopped on {eng}, {dates_left(len(rec.remote_left))})"
+    if rec.state is JobState.RUNNING:
+        if rec.pause_requested:
+            return f"pausing (stopping on {eng})"
+        if rec.stop_requested:
+            return f"stopping (cancelling on {eng})"
+        if rec.remote_id is None:
+            return f"submitting to {eng}"
+        if rec.remote_state == "pending":
+            return f"pending on {eng}"
+        return f"running on {eng}"
+    if rec.state is JobState.QUEUED:
+        return f"queued for {eng}"
+    return state_text(rec, f" on {eng}")
+
+
+def job_state_text(rec: JobRecord) -> str:
+    """The job's state in words wherever the full text is shown: `remote_state_text` for a
+    remote job, else `state_text`."""
+    return remote_state_text(rec) if is_remote(rec) else state_text(rec)

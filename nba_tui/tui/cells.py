@@ -16,11 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nba_tui import readiness
-from nba_tui.config import CloudRunSettings, Pipeline
+from nba_tui.config import Pipeline
 from nba_tui.coverage import Rate, Snapshot, TableCoverage
 from nba_tui.fmt import duration, pct, printable
+from nba_tui.jobs.engines.registry import capabilities
+from nba_tui.jobs.facts import run_seconds
 from nba_tui.jobs.model import JobRecord, JobState, JobView
-from nba_tui.jobs.words import is_remote, killed_by, signal_name, state_text, state_word
+from nba_tui.jobs.words import is_remote, killed_by, signal_name, state_word
 
 Cell = tuple[str, str]
 """(text, Rich style). Compared by value to decide whether a cell must be rewritten."""
@@ -179,10 +181,8 @@ def shard_text(shard: tuple[int, int]) -> str:
     return f"{shard[0]}/{shard[1]}" if shard[1] else f"#{shard[0]}"
 
 
-# -- remote jobs (engine cloudrun or ray) ---------------------------------------------------------
+# -- remote jobs ----------------------------------------------------------------------------------
 
-ENGINE_MARK = {"cloudrun": "cr", "ray": "ray"}
-"""A remote job's engine in its grid cell, after an @: 'run@ray', 'pau@cr'."""
 REMOTE_SHORT = {
     "queued": "que",
     "running": "run",
@@ -197,41 +197,11 @@ REMOTE_SHORT = {
 """A remote job's state in its grid cell: at most 3 characters, so `state@engine` fits."""
 
 
-def dates_left(n: int) -> str:
-    return f"{n} date{'s' if n != 1 else ''} left"
-
-
-def remote_state_text(rec: JobRecord) -> str:
-    """A remote job's state in words, where the full text is shown (the log title, toasts,
-    `nba-tui jobs`): 'running on ray', 'paused (stopped on cloudrun, 3 dates left)'.
-
-    No engine can pause a remote task: a paused remote job was stopped there and keeps the
-    dates the warehouse still lacked (`remote_left`), which `resume` relaunches."""
-    eng = printable(rec.engine)
-    if rec.state is JobState.PAUSED:
-        if rec.remote_left is None:
-            return f"paused (stopped on {eng})"
-        return f"paused (stopped on {eng}, {dates_left(len(rec.remote_left))})"
-    if rec.state is JobState.RUNNING:
-        if rec.pause_requested:
-            return f"pausing (stopping on {eng})"
-        if rec.stop_requested:
-            return f"stopping (cancelling on {eng})"
-        if rec.remote_id is None:
-            return f"submitting to {eng}"
-        if rec.remote_state == "pending":
-            return f"pending on {eng}"
-        return f"running on {eng}"
-    if rec.state is JobState.QUEUED:
-        return f"queued for {eng}"
-    return state_text(rec, f" on {eng}")
-
-
 def remote_word(rec: JobRecord, shard: tuple[int, int] | None, room: int = 7) -> str:
     """A remote job's grid cell: its short state and engine mark ('run@ray', 'pau@cr'); a
     plan's shard keeps its `i/n` and as much of the mark as fits ('run2/4@')."""
     short = REMOTE_SHORT.get(state_word(rec), "?")
-    mark = ENGINE_MARK.get(rec.engine, printable(rec.engine)[:3])
+    mark = capabilities(rec.engine).mark  # 'run@ray', 'pau@cr'
     if shard is None:
         return f"{short}@{mark}"
     where = shard_text(shard)
@@ -239,39 +209,6 @@ def remote_word(rec: JobRecord, shard: tuple[int, int] | None, room: int = 7) ->
         if len(text) <= room:
             return text
     return f"{short}{where}"
-
-
-def price_per_task_second(pipeline: Pipeline) -> float:
-    """USD per Cloud Run task-second: the pipeline's `jobs.cloudrun`, else the default."""
-    settings = pipeline.jobs.cloudrun
-    if settings is not None:
-        return settings.price_per_task_second
-    return float(CloudRunSettings.model_fields["price_per_task_second"].default)
-
-
-def cost_usd(rec: JobRecord, pipeline: Pipeline) -> float | None:
-    """What a Cloud Run job's task time cost (task-seconds x price); None for other engines
-    and before the engine reported any task time."""
-    if rec.engine != "cloudrun" or rec.task_seconds is None:
-        return None
-    return rec.task_seconds * price_per_task_second(pipeline)
-
-
-def money(usd: float) -> str:
-    """'$0.12'; a cost below a cent that is not zero reads '<$0.01'."""
-    if 0 < usd < 0.005:
-        return "<$0.01"
-    return f"${usd:,.2f}"
-
-
-def cost_text(rec: JobRecord, pipeline: Pipeline | None) -> str | None:
-    """'$0.12 (5,000 task-s)' for a Cloud Run job, '5,000 task-s' for another remote job
-    (or without the pipeline's price), None when no task time was reported."""
-    if not is_remote(rec) or rec.task_seconds is None:
-        return None
-    seconds = f"{rec.task_seconds:,.0f} task-s"
-    usd = cost_usd(rec, pipeline) if pipeline is not None else None
-    return seconds if usd is None else f"{money(usd)} ({seconds})"
 
 
 JOB_KEYS = ("job", "pid", "elapsed", "current", "rate", "eta")
@@ -305,9 +242,7 @@ def job_cells(
         pid = signal_name(sig)  # 'SIGKILL': the pid column's seven characters
     elif not active and rec.exit_code is not None:
         pid = f"rc={rec.exit_code}"
-    elapsed = None
-    if rec.started_at is not None:
-        elapsed = (rec.ended_at if rec.ended_at and not active else now) - rec.started_at
+    elapsed = run_seconds(rec, now)
     state = state_word(rec)
     moving = rec.state is JobState.RUNNING  # a paused or queued job has no rate and no ETA
     word, style = job_word(state, shard), STATE_STYLE.get(state, "")

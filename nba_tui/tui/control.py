@@ -23,7 +23,8 @@ from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState, no_fillable_reason
 from nba_tui.jobs.supervisor import Supervisor
-from nba_tui.tui.cells import PHASE_PREFIX, dates_left, is_remote, remote_state_text
+from nba_tui.jobs.words import dates_left, is_remote, remote_state_text
+from nba_tui.tui.cells import PHASE_PREFIX
 from nba_tui.tui.joblists import (
     active_per_plan,
     describe,

@@ -16,10 +16,12 @@ from rich.text import Text
 
 from nba_tui import fmt
 from nba_tui.config import Pipeline
+from nba_tui.jobs.facts import cost_text
 from nba_tui.jobs.model import JobView
 from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.words import is_remote, remote_state_text
 from nba_tui.monitor import PollResult
-from nba_tui.tui.cells import cost_text, is_remote, remote_state_text, shard_text
+from nba_tui.tui.cells import shard_text
 
 
 def wall_clock(epoch: float | None) -> str:

@@ -17,9 +17,11 @@ from ui_helpers import record_toasts, screen_text, wait_for
 
 from nba_tui import config
 from nba_tui.config import CloudRunSettings, Pipeline
+from nba_tui.jobs.facts import cost_text
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
+from nba_tui.jobs.words import remote_state_text
 from nba_tui.tui.app import NbaTuiApp
-from nba_tui.tui.cells import cost_text, job_cells, remote_state_text, remote_word
+from nba_tui.tui.cells import job_cells, remote_word
 from nba_tui.tui.control import JobControl, Selection
 from nba_tui.tui.joblists import missing_of
 from nba_tui.tui.screens.modals import ConfirmScreen

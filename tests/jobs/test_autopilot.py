@@ -87,9 +87,9 @@ def test_a_failing_date_is_retried_quarantined_and_its_downstream_skipped(
 
 
 def _dates(rec) -> set[str]:  # noqa: ANN001 - a JobRecord
-    from nba_tui.jobs.autopilot import schedule_dates
+    from nba_tui.jobs.facts import record_dates
 
-    return {d.isoformat() for d in schedule_dates(rec)}
+    return {d.isoformat() for d in record_dates(rec)}
 
 
 def test_the_wavefront_a_reader_starts_before_its_input_finished(

@@ -37,7 +37,7 @@ from nba_tui.jobs.engines.drivers import (
     RemoteState,
     labels_for,
 )
-from nba_tui.jobs.engines.registry import driver_for
+from nba_tui.jobs.engines.registry import driver_for, engine_python
 from nba_tui.jobs.engines.remote import CONFIG_ENV, submission_name
 from nba_tui.jobs.model import JobRecord
 from nba_tui.jobs.store import Store
@@ -67,7 +67,7 @@ def render_argv(pipeline: Pipeline, rec: JobRecord) -> list[str]:
     days = [dt.date.fromisoformat(d) for d in rec.dates] if rec.dates is not None else None
     start = dt.date.fromisoformat(rec.start) if rec.start else None
     end = dt.date.fromisoformat(rec.end) if rec.end else None
-    python = commands.engine_python(pipeline, rec.engine)
+    python = engine_python(pipeline, rec.engine)
     return commands.render_argv(
         pipeline, table, start=start, end=end, dates=days, shard=rec.shard, python=python
     )

@@ -40,8 +40,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nba_tui.config import CloudRunSettings
+from nba_tui.config import CloudRunSettings, Pipeline
 from nba_tui.fmt import one_line
+from nba_tui.jobs.engines.capability import Capabilities
 from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState
 from nba_tui.ratelimit import TokenBucket
 
@@ -60,10 +61,38 @@ NO_CREDENTIALS = (
 T = TypeVar("T")
 
 
+def image_python(pipeline: Pipeline) -> str | None:
+    """{python} in a backfill command on Cloud Run: the image's (`jobs.cloudrun.python`)."""
+    settings = pipeline.jobs.cloudrun
+    return settings.python if settings is not None else None
+
+
+def price_per_task_second(pipeline: Pipeline) -> float:
+    """USD per task-second: the pipeline's `jobs.cloudrun`, else the setting's default."""
+    settings = pipeline.jobs.cloudrun
+    if settings is not None:
+        return settings.price_per_task_second
+    return float(CloudRunSettings.model_fields["price_per_task_second"].default)
+
+
 class CloudRunDriver:
     """The Driver of Cloud Run Jobs (google-cloud-run's run_v2 over REST, google-cloud-logging)."""
 
     name = "cloudrun"
+    capabilities = Capabilities(
+        name,
+        mark="cr",
+        date_list=True,  # each task takes its slice of the job's dates (nba_tui/task.py)
+        python=image_python,
+        price_per_task_second=price_per_task_second,
+    )
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> CloudRunDriver:
+        """The driver with the pipeline's `jobs.cloudrun` (EngineError when it is not set)."""
+        if pipeline.jobs.cloudrun is None:
+            raise EngineError("jobs.cloudrun is not set in the pipeline file; add it")
+        return cls(pipeline.jobs.cloudrun)
 
     def __init__(self, settings: CloudRunSettings) -> None:
         self.settings = settings

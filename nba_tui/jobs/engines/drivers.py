@@ -5,8 +5,9 @@ A remote job still has a local side (jobs/engines/remote.py): the local shim run
 copies the remote logs into the job's log file (so progress, tail and the log pane work as for a
 local job), follows the remote state, and on SIGTERM cancels the remote work and waits until the
 engine says it ended. Drivers are thin wrappers over each engine's official client; they import
-that client lazily (only a pipeline that uses the engine pays for it); `registry.driver_for`
-picks one by name.
+that client lazily (only a pipeline that uses the engine pays for it). A driver class also
+declares what differs about its engine (`capabilities`, capability.py) and builds itself from the
+pipeline's settings (`from_pipeline`); `registry.DRIVERS` names them.
 
 Every remote run carries labels naming the pipeline, the table and the job (`labels`), so the
 supervisor can list the engine's work and adopt or cancel what no live bridge follows.
@@ -19,6 +20,7 @@ import enum
 from typing import Protocol
 
 from nba_tui.config import Pipeline
+from nba_tui.jobs.engines.capability import Capabilities
 
 LABEL_PIPELINE = "nba-tui-pipeline"
 LABEL_TABLE = "nba-tui-table"
@@ -87,6 +89,18 @@ class Driver(Protocol):
 
     def find(self, labels: dict[str, str]) -> list[RemoteRun]:
         """The engine's runs carrying all of `labels` (for adoption and orphan checks)."""
+        ...
+
+
+class DriverClass(Protocol):
+    """A driver's class, as `registry.DRIVERS` holds it."""
+
+    name: str
+    capabilities: Capabilities
+    """What differs about the engine: its grid mark, dates, {python}, price (capability.py)."""
+
+    def from_pipeline(self, pipeline: Pipeline) -> Driver:
+        """The driver with the pipeline's settings for it (EngineError when they are unset)."""
         ...
 
 

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nba_tui.config import RaySettings
+from nba_tui.config import Pipeline, RaySettings
 from nba_tui.fmt import one_line
+from nba_tui.jobs.engines.capability import Capabilities
 from nba_tui.jobs.engines.drivers import LABEL_JOB, EngineError, RemoteRun, RemoteState
 
 if TYPE_CHECKING:
@@ -59,6 +60,15 @@ class RayDriver:
     """A Ray cluster's Jobs API (the dashboard address, `jobs.ray.address`)."""
 
     name = "ray"
+    capabilities = Capabilities(name, mark="ray")
+    """A range or a list of dates, this machine's {python} path, task time without a price."""
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> RayDriver:
+        """The driver with the pipeline's `jobs.ray` (EngineError when it is not set)."""
+        if pipeline.jobs.ray is None:
+            raise EngineError("jobs.ray is not set in the pipeline file; add jobs.ray.address")
+        return cls(pipeline.jobs.ray)
 
     def __init__(self, settings: RaySettings) -> None:
         self.settings = settings
