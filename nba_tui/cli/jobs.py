@@ -203,6 +203,7 @@ def _plan_cmd(action: str, args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    from nba_tui.jobs.errors import NothingToRun
     from nba_tui.jobs.supervisor import PreflightFailed
 
     check_pace_env()
@@ -217,6 +218,9 @@ def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
             )
         except PreflightFailed as e:
             return _preflight_refused(args, e)
+        except NothingToRun as e:  # no plan, no alert: there is nothing to do (as `run`)
+            emit(args, {"plan": None, "message": str(e)}, printable(str(e)))
+            return EXIT_OK
     text = (
         f"plan {plan.id}: {args.phase}, jobs {' '.join(plan.jobs)} (runner pid {plan.runner_pid})"
     )

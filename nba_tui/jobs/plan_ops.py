@@ -24,7 +24,9 @@ from nba_tui.jobs.plans import (
     Plan,
     PlannedJob,
     PlanState,
+    no_fillable_reason,
     order_phases,
+    phase_tables,
     plan_phase,
     restart_wait,
     runner_argv,
@@ -89,7 +91,11 @@ class PlanOps:
                 raise PreflightFailed(f"preflight for {phase} fails: {short}", report.degradation())
         planned = plan_phase(self.pipeline, snapshot, phase, missing=missing)
         if not planned:
-            raise JobError(f"nothing to launch in {phase}: no table with a backfill is short")
+            tables = phase_tables(self.pipeline, phase)
+            why = [no_fillable_reason(self.pipeline, snapshot, n) for n in tables]
+            raise NothingToRun(
+                f"nothing to run: {'; '.join(why) or f'no table of {phase} has a backfill'}"
+            )
         with self._lock("plans", 60.0):  # one plan per table set (see run_phases)
             self._overlapping([phase], adopt=False)
             plan = self._new_plan("phase", [phase], missing, skip_preflight)
