@@ -110,8 +110,9 @@ class PlanOps:
             raise JobError("nothing to heal")
         phases = order_phases(self.pipeline, {self.pipeline.phase_of(n).name for n in tables})
         planned = [PlannedJob(n, sorted(gaps[n])) for n in tables]
-        plan = self._new_plan("heal", phases, True, False)
-        return self._start_reserved(plan, planned, snapshot)
+        with self._lock("plans", 60.0):  # as `run`: no plan is made while another checks
+            plan = self._new_plan("heal", phases, True, False)
+            return self._start_reserved(plan, planned, snapshot)
 
     def _start_reserved(self, plan: Plan, planned: list[PlannedJob], snapshot: Any) -> Plan:
         """Queue the plan's reserved jobs and start its runner; a plan that queued nothing is

@@ -6,12 +6,15 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
 from jobs_helpers import wait_for
 
 from nba_tui.cli.watch import Watch
-from nba_tui.jobs import plan_text
+from nba_tui.jobs import plan_ops, plan_text, store
+from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.plans import PlanState
 from nba_tui.jobs.supervisor import Supervisor
+from nba_tui.monitor import snapshot_once
 
 
 def test_a_gap_and_its_readers_gap_heal_in_one_plan(make_pipeline) -> None:  # noqa: ANN001
@@ -42,3 +45,20 @@ def test_a_gap_and_its_readers_gap_heal_in_one_plan(make_pipeline) -> None:  # n
     # its count is the dates its jobs filled: 2 of its 2, as `plans` and the report show it
     assert plan_text.done_dates(plan) == {"a": (1, 1), "c": (1, 1)}
     assert plan_text.progress(plan, time.time()).startswith("2/2 dates (100%), ended ")
+
+
+def test_a_heal_plan_takes_the_plans_lock(make_pipeline, monkeypatch) -> None:  # noqa: ANN001
+    """A heal plan is made under `locks/plans.lock`, as a `run` plan: while another launch
+    holds it, no heal plan is made (the wait cut to nothing here, so the refusal shows)."""
+    pipe = make_pipeline({"a": []}, present={"a": 9})
+    sup = Supervisor(pipe)
+    snap = snapshot_once(pipe)
+    gap = {"a": [max(snap.tables["a"].missing)]}
+    monkeypatch.setattr(plan_ops, "flock", lambda path, timeout: store.flock(path, timeout=0))
+    with store.flock(sup.store.locks_dir / "plans.lock"):
+        with pytest.raises(JobError, match="another launch holds locks/plans.lock"):
+            sup.heal_plan(gap, snap)
+        assert sup.plans() == []
+    plan = sup.heal_plan(gap, snap)  # the lock free: the plan is made
+    assert [p.id for p in sup.plans()] == [plan.id]
+    wait_for(lambda: sup.plan(plan.id).state is not PlanState.RUNNING, 30, "heal plan ended")
