@@ -84,7 +84,8 @@ def _try(what: str, fn: Callable[[], object]) -> str | None:
 
 
 def run(state_dir: Path, job_id: str, config: str | None = None) -> int:
-    """`config`: the pipeline file of the plan the job is a shard of (its guard, jobs/guard.py)."""
+    """`config`: the pipeline file of the plan the job is a shard of (its guard, jobs/guard.py),
+    or of the plan a restarted job may mend (its `plan_done` alert)."""
     store = Store(state_dir)
     rec = store.load_job(job_id)
     if rec is None:
@@ -113,7 +114,7 @@ def run(state_dir: Path, job_id: str, config: str | None = None) -> int:
     if rec.plan and config:
         guard = PlanGuard(store, rec.plan, config, (rec.id, rec.log or os.devnull), _log)
     try:
-        return _supervise(store, rec, lock, facts, (reserve, guard))
+        return _supervise(store, rec, lock, facts, (reserve, guard), config)
     finally:
         if reserve is not None:
             with contextlib.suppress(OSError):
@@ -124,9 +125,12 @@ Aids = tuple[Path | None, PlanGuard | None]
 """The shim's reserve file and, for a plan's shard, its plan guard."""
 
 
-def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, aids: Aids) -> int:
+def _supervise(
+    store: Store, rec: JobRecord, lock: int, facts: dict, aids: Aids, config: str | None
+) -> int:
     """Start the program, record its identity, wait for it, record its exit (whatever the disk);
-    meanwhile its plan's guard (if a plan's shard) looks after the plan's runner."""
+    meanwhile its plan's guard (if a plan's shard) looks after the plan's runner; a restarted
+    job that ends well mends the plan it restarts a job of (jobs/repair.py)."""
     job_id, (reserve, guard) = rec.id, aids
     child: subprocess.Popen | None = None
 
@@ -176,7 +180,7 @@ def _supervise(store: Store, rec: JobRecord, lock: int, facts: dict, aids: Aids)
     if guard is not None:
         guard.stop()
     if rc == 0 and rec.restarted_from:  # a plan's failed job, restarted to done: tell the plan
-        _try("update the plan it restarts", lambda: _mend_plan(store, job_id))
+        _try("update the plan it restarts", lambda: _mend_plan(store, job_id, config))
     return 0
 
 
@@ -197,16 +201,33 @@ def _started(pid: int, facts: dict) -> Callable[[JobRecord], None]:
     return started_rec
 
 
-def _mend_plan(store: Store, job_id: str) -> None:
-    """`repair.after_exit`, said in the log; a plan that cannot be mended is a log line."""
+def _mend_plan(store: Store, job_id: str, config: str | None) -> None:
+    """`repair.after_exit`, said in the log; a plan that cannot be mended is a log line. The
+    pipeline file `config` gives the mended plan a fresh poll and its end's event (`plan_done`,
+    `plan_short`) to the alert hook."""
     ended = store.load_job(job_id)
+    first = repair.origin(store, ended) if ended is not None else None
+    if first is None or first.plan is None:
+        return  # not a plan's job restarted: nothing to mend
+    pipeline = None
+    if config is not None:
+        from nba_tui import config as cfg
+
+        try:
+            pipeline = cfg.load(Path(config))
+        except cfg.ConfigError as e:
+            _log(f"job {job_id}: {e}: the plan it restarts is mended without a poll or alert")
     try:
-        plan = repair.after_exit(store, ended) if ended is not None else None
+        mended = repair.after_exit(store, ended, pipeline)
     except (ValueError, TypeError) as e:  # a damaged plan: listed as such by `plans`
         _log(f"job {job_id}: cannot update the plan it restarts: {e}")
         return
-    if plan is not None:
-        _log(f"plan {plan.id} is now {plan.state}: {plan.message}")
+    if mended is None:
+        return
+    plan, event = mended
+    _log(f"plan {plan.id} is now {plan.state}: {plan.message}")
+    if event is not None and pipeline is not None and (problem := repair.alert(pipeline, event)):
+        _log(problem)
 
 
 def program_argv(rec: JobRecord, state_dir: Path) -> list[str]:

@@ -57,7 +57,8 @@ class LocalEngine:
 
     name = "local"
     config: Path | None = None
-    """The pipeline file, given to the shim of a plan's shard (it looks after the plan)."""
+    """The pipeline file, given to the shim of a plan's shard (it looks after the plan) and of a
+    restarted job (a plan it makes done alerts its hook)."""
 
     def __init__(self, config: Path | None = None) -> None:
         self.config = config
@@ -68,7 +69,7 @@ class LocalEngine:
     def spawn_shim(self, rec: JobRecord, store: Store, env: dict[str, str] | None = None) -> None:
         """The job's detached shim, its pid recorded in the job's record."""
         argv = [sys.executable, "-m", "nba_tui.jobs.shim", str(store.root), rec.id]
-        if rec.plan and self.config is not None:
+        if (rec.plan or rec.restarted_from) and self.config is not None:
             argv.append(str(self.config))
         proc = spawn_detached(
             argv,
