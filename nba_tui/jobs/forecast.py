@@ -10,10 +10,11 @@ Two parts:
 * `simulate` plays the plan on a virtual clock through the runner's own per-tick decision
   (`decide.decide`: readiness, look-backs, the free `max_parallel` slots, shard sizes, reserved
   jobs, quarantined dates and the retries' back-off at the virtual `now`), so the forecast and
-  the real run cannot disagree about order. Every shard is taken to succeed; the shards running
-  now end when their remaining dates are done at their table's rate. A shard's dates fill in
-  steps while it runs (`FILLS`), as the runner's polls see a program write them, so readers
-  start on them before it ends.
+  the real run cannot disagree about order. Every shard is taken to succeed; a shard running
+  now fills the dates the warehouse still lacks and ends when a shard of its size would, or
+  later when it runs behind (`running_now`). A shard's dates fill in steps while it runs
+  (`FILLS`), as the runner's polls see a program write them, so readers start on them before
+  it ends.
 """
 
 from __future__ import annotations
@@ -167,24 +168,28 @@ class Running:
     id: str = ""
 
 
-def running_now(views: Iterable[JobView], rates: Rates, now: float) -> list[Running]:
-    """The plan's jobs that take a slot now (`decide.member(v).active`) with their remaining
-    seconds: from their progress lines, else their expected length less their running time."""
+def running_now(
+    views: Iterable[JobView], rates: Rates, now: float, snap: Snapshot | None = None
+) -> list[Running]:
+    """The plan's jobs that take a slot now (`decide.member(v).active`), each with the dates it
+    has still to fill (its game dates the poll `snap` still finds missing: the warehouse's
+    committed progress) and its remaining seconds: what a shard of its size costs less its
+    running time, and at least its dates still to do at its table's rate (a shard running
+    behind)."""
+    expected = set(snap.expected_dates) if snap is not None and snap.expected_dates else None
     out = []
     for v in views:
         m = decide.member(v)
         if not m.active:
             continue
-        r, days = v.record, sorted(m.dates)
-        total = v.progress.total or len(days)
-        if not r.started_at:
-            left = rates.seconds(r.table, len(days))
-        elif v.progress.done:
-            left = max(0, total - v.progress.done) * rates.of(r.table)
-        else:
-            ran = now - r.started_at - (r.paused_total or 0.0)
-            left = max(0.0, rates.seconds(r.table, len(days)) - ran)
-        out.append(Running(r.table, days, left, v.id))
+        r = v.record
+        days = sorted(d for d in m.dates if expected is None or d in expected)
+        cov = snap.tables.get(r.table) if snap is not None else None
+        todo = [d for d in days if cov is None or cov.states.get(d) is DateState.MISSING]
+        ran = now - r.started_at - (r.paused_total or 0.0) if r.started_at else 0.0
+        whole = rates.seconds(r.table, v.progress.total or len(days))
+        left = max(0.0, whole - ran, len(todo) * rates.of(r.table) if ran else 0.0)
+        out.append(Running(r.table, todo, left, v.id))
     return out
 
 
@@ -216,6 +221,9 @@ class Forecast:
     """Every shard the simulation started, with its start (seconds from `now`), in order."""
     final: Snapshot | None = field(default=None, repr=False)
     """The snapshot once every simulated shard filled its dates (what is left is held)."""
+    played: list[tuple[str, int, float, float]] = field(default_factory=list, repr=False)
+    """Every shard the simulation ran, those running now included: (table, dates, start, end),
+    in seconds from `now`."""
 
     @property
     def end(self) -> float:
@@ -276,6 +284,7 @@ class _Night:
             for n in decide.plan_tables(pipeline, plan)
         }
         self.starts: list[tuple[float, schedule.Shard]] = []
+        self.played: list[tuple[str, int, float, float]] = []
         self.seq = 0
 
     def members(self) -> list[decide.Member]:
@@ -289,6 +298,7 @@ class _Night:
         dates before it ends (the runner's polls see them): up to FILLS events fill them."""
         self.active[r.id] = r
         n = len(r.dates)
+        self.played.append((r.table, n, t, t + r.left))
         parts = min(FILLS, n // schedule.MIN_SHARD_DATES)
         for k in range(1, parts):
             heapq.heappush(self.heap, (t + r.left * k / parts, self.seq, r, n * k // parts))
@@ -378,7 +388,14 @@ def simulate(
     busy_tables = [n for n, tf in night.tables.items() if tf.dates]
     complete = len(night.starts) < MAX_EVENTS
     return Forecast(
-        now, end, night.tables, rates.guessed(busy_tables), complete, night.starts, night.snap
+        now,
+        end,
+        night.tables,
+        rates.guessed(busy_tables),
+        complete,
+        night.starts,
+        night.snap,
+        night.played,
     )
 
 
@@ -398,13 +415,20 @@ def duration(seconds: float) -> str:
 
 
 def for_plan(
-    pipeline: Pipeline, plan: Plan, snap: Snapshot, views: Sequence[JobView], now: float
+    pipeline: Pipeline,
+    plan: Plan,
+    snap: Snapshot,
+    views: Sequence[JobView],
+    now: float,
+    rates: Rates | None = None,
 ) -> Forecast:
-    """A running plan's forecast: rates from every job of the pipeline, the plan's own jobs
-    (running ones end at their rate, reserved ones wait their turn), the slots others' jobs
-    hold. A paused plan is played as if resumed now, so its `left` still counts every date it
-    has to run (a paused plan starts nothing, and would count only its running shards)."""
-    rates = learn(views, set(snap.expected_dates or ()), now=now)
+    """A running plan's forecast: rates from every job of the pipeline (unless given), the
+    plan's own jobs (running ones end at their rate, reserved ones wait their turn), the slots
+    others' jobs hold. A paused plan is played as if resumed now, so its `left` still counts
+    every date it has to run (a paused plan starts nothing, and would count only its running
+    shards)."""
+    if rates is None:
+        rates = learn(views, set(snap.expected_dates or ()), now=now)
     if plan.paused:
         plan = replace(plan, paused=False)
     mine = [v for v in views if v.record.plan == plan.id]
@@ -420,7 +444,7 @@ def for_plan(
         rates,
         now=now,
         members=[decide.member(v) for v in mine],
-        running=running_now(mine, rates, now),
+        running=running_now(mine, rates, now, snap),
         busy=busy,
     )
 

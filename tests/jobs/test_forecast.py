@@ -235,3 +235,31 @@ def test_a_running_shard_counts_only_the_dates_it_has_still_to_do(tmp_path: Path
         pipe, snap, _plan(pipe), _rates(), now=0.0, running=[Running("a", D[:8], 4.0, "j")]
     )
     assert f.tables["a"].dates == 4 + 2 and f.tables["a"].shards == 2  # 05..08, then 09..10
+
+
+def test_a_running_shard_left_from_committed_dates_and_its_size(tmp_path: Path) -> None:
+    from nba_tui.jobs.forecast import running_now
+
+    (tmp_path / "pipeline.yaml").write_text(YAML)
+    pipe = config.load(tmp_path / "pipeline.yaml")
+    games = ["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07"]
+    small_warehouse(pipe, games, {"a": 2, "b": 0})  # 01-03 is no game date
+    snap = snapshot_once(pipe)
+    rates = Rates({"a": 1.0}, {"a": "history"}, 2.0, 0.0)  # a shard of n dates: 2 + n s
+
+    def shard(ran: float | None, done: int = 0) -> JobView:
+        rec = JobRecord(
+            id="j1", table="a", argv=[], log="", created_at=0.0, user="u",
+            start="2024-01-01", end="2024-01-07", state=JobState.RUNNING,
+            started_at=None if ran is None else 100.0 - ran,
+        )  # fmt: skip
+        return JobView(rec, Progress(done=done, total=6 if done else None))
+
+    # its 6 game dates (not 7 days); 01 and 02 committed: 04..07 still to fill
+    (r,) = running_now([shard(1.0, done=2)], rates, 100.0, snap)
+    assert r.dates == [dt.date(2024, 1, d) for d in (4, 5, 6, 7)]
+    assert r.left == 2 + 6 - 1.0  # a shard of its size, less the second it ran
+    (late,) = running_now([shard(10.0, done=2)], rates, 100.0, snap)
+    assert late.left == 4 * 1.0  # running behind: at least its 4 dates at a's rate
+    (queued,) = running_now([shard(None)], rates, 100.0, snap)
+    assert queued.left == 2 + 6
