@@ -27,6 +27,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nba_tui import jsonl
@@ -134,6 +135,51 @@ def _failed(state: Path, event: Event, why: str) -> None:
                 detail=f"{event.kind} {event.id}: {why}",
             ),
         )
+
+
+def publish(
+    pipeline: Pipeline, event: Event, send: Callable[[Event], None] | None = None
+) -> str | None:
+    """The one step after something happened: `event` appended to events.jsonl (the report, the
+    dashboard's toasts), then handed to its hook by `send` (a `Deliverer`'s `put`; by default
+    `deliver`, here and now), also when it could not be recorded. None, or the line saying why
+    it was not recorded (the caller writes it to its own log)."""
+    why = None
+    try:
+        events.append(Path(pipeline.state_dir), event)
+    except OSError as e:
+        why = f"cannot record event {event.kind}: {e.strerror or e}"
+    if send is None:
+        deliver(pipeline, event)
+    else:
+        send(event)
+    return why
+
+
+class StaleEpisode:
+    """The warehouse_stale rule: a warehouse that cannot be polled is stale from the last good
+    poll (when the caller knows it, else from the first failed one) until the next good poll,
+    and alerts once per such episode, when it has lasted `alerts.stale_after` seconds."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+        self.since: float | None = None
+        """When the current episode began; None while polls succeed."""
+        self.told = False
+
+    def good(self) -> None:
+        """A good poll: the episode, if any, is over."""
+        self.since, self.told = None, False
+
+    def failed(self, now: float, last_good: float | None = None) -> float | None:
+        """A failed poll at `now`: how long the episode has lasted, once, when that reaches
+        `after`; else None."""
+        if self.since is None:
+            self.since = now if last_good is None else last_good
+        if self.told or now - self.since < self.after:
+            return None
+        self.told = True
+        return now - self.since
 
 
 class Deliverer:

@@ -404,11 +404,9 @@ class Watch:
             ev = events.new_event(
                 "coverage_dropped", table=f.table, dates=f.dates, detail="nba-tui watch"
             )
-            try:
-                events.append(self.pipeline.state_dir, ev)
-            except OSError as e:
-                self.emit(printable(f"nba-tui watch: cannot record the event: {e.strerror or e}"))
-            alerts.deliver(self.pipeline, ev)
+            why = alerts.publish(self.pipeline, ev)
+            if why:
+                self.emit(printable(f"nba-tui watch: {why}"))
 
     def loop(self, interval: float) -> int:
         """Cycles every `interval` seconds until `stop` is set (SIGTERM/SIGINT)."""

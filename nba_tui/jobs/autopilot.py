@@ -39,6 +39,7 @@ from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.facts import record_dates, run_seconds, span
 from nba_tui.jobs.model import Damaged, JobState, JobView
 from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.procs import wait_until
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.words import state_text, state_word
@@ -63,7 +64,8 @@ class Autopilot:
         self.pipeline = sup.pipeline
         self.present: dict[str, set[dt.date]] | None = None
         self.last_poll = time.time()
-        self.stale_sent = False
+        """The last good poll (the runner's start before the first)."""
+        self.stale = alerts.StaleEpisode(self.pipeline.alerts.stale_after)
         self.copy: Plan | None = None
         """The last plan read or written whole: a damaged plan file is rewritten from it."""
         self.alerts = alerts.Deliverer(self.pipeline, plan_id)
@@ -78,11 +80,9 @@ class Autopilot:
     ) -> None:
         ev = new_event(kind, plan=self.plan_id, table=table, dates=dates or [], detail=detail)
         say(f"event {kind} {table or ''} {detail}".rstrip())
-        try:
-            self.sup.store.append_event(ev)
-        except OSError as e:
-            say(f"cannot record event {kind}: {e.strerror or e}")
-        self.alert(ev)
+        why = alerts.publish(self.pipeline, ev, self.alert)
+        if why:
+            say(why)
 
     def alert(self, ev: Event) -> None:
         """Queue the event for its hook; the plan's final event (plan_* but plan_late) is awaited,
@@ -139,13 +139,13 @@ class Autopilot:
         try:
             snap = snapshot_once(self.pipeline)
         except WarehouseError as e:
-            stale = time.time() - self.last_poll
-            if stale > self.pipeline.alerts.stale_after and not self.stale_sent:
-                self.stale_sent = True
+            stale = self.stale.failed(time.time(), self.last_poll)
+            if stale is not None:
                 self.emit("warehouse_stale", detail=f"no poll for {stale:.0f}s: {e}")
             say(f"warehouse: {e}")
             return None
-        self.last_poll, self.stale_sent = time.time(), False
+        self.last_poll = time.time()
+        self.stale.good()
         return snap
 
     def tick(self) -> int | None:
@@ -432,11 +432,7 @@ def nap(sup: Supervisor, tick: float, step: float = 0.05) -> None:
     """Sleep up to `tick`, waking as soon as a record changes (a shard started or ended: two
     stat() calls per step), so the slot a shard frees is handed on within `step`."""
     version = sup.state_version()
-    deadline = time.monotonic() + tick
-    while time.monotonic() < deadline:
-        time.sleep(step)
-        if sup.state_version() != version:
-            return
+    wait_until(lambda: sup.state_version() != version, tick, step)
 
 
 def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 
 from nba_tui import morning
+from nba_tui.alerts import StaleEpisode
 from nba_tui.fmt import duration, printable
 from nba_tui.jobs import plan_text
 from nba_tui.jobs.events import ALERT_KINDS, Event
@@ -95,8 +96,7 @@ class Autopilot:
         self._events_busy = False
         self._toasted: set[str] = set()
         self.alerts_shown = 0
-        self._stale_since: float | None = None
-        self._stale_told = False
+        self._stale = StaleEpisode(self.pipeline.alerts.stale_after)
 
     # -- plan keys ---------------------------------------------------------------------------------
 
@@ -180,15 +180,17 @@ class Autopilot:
         `alerts.stale_after` (the header says STALE from the first failed poll)."""
         poll = self.last_poll
         if poll is None or not poll.error:
-            self._stale_since, self._stale_told = None, False
+            self._stale.good()
             return
-        if self._stale_since is None:
-            self._stale_since = now
-        after = self.pipeline.alerts.stale_after
-        if not self._stale_told and now - self._stale_since >= after:
-            self._stale_told = True
-            text = f"no fresh coverage for {duration(now - self._stale_since)}: {poll.error}"
+        stale = self._stale.failed(now)
+        if stale is not None:
+            text = f"no fresh coverage for {duration(stale)}: {poll.error}"
             self._alert("warehouse stale", printable(text), "warning")
+
+    @property
+    def _stale_since(self) -> float | None:
+        """When the current stale episode began (None: the last poll was good)."""
+        return self._stale.since
 
     # -- the morning report ------------------------------------------------------------------------
 
