@@ -6,6 +6,7 @@ and look at the SVGs before committing them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from fakes import fake_app, plan_fake_app
 from textual.filter import NoColor
+from textual.message_pump import MessagePump
+from waiting import wait_for_ui
 
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.widgets.grid import CoverageGrid
@@ -33,20 +36,40 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+async def refreshed(pilot, *nodes: MessagePump) -> None:
+    """Until each node ran a callback queued now: what it had queued before has run too (its
+    queue is in order), and the screen was refreshed after it."""
+    for node in nodes:
+        done = asyncio.Event()
+        node.call_after_refresh(done.set)
+        await wait_for_ui(pilot, done.is_set, f"{node!r} to run a callback after its refresh")
+
+
 def settled(*keys: str, select: str | None = None):
+    """Before the screenshot: the first frame drawn from a poll and a job refresh, the selected
+    job's log read (written, or waiting while the gap map has its place at 80x24), every worker
+    done and the callbacks that frame queued (the cursor's reveal) run; then `select` and `keys`,
+    each followed by the refresh it causes. Fails naming what did not happen."""
+
     async def run_before(pilot) -> None:
         app = pilot.app
-        for _ in range(200):
-            if app.snapshot is not None and app.job_refreshes and app.query_one(LogPane).lines:
-                break
-            await pilot.pause(0.02)
+        grid, log = app.query_one(CoverageGrid), app.query_one(LogPane)
+        await wait_for_ui(
+            pilot,
+            lambda: (
+                app.snapshot is not None and app.job_refreshes and (log.line_count or log.waiting)
+            ),
+            "the first frame with coverage, jobs and the selected job's log",
+        )
         await app.workers.wait_for_complete()
+        await refreshed(pilot, app, grid)
         if select:
-            app.query_one(CoverageGrid).select_key(select)
-            await pilot.pause(0.05)
+            grid.select_key(select)
+            await refreshed(pilot, grid)
         if keys:
             await pilot.press(*keys)
-        await pilot.pause(0.1)
+            await app.workers.wait_for_complete()
+            await refreshed(pilot, app, app.screen)
 
     return run_before
 

@@ -81,6 +81,11 @@ class LogPane(Log):
     def job_id(self) -> str | None:
         return self.source.job_id if self.source is not None else None
 
+    @property
+    def waiting(self) -> int:
+        """Lines received while the pane was not displayed, written once it shows (`flush`)."""
+        return len(self._pending)
+
     def follow(self, job_id: str | None, path: str | Path | None) -> LogSource | None:
         """Switch to another job's log (or to none); the app then reads `source` in a worker
         and feeds the lines back through `add_lines`."""
