@@ -47,10 +47,10 @@ import bqemu  # noqa: E402
 
 from nba_tui import config  # noqa: E402
 from nba_tui.config import BigQuerySettings  # noqa: E402
+from nba_tui.identifiers import TableRef  # noqa: E402
 from nba_tui.monitor import Monitor  # noqa: E402
 from nba_tui.warehouse.base import TableSpec, WarehouseError  # noqa: E402
 from nba_tui.warehouse.bigquery import BigQueryWarehouse  # noqa: E402
-from nba_tui.warehouse.identifiers import TableRef  # noqa: E402
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect  # noqa: E402
 
 COUNTS = (1, 5, 15, 50, 100)

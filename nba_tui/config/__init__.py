@@ -53,7 +53,7 @@ from nba_tui.config.sections import (
     WarehouseSettings,
 )
 from nba_tui.fmt import one_line, printable
-from nba_tui.warehouse.identifiers import IdentifierError
+from nba_tui.identifiers import IdentifierError
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -35,7 +35,7 @@ from nba_tui.config.sections import (
     Text,
     WarehouseSettings,
 )
-from nba_tui.warehouse.identifiers import TableRef, check_name
+from nba_tui.identifiers import TableRef, check_name
 
 DEFAULT_CONFIG = "pipeline.yaml"
 MAX_LOOKBACK_DAYS = 366

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from nba_tui.warehouse.identifiers import TableRef, check_name, check_project
+from nba_tui.identifiers import TableRef, check_name, check_project
 
 PLACEHOLDERS = {"python", "start", "end", "dates", "table", "warehouse", "checkpoint", "config"}
 MAX_DURATION_S = 86_400.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nba_tui.warehouse.identifiers import TableRef
+from nba_tui.identifiers import TableRef
 from nba_tui.warehouse.sqlite_changes import change_ddl
 
 BOOTSTRAP_DAYS = 14  # rolling windows need two weeks of a season before they mean anything

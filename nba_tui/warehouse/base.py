@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nba_tui.warehouse.identifiers import TableRef
+from nba_tui.identifiers import TableRef
 
 
 class WarehouseError(Exception):

@@ -48,6 +48,12 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
+from nba_tui.identifiers import (
+    IdentifierError,
+    TableRef,
+    check_name,
+    check_project,
+)
 from nba_tui.ratelimit import TokenBucket
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
 from nba_tui.warehouse.bq_client import make_client
@@ -62,12 +68,6 @@ from nba_tui.warehouse.bq_errors import (
 )
 from nba_tui.warehouse.bq_meta import BURST, RATE, Signature, daily_on, fetch_tables, signature
 from nba_tui.warehouse.bq_sql import partitions_query, plain_query, quads, split
-from nba_tui.warehouse.identifiers import (
-    IdentifierError,
-    TableRef,
-    check_name,
-    check_project,
-)
 
 if TYPE_CHECKING:
     from nba_tui.config import BigQuerySettings

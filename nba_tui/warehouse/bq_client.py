@@ -12,8 +12,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from nba_tui.identifiers import check_project
 from nba_tui.warehouse.bq_errors import CREDENTIALS_MESSAGE, CredentialsError
-from nba_tui.warehouse.identifiers import check_project
 
 if TYPE_CHECKING:
     from nba_tui.config import BigQuerySettings

@@ -20,8 +20,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nba_tui.identifiers import TableRef
 from nba_tui.ratelimit import TokenBucket
-from nba_tui.warehouse.identifiers import TableRef
 
 #: Concurrent `tables.get` requests of one poll.
 WORKERS = 8

@@ -17,8 +17,8 @@ from typing import Any
 
 from google.cloud import bigquery
 
+from nba_tui.identifiers import quote_column
 from nba_tui.warehouse.base import TableSpec
-from nba_tui.warehouse.identifiers import quote_column
 
 MAX_TABLES_PER_QUERY = 1000
 """BigQuery's limit of tables (and views) one query may reference."""

@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from nba_tui.identifiers import check_name
 from nba_tui.warehouse import sqlite_changes
 from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
-from nba_tui.warehouse.identifiers import check_name
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
 from nba_tui.warehouse.sqlite_count import SEP, count_part, halves, run_count
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from nba_tui.warehouse.identifiers import IdentifierError, check_name
+from nba_tui.identifiers import IdentifierError, check_name
 
 CHANGES_TABLE = "_nba_tui_changes"
 OPS = ("insert", "update", "delete")

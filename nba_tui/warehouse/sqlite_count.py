@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from nba_tui.identifiers import quote_column
 from nba_tui.warehouse.base import TableSpec
-from nba_tui.warehouse.identifiers import quote_column
 
 SPLIT_MIN_TABLES = 16
 """A count of at least this many tables over two or more datasets runs as two statements on two

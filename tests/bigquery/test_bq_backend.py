@@ -15,10 +15,10 @@ from faultproxy import FaultProxy, Rule
 
 from nba_tui import config
 from nba_tui.config import BigQuerySettings, ConfigError
+from nba_tui.identifiers import IdentifierError, TableRef
 from nba_tui.warehouse import WarehouseError, fetch
 from nba_tui.warehouse.base import TableSpec
 from nba_tui.warehouse.bigquery import BigQueryWarehouse, describe_cost
-from nba_tui.warehouse.identifiers import IdentifierError, TableRef
 
 ROOT = Path(__file__).parents[2]
 D = dt.date

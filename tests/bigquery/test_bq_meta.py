@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from nba_tui.identifiers import TableRef
 from nba_tui.ratelimit import TokenBucket
 from nba_tui.warehouse.bq_cost import total_bytes
 from nba_tui.warehouse.bq_meta import fetch_tables, signature
-from nba_tui.warehouse.identifiers import TableRef
 
 REFS = [TableRef("ds", f"t{i:02d}") for i in range(20)]
 

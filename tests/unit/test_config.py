@@ -342,7 +342,7 @@ def test_yaml_anchors_and_merge_keys_reuse_a_backfill() -> None:
 
 
 def test_table_ref_cannot_hold_an_unsafe_name() -> None:
-    from nba_tui.warehouse.identifiers import IdentifierError, TableRef
+    from nba_tui.identifiers import IdentifierError, TableRef
 
     with pytest.raises(IdentifierError, match="unsafe table"):
         TableRef("raw", "x`; DROP TABLE y --")

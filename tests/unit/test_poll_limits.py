@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from nba_tui.identifiers import TableRef
 from nba_tui.warehouse.base import TableSpec
-from nba_tui.warehouse.identifiers import TableRef
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 from nba_tui.warehouse.sqlite_count import max_terms
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from nba_tui.identifiers import IdentifierError, TableRef
 from nba_tui.warehouse import sqlite_changes
 from nba_tui.warehouse.base import TableSpec
-from nba_tui.warehouse.identifiers import IdentifierError, TableRef
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(4)]

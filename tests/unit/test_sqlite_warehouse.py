@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from nba_tui.identifiers import TableRef
 from nba_tui.warehouse.base import TableSpec, WarehouseError
-from nba_tui.warehouse.identifiers import TableRef
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(5)]

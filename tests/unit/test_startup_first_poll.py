@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from nba_tui import config, coverage
+from nba_tui.identifiers import TableRef
 from nba_tui.monitor import Monitor
 from nba_tui.warehouse.base import TableSpec
-from nba_tui.warehouse.identifiers import TableRef
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 from nba_tui.warehouse.sqlite_count import SPLIT_MIN_TABLES, count_part, halves
 
