@@ -1,7 +1,8 @@
 """Append-only state files of one line per entry: the one appender and the one bounded reader.
 
 Used for the action log (`<state_dir>/actions.jsonl`, jobs/actions.py), plan events
-(`events.jsonl`, jobs/events.py) and the ids of delivered alerts (`alerts-delivered`, alerts.py).
+(`events.jsonl`, jobs/events.py) and the ids of delivered alerts (`alerts-delivered`,
+jobs/alerts.py).
 
 Appending: the file is opened by `fsutil.open_regular` (`O_NOFOLLOW`: a planted link is refused,
 a FIFO never waited on, someone else's file refused), created 0600 in a private directory, and

@@ -397,8 +397,7 @@ class Watch:
     def _alert(self, lost: list[Finding]) -> None:
         """Regressions as `coverage_dropped` events (events.jsonl, the report) and, once each,
         to the `alerts.on_event` hook; a failure there is recorded, never fatal."""
-        from nba_tui import alerts
-        from nba_tui.jobs import events
+        from nba_tui.jobs import alerts, events
 
         for f in lost:
             ev = events.new_event(

@@ -30,10 +30,10 @@ import signal
 import time
 from collections.abc import Callable
 
-from nba_tui import alerts, readiness
+from nba_tui import readiness
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.fsutil import dir_identity, say
-from nba_tui.jobs import beat, decide, forecast, plan_end, schedule, watchdog
+from nba_tui.jobs import alerts, beat, decide, forecast, plan_end, schedule, watchdog
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.facts import record_dates, run_seconds, span

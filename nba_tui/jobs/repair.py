@@ -161,7 +161,7 @@ def note(job: str, table: str) -> str:
 def alert(pipeline: Pipeline, event: Event) -> str | None:
     """Deliver `event` to the pipeline's `alerts.on_event` hook (alerts.deliver: once per id);
     what went wrong in one line, else None."""
-    from nba_tui import alerts
+    from nba_tui.jobs import alerts  # here: the shim imports this module, alerts loads config
 
     try:
         alerts.deliver(pipeline, event)

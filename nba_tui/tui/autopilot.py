@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 
 from nba_tui import morning
-from nba_tui.alerts import StaleEpisode
 from nba_tui.fmt import duration, printable
 from nba_tui.jobs import plan_text
+from nba_tui.jobs.alerts import StaleEpisode
 from nba_tui.jobs.events import ALERT_KINDS, Event
 from nba_tui.tui.control import JobControl
 from nba_tui.tui.joblists import one_line

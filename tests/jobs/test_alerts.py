@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from jobs_helpers import wait_for
 
-from nba_tui import alerts, config
-from nba_tui.jobs import events
+from nba_tui import config
+from nba_tui.jobs import alerts, events
 
 HOOK = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from test_alerts import HOOK, pipeline
 
-from nba_tui import alerts
-from nba_tui.jobs import events
+from nba_tui.jobs import alerts, events
 
 
 def test_publish_records_the_event_then_delivers_it(tmp_path: Path) -> None:
