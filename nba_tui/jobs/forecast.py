@@ -90,20 +90,24 @@ def record_dates(view: JobView, expected: set[dt.date] | None = None) -> int:
     return sum(1 for d in days if expected is None or d in expected)
 
 
-def _fit(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
-    """(overhead, seconds per date) by least squares over (dates, seconds), both >= 0."""
-    n = len(points)
-    sx = sum(p[0] for p in points)
-    sy = sum(p[1] for p in points)
-    sxx = sum(p[0] * p[0] for p in points)
-    sxy = sum(p[0] * p[1] for p in points)
-    den = n * sxx - sx * sx
-    if n >= 2 and den > 0:
-        slope = (n * sxy - sx * sy) / den
-        icpt = (sy - slope * sx) / n
-        if slope > 0 and icpt >= 0:
-            return icpt, slope
-    return 0.0, (sy / sx if sx else 0.0)
+def _fit(points: dict[str, Sequence[tuple[int, float]]]) -> tuple[float, dict[str, float]]:
+    """One overhead shared by every table and seconds per date per table, by least squares over
+    each table's (dates, seconds) of ended shards: seconds = overhead + dates x rate(table).
+
+    With the overhead fixed, each table's rate is its least-squares slope through it; the
+    overhead is then the one that minimises the squared error over every shard (closed form).
+    When no table has shards of different sizes the overhead cannot be told from the rates: the
+    default `OVERHEAD` is kept, so a shard of the sizes seen is still predicted at what it took.
+    The overhead stays within 0 and the shortest shard's seconds."""
+    pts = {t: p for t, p in points.items() if p and sum(n * n for n, _ in p) > 0}
+    a = {t: sum(n * s for n, s in p) / sum(n * n for n, _ in p) for t, p in pts.items()}
+    b = {t: sum(n for n, _ in p) / sum(n * n for n, _ in p) for t, p in pts.items()}
+    num = sum((s - n * a[t]) * (1 - n * b[t]) for t, p in pts.items() for n, s in p)
+    den = sum((1 - n * b[t]) ** 2 for t, p in pts.items() for n, _ in p)
+    over = num / den if den > 1e-9 else OVERHEAD
+    if pts:
+        over = min(max(0.0, over), min(s for p in pts.values() for _, s in p))
+    return over, {t: max(0.0, a[t] - over * b[t]) for t in pts}
 
 
 def learn(
@@ -129,11 +133,10 @@ def learn(
             ran = now - r.started_at - (r.paused_total or 0.0)
             live.setdefault(r.table, []).append((v.progress.done, ran))
     out = Rates()
-    for table, points in done.items():
-        out.per_date[table], out.source[table] = _fit(points[-history:])[1], "history"
-    # what a shard costs beyond its dates (start, commit, exit), until its own shards tell
-    rest = [took - n * out.per_date[t] for t, pts in done.items() for n, took in pts[-history:]]
-    out.overhead = max(0.0, statistics.median(rest)) if rest else OVERHEAD
+    # what a shard costs beyond its dates (start, commit, exit) is one figure for the pipeline
+    out.overhead, fitted = _fit({t: p[-history:] for t, p in done.items()})
+    for table, rate in fitted.items():
+        out.per_date[table], out.source[table] = rate, "history"
     for table, points in live.items():
         n = sum(p[0] for p in points)
         rate = max(0.0, sum(p[1] - out.overhead for p in points)) / n

@@ -127,6 +127,23 @@ def test_rates_from_history_then_live_and_a_guess_said() -> None:
     assert learn([]).of("x") > 0 and learn([]).guessed(["x"]) == ["x"]
 
 
+def test_one_overhead_for_the_pipeline_not_counted_twice() -> None:
+    # table a's shards of 4 and 8 dates tell the overhead (0.5 s); b has only 4-date shards:
+    # its rate leaves that overhead out, so a 4-date shard of b is predicted at what it took
+    views = [
+        _view("a", JobState.DONE, 4, 0.5 + 4 * 2.0, ended=100.0),
+        _view("a", JobState.DONE, 8, 0.5 + 8 * 2.0, ended=120.0),
+        _view("b", JobState.DONE, 4, 0.5 + 4 * 1.0, ended=130.0),
+        _view("b", JobState.DONE, 4, 0.5 + 4 * 1.0, ended=140.0),
+    ]
+    rates = learn(views)
+    assert abs(rates.overhead - 0.5) < 1e-9
+    assert abs(rates.per_date["b"] - 1.0) < 1e-9 and abs(rates.seconds("b", 4) - 4.5) < 1e-9
+    # no table with shards of two sizes: the overhead is the default, the sizes seen still exact
+    same = learn(views[2:])
+    assert same.overhead == OVERHEAD and abs(same.seconds("b", 4) - 4.5) < 1e-9
+
+
 def test_dry_run_summary_per_table_with_held_back_dates(tmp_path: Path) -> None:
     from nba_tui.jobs.plan_text import render_summary
 
