@@ -6,6 +6,12 @@
   with a literal name. `from x import y` counts as an import of the module `x.y` when that is a
   module, else of `x`. A package's `__init__` being run first when one of its modules is imported
   does not count: it is how packages work, not an arrow someone drew.
+- No import cycle between rooms either: a room is a subpackage of nba_tui (`config`, `warehouse`,
+  `jobs` with `jobs/engines`, `tui`, `cli`, `sample`) or a top-level module (`fmt`, `monitor`, ...).
+  Files can avoid a cycle while their packages still import each other (config/pipeline.py
+  importing a warehouse module while the warehouse imports config): the layers are packages.
+- The CLI imports nothing from `tui/` but the one launcher of the dashboard (`cli/dashboard.py`
+  imports `tui/app.py`, inside its handler): the facts the CLI prints live in the domain.
 - No module over 500 lines; no function or method over 60 (decorators not counted).
 
 The checkers take a package directory, so the tests at the bottom prove on small trees written to
@@ -150,6 +156,51 @@ def import_cycles(package: Path) -> list[str]:
     return out
 
 
+def room(module: str) -> str:
+    """The room of a module: its subpackage of the top package, or the top-level module itself."""
+    return ".".join(module.split(".")[:2])
+
+
+def room_graph(package: Path) -> tuple[dict[str, set[str]], dict[tuple[str, str], str]]:
+    """Room -> the rooms it imports, and for each arrow one file-level import that draws it."""
+    graph: dict[str, set[str]] = {}
+    witness: dict[tuple[str, str], str] = {}
+    for module, targets in sorted(import_graph(package).items()):
+        graph.setdefault(room(module), set())
+        for target in sorted(targets):
+            arrow = (room(module), room(target))
+            if arrow[0] != arrow[1]:
+                graph[arrow[0]].add(arrow[1])
+                witness.setdefault(arrow, f"{module} imports {target}")
+    return graph, witness
+
+
+def room_cycles(package: Path) -> list[str]:
+    """One line per tangle of rooms importing each other, with a file-level import per arrow."""
+    graph, witness = room_graph(package)
+    out = []
+    for component in _strongly_connected(graph):
+        cycle = _cycle_through(component[0], set(component), graph)
+        why = "; ".join(witness[(a, b)] for a, b in zip(cycle, cycle[1:], strict=False))
+        out.append(" -> ".join(cycle) + f" ({why})")
+    return out
+
+
+def imports_into(
+    package: Path, source: str, target: str, allowed: frozenset[tuple[str, str]] = frozenset()
+) -> list[str]:
+    """Imports by a module of room `source` of a module of room `target`, but the `allowed`
+    (importer, imported) pairs."""
+    out = []
+    for module, targets in sorted(import_graph(package).items()):
+        if room(module) != source:
+            continue
+        for t in sorted(targets):
+            if room(t) == target and (module, t) not in allowed:
+                out.append(f"{module} imports {t}")
+    return out
+
+
 def dynamic_imports(package: Path) -> list[str]:
     """`import_module(name)` / `__import__(name)` with a computed name: an arrow no reader (and no
     walker) can follow, and once a way to drop commands silently on an ImportError."""
@@ -196,6 +247,24 @@ def test_no_import_cycle_between_modules() -> None:
     assert "nba_tui.config" in graph["nba_tui.cli"], "the walker must see the CLI's imports"
     cycles = import_cycles(PACKAGE)
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_no_import_cycle_between_rooms() -> None:
+    graph, _ = room_graph(PACKAGE)
+    assert {"nba_tui.config", "nba_tui.identifiers"} <= graph["nba_tui.warehouse"]
+    cycles = room_cycles(PACKAGE)
+    assert not cycles, "import cycles between rooms:\n" + "\n".join(cycles)
+
+
+DASHBOARD_LAUNCHER = frozenset({("nba_tui.cli.dashboard", "nba_tui.tui.app")})
+
+
+def test_the_cli_imports_no_tui_module_but_the_dashboard_launcher() -> None:
+    assert imports_into(PACKAGE, "nba_tui.cli", "nba_tui.tui") == [
+        "nba_tui.cli.dashboard imports nba_tui.tui.app"
+    ]
+    found = imports_into(PACKAGE, "nba_tui.cli", "nba_tui.tui", DASHBOARD_LAUNCHER)
+    assert not found, "\n".join(found)
 
 
 def test_no_import_by_computed_name() -> None:
@@ -295,3 +364,41 @@ def test_long_modules_and_functions_are_found(tmp_path: Path) -> None:
     )
     assert long_functions(pkg) == ["pkg/long.py:3 too_long: 61 lines"]
     assert long_modules(pkg) == ["pkg/big.py: 501 lines"]
+
+
+def test_rooms_importing_each_other_are_named_though_no_file_cycle(tmp_path: Path) -> None:
+    pkg = _tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/config/__init__.py": "",
+            "pkg/config/model.py": "from pkg.store.names import check\n",
+            "pkg/store/__init__.py": "",
+            "pkg/store/names.py": "def check() -> None: ...\n",
+            "pkg/store/backend.py": "def open():\n    from pkg.config import model\n",
+            "pkg/fmt.py": "",
+            "pkg/cli/__init__.py": "from pkg import fmt\nfrom pkg.store import backend\n",
+        },
+    )
+    assert import_cycles(pkg) == []
+    assert room_cycles(pkg) == [
+        "pkg.config -> pkg.store -> pkg.config (pkg.config.model imports pkg.store.names; "
+        "pkg.store.backend imports pkg.config.model)"
+    ]
+
+
+def test_an_import_from_one_room_into_another_is_found(tmp_path: Path) -> None:
+    pkg = _tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/ui/__init__.py": "",
+            "pkg/ui/app.py": "",
+            "pkg/ui/cells.py": "",
+            "pkg/cli/__init__.py": "",
+            "pkg/cli/launch.py": "def run():\n    from pkg.ui.app import main\n",
+            "pkg/cli/jobs.py": "from pkg.ui import cells\n",
+        },
+    )
+    launcher = frozenset({("pkg.cli.launch", "pkg.ui.app")})
+    assert imports_into(pkg, "pkg.cli", "pkg.ui", launcher) == ["pkg.cli.jobs imports pkg.ui.cells"]
