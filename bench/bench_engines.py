@@ -69,8 +69,10 @@ from engine_helpers import duplicate_keys  # noqa: E402
 from nba_tui import commands, config  # noqa: E402
 from nba_tui.config import Pipeline  # noqa: E402
 from nba_tui.jobs.errors import JobError  # noqa: E402
-from nba_tui.jobs.model import JobState  # noqa: E402
-from nba_tui.jobs.plans import PlanState  # noqa: E402
+from nba_tui.jobs.model import (
+    JobState,  # noqa: E402
+    PlanState,  # noqa: E402
+)
 from nba_tui.jobs.schedule import MIN_SHARD_DATES  # noqa: E402
 from nba_tui.jobs.supervisor import Supervisor  # noqa: E402
 from nba_tui.monitor import snapshot_once  # noqa: E402

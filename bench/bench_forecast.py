@@ -42,8 +42,11 @@ from nba_tui import config  # noqa: E402
 from nba_tui.config import Pipeline  # noqa: E402
 from nba_tui.coverage import Snapshot  # noqa: E402
 from nba_tui.jobs import forecast  # noqa: E402
-from nba_tui.jobs.model import JobView  # noqa: E402
-from nba_tui.jobs.plans import Plan, PlanState  # noqa: E402
+from nba_tui.jobs.model import (  # noqa: E402
+    JobView,  # noqa: E402
+    Plan,
+    PlanState,
+)
 from nba_tui.jobs.supervisor import Supervisor  # noqa: E402
 from nba_tui.monitor import snapshot_once  # noqa: E402
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from nba_tui import config
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 

@@ -32,8 +32,7 @@ from nba_tui.night import TableLine, restarts, still_wanted, table_lines
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
     from nba_tui.coverage import Snapshot
-    from nba_tui.jobs.model import JobView
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import JobView, Plan
 
 WIDTH = 80
 """The width the report is laid out for; `render_report(width=None)` (piped) cuts nothing."""

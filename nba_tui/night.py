@@ -13,8 +13,7 @@ from nba_tui.jobs.words import state_text
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
     from nba_tui.coverage import Snapshot
-    from nba_tui.jobs.model import JobView
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import JobView, Plan
 
 
 @dataclass

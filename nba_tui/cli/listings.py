@@ -50,8 +50,7 @@ from nba_tui.jobs.words import (
 )
 
 if TYPE_CHECKING:
-    from nba_tui.jobs.model import Damaged
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import Damaged, Plan
     from nba_tui.jobs.supervisor import Supervisor
 
 #: The STATE and TABLE columns' least widths; a row is ROW_WIDTH columns wide at these widths.
@@ -380,7 +379,7 @@ def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    from nba_tui.jobs.plans import PlanState
+    from nba_tui.jobs.model import PlanState
     from nba_tui.jobs.supervisor import JobError
 
     check_ref(args.plan, "plan")

@@ -246,7 +246,7 @@ def _reachable(
 ) -> dict[str, set[dt.date]]:
     """The gap dates a heal plan over `gaps` would run (jobs/decide.py)."""
     from nba_tui.jobs import decide
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import Plan
 
     phases = [p.name for p in pipeline.phases]
     trial = Plan("p000000", "heal", phases, "", now)

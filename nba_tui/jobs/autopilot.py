@@ -37,8 +37,7 @@ from nba_tui.jobs import alerts, beat, decide, forecast, plan_end, schedule, wat
 from nba_tui.jobs.decide import member
 from nba_tui.jobs.events import Event, new_event
 from nba_tui.jobs.facts import record_dates, run_seconds, span
-from nba_tui.jobs.model import Damaged, JobState, JobView
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Damaged, JobState, JobView, Plan, PlanState
 from nba_tui.jobs.procs import wait_until
 from nba_tui.jobs.store import LockTimeout, StateError, flock
 from nba_tui.jobs.supervisor import JobError, Supervisor

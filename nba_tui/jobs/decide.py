@@ -28,8 +28,7 @@ from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import schedule
 from nba_tui.jobs.facts import record_dates
-from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import JobState, JobView, Plan
 
 MAX_ROUNDS = 500
 """`reachable` stops after this many simulated ticks (each fills at least one date)."""

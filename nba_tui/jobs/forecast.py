@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import decide, schedule
-from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan, order_phases
+from nba_tui.jobs.model import JobState, JobView, Plan
+from nba_tui.jobs.plans import order_phases
 
 GUESS_SECONDS = 1.0
 """Seconds per date of a table when no table of the pipeline has any history or live rate."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from nba_tui.fsutil import lock_held
 from nba_tui.jobs import beat
 from nba_tui.jobs.engines.local import spawn_detached
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Plan, PlanState
 from nba_tui.jobs.store import Store, open_log
 
 EVERY = 5.0

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from nba_tui import readiness
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Plan, PlanState
 
 EVENT = {
     PlanState.DONE: "plan_done",

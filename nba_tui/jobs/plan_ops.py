@@ -19,11 +19,9 @@ from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed, refusal
 from nba_tui.jobs.events import Event, new_event, read_events
-from nba_tui.jobs.model import Damaged, JobState
+from nba_tui.jobs.model import Damaged, JobState, Plan, PlanState
 from nba_tui.jobs.plans import (
-    Plan,
     PlannedJob,
-    PlanState,
     no_fillable_reason,
     order_phases,
     phase_tables,

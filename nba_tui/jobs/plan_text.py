@@ -15,8 +15,7 @@ from nba_tui.jobs import schedule
 from nba_tui.jobs.decide import plan_tables
 from nba_tui.jobs.facts import record_dates
 from nba_tui.jobs.forecast import Forecast, clock, duration
-from nba_tui.jobs.model import JobView
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobView, Plan, PlanState
 
 WIDTH = 80
 CUT_SHORT = (PlanState.CANCELLED, PlanState.STOPPED)

@@ -22,8 +22,7 @@ from collections.abc import Callable
 
 from nba_tui.jobs import beat, procs, runlock
 from nba_tui.jobs.engines.base import Engine, ProgramStatus
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.store import Store
 
 STARTUP_GRACE = 30.0

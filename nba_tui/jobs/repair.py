@@ -18,8 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nba_tui.jobs.events import Event, new_event
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.store import Store
 
 if TYPE_CHECKING:

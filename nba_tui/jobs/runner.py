@@ -15,8 +15,7 @@ from nba_tui import config
 from nba_tui.config import Pipeline
 from nba_tui.fsutil import say
 from nba_tui.jobs import autopilot
-from nba_tui.jobs.model import Damaged
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import Damaged, Plan
 from nba_tui.jobs.store import StateError, Store
 from nba_tui.jobs.supervisor import Supervisor
 

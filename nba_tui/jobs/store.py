@@ -40,8 +40,7 @@ from pathlib import Path
 from nba_tui.fsutil import FILE_MODE, create_atomic, json_bytes, private_dirs, write_reserved
 from nba_tui.jobs import events
 from nba_tui.jobs.events import Event
-from nba_tui.jobs.model import Damaged, JobRecord, record_exit
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import Damaged, JobRecord, Plan, record_exit
 
 MAX_RECORD = 1024 * 1024
 """A job or plan record is a few KB; anything bigger was planted or corrupted."""

@@ -29,8 +29,8 @@ from nba_tui.jobs import beat, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.events import new_event
-from nba_tui.jobs.model import Damaged
-from nba_tui.jobs.plans import Plan, PlanState, restart_wait, watchdog_argv
+from nba_tui.jobs.model import Damaged, Plan, PlanState
+from nba_tui.jobs.plans import restart_wait, watchdog_argv
 from nba_tui.jobs.store import LockTimeout, StateError, flock, open_log
 from nba_tui.jobs.supervisor import Supervisor
 

@@ -20,8 +20,8 @@ from nba_tui.coverage import Snapshot
 from nba_tui.fmt import printable
 from nba_tui.jobs.events import FILE_NAME as EVENTS_FILE
 from nba_tui.jobs.events import Event
-from nba_tui.jobs.model import JobState, JobView
-from nba_tui.jobs.plans import Plan, PlanState, no_fillable_reason
+from nba_tui.jobs.model import JobState, JobView, Plan, PlanState
+from nba_tui.jobs.plans import no_fillable_reason
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.jobs.words import dates_left, is_remote, remote_state_text
 from nba_tui.tui.cells import PHASE_PREFIX

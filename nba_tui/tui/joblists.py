@@ -8,8 +8,7 @@ from typing import Any
 
 from nba_tui import fmt
 from nba_tui.coverage import Snapshot
-from nba_tui.jobs.model import JobView
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobView, Plan, PlanState
 
 
 def one_line(error: BaseException | None) -> str:

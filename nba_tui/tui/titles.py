@@ -17,8 +17,7 @@ from rich.text import Text
 from nba_tui import fmt
 from nba_tui.config import Pipeline
 from nba_tui.jobs.facts import cost_text
-from nba_tui.jobs.model import JobView
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import JobView, Plan
 from nba_tui.jobs.words import is_remote, remote_state_text
 from nba_tui.monitor import PollResult
 from nba_tui.tui.cells import shard_text

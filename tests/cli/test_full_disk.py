@@ -23,7 +23,7 @@ from waiting import wait_for
 from nba_tui import config, readiness
 from nba_tui.fsutil import LineLog
 from nba_tui.jobs import procs
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Plan, PlanState
 from nba_tui.jobs.store import Store
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once

@@ -20,8 +20,7 @@ from nba_tui import config as cfg
 from nba_tui.cli.common import no_stale_claim, use_color
 from nba_tui.cli.listings import render_history, render_jobs, render_plan, select
 from nba_tui.jobs import actions
-from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Plan, PlanState, Progress
 from nba_tui.jobs.store import Store
 
 PIPELINE = """\

@@ -14,8 +14,7 @@ from waiting import wait_for
 
 from nba_tui import config as cfg
 from nba_tui.jobs import procs
-from nba_tui.jobs.model import JobState
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobState, Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 
 

@@ -30,8 +30,7 @@ from nba_tui.jobs.engines.drivers import (
 )
 from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.engines.remote import submission_name
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.sample.backfill import PACE_ENV

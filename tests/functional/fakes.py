@@ -214,7 +214,7 @@ class PlanSupervisor(FakeSupervisor):
     def __init__(self, log_dir: Path, state_dir: Path) -> None:
         from types import SimpleNamespace
 
-        from nba_tui.jobs.plans import Plan
+        from nba_tui.jobs.model import Plan
 
         super().__init__(log_dir)
         state_dir.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,7 @@ from fakes import FIXED_T, fixed_snapshot
 from waiting import wait_for
 
 from nba_tui.config import Pipeline
-from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Plan, Progress
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.tui.control import JOB_ACTIONS, JobControl, Selection

@@ -21,7 +21,7 @@ from ui_helpers import screen_text, wait_for
 
 from nba_tui import config, readiness
 from nba_tui.jobs import events
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import PlanState
 from nba_tui.tui import keys
 from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.cells import job_word

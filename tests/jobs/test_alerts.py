@@ -162,7 +162,7 @@ def test_alerts_timeout_zero_is_refused_in_one_line_exit_2(tmp_path: Path) -> No
 
 
 def test_a_slow_hook_does_not_delay_a_shard_start(make_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
-    from nba_tui.jobs.plans import PlanState
+    from nba_tui.jobs.model import PlanState
     from nba_tui.jobs.supervisor import Supervisor
 
     pipe = make_pipeline({"alpha": ["--fail-at", "1"], "beta": ["--delay", "0.3"]}, max_parallel=2)

@@ -16,8 +16,7 @@ from jobs_helpers import wait_for
 from nba_tui import readiness
 from nba_tui.jobs.autopilot import ORPHAN
 from nba_tui.jobs.events import ALERT_KINDS
-from nba_tui.jobs.model import JobState
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import JobState, PlanState
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.sample import backfill as sample

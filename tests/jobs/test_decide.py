@@ -12,7 +12,7 @@ from test_schedule import YAML
 
 from nba_tui import config
 from nba_tui.jobs.decide import Member, decide
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import Plan
 from nba_tui.monitor import snapshot_once
 
 D = [dt.date(2024, 1, d) for d in range(1, 11)]

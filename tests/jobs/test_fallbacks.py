@@ -22,7 +22,7 @@ from jobs_helpers import wait_for
 from nba_tui import readiness
 from nba_tui.cli import main
 from nba_tui.config import Pipeline
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.sample import backfill as sample

@@ -21,8 +21,7 @@ from nba_tui.jobs.forecast import (
     simulate,
     with_max_parallel,
 )
-from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress
-from nba_tui.jobs.plans import Plan
+from nba_tui.jobs.model import JobRecord, JobState, JobView, Plan, Progress
 from nba_tui.monitor import snapshot_once
 
 D = [dt.date(2024, 1, d) for d in range(1, 11)]
@@ -201,8 +200,8 @@ def test_a_paused_plan_shows_paused_instead_of_its_end() -> None:
 
 def test_plans_line_report_line_and_the_total_that_does_not_grow() -> None:
     from nba_tui.cli.listings import render_plan
+    from nba_tui.jobs.model import PlanState
     from nba_tui.jobs.plan_text import forecast_json, forecast_line, progress
-    from nba_tui.jobs.plans import PlanState
 
     p = _ended_plan()
     # running: done of the plan's own total (its first forecast's), and the forecast end

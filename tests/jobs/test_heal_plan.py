@@ -12,7 +12,7 @@ from jobs_helpers import wait_for
 from nba_tui.cli.watch import Watch
 from nba_tui.jobs import plan_ops, plan_text, store
 from nba_tui.jobs.errors import JobError
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 

@@ -14,7 +14,7 @@ from jobs_helpers import wait_for
 from nba_tui import config
 from nba_tui.jobs import decide
 from nba_tui.jobs.errors import NothingToRun
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.morning import build_report

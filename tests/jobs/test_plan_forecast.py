@@ -12,9 +12,8 @@ import pytest
 from autopilot_helpers import sample_pipeline
 from jobs_helpers import wait_for
 
-from nba_tui.jobs.model import JobState
+from nba_tui.jobs.model import JobState, PlanState
 from nba_tui.jobs.plan_text import done_dates, progress
-from nba_tui.jobs.plans import PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.sample import backfill as sample

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from jobs_helpers import wait_for
 
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import Plan, PlanState, order_phases, phase_tables
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
+from nba_tui.jobs.plans import order_phases, phase_tables
 from nba_tui.jobs.procs import session_members
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.monitor import snapshot_once

@@ -12,8 +12,7 @@ import pytest
 from autopilot_helpers import sample_pipeline
 from jobs_helpers import wait_for
 
-from nba_tui.jobs.model import JobState
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import JobState, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.sample import backfill as sample
 from nba_tui.sample import ensure_warehouse
@@ -83,7 +82,7 @@ def _hooked(tmp: Path, plan: str, kind: str) -> list[dict]:
 
 
 def test_mend_keeps_a_plan_failed_while_dates_of_it_still_failed() -> None:
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import Plan
     from nba_tui.jobs.repair import mend
 
     plan = Plan("p0c0ffe", "run", ["phase4"], "me", 1.0, state=PlanState.FAILED)
@@ -101,7 +100,7 @@ def test_mend_keeps_a_plan_failed_while_dates_of_it_still_failed() -> None:
 
 
 def test_mend_a_phase_launch_whose_job_failed() -> None:
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import Plan
     from nba_tui.jobs.repair import mend
 
     plan = Plan("p0c0ffe", "launch", ["phase3"], "me", 1.0, state=PlanState.FAILED)
@@ -115,8 +114,7 @@ def test_a_mended_plan_sends_the_event_of_its_new_end_once(tmp_path: Path) -> No
     """Without a pipeline file (no poll) the plan's own lines say how it ends: short here (a
     table it left short), so `plan_short`; the same restart seen again sends nothing."""
     from nba_tui.jobs.events import read_events
-    from nba_tui.jobs.model import JobRecord
-    from nba_tui.jobs.plans import Plan
+    from nba_tui.jobs.model import JobRecord, Plan
     from nba_tui.jobs.repair import after_exit
     from nba_tui.jobs.store import Store
 

@@ -17,8 +17,8 @@ from jobs_helpers import wait_for
 from nba_tui import morning
 from nba_tui.fsutil import lock_held
 from nba_tui.jobs import procs
-from nba_tui.jobs.model import Damaged, JobState
-from nba_tui.jobs.plans import RESTART_LIMIT, Plan, PlanState, restart_wait
+from nba_tui.jobs.model import Damaged, JobState, Plan, PlanState
+from nba_tui.jobs.plans import RESTART_LIMIT, restart_wait
 from nba_tui.jobs.supervisor import JobError, Supervisor
 from nba_tui.jobs.watchdog import lock_path
 from nba_tui.monitor import snapshot_once

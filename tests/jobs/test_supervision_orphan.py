@@ -13,9 +13,8 @@ from jobs_helpers import wait_for
 
 from nba_tui.cli.listings import render_plan
 from nba_tui.jobs import beat, procs
-from nba_tui.jobs.model import JobState
+from nba_tui.jobs.model import JobState, Plan, PlanState
 from nba_tui.jobs.plan_text import progress
-from nba_tui.jobs.plans import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 
 LONG = {"alpha": ["--delay", "1.5"]}

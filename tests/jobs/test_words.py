@@ -15,8 +15,7 @@ import pytest
 from autopilot_helpers import sample_pipeline
 from jobs_helpers import wait_for
 
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import PlanState
+from nba_tui.jobs.model import JobRecord, JobState, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.jobs.words import state_text, state_word
 from nba_tui.sample import backfill as sample

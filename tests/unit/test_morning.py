@@ -13,8 +13,7 @@ import pytest
 
 from nba_tui import config as cfg
 from nba_tui.jobs import events
-from nba_tui.jobs.model import JobRecord, JobState
-from nba_tui.jobs.plans import Plan, PlanState
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.store import open_log
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
