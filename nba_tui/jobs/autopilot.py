@@ -409,7 +409,7 @@ class Autopilot:
 
 
 def shard_entry(v: JobView) -> dict:
-    """One `Plan.shards` entry (for the morning report)."""
+    """One `Plan.shards` entry: an ended shard as the plan accounts for it."""
     r = v.record
     first, last, count = span(r)
     return {

@@ -315,8 +315,10 @@ class Plan:
     coverage_after: dict[str, int] = field(default_factory=dict)
     """Present dates per table when the plan ended."""
     shards: list[dict] = field(default_factory=list)
-    """One entry per shard job: job, table, dates (first/last/count), attempt, exit_code,
-    duration, state (filled in as the shards end)."""
+    """The plan's account of its ended shards, one entry each as it ends: job, table, dates
+    (first/last/count), attempt, exit_code, duration, state. The runner reads it for a failed
+    table's error line at the plan's end; `plan show --json` shows it. The report lists jobs
+    from their records instead (every job of its window, a plan's or not)."""
     failures: dict[str, dict[str, int]] = field(default_factory=dict)
     """Table -> date -> failed attempts so far (a date is retried while below retries + 1)."""
     retry_at: dict[str, dict[str, float]] = field(default_factory=dict)
