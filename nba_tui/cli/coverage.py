@@ -39,7 +39,7 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
         _degraded_kinds(pipeline, snap, data)
         emit_json(data)
         return EXIT_OK
-    from nba_tui.report import render_status
+    from nba_tui.coverage_text import render_status
 
     show(render_status(pipeline, snap))
     if cost:
@@ -95,7 +95,7 @@ def cmd_gaps(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         emit_json(data)
         return EXIT_OK
-    from nba_tui.report import render_gaps
+    from nba_tui.coverage_text import render_gaps
 
     show(render_gaps(cov))
     return EXIT_OK
