@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from nba_tui import config as cfg
-from nba_tui.cli import coverage, dashboard, demo, jobs, listings, morning, output, schema, watch
+from nba_tui.cli import coverage, dashboard, demo, jobs, listings, output, report, schema, watch
 from nba_tui.cli.common import EXIT_CHECK, EXIT_OK, InputError, Parser, config_option, fail
 from nba_tui.cli.listings import Refused
 from nba_tui.cli.output import OutputError
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.read_only_option(parser, top=True)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (coverage, schema, dashboard, demo, listings, jobs, watch, morning):
+    for group in (coverage, schema, dashboard, demo, listings, jobs, watch, report):
         group.register(sub)
     return parser
 
