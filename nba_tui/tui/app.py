@@ -30,6 +30,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.driver import Driver
 from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import Screen
@@ -62,6 +63,7 @@ from nba_tui.tui.control import (
 )
 from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen
 from nba_tui.tui.titles import header_text, log_title, plan_end
+from nba_tui.tui.upstream import quiet_driver
 from nba_tui.tui.widgets.footer import LeanFooter
 from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
@@ -95,6 +97,10 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     """Row key under the cursor: a table name or `phase:<name>`."""
     view: var[layout.View | None] = var(None, init=False)
     """What `v` chose for the bottom pane: the gap map or the log (None: by size, layout.py)."""
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's pick, with an input thread that sleeps while no key comes (`upstream`)."""
+        return quiet_driver(super().get_driver_class())
 
     def __init__(
         self,
