@@ -16,10 +16,11 @@ there) but are listed so someone can look.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nba_tui.config import Pipeline, Table
 from nba_tui.coverage_rate import Rate as Rate  # re-exported: callers import it here
@@ -28,143 +29,9 @@ from nba_tui.coverage_states import DateState as DateState
 from nba_tui.coverage_states import bootstrap_dates as bootstrap_dates
 from nba_tui.coverage_states import classify, per_game, season_starts
 from nba_tui.coverage_store import CoverageStore, table_key
+from nba_tui.coverage_table import TableCoverage as TableCoverage  # re-exported: callers use it
+from nba_tui.jsontext import RawJson
 from nba_tui.warehouse.base import Counts
-
-
-@dataclass
-class TableCoverage:
-    name: str
-    table: str
-    phase: str
-    threshold: float
-    expected: int
-    """Expected dates in range, bootstrap dates excluded."""
-    present: int
-    """Expected (non-bootstrap) dates that have rows."""
-    exists: bool
-    states: dict[dt.date, DateState]
-    rows: dict[dt.date, int]
-    first_date: dt.date | None
-    last_date: dt.date | None
-    median_rows: float
-    missing_runs: list[DateRun] = field(default_factory=list)
-    degraded_rows: dict[dt.date, int] = field(default_factory=dict)
-    """Flagged rows per date (the table's `degraded_column` non-zero); empty without one."""
-    _missing_ord: list[int] | None = field(default=None, init=False, repr=False, compare=False)
-    _lists: tuple[list, list, list] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    """(missing, thin, bootstrap) dates in `states` order: set by `table_coverage`, which finds
-    them anyway, or listed once on first use (`status --json` asks for each at 100 tables)."""
-    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Derived maths cached by pure modules (readiness's blocked spans per look-back): a coverage
-    never changes once built, and `CoverageCache` hands the same object back while its table is
-    unchanged, so the cache lives as long as it is valid."""
-
-    @property
-    def share(self) -> float:
-        return self.present / self.expected if self.expected else 1.0
-
-    @property
-    def ok(self) -> bool:
-        # Compare on counts so 99.8 % of 917 dates is exact, not a float accident.
-        return self.present >= self.threshold * self.expected - 1e-9
-
-    def _by_state(self) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
-        if self._lists is None:  # a coverage built by hand, not by table_coverage
-            order = (DateState.MISSING, DateState.THIN, DateState.BOOTSTRAP)
-            m, t, b = ([d for d, s in self.states.items() if s is x] for x in order)
-            self._lists = (m, t, b)
-        return self._lists
-
-    @property
-    def missing(self) -> list[dt.date]:
-        return list(self._by_state()[0])
-
-    def missing_ordinals(self) -> list[int]:
-        """Sorted day ordinals of the missing dates, computed once (readiness bisects them; a
-        coverage reused by `CoverageCache` keeps them across polls)."""
-        if self._missing_ord is None:
-            self._missing_ord = sorted(d.toordinal() for d in self._by_state()[0])
-        return self._missing_ord
-
-    @property
-    def degraded(self) -> list[dt.date]:
-        """Expected dates with rows of which some are flagged degraded, sorted."""
-        if not self.degraded_rows:
-            return []
-        has_rows = (DateState.PRESENT, DateState.THIN)
-        return sorted(
-            d for d, n in self.degraded_rows.items() if n > 0 and self.states.get(d) in has_rows
-        )
-
-    @property
-    def degraded_share(self) -> float:
-        """Degraded dates over dates with rows (0.0 when none has rows)."""
-        missing, _, boot = self._by_state()
-        have = len(self.states) - len(missing) - len(boot)
-        return len(self.degraded) / have if have else 0.0
-
-    @property
-    def thin(self) -> list[dt.date]:
-        return list(self._by_state()[1])
-
-    @property
-    def bootstrap(self) -> list[dt.date]:
-        return list(self._by_state()[2])
-
-    @property
-    def needed_for_threshold(self) -> int:
-        """How many more dates must land before the threshold is met."""
-        import math
-
-        return max(0, math.ceil(self.threshold * self.expected - 1e-9) - self.present)
-
-    def gap_span(self) -> tuple[dt.date, dt.date] | None:
-        """The missing dates as one range, when that range holds no present date.
-
-        A backfill then gets `--start-date/--end-date` instead of a `--dates` list of hundreds of
-        dates (bootstrap dates inside the range are skipped by the program anyway)."""
-        missing = self.missing
-        if not missing:
-            return None
-        first, last = missing[0], missing[-1]
-        for d, state in self.states.items():
-            if first <= d <= last and state in (DateState.PRESENT, DateState.THIN):
-                return None
-        return first, last
-
-    def trend(self, last: int = 8) -> list[int]:
-        """Rows per expected date for the last `last` expected dates (0 where missing)."""
-        days = sorted(self.states)[-last:]
-        return [self.rows.get(d, 0) for d in days]
-
-    def to_json(self) -> dict:
-        missing, thin, boot = self._by_state()
-        return {
-            "name": self.name,
-            "table": self.table,
-            "phase": self.phase,
-            "exists": self.exists,
-            "expected": self.expected,
-            "present": self.present,
-            "share": round(self.share, 6),
-            "threshold": self.threshold,
-            "ok": self.ok,
-            "first_date": self.first_date.isoformat() if self.first_date else None,
-            "last_date": self.last_date.isoformat() if self.last_date else None,
-            "missing": len(missing),
-            "missing_ranges": [
-                {"start": r.start.isoformat(), "end": r.end.isoformat(), "dates": r.count}
-                for r in self.missing_runs
-            ],
-            "thin_dates": [d.isoformat() for d in thin],
-            "degraded_dates": [d.isoformat() for d in self.degraded],
-            "degraded_share": round(self.degraded_share, 6),
-            "bootstrap_dates": len(boot),
-            "median_rows": self.median_rows,
-            "rows_total": sum(self.rows.values()),
-        }
 
 
 def _in_range(d: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
@@ -259,7 +126,13 @@ class Snapshot:
     def phase_tables(self, pipeline: Pipeline, phase: str) -> list[TableCoverage]:
         return [self.tables[t.name] for t in pipeline.phase(phase).tables]
 
-    def to_json(self, pipeline: Pipeline) -> dict:
+    def to_json(self, pipeline: Pipeline, raw: bool = False) -> dict:
+        """The snapshot as JSON values; `raw`: each table's as `RawJson` (for `jsontext.dumps`:
+        a table read back from the store is written out without being parsed)."""
+
+        def table(cov: TableCoverage) -> dict | RawJson:
+            return RawJson(cov.json_text()) if raw else cov.to_json()
+
         return {
             "pipeline": pipeline.pipeline,
             "expected_dates": len(self.expected_dates),
@@ -276,7 +149,7 @@ class Snapshot:
             "phases": [
                 {
                     "name": p.name,
-                    "tables": [self.tables[t.name].to_json() for t in p.tables],
+                    "tables": [table(self.tables[t.name]) for t in p.tables],
                 }
                 for p in pipeline.phases
             ],
@@ -420,29 +293,30 @@ class CoverageCache:
         gap = pipeline.expected_dates.season_gap_days
         key = table_key(t, phase, gap, start, end, counts.expected_digest, digest)
         keys.append(key)
-        data = self.store.get(key)
-        if data is not None:
+        stored = self.store.get(key)
+        if stored is not None:
             try:
-                return _Stored.make(t, phase, data, compute)
+                return _Stored.make(t, phase, stored, compute)
             except (KeyError, TypeError, ValueError):  # a malformed entry: compute it
                 pass
         cov = compute()
-        self.store.put(key, cov.to_json())
+        self.store.put(key, cov.figures(), cov.json_text())
         return cov
 
 
 class _Stored(TableCoverage):
-    """A coverage read back from `CoverageStore`: its figures and `to_json()` as stored, and its
-    per-date fields (`states`, `rows`, `missing_runs`, `degraded_rows`) computed from the same
-    counts on first use of any of them (`status --json` uses none)."""
+    """A coverage read back from `CoverageStore`: its figures and `to_json()` (text) as stored,
+    and its per-date fields (`states`, `rows`, `missing_runs`, `degraded_rows`) computed from the
+    same counts on first use of any of them (`status --json` uses none)."""
 
     _LAZY = frozenset({"states", "rows", "missing_runs", "degraded_rows"})
 
     @classmethod
     def make(
-        cls, t: Table, phase: str, data: dict, compute: Callable[[], TableCoverage]
+        cls, t: Table, phase: str, stored: tuple[dict, str], compute: Callable[[], TableCoverage]
     ) -> TableCoverage:
         cov = cls.__new__(cls)
+        data, text = stored
         first, last = data.get("first_date"), data.get("last_date")
         cov.__dict__.update(
             name=t.name,
@@ -456,7 +330,8 @@ class _Stored(TableCoverage):
             last_date=dt.date.fromisoformat(last) if last else None,
             median_rows=data["median_rows"],
             memo={},
-            _json=data,
+            _text=text,
+            _degraded=bool(data["degraded"]),
             _compute=compute,
         )
         return cov
@@ -469,5 +344,12 @@ class _Stored(TableCoverage):
             self.__dict__[f] = full.__dict__[f]
         return self.__dict__[name]
 
+    @property
+    def has_degraded(self) -> bool:
+        return self.__dict__["_degraded"]
+
     def to_json(self) -> dict:
-        return dict(self.__dict__["_json"])
+        return json.loads(self.__dict__["_text"])
+
+    def json_text(self) -> str:
+        return self.__dict__["_text"]

@@ -7,9 +7,11 @@ they are), the schedule (`Counts.expected_digest`), the table's own settings and
 and the season gap, besides the code that computes it (`_maths`). The key is a digest of all of
 them, so a stored coverage is read back only where computing it again would give the same one.
 
-One file (`coverage.json` in the state directory's `cache/`) holding each table's `to_json()`,
-written whole through `fsutil.write_atomic` (0600) and read only when it is ours, private and
-well formed; writing is best effort, and anything wrong is a miss (the maths run).
+One file (`coverage.json` in the state directory's `cache/`) holding each table's `to_json()`
+as JSON text (with its digest, and beside it the few figures a coverage needs before its
+per-date fields: `status --json` writes the text out as it is, `jsontext`), written whole
+through `fsutil.write_atomic` (0600) and read only when it is ours, private and well formed;
+writing is best effort, and anything wrong is a miss (the maths run).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from nba_tui import __version__
 from nba_tui.config import Table
 from nba_tui.fsutil import private_dirs, read_private_json, write_atomic
 
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 256 * 1024 * 1024
 """A bigger file is ignored (1,000 tables x 1,800 dates with many holes: ~10 MB)."""
 SAVE_EVERY_S = 60.0
@@ -39,7 +41,7 @@ def _maths() -> str:
     """A digest of the code that computes coverage: another version of it never reads back what
     this one stored."""
     h = hashlib.blake2b(__version__.encode(), digest_size=16)
-    for name in ("coverage.py", "coverage_states.py"):
+    for name in ("coverage.py", "coverage_states.py", "coverage_table.py"):
         with contextlib.suppress(OSError):  # not installed as files: the version alone
             h.update(Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()
@@ -75,6 +77,10 @@ def table_key(
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 class CoverageStore:
     """The coverage file of one state directory: `get` and `put` by key, `save` to write."""
 
@@ -91,17 +97,26 @@ class CoverageStore:
             self._entries = tables if isinstance(tables, dict) else {}
         return self._entries
 
-    def get(self, key: str) -> dict | None:
-        """The stored `to_json()` of a table's coverage under `key`, if well formed."""
+    def get(self, key: str) -> tuple[dict, str] | None:
+        """The figures and the `to_json()` text of a table's coverage stored under `key`, if
+        well formed (the text unchanged since it was put: its digest matches)."""
         entry = self._load().get(key)
         if not isinstance(entry, dict):
             return None
-        if not isinstance(entry.get("expected"), int) or not isinstance(entry.get("present"), int):
+        figures, text = entry.get("f"), entry.get("j")
+        if not isinstance(figures, dict) or not isinstance(text, str):
             return None
-        return entry
+        if not isinstance(figures.get("expected"), int) or not isinstance(
+            figures.get("present"), int
+        ):
+            return None
+        if entry.get("h") != _digest(text):
+            return None
+        return figures, text
 
-    def put(self, key: str, data: dict) -> None:
-        self._load()[key] = data
+    def put(self, key: str, figures: dict, text: str) -> None:
+        """Keep a table's figures (plain JSON values) and its `to_json()` as JSON text."""
+        self._load()[key] = {"f": figures, "j": text, "h": _digest(text)}
         self._dirty = True
 
     def save(self, keys: Iterable[str]) -> bool:

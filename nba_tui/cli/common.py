@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
-import json
 import math
 import os
 import re
@@ -21,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from nba_tui import config as cfg
+from nba_tui import jsontext
 from nba_tui.config import Pipeline
 from nba_tui.fmt import printable
 from nba_tui.warehouse import WarehouseError
@@ -330,9 +330,10 @@ def show(text: Text | str) -> None:
 def emit_json(data: Any) -> None:
     """JSON on stdout: indented for a person at a terminal, compact for a program. Only the
     compact form runs in json's C encoder (an indent falls back to pure Python: 47 ms instead of
-    7 ms for `status --json` over 100 tables, a tenth of the command's budget)."""
+    7 ms for `status --json` over 100 tables, a tenth of the command's budget). `RawJson`
+    values are written as their text (`jsontext`)."""
     tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
-    sys.stdout.write(json.dumps(data, indent=2 if tty else None, default=str))
+    sys.stdout.write(jsontext.dumps(data, indent=2 if tty else None))
     sys.stdout.write("\n")
 
 

@@ -34,9 +34,12 @@ def cmd_status(args: argparse.Namespace, pipeline: Pipeline) -> int:
     snap = take_snapshot(pipeline, start, end, recount=args.recount)
     cost = estimate_cost(pipeline, start, end)
     if args.json:
-        data = snap.to_json(pipeline)
+        # Without degraded dates no table's JSON gains keys here: each is written as its text.
+        raw = not any(cov.has_degraded for cov in snap.tables.values())
+        data = snap.to_json(pipeline, raw=raw)
         data["cost_estimate"] = cost
-        _degraded_kinds(pipeline, snap, data)
+        if not raw:
+            _degraded_kinds(pipeline, snap, data)
         emit_json(data)
         return EXIT_OK
     from nba_tui.coverage_text import render_status

@@ -4,13 +4,14 @@ from are provably the same: every figure equal to computing it again, never afte
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from nba_tui import config, coverage
+from nba_tui import config, coverage, jsontext
 from nba_tui.coverage import Snapshot
 from nba_tui.monitor import Monitor
 from nba_tui.warehouse import fetch
@@ -124,7 +125,18 @@ def test_a_write_is_counted_and_its_coverage_computed_again(pipe: config.Pipelin
     assert D[6] not in snap.tables["summary"].missing
 
 
-@pytest.mark.parametrize("damage", ["foreign", "malformed", "garbage"])
+def test_status_json_writes_the_stored_text_as_computing_it_would(pipe: config.Pipeline) -> None:
+    _poll(pipe)
+    again, mon = _poll(pipe)
+    assert mon.coverage.computed == 0
+    ref = _reference(pipe)
+    for snap in (again, ref):
+        snap.taken_at, snap.elapsed, snap.queries = ref.taken_at, ref.elapsed, ref.queries
+    spliced = jsontext.dumps(again.to_json(pipe, raw=True))
+    assert spliced == json.dumps(ref.to_json(pipe))
+
+
+@pytest.mark.parametrize("damage", ["foreign", "malformed", "garbage", "text"])
 def test_a_damaged_or_foreign_coverage_file_is_a_miss(pipe: config.Pipeline, damage: str) -> None:
     _poll(pipe)
     stored = pipe.state_dir / "cache" / "coverage.json"
@@ -132,6 +144,8 @@ def test_a_damaged_or_foreign_coverage_file_is_a_miss(pipe: config.Pipeline, dam
         stored.chmod(0o666)  # anyone could have written it
     elif damage == "malformed":
         stored.write_text(stored.read_text().replace('"first_date":"', '"first_date":"x'))
+    elif damage == "text":  # the JSON text written out as is: a changed one must not be
+        stored.write_text(stored.read_text().replace('\\"present\\": ', '\\"present\\": 1'))
     else:
         stored.write_text("{not json")
     snap, mon = _poll(pipe)
