@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 MAX_RATE_BACKOFF = 600.0
 #: Longest wait after repeated quota errors (seconds).
 MAX_QUOTA_BACKOFF = 3600.0
+EARLY_POLL = 0.5
+"""A write seen by the warehouse's change token (`Monitor.written`) may start the next poll this
+fraction of the interval after the last one started: a commit reaches the screen within half an
+interval plus a poll, and polls run at most twice as often while something writes, never more
+often while nothing does."""
 
 
 @dataclass
@@ -163,6 +168,8 @@ class Monitor:
         """A poll started by `prefetch()` that no caller has taken yet."""
         self._recount = False
         """`recount()` was asked: the next poll to start bypasses the change detection."""
+        self._token: object = None
+        """The warehouse's change token read as the last poll began (None: it has none)."""
 
     def recount(self) -> None:
         """Make the next poll that starts count every table again, bypassing the warehouse's
@@ -170,6 +177,19 @@ class Monitor:
         counters and counts cache): the dashboard's `R` and `status --recount`. A poll already
         running is not changed; the one after it recounts."""
         self._recount = True
+
+    def early_poll_in(self) -> float | None:
+        """Seconds after a poll's start at which `written()` is worth asking (half the interval),
+        or None for a warehouse without a cheap change token (BigQuery: it costs requests)."""
+        if self._token is None:
+            return None
+        return self._interval() * EARLY_POLL
+
+    def written(self) -> bool:
+        """The warehouse changed since the last poll began: its change token moved (the embedded
+        backend: a few stat() calls, no query). False without a token or before a poll."""
+        token = getattr(self._warehouse, "change_token", None)
+        return token is not None and self._token is not None and token() != self._token
 
     def _open(self) -> Warehouse:
         """The warehouse, opened on first use (in the poll thread: finding credentials can take
@@ -188,6 +208,8 @@ class Monitor:
             recount_next = getattr(warehouse, "recount_next", None)
             if recount_next is not None:
                 recount_next()
+        token = getattr(warehouse, "change_token", None)
+        self._token = token() if token is not None else None  # before asking: later writes move it
         asked = time.time()
         counts = fetch(self.pipeline, warehouse)
         snap = self.coverage.snapshot(self.pipeline, counts, self.start, self.end)

@@ -31,6 +31,14 @@ def dataset_file(root: Path, dataset: str) -> Path:
     return Path(root) / f"{check_name(dataset, 'dataset')}.db"
 
 
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def connect(
     root: str | Path,
     datasets: Iterable[str],
@@ -142,6 +150,16 @@ class SqliteWarehouse:
         """Count every table at the next poll, whatever `data_version`, the change counters and
         the disk cache say (the dashboard's `R`, `status --recount`); once, until a poll ends."""
         self._recount = True
+
+    def change_token(self) -> tuple[tuple[int, int, int] | None, ...]:
+        """What any commit to a dataset changes, read with a few stat() calls and no SQLite: the
+        inode, size and modification time of each dataset file and of its write-ahead log. A
+        hint to poll sooner (`Monitor.written`): what a poll counts still rests on
+        `data_version` and the change counters."""
+        files = [dataset_file(self.root, d) for d in self.datasets]
+        return tuple(_stat_key(f) for f in files) + tuple(
+            _stat_key(f.with_name(f.name + "-wal")) for f in files
+        )
 
     def _files(self) -> dict[str, int]:
         found = {}
