@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from nba_tui.coverage_rate import Rate as Rate  # re-exported: callers import it
 from nba_tui.coverage_states import DateRun as DateRun  # re-exported: callers import it here
 from nba_tui.coverage_states import DateState as DateState
 from nba_tui.coverage_states import bootstrap_dates as bootstrap_dates
-from nba_tui.coverage_states import classify, per_game, season_starts
+from nba_tui.coverage_states import per_game, season_starts, states_of
 from nba_tui.coverage_store import CoverageStore, table_key
 from nba_tui.coverage_table import TableCoverage as TableCoverage  # re-exported: callers use it
 from nba_tui.jsontext import RawJson
@@ -45,6 +44,13 @@ def _narrow(
     if start is None and end is None:
         return per_date
     return {d: n for d, n in per_date.items() if _in_range(d, start, end)}
+
+
+def _median(values: list) -> float:
+    """`statistics.median`: the middle value, or the mean of the two middle ones."""
+    data = sorted(values)
+    n = len(data)
+    return data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
 
 
 def table_coverage(
@@ -66,22 +72,25 @@ def table_coverage(
         boot = bootstrap_dates(expected, starts, table.bootstrap_days)
     rows = _narrow(counts.rows.get(table.name, {}), start, end)
     flagged = _narrow(counts.degraded.get(table.name, {}), start, end)
-    games = counts.expected_rows
     have = list(filter(rows.__contains__, expected))  # in C: per table, per date, per poll
-    if have and min(map(rows.__getitem__, have)) <= 0:
-        have = [d for d in have if rows[d] > 0]
-    median = float(statistics.median(map(rows.__getitem__, have))) if have else 0.0
-    ratio = per_game(have, rows, games)
-    median_per_game = float(statistics.median(ratio.values())) if ratio else 0.0
+    counted = list(map(rows.__getitem__, have))
+    has = rows.__contains__
+    if counted and min(counted) <= 0:
+        have = [d for d, n in zip(have, counted, strict=True) if n > 0]
+        counted = [n for n in counted if n > 0]
+        has = set(have).__contains__
+    median = float(_median(counted)) if have else 0.0
+    ratios = per_game(have, counted, counts.expected_rows)
+    median_per_game = float(_median(ratios)) if ratios else 0.0
     thin_below = table.thin_ratio * median_per_game
-    states, lists, missing_runs = classify(expected, ratio, boot, thin_below)
+    states, lists, missing_runs = states_of(expected, have, ratios, has, boot, thin_below)
     cov = TableCoverage(
         name=table.name,
         table=table.table,
         phase=phase,
         threshold=table.min_coverage,
         expected=len(expected) - (sum(1 for d in expected if d in boot) if boot else 0),
-        present=len(ratio) - (sum(1 for d in ratio if d in boot) if boot else 0),
+        present=len(have) - (sum(1 for d in have if d in boot) if boot else 0),
         exists=table.name not in counts.missing_tables,
         states=states,
         rows=rows,

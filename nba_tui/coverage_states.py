@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import compress, repeat
-from operator import add, not_, sub, truediv
+from operator import add, ne, not_, sub, truediv
 from typing import NamedTuple
 
 
@@ -67,51 +67,66 @@ def bootstrap_dates(
     return out
 
 
-def per_game(
-    have: list[dt.date], rows: dict[dt.date, int], games: dict[dt.date, int]
-) -> dict[dt.date, float]:
-    """Rows per scheduled game when the schedule says how many; raw rows otherwise (the common
-    case, every date with games, runs in C: this is per table and per date of every poll)."""
+def per_game(have: list[dt.date], rows: list[int], games: dict[dt.date, int]) -> list[float]:
+    """Rows per scheduled game of each date of `have` (`rows`: its rows, in the same order) when
+    the schedule says how many; raw rows otherwise (the common case, every date with games, runs
+    in C: this is per table and per date of every poll)."""
     try:
-        per_game = map(truediv, map(rows.__getitem__, have), map(games.__getitem__, have))
-        return dict(zip(have, per_game, strict=True))
+        return list(map(truediv, rows, map(games.__getitem__, have)))
     except (KeyError, ZeroDivisionError):
-        return {d: (rows[d] / games[d] if games.get(d) else float(rows[d])) for d in have}
+        return [n / games[d] if games.get(d) else float(n) for d, n in zip(have, rows, strict=True)]
 
 
 def classify(
     expected: Sequence[dt.date], ratio: dict[dt.date, float], boot: set[dt.date], thin_below: float
 ) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
+    """`states_of` with the dates that have rows given as {date: rows per game}."""
+    return states_of(
+        expected, list(ratio), list(ratio.values()), ratio.__contains__, boot, thin_below
+    )
+
+
+def states_of(
+    expected: Sequence[dt.date],
+    have: list[dt.date],
+    ratios: list[float],
+    has: Callable[[dt.date], bool],
+    boot: set[dt.date],
+    thin_below: float,
+) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
     """Each expected date's state, the (missing, thin, bootstrap) lists and the missing runs.
 
-    Most dates are present: every date starts so and the dates without rows are found in C; only
-    those and the thin ones are visited in Python. Runs are consecutive in `expected`, so a
-    bootstrap date between two missing ones ends a run."""
-    present_, thin_ = DateState.PRESENT, DateState.THIN  # locals: a member lookup is not free
-    missing_, boot_ = DateState.MISSING, DateState.BOOTSTRAP
-    states = dict.fromkeys(expected, present_)
-    thin = list(compress(ratio, map(thin_below.__gt__, ratio.values())))
-    for d in thin:
-        states[d] = thin_
-    absent = compress(range(len(expected)), map(not_, map(ratio.__contains__, expected)))
-    missing: list[dt.date] = []
-    boots: list[dt.date] = []
-    firsts: list[int] = []  # first and last index in `expected` of each run of missing dates
-    lasts: list[int] = []
-    for i in absent:
-        d = expected[i]
-        if d in boot:
-            states[d] = boot_
-            boots.append(d)
-            continue
-        states[d] = missing_
-        missing.append(d)
-        if lasts and lasts[-1] == i - 1:
-            lasts[-1] = i
-        else:
-            firsts.append(i)
-            lasts.append(i)
+    `have`: the expected dates with rows, in order, `ratios` their rows per game, `has` true
+    exactly for them. Every date starts present; the thin ones, and the dates without rows, are
+    found in C, and each run of missing dates is built from where the missing indices in
+    `expected` stop being consecutive. Runs are consecutive in `expected`, so a bootstrap date
+    between two missing ones ends a run."""
+    states = dict.fromkeys(expected, DateState.PRESENT)
+    thin = list(compress(have, map(thin_below.__gt__, ratios)))
+    states.update(zip(thin, repeat(DateState.THIN)))
     at = expected.__getitem__
-    sizes = map(add, map(sub, lasts, firsts), repeat(1))
-    runs = list(map(DateRun._make, zip(map(at, firsts), map(at, lasts), sizes, strict=True)))
+    absent = list(compress(range(len(expected)), map(not_, map(has, expected))))
+    boots: list[dt.date] = []
+    if boot and absent:
+        in_boot = list(map(boot.__contains__, map(at, absent)))
+        boots = list(compress(map(at, absent), in_boot))
+        absent = list(compress(absent, map(not_, in_boot)))
+        states.update(zip(boots, repeat(DateState.BOOTSTRAP)))
+    missing = list(map(at, absent))
+    states.update(zip(missing, repeat(DateState.MISSING)))
+    runs: list[DateRun] = []
+    if absent:
+        # Index k of `absent` starts a run when absent[k] is not absent[k - 1] + 1.
+        firsts = [
+            0,
+            *compress(range(1, len(absent)), map(ne, absent[1:], map(add, absent, repeat(1)))),
+        ]
+        lasts = [k - 1 for k in firsts[1:]]
+        lasts.append(len(absent) - 1)
+        lo = list(map(absent.__getitem__, firsts))
+        hi = list(map(absent.__getitem__, lasts))
+        sizes = map(add, map(sub, hi, lo), repeat(1))
+        # tuple.__new__ builds each named tuple in C (DateRun(...) runs a Python __new__).
+        parts = zip(map(at, lo), map(at, hi), sizes, strict=True)
+        runs = list(map(tuple.__new__, repeat(DateRun), parts))
     return states, (missing, thin, boots), runs

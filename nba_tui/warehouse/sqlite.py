@@ -8,6 +8,7 @@ so several backfill processes can write while the dashboard reads.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import threading
@@ -412,15 +413,15 @@ class SqliteWarehouse:
         start: dt.date,
         end: dt.date,
     ) -> None:
-        """A table's cache entries from its packed row. A date value holding SEP itself (the
-        lists no longer align) is counted again row by row."""
+        """A table's cache entries from its packed row (`packed_part`). A date value holding SEP
+        itself (the lists no longer align) is counted again row by row."""
         if d is None or n is None:  # no row in range
             return
         # Most tables hold the same dates: their packed text is split and parsed once per poll.
         keys: list[dt.date] | None = self._keys_of.get(d)
         dates: list = keys if keys is not None else d.split(SEP)
-        counts = n.split(SEP)
-        flags = g.split(SEP) if g is not None else None
+        counts: list[int] = json.loads(n)
+        flags: list[int] | None = json.loads(g) if g is not None else None
         if len(dates) != len(counts) or (flags is not None and len(flags) != len(counts)):
             params = (t, start.isoformat(), end.isoformat())
             raw = conn.execute(count_part(spec), params).fetchall()
@@ -433,9 +434,9 @@ class SqliteWarehouse:
             if d:
                 self._keys_of[d] = keys
         # Assigned in row order, so two values of one day (timestamps) keep the last, as before.
-        self._cache[spec.name].update(zip(keys, map(int, counts), strict=True))
+        self._cache[spec.name].update(zip(keys, counts, strict=True))
         if flags is not None:
-            self._flagged[spec.name].update(zip(keys, map(int, flags), strict=True))
+            self._flagged[spec.name].update(zip(keys, flags, strict=True))
 
     def _parse(self, dates: list) -> list[dt.date]:
         """The date of each value as SQLite returned it; each text is parsed once per process."""

@@ -39,15 +39,21 @@ SEP = "\x1f"
 
 
 def packed_part(spec: TableSpec) -> str:
-    """`count_part` as ONE row: its dates, counts and flagged counts as SEP-joined lists.
+    """`count_part` as ONE row: its dates as a SEP-joined list, its counts and flagged counts
+    (NULL without a degraded column) as JSON arrays of integers.
 
     Why: the sqlite3 module releases the GIL inside each step and takes it back for every row it
     returns; while the dashboard's main thread runs Python (Textual starting up), each of ~90,000
     per-date rows waited for the GIL, doubling a cold 100-table count. One row per table keeps
-    the count in C. The three lists come from the same rows in the same order, so they align."""
+    the count in C, and a JSON array is parsed in C too. The separators are literals (an
+    expression such as char(31) is evaluated again for every row), so the lists come from the
+    same rows in the same order, and align."""
+    flags = "NULL"
+    if spec.degraded_column:
+        flags = "'[' || group_concat(g, ',') || ']'"
     return (
-        f"SELECT ? AS t, group_concat(d, char(31)), group_concat(n, char(31)), "  # noqa: S608
-        f"group_concat(g, char(31)) FROM ({count_part(spec, tag='')})"
+        f"SELECT ? AS t, group_concat(d, '{SEP}'), '[' || group_concat(n, ',') || ']', "  # noqa: S608
+        f"{flags} FROM ({count_part(spec, tag='')})"
     )
 
 
