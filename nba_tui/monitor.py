@@ -57,6 +57,16 @@ interval plus a poll, and polls run at most twice as often while something write
 often while nothing does."""
 
 
+def _throttler(per_minute: int | None) -> Throttler | None:
+    """A throttle of `per_minute` queries, or None. Imported here: it pulls in asyncio (~20 ms),
+    which `status --json` never needs."""
+    if not per_minute:
+        return None
+    from asyncio_throttle import Throttler
+
+    return Throttler(rate_limit=per_minute, period=60.0, retry_interval=0.05)
+
+
 @dataclass
 class PollResult:
     snapshot: coverage.Snapshot | None
@@ -132,14 +142,7 @@ class Monitor:
         if max_queries_per_minute is None and bigquery:
             max_queries_per_minute = bq.max_queries_per_minute
         #: None for the embedded backend: local reads cost nothing and need no throttle.
-        self.throttler: Throttler | None = None
-        if max_queries_per_minute:
-            # Imported here: it pulls in asyncio (~20 ms), which `status --json` never needs.
-            from asyncio_throttle import Throttler
-
-            self.throttler = Throttler(
-                rate_limit=max_queries_per_minute, period=60.0, retry_interval=0.05
-            )
+        self.throttler = _throttler(max_queries_per_minute)
         self.min_interval = 60.0 / max_queries_per_minute if max_queries_per_minute else 0.0
         self.last: coverage.Snapshot | None = None
         self.last_error: str | None = None
