@@ -6,10 +6,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from waiting import wait_for
 
 from nba_tui.config import Pipeline
 from nba_tui.sample.tables import DATASETS
@@ -63,15 +65,25 @@ def clean_env() -> dict[str, str]:
 def wait_for_lines(
     proc: subprocess.Popen[str], prefix: str, count: int, timeout: float = 30
 ) -> list[str]:
-    """Read the child's stdout until `count` lines start with `prefix` (event sync, no sleeps)."""
-    assert proc.stdout is not None
+    """The child's stdout lines read until `count` of them start with `prefix`; fails after
+    `timeout` s (a reader thread takes the lines, so a silent child cannot block the test) or
+    when the child ends first."""
+    stdout = proc.stdout
+    assert stdout is not None
     seen: list[str] = []
-    hits = 0
-    deadline = time.monotonic() + timeout
-    while hits < count:
-        assert time.monotonic() < deadline, f"timed out waiting for {prefix!r}: {seen[-5:]}"
-        line = proc.stdout.readline()
-        assert line, f"child ended before {count} x {prefix!r}: {seen[-5:]}"
-        seen.append(line.rstrip("\n"))
-        hits += line.startswith(prefix)
+    found = threading.Event()
+
+    def read() -> None:
+        hits = 0
+        for line in stdout:
+            seen.append(line.rstrip("\n"))
+            hits += line.startswith(prefix)
+            if hits >= count:
+                found.set()
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    wait_for(lambda: not reader.is_alive(), timeout, f"{count} x {prefix!r} from the child")
+    assert found.is_set(), f"child ended before {count} x {prefix!r}: {seen[-5:]}"
     return seen
