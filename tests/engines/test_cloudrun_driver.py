@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -74,17 +73,18 @@ def follow(
     """Poll like the bridge: logs then state, until ended; the log batches read."""
     cursor: str | None = None
     batches: list[list[str]] = []
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def ended() -> RemoteRun | None:
+        nonlocal cursor
         lines, cursor = driver.logs(run_id, cursor)
         batches.append(lines)
         run = driver.get(run_id)
-        if run.state.ended:
-            lines, cursor = driver.logs(run_id, cursor)
-            batches.append(lines)
-            return run, batches
-        assert time.monotonic() < deadline, f"execution still {run.state} after {timeout}s"
-        time.sleep(0.2)
+        return run if run.state.ended else None
+
+    run = wait_for(ended, timeout, f"execution {run_id} to end", interval=0.2)
+    lines, cursor = driver.logs(run_id, cursor)
+    batches.append(lines)
+    return run, batches
 
 
 def test_submit_runs_the_sample_backfill_as_three_tasks_to_success(
@@ -162,20 +162,23 @@ def test_cancel_of_a_slow_run_ends_cancelled_and_leaves_no_process(
     run_id = driver.submit(argv, job_env(iso, "30"), {LABEL_JOB: "slow"})
     cursor: str | None = None
     seen: list[str] = []
-    deadline = time.monotonic() + 60
-    while not any("Processing" in line for line in seen):  # the tasks really run
+
+    def processing() -> bool:  # the tasks really run
+        nonlocal cursor
         lines, cursor = driver.logs(run_id, cursor)
-        seen += lines
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.1)
+        seen.extend(lines)
+        return any("Processing" in line for line in seen)
+
+    wait_for(processing, 60, "a task's 'Processing' line")
     assert driver.get(run_id).state is RemoteState.RUNNING
 
-    driver.cancel(run_id)
-    deadline = time.monotonic() + 30
-    while not (run := driver.get(run_id)).state.ended:
+    def ended() -> RemoteRun | None:
+        run = driver.get(run_id)
         assert run.state is not RemoteState.SUCCEEDED
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+        return run if run.state.ended else None
+
+    driver.cancel(run_id)
+    run = wait_for(ended, 30, "the cancelled execution to end")
     assert run.state is RemoteState.CANCELLED
     assert cloudrun_server.alive_pids() == []
     driver.cancel(run_id)  # idempotent once ended

@@ -15,6 +15,7 @@ import os
 import time
 
 import pytest
+from waiting import wait_for
 
 from nba_tui.config import CloudRunSettings
 from nba_tui.jobs.engines.cloudrun_driver import CloudRunDriver
@@ -37,13 +38,17 @@ def driver() -> CloudRunDriver:
     )
 
 
+POLL_S = 5.0
+"""Seconds between two looks at the real service (its quota is low)."""
+
+
 def wait_ended(d: CloudRunDriver, run_id: str, timeout: float) -> RemoteRun:
-    deadline = time.monotonic() + timeout
-    while not (run := d.get(run_id)).state.ended:
+    def ended() -> RemoteRun | None:
+        run = d.get(run_id)
         assert run.state is not RemoteState.SUCCEEDED
-        assert time.monotonic() < deadline, f"still {run.state} after {timeout}s"
-        time.sleep(5)  # bounded polling of the real service (its quota is low)
-    return run
+        return run if run.state.ended else None
+
+    return wait_for(ended, timeout, f"execution {run_id} to end", interval=POLL_S)
 
 
 def test_live_submit_get_logs() -> None:
@@ -57,13 +62,16 @@ def test_live_submit_get_logs() -> None:
     assert run.tasks == 2 and run.task_seconds > 0
     assert [r.id for r in d.find({LABEL_JOB: tag})] == [run_id]
     lines: list[str] = []
-    deadline = time.monotonic() + 180  # Cloud Logging's ingestion delay
     cursor: str | None = None
-    while sum("Processing" in line for line in lines) < 4:
-        assert time.monotonic() < deadline, lines
+
+    def all_logged() -> bool:
+        nonlocal cursor
         batch, cursor = d.logs(run_id, cursor)
-        lines += batch
-        time.sleep(5)
+        lines.extend(batch)
+        return sum("Processing" in line for line in lines) >= 4
+
+    # Cloud Logging's ingestion delay: its lines come up to minutes after the run
+    wait_for(all_logged, 180, "the 4 'Processing' lines in Cloud Logging", interval=POLL_S)
     assert sorted(line.split()[1] for line in lines if "Processing" in line) == DATES.split(",")
 
 
