@@ -51,7 +51,6 @@ def test_runner_and_watchdog_killed_together_a_shim_adopts_the_plan(make_pipelin
     runner = sup.plan(plan.id).runner_pid
     os.kill(dog, signal.SIGKILL)
     os.kill(runner, signal.SIGKILL)
-    killed = time.monotonic()
     new = wait_for(
         lambda: (
             (p := sup.plan(plan.id)).runner_pid != runner
@@ -61,7 +60,6 @@ def test_runner_and_watchdog_killed_together_a_shim_adopts_the_plan(make_pipelin
         30,
         "a new runner",
     )
-    assert time.monotonic() - killed < 30
     restarts = sup.plan(plan.id).restarts
     assert len(restarts) == 1 and restarts[0]["by"].startswith("shim of ")  # one adoption
     kinds = [e.kind for e in sup.events() if e.plan == plan.id]
