@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+from itertools import islice
 from pathlib import Path
 
 import pytest
 from cli_helpers import sample_built_fixture, sample_fixture  # noqa: F401 (fixtures)
+from waiting import wait_for
 
 from nba_tui.fsutil import UnsafeFile, open_regular
 
@@ -216,11 +218,10 @@ def test_watch_on_a_state_dir_others_may_write_is_one_line(sample: Path) -> None
         text=True,
     )
     try:
-        said = []
-        deadline = time.monotonic() + 60
-        while len(said) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            if select.select([proc.stdout], [], [], 1.0)[0]:
-                said.append(proc.stdout.readline())
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.extend(islice(proc.stdout, 2)), daemon=True)
+        reader.start()  # two lines, or fewer if the watch ends
+        wait_for(lambda: not reader.is_alive(), 60, "two lines from the looping watch")
         assert len(said) == 2, said
         assert all("writable by group or others" in line for line in said), said
         assert proc.poll() is None  # still watching
@@ -295,10 +296,12 @@ def test_a_fifo_planted_as_a_log_or_a_cache_file_never_hangs_a_reader(sample: Pa
     done = cli(sample, "launch", TABLE, "--dates", "2021-10-19", "--json")
     assert done.returncode == 0, done.stderr
     view = json.loads(done.stdout)
-    for _ in range(600):  # the job ends within seconds (pace 0)
+
+    def ended() -> bool:
         listed = json.loads(cli(sample, "jobs", "--json").stdout)
-        if next(j for j in listed if j["id"] == view["id"])["state"] != "running":
-            break
+        return next(j for j in listed if j["id"] == view["id"])["state"] != "running"
+
+    wait_for(ended, 120, f"job {view['id']} to end (pace 0)", interval=0.5)
     log = Path(view["log"])
     log.unlink()
     os.mkfifo(log, 0o600)
