@@ -1,5 +1,5 @@
 """A chaos night: `run phase3 phase4 phase5` on a narrowed copy of the sample while a seeded loop
-hits it with the faults of issue 17 (a plain module shared by tests/chaos and bench/bench_chaos.py).
+hits it with faults (a plain module shared by tests/chaos and bench/bench_chaos.py).
 
 Faults, in a seeded order, a few seconds apart: kill -9 of the plan runner, of a job's shim and of
 a backfill; SIGSTOP of a backfill (SIGCONT 3 s later); the log directory (a tmpfs) filled for 20 s;

@@ -1,7 +1,7 @@
-"""The chaos night in the suite (issue 17): a seeded ~2-minute `run phase3 phase4 phase5` on a
-narrowed sample range, hit by every fault of the issue (tests/chaos/chaos_night.py), must end
-with every date it could fill present once, no table launched twice over a date, no process
-left, the plan never without a runner for more than 30 s, and each failed job in the report.
+"""The chaos night in the suite: a seeded `run phase3 phase4 phase5` on a narrowed sample range,
+hit by every fault tests/chaos/chaos_night.py knows, must end with every date it could fill
+present once, no table launched twice over a date, no process left, the plan never without a
+runner for more than 30 s, and each failed job in the report.
 
 `NBA_TUI_CHAOS_SEED` picks another night (default 17); longer soaks: bench/bench_chaos.py."""
 

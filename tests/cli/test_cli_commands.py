@@ -272,7 +272,7 @@ def test_config_before_or_after_the_subcommand(proj: Path, tmp_path: Path) -> No
 
 def test_status_json_loads_neither_bigquery_nor_rich_nor_psutil(proj: Path) -> None:
     """On the embedded backend the answer needs the config, one poll and JSON: the BigQuery
-    client, Rich and psutil stay unimported (issue 12 #3: the CLI answers at once)."""
+    client, Rich and psutil stay unimported (the CLI answers at once)."""
     code = (
         "import io, sys\n"
         "from nba_tui.cli import main\n"

@@ -1,4 +1,4 @@
-"""Degraded dates are visible (issue 10 item 9): rows flagged synthetic in the sample's
+"""Degraded dates are visible: rows flagged synthetic in the sample's
 ml_feature_store show as a degraded share in `status` (80 columns), as dates in
 `status --json` and `gaps`, and `preflight phase5` names the input and what it costs."""
 

@@ -1,4 +1,4 @@
-"""A full disk is weather, not death (issue 17): on a real small tmpfs filled mid-run, a job's shim
+"""A full disk is weather, not death: on a real small tmpfs filled mid-run, a job's shim
 and program go on while their log lines are dropped, one marker line says so when space
 returns, and the job ends `done`; a record write on a full state disk lands through the
 reserve. Needs root (mount); skipped with the reason where a tmpfs cannot be mounted."""

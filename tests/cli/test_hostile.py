@@ -1,7 +1,7 @@
-"""The hostile corpus (issue 8, "Done when"): configs and command-line arguments a careless or
-malicious hand could give `nba-tui`. Each runs the real CLI in a new process (no shell) and must
-give exit 2 and exactly one line on stderr, no traceback, within 2 s of CPU and 200 MB of address
-space, and execute nothing: the test pipeline's backfill command would create a canary file, and
+"""The hostile corpus: configs and command-line arguments a careless or malicious hand could
+give `nba-tui`. Each runs the real CLI in a new process (no shell) and must give exit 2 and
+exactly one line on stderr, no traceback, within 2 s of CPU and 200 MB of address space, and
+execute nothing: the test pipeline's backfill command would create a canary file, and
 no job record may appear.
 
 The config-side corpus (alias bomb, binary and Latin-1 bytes, 20,000 nested `[`, oversize, ...)
@@ -207,7 +207,7 @@ def test_hostile_input_is_one_line_exit_2_and_runs_nothing(tmp_path: Path, case:
 
 
 def test_the_corpus_is_big_and_covers_the_issue() -> None:
-    """Issue 8 names these; the corpus must keep them (and stay at 40 or more)."""
+    """The kinds of hostile input the corpus must keep (and stay at 40 cases or more)."""
     names = " ".join(c.name for c in CASES)
     assert len(CASES) >= 40
     for wanted in (

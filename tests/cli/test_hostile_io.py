@@ -1,9 +1,9 @@
-"""The hostile corpus, part two (issue 17, "One line for every remaining fault" and "Special and
-foreign files"): faults of the environment rather than of the input. Each runs the real CLI in a
-new process on a copy of the sample project and wants one line, never a traceback: a full
-stdout (`status > /dev/full`: exit 1, as coreutils), an ASCII terminal, a pace the sample
-refuses, a FIFO or a link among the state files (refused at once, never waited on), a state
-directory others may write (`watch`), a log directory that is a file, and records that lie."""
+"""The hostile corpus, part two: faults of the environment rather than of the input. Each runs
+the real CLI in a new process on a copy of the sample project and wants one line, never a
+traceback: a full stdout (`status > /dev/full`: exit 1, as coreutils), an ASCII terminal, a
+pace the sample refuses, a FIFO or a link among the state files (refused at once, never waited
+on), a state directory others may write (`watch`), a log directory that is a file, and records
+that lie."""
 
 from __future__ import annotations
 

@@ -208,7 +208,7 @@ def test_a_one_shot_command_never_claims_to_show_the_last_good_data() -> None:
 
 def test_start_up_loads_no_heavy_dependency() -> None:
     """Registration is static; Rich, psutil, asyncio, the sample generator and BigQuery are
-    imported by the commands that use them (issue 12 #3)."""
+    imported by the commands that use them."""
     code = (
         "import sys\n"
         "from nba_tui.cli import build_parser\n"

@@ -114,9 +114,9 @@ async def test_pane_holds_and_shows_the_newest_lines(tmp_path: Path) -> None:
 async def test_selected_jobs_log_keeps_drawing_past_2000_lines(
     tmp_path: Path, prefill: int
 ) -> None:
-    """Issue 9: the selected job's log stopped drawing after ~400 lines, and at once when the job
-    was selected with a log over 16 KB (`prefill`: ~30 KB). The fake running job's log grows by
-    2,000 lines while it is shown; the screen shows the last one."""
+    """The selected job's log keeps drawing past the pane's MAX_LINES, also when the job was
+    selected with a log over its 16 KB tail (`prefill`: ~30 KB). The fake running job's log grows
+    by 2,000 lines while it is shown; the screen shows the last one."""
     pipe = config.load(REPO / "pipeline.yaml")
     sup = FakeSupervisor(tmp_path / "logs")
     with sup.log.open("a") as fh:
@@ -193,7 +193,7 @@ async def _settled_at(pilot, app: NbaTuiApp, size: tuple[int, int], log: bool) -
 async def test_opens_on_the_grid_and_20_log_lines_from_40_rows_more_when_taller(
     tmp_path: Path,
 ) -> None:
-    """Issue 19: as it opens, 120x40 shows the grid and at least 20 log lines ending with the
+    """As it opens, 120x40 shows the grid and at least 20 log lines ending with the
     job's exit line; from 40 rows on every size does, and a taller terminal never shows fewer
     log lines. Below 40 rows the bottom pane opens on the gap map."""
     app = _ended_job_app(tmp_path)

@@ -1,9 +1,9 @@
-"""The dashboard's memory stays flat while modals open and close and the cursor moves (issue 8 #6).
+"""The dashboard's memory stays flat while modals open and close and the cursor moves.
 
-Textual 8.2's footer kept every `FooterKey` of every rebuild alive (see
-`nba_tui.tui.widgets.footer`): 300 help cycles grew the process by ~100 MB. Counted here two ways:
+Textual 8.2's footer keeps every `FooterKey` of every rebuild alive unless pruned (see
+`nba_tui.tui.upstream`), and a closed modal's widgets must not stay behind. Counted here two ways:
 live `FooterKey` objects and all live objects (gc) after warm-up. `NBA_TUI_MEMORY_CYCLES=300`
-runs the issue's full count (slow on a loaded machine); bench/ measures the RSS.
+runs 300 cycles (slow on a loaded machine); bench/ measures the RSS.
 """
 
 from __future__ import annotations
@@ -56,6 +56,6 @@ async def test_modal_cycles_and_moves_do_not_grow(tmp_path) -> None:
         await pilot.pause(0.1)
         keys1, objects1 = live(key_type)
         assert keys1 <= keys0
-        # Before the fix ~2,300 objects were kept per help cycle (a closed modal's widgets and
-        # their rendered lines); what is left is Textual's bounded render caches filling up.
+        # A closed modal's widgets and rendered lines kept alive would be thousands of objects
+        # per help cycle; what may grow is Textual's bounded render caches filling up.
         assert objects1 - objects0 < 300 * CYCLES, f"{objects1 - objects0} objects kept"

@@ -1,4 +1,4 @@
-"""A full state directory (a 3 MB tmpfs filled up, issue 8 #4): running jobs go on and end with
+"""A full state directory (a 3 MB tmpfs filled up): running jobs go on and end with
 their exit recorded (never `lost`), actions are refused whole before any signal, and no 0-byte
 record is ever left behind. Needs root (mount); skipped where tmpfs cannot be mounted."""
 

@@ -1,4 +1,4 @@
-"""Issue 8 on the jobs side: damaged records, the run lock, ownership, planted records, bounds.
+"""Hostile state on the jobs side: damaged records, the run lock, ownership, planted records, bounds.
 
 Real processes and real files throughout (we run as root in CI, so ownership is tested with
 chown to `nobody`); see test_diskfull.py for a full disk."""

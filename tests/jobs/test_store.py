@@ -110,7 +110,7 @@ def test_jobs_use_only_public_names_of_other_modules() -> None:
 
 
 def test_progress_of_a_big_log_is_read_from_its_end(tmp_path: Path) -> None:
-    """A new process sees the CURRENT progress of a log over 2 MB (issue 9 #7), reading only its
+    """A new process sees the CURRENT progress of a log over 2 MB, reading only its
     end; new lines are then read incrementally, and a burst is jumped over, not caught up on."""
     from nba_tui.jobs.progress import JUMP, TAIL_SCAN
 

@@ -1,6 +1,6 @@
 """Config validation: a corpus of broken and hostile files, each with the one line it must produce.
 
-Hostile files (issue 8): an alias bomb, binary and Latin-1 bytes, 20,000 nested `[`, an oversize
+Hostile files: an alias bomb, binary and Latin-1 bytes, 20,000 nested `[`, an oversize
 file, deep nesting, a recursive alias, control characters. Each must be refused by the bounded
 reader (nba_tui/config/yamlsafe.py) with one line naming the file, never a traceback, never
 expanding the document.
@@ -354,7 +354,7 @@ def test_table_ref_cannot_hold_an_unsafe_name() -> None:
     assert TableRef("raw", "box").sqlite_sql() == '"raw"."box"'
 
 
-# -- hostile files (issue 8 item 1) ------------------------------------------------------------
+# -- hostile files ------------------------------------------------------------------------------
 
 
 def _alias_bomb(levels: int = 10, width: int = 10) -> str:

@@ -1,6 +1,6 @@
 """Per-table change counters (`warehouse/sqlite_changes.py`): while one table of a dataset is
 written, a poll counts again only that table; without counters, after a schema change, or for a
-table without its triggers, every table of the changed dataset is counted again as before."""
+table without its triggers, every table of the changed dataset is counted again."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Start-up (issue 12): the cold count returns one row per table, and the dashboard's first poll
+"""Start-up: the cold count returns one row per table, and the dashboard's first poll
 starts before Textual is imported (`Monitor.prefetch`), its result taken by the first `poll()`."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ TIDY = TableSpec("tidy", TableRef("raw", "tidy"), "game_date", "flag")
 ODD_ROWS = [
     ("2024-01-01", 1),
     ("2024-01-01", 0),
-    ("2024-01-02 10:00", 1),  # two values of one day: the later row's count is kept, as before
+    ("2024-01-02 10:00", 1),  # two values of one day: the later row's count is kept
     ("2024-01-02 12:00", None),
     ("2024-01-02 12:00", 2),
     ("2024-01-03\x1fx", 1),  # holds the packing separator: that table is counted row by row
@@ -141,7 +141,7 @@ def test_poll_takes_the_prefetched_poll(pipe: config.Pipeline) -> None:
         assert isinstance(result.snapshot, coverage.Snapshot)
         assert result.snapshot.tables["odd"].present == 4
         again = asyncio.run(mon.poll())
-        assert again.fresh and gate.calls == 2  # later polls query as before
+        assert again.fresh and gate.calls == 2  # later polls query the warehouse
     finally:
         mon.close()
 
