@@ -17,13 +17,13 @@ says 0, the dry-run figure is shown (marked "dry run").
 
 `strategy: partitions` on the emulator is bound by the emulator: it expands
 `dataset.INFORMATION_SCHEMA.PARTITIONS` by computing every partition of every table of the dataset
-and inlining them as a SQL `VALUES` literal that its translator parses (about 3 ms per partition,
-one request at a time). The bench prints that cost per partition; when the first poll does not
+and inlining them as a SQL `VALUES` literal that its translator parses, one request at a time.
+The bench prints that cost per partition; when the first poll does not
 answer within the poll timeout, it is measured again with a long timeout (after the emulator has
 finished the abandoned job) and printed as not met, with that reason. BigQuery reads the view as
 metadata.
 
-Idle night (issue 12): a `Monitor` on the emulator polls 15 unchanged tables; after its first poll,
+Idle night: a `Monitor` on the emulator polls 15 unchanged tables; after its first poll,
 every later poll must bill 0 bytes (`Monitor.bytes_billed_total`, when the monitor exposes it) and
 start no query job (the emulator's own job list).
 """

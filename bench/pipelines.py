@@ -1,7 +1,7 @@
 """Pipelines the benchmarks run against, built in temporary directories.
 
 * `sample_template(dir)`: the shipped pipeline.yaml and its embedded NBA warehouse (15 tables),
-  built once per run and copied per scenario with `copy_root` (the build takes ~10 s).
+  built once per run and copied per scenario with `copy_root` (the build takes seconds).
 * `synthetic(dir, n_tables, ...)`: plain SQLite, `warehouse.sqlite.sample: false`, a schedule table
   (`raw.schedule`) and N date-partitioned tables with a few holes each; optionally every table's
   backfill command is `bench/flood.py` (the log-flood program) with its own arguments.

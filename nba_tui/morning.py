@@ -1,4 +1,4 @@
-"""The morning report: what a night's backfill did, and the one command to run next (issue 10).
+"""The morning report: what a night's backfill did, and the one command to run next.
 
 An engineer who left `nba-tui run phase4 phase5` running wants, the next morning, in one screen:
 per table how many dates were present before and after, what was filled, which jobs and shards

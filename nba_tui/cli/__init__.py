@@ -7,7 +7,7 @@ restart), `listings` (jobs, history, plans, cancel), `watch`, `report` (the morn
 output) is in `common`. A new command goes in the module of its group, with a `register(sub)`
 that gives it only the options it reads.
 
-Start-up is part of the answer (`status --json` from cron: issue 12): the command modules import
+Start-up is part of the answer (`status --json` from cron): the command modules import
 their heavy dependencies (Rich, the monitor's asyncio, the Supervisor's psutil, the sample
 generator, Textual) inside the handlers, so a command loads only what it runs.
 """

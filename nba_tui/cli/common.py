@@ -247,7 +247,7 @@ def ensure_embedded(pipeline: Pipeline) -> None:
             f"{pipeline.source.name}: warehouse.sqlite.path {root} does not exist "
             "(sample: true builds the demo warehouse there)"
         )
-    # Imported here: the generator (~70 ms of imports) runs once per machine, not per command.
+    # Imported here: the generator (heavy imports) runs once per machine, not per command.
     from nba_tui.sample import ensure_warehouse
 
     print(f"nba-tui: building the embedded warehouse in {root} ...", file=sys.stderr)

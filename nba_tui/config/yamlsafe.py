@@ -3,15 +3,15 @@
 A pipeline file is a few kilobytes written by a person. Before anything else looks at it, this
 module bounds what reading it may cost, because PyYAML on its own does not:
 
-- the size: at most `MAX_BYTES` are read (an 81 MB file once took 84 s and 268 MB);
+- the size: at most `MAX_BYTES` are read (PyYAML reads a file of tens of MB for minutes);
 - the encoding: bytes that are not UTF-8 (a binary or Latin-1 file) are one line, not a traceback;
 - aliases: ten nested anchors (`&a0 ... *a9`, 613 bytes) stand for 10**10 values. Composition
   keeps them shared, but anything that walks the tree (the line map, the validator) expands them,
-  which once took 8.6 GB. The composer below counts every value as it would be expanded, an alias
+  into gigabytes. The composer below counts every value as it would be expanded, an alias
   counting as the size of what it refers to, and refuses past `MAX_NODES`; an alias to a node that
   contains it (a recursive structure) is refused outright;
-- nesting: 20,000 nested `[` overflowed the recursive composer (RecursionError, 2,999 lines of
-  traceback); the composer refuses past `MAX_DEPTH` levels.
+- nesting: 20,000 nested `[` overflow the recursive composer (a RecursionError and thousands of
+  lines of traceback); the composer refuses past `MAX_DEPTH` levels.
 
 Loading is `yaml.SafeLoader` only (no Python tags), refuses a key written twice and keeps merge
 keys (`<<: *anchor`). Dates stay strings so the validator reports a bad date with its key and line.

@@ -19,7 +19,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """The builder is imported on first use (PEP 562): every backfill shard imports this package,
-    and the builder's imports (the config models among them) cost it ~0.17 s of CPU at start."""
+    and the builder's imports (the config models among them) would add to its start's CPU time."""
     if name in __all__:
         from nba_tui.sample import build
 

@@ -24,17 +24,17 @@ Why it looks like this:
 * **One budget for the jobs of a poll.** The query jobs of one `counts()` call (the coverage job,
   a fallback, a streaming-buffer recount) share one deadline, `timeout` from the first. A
   `jobs.insert` request may wait for all that is left of it: a server may answer it only once the
-  query has run (the emulator always does). With half the budget per request, as before, a
-  17-20 s job (50 tables x 120 dates, `strategy: partitions`, on the emulator) was abandoned at
-  15 s and re-sent to a server still running it; the emulator ran the duplicate again, and the poll
-  failed at 30 s although the job had finished at 17 s. A dropped request now costs the poll, and
-  the monitor's next poll is the retry.
+  query has run (the emulator always does). A request cut at part of the budget would be re-sent
+  to a server still running its job, which runs the duplicate again (a long `strategy:
+  partitions` job on the emulator then fails a poll it would have answered). A dropped request
+  costs the poll, and the monitor's next poll is the retry.
 * **`strategy: partitions`** reads `INFORMATION_SCHEMA.PARTITIONS` (metadata, no table scan) for
   tables that are partitioned by DAY on their date column, in the same single job, and falls back
   to the plain query when the view cannot be read. On the emulator that view is slow: it inlines
-  every partition of every table of the dataset as a SQL `VALUES` literal (about 3 ms each, one
-  request at a time), so 100 tables x 120 dates (12,000 partitions) take ~36 s whatever the query
-  asks; splitting the job would not help a server that runs one request at a time.
+  every partition of every table of the dataset as a SQL `VALUES` literal, one request at a time,
+  so its time grows with the partitions of the dataset whatever the query asks
+  (`bench/bench_poll.py` prints the cost per partition); splitting the job would not help a
+  server that runs one request at a time.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Rows per date of the embedded warehouse's tables, kept on disk between processes.
 
-Why: counting rows per date walks every index entry (~4.5 ms per table of 27,000 rows here, so
-~0.45 s at 100 tables), and `nba-tui status --json` from cron or a freshly started dashboard
-would pay it on every start even when nothing was written since the last one. `PRAGMA
-data_version` only works within one connection, so across processes the cache is keyed on what
-any commit must change: the dataset file's and its `-wal` file's identity, size and mtime.
+Why: counting rows per date walks every index entry of every table (`bench/bench_status.py`
+prints a start with this cache and one that counts everything again), and `nba-tui status
+--json` from cron or a freshly started dashboard would pay it on every start even when nothing
+was written since the last one. `PRAGMA data_version` only works within one connection, so
+across processes the cache is keyed on what any commit must change: the dataset file's and its
+`-wal` file's identity, size and mtime.
 
 Why that is enough under concurrent writers (WAL): every commit writes at least its commit frame
 to the `-wal` file (after a checkpoint the writer restarts at the file's start, so the size may

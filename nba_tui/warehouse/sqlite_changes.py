@@ -1,9 +1,9 @@
 """Per-table change counters for a SQLite warehouse: what `tables.get`'s last-modified time is
 to the BigQuery backend.
 
-SQLite says only that a dataset *file* changed (`PRAGMA data_version`), so while one backfill
-writes a table every table of its dataset used to be counted again on every poll, the biggest
-unchanged one included (the sample's `player_game_summary`, 128k rows: ~20 of a 30 ms recount).
+SQLite says only that a dataset *file* changed (`PRAGMA data_version`), so without these
+counters, while one backfill writes a table, every table of its dataset is counted again on
+every poll, the biggest unchanged one included (the sample's `player_game_summary`).
 
 A dataset may hold a `_nba_tui_changes` table (table name -> version) kept by three triggers per
 table (AFTER INSERT/UPDATE/DELETE, FOR EACH ROW: every writer is caught, not only ours). The
@@ -11,7 +11,7 @@ embedded warehouse creates them with each table (`sample/tables.py`). A poll rea
 of a changed dataset *before* counting (a write after the read is seen by the next poll) and
 counts again only the tables whose version moved; a table without its three triggers, or any
 schema change in the dataset (`PRAGMA schema_version`: a table dropped and recreated), is counted
-again as before. A warehouse without the counters behaves exactly as before.
+again with the whole dataset, as every table of a warehouse without the counters is.
 
 Names are validated identifiers (`check_name`); no value is pasted into SQL.
 """

@@ -155,7 +155,7 @@ _TEXT = {
 
 
 def _limit() -> None:
-    """In the child before exec: the address-space cap (the alias bomb once took 8.6 GB)."""
+    """In the child before exec: the address-space cap (the alias bomb, unbounded, takes gigabytes)."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 

@@ -460,7 +460,7 @@ def test_durations_are_finite_and_at_most_a_day(grace: str) -> None:
 
 
 def _limit_memory() -> None:
-    """In the child, before exec: 1 GiB of address space (the bomb once took 8.6 GB)."""
+    """In the child, before exec: 1 GiB of address space (the alias bomb, unbounded, takes gigabytes)."""
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
