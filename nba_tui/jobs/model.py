@@ -217,7 +217,7 @@ def record_exit(rec: JobRecord, rc: int | None, message: str | None, now: float)
     """Set the exit of `rec` (rc < 0: killed by signal -rc); the state follows from it and from a
     stop request. Used by whatever waits for the program (the local shim, another engine)."""
     if rec.pause_requested and rec.stop_requested and rec.state.active:
-        # a remote job "paused": stopped on its engine, its remaining dates kept (remote_ops)
+        # a remote job "paused": stopped on its engine, its remaining dates kept (remote_runs.py)
         rec.state, rec.paused_at = JobState.PAUSED, rec.paused_at or now
         rec.message = message or f"stopped on {rec.engine} to pause"
         return

@@ -11,7 +11,7 @@ Stop is the local stop (TERM to the bridge): the bridge cancels the remote run a
 engine says it ended before it exits, so a stopped job never leaves remote work behind. The run
 lock is the shim's, whatever the engine: one live job per table across engines. Pause cannot be
 a SIGSTOP (no engine pauses a remote task): the supervisor stops the run and keeps the dates the
-warehouse still lacks (jobs/remote_ops.py).
+warehouse still lacks (jobs/remote_runs.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""The supervisor's plan operations: phase launches, chained runs, queueing and cancelling.
-
-A mixin of `Supervisor` (supervisor.py) so the public API stays one object while each module
-stays readable; it uses only what the supervisor defines (`store`, `pipeline`, `user`, `queue`,
-`stop`, `mark_stopped`, `jobs`). Plan states are documented in plans.py and docs/JOBS.md.
+"""A plan's life: phase launches, chained runs, heal plans, their detached runner, adoption of a
+plan whose runner died, pause, resume and cancel. Plans advance through the one scheduler
+(jobs/decide.py, run by jobs/autopilot.py in the plan's runner); their states are documented in
+plans.py and docs/JOBS.md.
 """
 
 from __future__ import annotations
@@ -11,15 +10,18 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nba_tui import preflight
+from nba_tui.config import Pipeline
 from nba_tui.fsutil import lock_held
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed, refusal
-from nba_tui.jobs.events import Event, new_event, read_events
-from nba_tui.jobs.model import Damaged, JobState, Plan, PlanState
+from nba_tui.jobs.events import new_event
+from nba_tui.jobs.lifecycle import JobLifecycle
+from nba_tui.jobs.lookups import Lookups
+from nba_tui.jobs.model import JobState, Plan, PlanState
 from nba_tui.jobs.plans import (
     PlannedJob,
     no_fillable_reason,
@@ -32,47 +34,29 @@ from nba_tui.jobs.plans import (
 )
 from nba_tui.jobs.reconcile import reconcile_plan
 from nba_tui.jobs.schedule import plan_tables
-from nba_tui.jobs.store import LockTimeout, flock, log_dir_ready, open_log
-
-if TYPE_CHECKING:
-    from nba_tui.config import Pipeline
-    from nba_tui.jobs.model import JobView
-    from nba_tui.jobs.store import Store
-
+from nba_tui.jobs.store import LockTimeout, Store, flock, log_dir_ready, open_log
 
 LIVE_LOCKS = ("runner", "watchdog")
 """A plan whose `locks/<kind>-<plan>.lock` is held is alive, whatever its file says."""
 
 
-class PlanOps:
-    """Plan launching and control (mixed into `Supervisor`)."""
+class PlanLifecycle:
+    """Plans of `pipeline` launched and controlled as `user`: records in `store`, their jobs
+    queued and controlled through `lifecycle`, read back through `lookups`."""
 
-    pipeline: Pipeline
-    store: Store
-    user: str
-
-    if TYPE_CHECKING:  # defined by Supervisor
-
-        def queue(self, table: str, plan_id: str, **kw: Any) -> JobView: ...
-        def pause(self, job_id: str) -> JobView: ...
-        def resume(self, job_id: str) -> JobView: ...
-        def stop(self, job_id: str, grace: float | None = None) -> JobView: ...
-        def mark_stopped(self, job_id: str, message: str) -> JobView: ...
-        def jobs(self) -> list[JobView]: ...
-
-    def plans(self) -> list[Plan]:
-        return [reconcile_plan(p, self.store) for p in self.store.load_plans()]
-
-    def plan(self, plan_id: str) -> Plan:
-        checks.ref(plan_id, "plan")
-        plan = self.store.load_plan(plan_id)
-        if plan is None:
-            raise JobError(f"no plan {plan_id!r}")
-        return reconcile_plan(plan, self.store)
-
-    def _plan_running(self, plan_id: str) -> bool:
-        plan = self.store.load_plan(plan_id)
-        return plan is not None and reconcile_plan(plan, self.store).state is PlanState.RUNNING
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        store: Store,
+        user: str,
+        lookups: Lookups,
+        lifecycle: JobLifecycle,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.user = user
+        self.lookups = lookups
+        self.lifecycle = lifecycle
 
     def launch_phase(
         self, phase: str, snapshot: Any, *, missing: bool = True, skip_preflight: bool = False
@@ -150,7 +134,7 @@ class PlanOps:
             # the check and the new plan under one lock: racing `run`s make one plan
             lost = self._overlapping(ordered)
             if lost is not None:
-                return self.restart_runner(lost.id, "run", force=True) or self.plan(lost.id)
+                return self.restart_runner(lost.id, "run", force=True) or self.lookups.plan(lost.id)
             self._something_to_run(ordered, skip_preflight, strict_cascade, shards)
             plan = self._new_plan("run", ordered, missing, skip_preflight)
 
@@ -171,16 +155,12 @@ class PlanOps:
         except LockTimeout:
             raise JobError(f"another launch holds locks/{name}.lock; try again") from None
 
-    def damaged_plans(self) -> list[Damaged]:
-        """Plan files that cannot be read: id, path and why (listed by `plans`, never dropped)."""
-        return self.store.scan_plans()[1]
-
     def _overlapping(self, phases: list[str], adopt: bool = True) -> Plan | None:
         """Refuse (JobError naming it) when a live plan holds one of the phases' tables, a
         damaged plan file included (while its runner or watchdog lives, or by its jobs still
         active); with `adopt`, a lost `run` plan of exactly these phases is returned instead."""
         mine = set(plan_tables(self.pipeline, phases))
-        for p in self.plans():
+        for p in self.lookups.plans():
             if p.state not in (PlanState.RUNNING, PlanState.LOST):
                 continue
             if adopt and p.kind == "run" and p.state is PlanState.LOST and p.phases == phases:
@@ -201,7 +181,7 @@ class PlanOps:
         if not damaged:
             return None
         held = sorted(
-            {(v.record.plan, v.record.table) for v in self.jobs() if v.state.active}
+            {(v.record.plan, v.record.table) for v in self.lookups.jobs() if v.state.active}
             & {(pid, t) for pid in damaged for t in mine}
         )
         if held:
@@ -242,7 +222,7 @@ class PlanOps:
         """Start a new runner for every running plan whose runner is gone (kill -9, reboot): it
         adopts the plan's live jobs. The dashboard calls it; returns the plans adopted."""
         out = []
-        for p in self.plans():
+        for p in self.lookups.plans():
             if p.state is PlanState.LOST:
                 with contextlib.suppress(JobError):
                     plan = self.restart_runner(p.id, "dashboard", force=True)
@@ -286,19 +266,19 @@ class PlanOps:
         # a shard its runner was starting as the flag was set turns RUNNING a moment later:
         # wait for it (bounded) and pause it too, so none of the plan runs once this returns
         procs.wait_until(lambda: not self._pause_running(plan_id), 3.0)
-        return self.plan(plan_id)
+        return self.lookups.plan(plan_id)
 
     def _pause_running(self, plan_id: str) -> bool:
         """Pause the plan's running jobs; True while one of its shards is still starting."""
         starting = False
-        for v in self.jobs():
+        for v in self.lookups.jobs():
             if v.record.plan != plan_id:
                 continue
             r = v.record
             pausing = v.state is JobState.PAUSED and r.pause_requested and r.remote_left is None
             if v.state is JobState.RUNNING or pausing:  # (a remote pause under way: awaited)
                 with contextlib.suppress(JobError):  # it may end meanwhile
-                    self.pause(v.id)
+                    self.lifecycle.pause(v.id)
             elif v.state is JobState.QUEUED and r.shim_pid:
                 starting = True
         return starting
@@ -307,22 +287,18 @@ class PlanOps:
         """Resume the plan's paused jobs; its runner starts shards again."""
         self._running_plan(plan_id)
         self._plan_action(plan_id, "plan-resume", lambda p: setattr(p, "paused", False))
-        for v in self.jobs():
+        for v in self.lookups.jobs():
             if v.record.plan == plan_id and v.state is JobState.PAUSED:
                 with contextlib.suppress(JobError):
-                    self.resume(v.id)
-        return self.plan(plan_id)
+                    self.lifecycle.resume(v.id)
+        return self.lookups.plan(plan_id)
 
     def stop_plan(self, plan_id: str) -> Plan:
         """Stop the plan and all its jobs (= `cancel_plan`; returns once they ended)."""
         return self.cancel_plan(plan_id)
 
-    def events(self, since: float | None = None, limit: int = 1000) -> list[Event]:
-        """The state directory's events (oldest first), at or after `since`."""
-        return read_events(self.store, since, limit)
-
     def _running_plan(self, plan_id: str) -> Plan:
-        plan = self.plan(plan_id)
+        plan = self.lookups.plan(plan_id)
         if plan.state not in (PlanState.RUNNING, PlanState.LOST):
             raise JobError(f"plan {plan_id} already ended ({plan.state})")
         return plan
@@ -344,7 +320,9 @@ class PlanOps:
         for pj in planned:
             try:
                 ids.append(
-                    self.queue(pj.table, plan_id, start=pj.start, end=pj.end, dates=pj.dates).id
+                    self.lifecycle.queue(
+                        pj.table, plan_id, start=pj.start, end=pj.end, dates=pj.dates
+                    ).id
                 )
             except JobError as e:
                 skipped.append({"table": pj.table, "reason": str(e)})
@@ -363,7 +341,7 @@ class PlanOps:
     def cancel_plan(self, plan_id: str) -> Plan:
         """End the plan CANCELLED: no job of it starts any more, its queued jobs become STOPPED
         and its running or paused jobs are stopped (returns once they ended)."""
-        plan = self.plan(plan_id)
+        plan = self.lookups.plan(plan_id)
         if plan.state is not PlanState.RUNNING and plan.state is not PlanState.LOST:
             raise JobError(f"plan {plan_id} already ended ({plan.state})")
         try:
@@ -376,12 +354,12 @@ class PlanOps:
         # the stored records: reconciled, a cancelled plan's queued jobs would already read LOST
         for r in self.store.load_jobs():
             if r.plan == plan_id and r.state is JobState.QUEUED and not (r.shim_pid or r.pid):
-                self.mark_stopped(r.id, f"plan {plan_id} cancelled")
-        for v in self.jobs():
+                self.lifecycle.mark_stopped(r.id, f"plan {plan_id} cancelled")
+        for v in self.lookups.jobs():
             if v.record.plan == plan_id and v.state.active:
                 with contextlib.suppress(JobError):  # it may end on its own meanwhile
-                    self.stop(v.id)
-        return self.plan(plan_id)
+                    self.lifecycle.stop(v.id)
+        return self.lookups.plan(plan_id)
 
     def _new_plan(self, kind: str, phases: list[str], missing: bool, skip: bool) -> Plan:
         """The plan written, once its runner's log can be made: a refused plan leaves no record."""

@@ -1,7 +1,5 @@
-"""The supervisor's remote-engine operations: which engine runs a job, its honest pause and
-resume, and adopting remote work no live bridge follows.
-
-A mixin of `Supervisor` (like plan_ops.py). Engines: jobs/engines/remote.py (layout) and
+"""Jobs that run on a remote engine: which engine starts a job, its honest pause and resume, and
+adopting remote work no live bridge follows. Engines: jobs/engines/remote.py (layout) and
 jobs/engines/drivers.py (what each engine offers).
 
 * **Honest pause.** No engine pauses a remote task. `pause` of a remote job stops its run (the
@@ -19,11 +17,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-from nba_tui.jobs import procs
-from nba_tui.jobs.engines import registry
+from nba_tui.config import Pipeline
+from nba_tui.jobs import checks, procs, steps
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,
@@ -35,12 +31,10 @@ from nba_tui.jobs.engines.drivers import (
 from nba_tui.jobs.engines.registry import driver_for
 from nba_tui.jobs.engines.remote import RemoteEngine, submission_name
 from nba_tui.jobs.errors import EngineRefused, JobError
+from nba_tui.jobs.lookups import Lookups
 from nba_tui.jobs.model import JobRecord, JobState, JobView
+from nba_tui.jobs.store import Store
 from nba_tui.warehouse import WarehouseError
-
-if TYPE_CHECKING:
-    from nba_tui.config import Pipeline
-    from nba_tui.jobs.store import Store
 
 REMOTE_GRACE = 120.0
 """Seconds a stop of a remote job waits for its bridge to cancel the run before KILL."""
@@ -48,72 +42,52 @@ CHECK_TTL = 60.0
 """Seconds an engine's successful `check` is trusted (launches do not hammer its API)."""
 
 
-class RemoteOps:
-    """Engine choice and remote job control (mixed into `Supervisor`)."""
+class RemoteRuns:
+    """Engine choice and remote job control over `store`; `engine` runs local jobs and every
+    remote job's shim + bridge; `lookups` reads the jobs back."""
 
-    pipeline: Pipeline
-    store: Store
-    user: str
-    engine: Engine
-
-    if TYPE_CHECKING:  # defined by Supervisor
-
-        def job(self, job_id: str) -> JobView: ...
-        def jobs(self) -> list[JobView]: ...
-        def _started(self, rec: JobRecord) -> JobView: ...
-        def _log_action(self, rec: JobRecord, action: str, **extra: Any) -> None: ...
-        def _terminate(self, rec: JobRecord, grace: float) -> bool: ...
-        def _argv(
-            self, t: Any, start: Any, end: Any, days: Any, shard: Any = None, engine: str = ""
-        ) -> list[str]: ...
-        def _writing(self, what: str, undo: JobRecord | None = None) -> Any: ...
-        def _table_lock(self, table: str) -> Any: ...
+    def __init__(
+        self, pipeline: Pipeline, store: Store, user: str, engine: Engine, lookups: Lookups
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.user = user
+        self.engine = engine
+        self.lookups = lookups
+        self.drivers: dict[str, Driver] = {}
+        """Each remote engine's driver, made once."""
+        self.checked: dict[str, float] = {}
+        """Engine name -> when (monotonic) its last `check` passed."""
 
     # -- which engine -------------------------------------------------------------------------
     def engine_for(self, rec: JobRecord) -> Engine:
-        """What starts `rec`: the supervisor's engine for local jobs, a bridge for remote ones."""
+        """What starts `rec`: the local engine for local jobs, a bridge for remote ones."""
         if rec.engine == "local":
             return self.engine
         return RemoteEngine(rec.engine, self.pipeline)
 
     def driver(self, name: str) -> Driver:
-        drivers: dict[str, Driver] = self.__dict__.setdefault("_drivers", {})
-        if name not in drivers:
+        if name not in self.drivers:
             try:
-                drivers[name] = driver_for(self.pipeline, name)
+                self.drivers[name] = driver_for(self.pipeline, name)
             except EngineError as e:
                 raise EngineRefused(str(e)) from None
-        return drivers[name]
+        return self.drivers[name]
 
     def check_engine(self, name: str) -> None:
         """JobError (one line, with the fix) when engine `name` cannot take work now."""
         if name == "local":
             return
-        checked: dict[str, float] = self.__dict__.setdefault("_checked", {})
-        if time.monotonic() - checked.get(name, -CHECK_TTL) < CHECK_TTL:
+        if time.monotonic() - self.checked.get(name, -CHECK_TTL) < CHECK_TTL:
             return
         try:
             self.driver(name).check()
         except EngineError as e:
             raise EngineRefused(str(e)) from None
-        checked[name] = time.monotonic()
-
-    def engine_dates(
-        self,
-        engine: str,
-        start: dt.date | None,
-        end: dt.date | None,
-        days: Sequence[dt.date] | None,
-    ) -> tuple[dt.date | None, dt.date | None, Sequence[dt.date] | None]:
-        """An engine that takes a list of dates gets a range as its days (registry)."""
-        return registry.engine_dates(self.pipeline, engine, start, end, days)
-
-    def engine_python(self, engine: str) -> str | None:
-        """{python} in a backfill command on `engine` (None: ours)."""
-        return registry.engine_python(self.pipeline, engine)
+        self.checked[name] = time.monotonic()
 
     # -- honest pause -------------------------------------------------------------------------
-    def pause_remote(self, rec: JobRecord) -> JobView:
+    def pause(self, rec: JobRecord) -> JobView:
         """Stop the job's run, keep the dates the warehouse still lacks (see the module doc)."""
         self.check_engine(rec.engine)
         now = time.time()
@@ -123,11 +97,11 @@ class RemoteOps:
                 r.pause_requested = r.stop_requested = True
                 r.state, r.paused_at = JobState.PAUSED, r.paused_at or now
 
-        with self._writing("pause"):
-            self._log_action(rec, "pause", engine=rec.engine)
+        with steps.writing(self.store, "pause"):
+            steps.log_action(self.store, self.user, rec, "pause", engine=rec.engine)
             self.store.update_job(rec.id, mark)
         if rec.pid is not None:
-            self._terminate(rec, max(REMOTE_GRACE, self.pipeline.jobs.stop_grace))
+            steps.terminate(self.engine, rec, max(REMOTE_GRACE, self.pipeline.jobs.stop_grace))
         procs.wait_until(lambda: not self.engine.alive(rec), 10.0, 0.05)
         return self._keep_left(rec, now)
 
@@ -141,9 +115,9 @@ class RemoteOps:
                 r.state, r.paused_at = JobState.PAUSED, r.paused_at or now
 
         self.store.update_job(rec.id, kept)
-        return self.job(rec.id)
+        return self.lookups.job(rec.id)
 
-    def await_remote_pause(self, rec: JobRecord) -> JobView:
+    def await_pause(self, rec: JobRecord) -> JobView:
         """A remote pause someone else started (the plan runner, another dashboard): wait until
         it kept the job's dates, so a pause returns only once nothing of the job runs; if that
         pauser died, finish its work (the run's bridge is gone by then)."""
@@ -155,12 +129,11 @@ class RemoteOps:
         grace = REMOTE_GRACE + 30.0  # its cancel, then its look at the warehouse
         if not procs.wait_until(settled, grace, 0.1) and not self.engine.alive(rec):
             return self._keep_left(rec, time.time())
-        return self.job(rec.id)
+        return self.lookups.job(rec.id)
 
     def left_in_warehouse(self, rec: JobRecord) -> list[str]:
         """The job's dates the warehouse lacks now (all of them when it cannot answer: a rerun
         of a date is safe, a skipped one is not)."""
-        from nba_tui.jobs import checks
         from nba_tui.monitor import snapshot_once
 
         start, end, days = checks.recorded_dates(rec)
@@ -175,7 +148,7 @@ class RemoteOps:
             return [(first + dt.timedelta(n)).isoformat() for n in range((last - first).days + 1)]
         return sorted(d.isoformat() for d in cov.missing if wanted is None or d in wanted)
 
-    def resume_remote(self, rec: JobRecord) -> JobView:
+    def resume(self, rec: JobRecord) -> JobView:
         """Submit the dates a pause kept, as the same job (nothing left: it is done)."""
         left = list(rec.remote_left or [])
         now = time.time()
@@ -186,12 +159,12 @@ class RemoteOps:
                 r.message = "nothing was left to do after the pause"
 
             self.store.update_job(rec.id, done)
-            return self.job(rec.id)
+            return self.lookups.job(rec.id)
         self.check_engine(rec.engine)
         days = [dt.date.fromisoformat(d) for d in left]
         t = self.pipeline.table(rec.table)
-        argv = self._argv(t, None, None, days, rec.shard, rec.engine)
-        with self._table_lock(rec.table):
+        argv = steps.job_argv(self.pipeline, t, None, None, days, rec.shard, rec.engine)
+        with steps.table_lock(self.store, rec.table):
 
             def again(r: JobRecord) -> None:
                 r.argv, r.dates, r.start, r.end = argv, left, None, None
@@ -201,22 +174,22 @@ class RemoteOps:
                 r.remote_id = r.remote_state = r.remote_left = None
                 r.pause_requested = r.stop_requested = False
 
-            with self._writing("resume"):
+            with steps.writing(self.store, "resume"):
                 now_rec = dataclasses.replace(rec, argv=argv, dates=left, start=None, end=None)
-                self._log_action(now_rec, "resume", engine=rec.engine)
+                steps.log_action(self.store, self.user, now_rec, "resume", engine=rec.engine)
                 fresh = self.store.update_job(rec.id, again)
             if fresh is None:
                 raise JobError(f"job {rec.id}: its record is gone")
             self.engine_for(fresh).start(fresh, self.store)
-        return self._started(fresh)
+        return self.lookups.started(fresh)
 
     # -- adoption -----------------------------------------------------------------------------
-    def adopt_remote(self) -> list[str]:
+    def adopt(self) -> list[str]:
         """Follow again every remote job whose bridge is gone while its run goes on, and cancel
         labelled runs of this pipeline no active job claims. Returns what was done, one line
         each (engine errors included: adoption never raises)."""
         out: list[str] = []
-        views = self.jobs()
+        views = self.lookups.jobs()
         for name in sorted({self.pipeline.engine_of(t.name) for t in self.pipeline.tables()}):
             if name == "local":
                 continue
@@ -250,8 +223,10 @@ class RemoteOps:
             r.remote_id, r.state = run_id, JobState.RUNNING
             forget_local_side(r)
 
-        with self._table_lock(rec.table), contextlib.suppress(OSError):
-            self._log_action(rec, "adopt", engine=rec.engine, remote_id=run_id)
+        with steps.table_lock(self.store, rec.table), contextlib.suppress(OSError):
+            steps.log_action(
+                self.store, self.user, rec, "adopt", engine=rec.engine, remote_id=run_id
+            )
             fresh = self.store.update_job(rec.id, attach)
             if fresh is not None:
                 self.engine_for(fresh).start(fresh, self.store)
