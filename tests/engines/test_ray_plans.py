@@ -104,7 +104,7 @@ def assert_filled(pipe: Pipeline, tables: list[str]) -> None:
 
 
 def fail_still_pausing(sup: Supervisor, plan: Plan, rec: JobRecord) -> None:
-    """A defect (plan_ops.py `pause_plan` + supervisor.py `pause`): `pause_plan` returned while
+    """A defect (plan_lifecycle.py `pause_plan` + lifecycle.py `pause`): `pause_plan` returned while
     one of its shards is still being stopped on Ray by another caller (the plan's runner), its
     record already PAUSED. Wait for that pause to end, then fail saying who paused it."""
     wait_for(lambda: sup.job(rec.id).record.remote_left is not None, 60, "the other pause")
@@ -225,8 +225,8 @@ def test_pause_plan_stops_every_shard_on_ray_resume_plan_finishes(
     recs = plan_records(sup, plan.id)
     orphaned = [r.id for r in recs if r.message == ORPHAN and r.launches > 1]
     assert not orphaned, (
-        f"DEFECT: resumed shard(s) {orphaned} ended STOPPED as orphans: resume_remote "
-        "(jobs/remote_ops.py) writes the job QUEUED with no shim_pid before it spawns the shim, "
+        f"DEFECT: resumed shard(s) {orphaned} ended STOPPED as orphans: RemoteRuns.resume "
+        "(jobs/remote_runs.py) writes the job QUEUED with no shim_pid before it spawns the shim, "
         "and the plan runner's tick (jobs/autopilot.py `orphans`) stops such a job meanwhile"
     )
     assert done.state is PlanState.DONE, done.message

@@ -10,7 +10,7 @@ import pytest
 from jobs_helpers import wait_for
 
 from nba_tui.cli.watch import Watch
-from nba_tui.jobs import plan_ops, plan_text, store
+from nba_tui.jobs import plan_lifecycle, plan_text, store
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.model import PlanState
 from nba_tui.jobs.supervisor import Supervisor
@@ -54,7 +54,7 @@ def test_a_heal_plan_takes_the_plans_lock(make_pipeline, monkeypatch) -> None:  
     sup = Supervisor(pipe)
     snap = snapshot_once(pipe)
     gap = {"a": [max(snap.tables["a"].missing)]}
-    monkeypatch.setattr(plan_ops, "flock", lambda path, timeout: store.flock(path, timeout=0))
+    monkeypatch.setattr(plan_lifecycle, "flock", lambda path, timeout: store.flock(path, timeout=0))
     with store.flock(sup.store.locks_dir / "plans.lock"):
         with pytest.raises(JobError, match="another launch holds locks/plans.lock"):
             sup.heal_plan(gap, snap)

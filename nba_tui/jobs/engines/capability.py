@@ -34,7 +34,7 @@ class Capabilities:
     """The engine's name in pipeline.yaml (`jobs.engine`, `backfill.engine`) and in records."""
     remote: bool = True
     """Its work runs elsewhere: the job's local program is the bridge (jobs/engines/bridge.py),
-    pause stops the run and keeps the dates left (jobs/remote_ops.py), runs are adopted."""
+    pause stops the run and keeps the dates left (jobs/remote_runs.py), runs are adopted."""
     mark: str = ""
     """The engine in a job's grid cell, after an @ ('run@cr'); '' for the local engine."""
     date_list: bool = False
