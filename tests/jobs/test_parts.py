@@ -15,9 +15,9 @@ from nba_tui.jobs.engines.local import LocalEngine
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.lifecycle import JobLifecycle
 from nba_tui.jobs.lookups import Lookups
-from nba_tui.jobs.model import JobRecord, JobState
+from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.plan_lifecycle import PlanLifecycle
-from nba_tui.jobs.plans import Plan, PlannedJob, PlanState
+from nba_tui.jobs.plans import PlannedJob
 from nba_tui.jobs.remote_runs import RemoteRuns
 from nba_tui.jobs.store import Store
 
