@@ -30,7 +30,7 @@ from nba_tui.coverage_states import per_game, season_starts, states_of
 from nba_tui.coverage_store import CoverageStore, table_key
 from nba_tui.coverage_table import TableCoverage as TableCoverage  # re-exported: callers use it
 from nba_tui.jsontext import RawJson
-from nba_tui.warehouse.base import Counts
+from nba_tui.warehouse.base import Counts, Deferred, entry, resolved
 
 
 def _in_range(d: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
@@ -176,8 +176,10 @@ def snapshot(
     return CoverageCache().snapshot(pipeline, counts, start, end)
 
 
-_Cached = tuple[dict[dt.date, int], dict[dt.date, int], bool, TableCoverage]
-"""A table's rows, flagged rows and existence at its last computation, and the coverage."""
+_Entry = dict[dt.date, int] | Deferred
+_Cached = tuple[_Entry, _Entry, bool, TableCoverage]
+"""A table's rows, flagged rows (as the counts held them: `Deferred` ones are built only to be
+compared with other rows) and existence at its last computation, and the coverage."""
 
 
 class CoverageCache:
@@ -241,15 +243,15 @@ class CoverageCache:
         keys: list[str] = []
         for p in pipeline.phases:
             for t in p.tables:
-                rows = counts.rows.get(t.name, {})
-                flagged = counts.degraded.get(t.name, {})
+                rows = entry(counts.rows, t.name, {})
+                flagged = entry(counts.degraded, t.name, {})
                 exists = t.name not in counts.missing_tables
                 hit = self._tables.get(t.name)
                 if (
                     hit is not None
                     and hit[2] == exists
-                    and (hit[0] is rows or hit[0] == rows)
-                    and (hit[1] is flagged or hit[1] == flagged)
+                    and (hit[0] is rows or resolved(hit[0]) == resolved(rows))
+                    and (hit[1] is flagged or resolved(hit[1]) == resolved(flagged))
                 ):
                     tables[t.name] = hit[3]
                     continue

@@ -7,11 +7,13 @@ the expected dates and the rows per date of every table, in one round trip.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from nba_tui.identifiers import TableRef
+
+PerDate = dict[dt.date, int]
 
 
 class WarehouseError(Exception):
@@ -35,6 +37,54 @@ class TableSpec:
     query (None: nothing to count)."""
 
 
+class Deferred:
+    """A table's rows per date built on first use (read from a counts cache: `status --json`
+    answers from stored coverage and never needs them), then the same dict for every holder."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], PerDate]) -> None:
+        self._make: Callable[[], PerDate] | None = make
+        self._value: PerDate | None = None
+
+    def get(self) -> PerDate:
+        if self._value is None:
+            assert self._make is not None
+            self._value, self._make = self._make(), None
+        return self._value
+
+
+def resolved(entry: PerDate | Deferred) -> PerDate:
+    return entry.get() if isinstance(entry, Deferred) else entry
+
+
+class LazyRows(Mapping[str, PerDate]):
+    """Rows per date by table name, where an entry may be `Deferred` (built when read)."""
+
+    def __init__(self, entries: dict[str, PerDate | Deferred]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, name: str) -> PerDate:
+        return resolved(self._entries[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entry(self, name: str, default: PerDate) -> PerDate | Deferred:
+        """The table's entry as held, unbuilt: the same object while the table is unchanged."""
+        return self._entries.get(name, default)
+
+
+def entry(rows: Mapping[str, PerDate], name: str, default: PerDate) -> PerDate | Deferred:
+    """`rows.get(name, default)`, leaving a `Deferred` entry of `LazyRows` unbuilt."""
+    if isinstance(rows, LazyRows):
+        return rows.entry(name, default)
+    return rows.get(name, default)
+
+
 @dataclass
 class Counts:
     """One poll's raw facts: expected dates and rows per date per table (tables by name).
@@ -44,7 +94,7 @@ class Counts:
     """
 
     expected: list[dt.date]
-    rows: dict[str, dict[dt.date, int]]
+    rows: Mapping[str, PerDate]
     expected_rows: dict[dt.date, int] = field(default_factory=dict)
     """Rows of the schedule per expected date (games that day): lets `thin` be judged per game,
     so a one-game playoff night is not flagged next to a fifteen-game Wednesday."""
@@ -57,7 +107,7 @@ class Counts:
     bytes_billed: int | None = None
     """Bytes billed by this poll's query jobs, from their own statistics (0 when no job ran;
     None when the backend does not report billing: SQLite, an emulator)."""
-    degraded: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    degraded: Mapping[str, PerDate] = field(default_factory=dict)
     """Flagged rows per date, for the tables whose spec has a `degraded_column` (same round trip
     as `rows`; the same dict objects while a table is unchanged, like `rows`)."""
     digests: dict[str, str] = field(default_factory=dict)

@@ -18,7 +18,15 @@ from pathlib import Path
 
 from nba_tui.identifiers import check_name
 from nba_tui.warehouse import sqlite_changes
-from nba_tui.warehouse.base import Counts, TableSpec, WarehouseError
+from nba_tui.warehouse.base import (
+    Counts,
+    Deferred,
+    LazyRows,
+    PerDate,
+    TableSpec,
+    WarehouseError,
+    resolved,
+)
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
 from nba_tui.warehouse.sqlite_count import SEP, count_part, halves, run_count
 
@@ -130,8 +138,10 @@ class SqliteWarehouse:
         self._versions: dict[str, int] = {}
         self._changes: dict[str, sqlite_changes.DatasetChanges] = {}
         """Per dataset: its change counters at the last poll (`sqlite_changes`)."""
-        self._cache: dict[str, dict[dt.date, int]] = {}
-        self._flagged: dict[str, dict[dt.date, int]] = {}
+        self._cache: dict[str, PerDate | Deferred] = {}
+        self._flagged: dict[str, PerDate | Deferred] = {}
+        """Rows (flagged rows) per date by table; `Deferred` when read from the disk cache and
+        not needed since (built on first use, `LazyRows`)."""
         self._cache_key: tuple | None = None
         self._disk = DiskCounts(cache_dir, self.root) if cache_dir is not None else None
         self._disk_hits: set[str] = set()
@@ -340,8 +350,8 @@ class SqliteWarehouse:
             keys = {s.name: spec_key(s, start, end) for s in specs if s.ref.dataset == ds}
             entries = {
                 keys[s.name]: (
-                    self._cache[s.name],
-                    self._flagged.get(s.name, {}) if s.degraded_column else None,
+                    resolved(self._cache[s.name]),
+                    resolved(self._flagged.get(s.name, {})) if s.degraded_column else None,
                 )
                 for s in specs
                 if s.ref.dataset == ds and s.name not in missing
@@ -434,9 +444,9 @@ class SqliteWarehouse:
             if d:
                 self._keys_of[d] = keys
         # Assigned in row order, so two values of one day (timestamps) keep the last, as before.
-        self._cache[spec.name].update(zip(keys, counts, strict=True))
+        resolved(self._cache[spec.name]).update(zip(keys, counts, strict=True))
         if flags is not None:
-            self._flagged[spec.name].update(zip(keys, flags, strict=True))
+            resolved(self._flagged[spec.name]).update(zip(keys, flags, strict=True))
 
     def _parse(self, dates: list) -> list[dt.date]:
         """The date of each value as SQLite returned it; each text is parsed once per process."""
@@ -454,16 +464,18 @@ class SqliteWarehouse:
     ) -> Counts:
         """The cached dicts themselves, not copies: an unchanged table is the same object as in
         the previous poll (coverage skips it at once); a recount always builds a new dict."""
-        expected_rows = self._cache[expected.name]
+        expected_rows = resolved(self._cache[expected.name])
         return Counts(
             expected=sorted(expected_rows),
             expected_rows=expected_rows,
-            rows={s.name: self._cache[s.name] for s in tables if s.name not in missing},
-            degraded={
-                s.name: self._flagged[s.name]
-                for s in tables
-                if s.degraded_column and s.name not in missing and s.name in self._flagged
-            },
+            rows=LazyRows({s.name: self._cache[s.name] for s in tables if s.name not in missing}),
+            degraded=LazyRows(
+                {
+                    s.name: self._flagged[s.name]
+                    for s in tables
+                    if s.degraded_column and s.name not in missing and s.name in self._flagged
+                }
+            ),
             missing_tables=missing,
             bytes_processed=None,
             digests={

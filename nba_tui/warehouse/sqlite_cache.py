@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nba_tui.fsutil import private_dirs, read_private_json, write_atomic
-from nba_tui.warehouse.base import TableSpec
+from nba_tui.warehouse.base import Deferred, TableSpec
 
 VERSION = 5
 RACY_S = 2.0
@@ -50,6 +50,8 @@ as root fchowns the -wal file each time it opens it, which moves its ctime witho
 PerDate = dict[dt.date, int]
 Entry = tuple[PerDate, PerDate | None]
 """A table's rows per date, and its flagged rows per date (None without a degraded column)."""
+Loaded = tuple[Deferred, Deferred | None]
+"""An entry as read back: each built on first use."""
 
 
 def spec_key(spec: TableSpec, start: dt.date, end: dt.date) -> str:
@@ -95,10 +97,22 @@ def _pack(values: Iterable[int]) -> str:
 
 def _unpack(text: object) -> list[int]:
     """The integers of `_pack`; ValueError (binascii.Error is one) when malformed."""
+    return _ints(_raw(text))
+
+
+def _raw(text: object) -> bytes:
+    """The bytes of `_pack`'s text, checked: whole 64-bit words of valid base64."""
     if not isinstance(text, str):
         raise ValueError("not packed integers")
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % 8:
+        raise ValueError("not whole 64-bit words")
+    return raw
+
+
+def _ints(raw: bytes) -> list[int]:
     arr = array.array("q")
-    arr.frombytes(base64.b64decode(text, validate=True))
+    arr.frombytes(raw)
     if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
         arr.byteswap()
     return arr.tolist()
@@ -119,17 +133,22 @@ def _encode(entry: Entry) -> dict:
 
 
 def _dated(
-    packed: object, ns: list[int], dates: dict[int, dt.date], lists: dict[str, list[dt.date]]
-) -> PerDate:
-    """`{date: n}` from the packed ordinals, with each date object taken from (and added to)
-    the shared `dates`; `lists` (packed text -> its dates) spares unpacking the same dates of
-    another table again (most tables of a dataset hold the same dates)."""
+    packed: object, counts: object, dates: dict[int, dt.date], lists: dict[str, list[dt.date]]
+) -> Deferred:
+    """`{date: n}` from the packed ordinals and counts, built on first use: everything that can
+    be malformed is checked now (the dates, valid base64 of as many counts), so building it
+    cannot fail. Each date object is taken from (and added to) the shared `dates`; `lists`
+    (packed text -> its dates) spares unpacking the same dates of another table again (most
+    tables of a dataset hold the same dates)."""
     if not isinstance(packed, str):
         raise ValueError("not packed integers")
     keys = lists.get(packed)
     if keys is None:
         keys = lists[packed] = _days(_unpack(packed), dates)
-    return dict(zip(keys, ns, strict=True))
+    raw = _raw(counts)
+    if len(raw) != 8 * len(keys):
+        raise ValueError("as many counts as dates")
+    return Deferred(lambda: dict(zip(keys, _ints(raw), strict=True)))
 
 
 def _days(ords: list[int], dates: dict[int, dt.date]) -> list[dt.date]:
@@ -145,16 +164,16 @@ def _days(ords: list[int], dates: dict[int, dt.date]) -> list[dt.date]:
 
 def _decode(
     raw: object, dates: dict[int, dt.date], lists: dict[str, list[dt.date]]
-) -> tuple[Entry, str]:
+) -> tuple[Loaded, str]:
     """An entry from its JSON form, and its digest; ValueError/TypeError/OverflowError when
     malformed. `dates` (ordinal -> date) is shared and filled in, so each date is built once
     per process (`lists`: see `_dated`)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("h"), str):
         raise ValueError("entry")
-    rows = _dated(raw.get("d"), _unpack(raw.get("n")), dates, lists)
+    rows = _dated(raw.get("d"), raw.get("n"), dates, lists)
     flagged = None
     if "gd" in raw:
-        flagged = _dated(raw["gd"], _unpack(raw.get("gn")), dates, lists)
+        flagged = _dated(raw["gd"], raw.get("gn"), dates, lists)
     return (rows, flagged), raw["h"]
 
 
@@ -170,7 +189,7 @@ class DiskCounts:
 
     def load(
         self, dataset: str, db: Path, facts: Facts, keys: dict[str, str], dates: dict[int, dt.date]
-    ) -> dict[str, tuple[Entry, str]] | None:
+    ) -> dict[str, tuple[Loaded, str]] | None:
         """Entries and their digests by table name (`keys`: name -> spec_key) when the file was
         written for exactly these facts and holds every key; None otherwise (the caller counts)."""
         data = read_private_json(self._file(dataset), MAX_BYTES)

@@ -15,6 +15,7 @@ from nba_tui import config, coverage, jsontext
 from nba_tui.coverage import Snapshot
 from nba_tui.monitor import Monitor
 from nba_tui.warehouse import fetch
+from nba_tui.warehouse.base import Deferred, LazyRows
 from nba_tui.warehouse.sqlite import SqliteWarehouse, connect
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(10)]
@@ -175,3 +176,21 @@ def test_counts_digests_are_equal_exactly_when_the_counts_are(pipe: config.Pipel
     changed, same_schedule = digests()
     assert changed["box"] != first["box"] and changed["summary"] == first["summary"]
     assert same_schedule == schedule
+
+
+def test_counts_read_from_disk_are_built_only_when_read(pipe: config.Pipeline) -> None:
+    """`status --json` answers from stored coverage: the per-date dicts of the counts cache are
+    built on first read only, then the same dict for every holder."""
+    _poll(pipe)
+    wh = SqliteWarehouse(pipe.sqlite_dir, pipe.datasets(), cache_dir=pipe.state_dir / "cache")
+    try:
+        counts = fetch(pipe, wh)
+    finally:
+        wh.close()
+    assert counts.queries == 0
+    assert isinstance(counts.rows, LazyRows)
+    held = counts.rows.entry("box", {})
+    assert isinstance(held, Deferred) and held._value is None
+    expected = _reference(pipe).tables["box"].rows
+    assert counts.rows["box"] == expected and counts.rows["box"] is held.get()
+    assert counts.rows.entry("box", {}) is held
