@@ -4,6 +4,7 @@ find lists it by labels, a retried submission does not start a second run."""
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -164,6 +165,22 @@ def test_the_entrypoint_is_quoted_and_a_last_line_without_newline_arrives_at_the
     lines, cursor = driver.logs(run_id, None)
     assert lines[-2:] == [text, "last"]
     assert driver.logs(run_id, cursor) == ([], cursor)
+
+
+def test_the_program_is_the_process_ray_starts_so_a_stop_at_start_reaches_it(
+    driver: RayDriver,
+) -> None:
+    """Ray runs the entrypoint with `/bin/sh -c` and stops a job by signalling the processes it
+    finds at that instant. The shell must have become the program (`exec`): a shell that forks
+    it instead can be found alone by a stop that comes as the job starts, and the program it
+    forks a moment later then outlives the stop and writes its dates after Ray said STOPPED."""
+    code = "import os; print('parent', os.readlink(f'/proc/{os.getppid()}/exe'))"
+    run_id = driver.submit([sys.executable, "-c", code], {}, job_labels(None, "exec"))
+    assert follow(driver, run_id).state is RemoteState.SUCCEEDED
+    lines, _ = driver.logs(run_id, None)
+    parents = [ln.split(" ", 1)[1] for ln in lines if ln.startswith("parent ")]
+    shell = os.path.realpath("/bin/sh")
+    assert parents and parents[0] != shell, f"the program runs under {shell}, not in its place"
 
 
 def test_unknown_runs_and_a_failing_command(driver: RayDriver) -> None:

@@ -2,9 +2,11 @@
 
 One remote run is one Ray job whose submission id is derived from the job label
 (`nba-tui-<job>`), so a retry of the same submission after a crash finds the run instead of
-starting a second one. The job's labels are its metadata (`find` filters on them). Ray keeps a
-job's whole log; `logs` hands out only what is new, as complete lines, with a character-count
-cursor. Every client error becomes a one-line `EngineError` that says what to do.
+starting a second one. Ray runs the entrypoint through `/bin/sh -c`; ours is `exec` and the
+quoted argv, so the shell becomes the backfill and a stop reaches it (`entrypoint`). The job's
+labels are its metadata (`find` filters on them). Ray keeps a job's whole log; `logs` hands out
+only what is new, as complete lines, with a character-count cursor. Every client error becomes a
+one-line `EngineError` that says what to do.
 
 `ray` is imported on first use only: a pipeline that never uses the Ray engine does not pay for it.
 """
@@ -49,6 +51,14 @@ T = TypeVar("T")
 
 class _NotFound(Exception):
     """The Jobs API answered 404 for a job id."""
+
+
+def entrypoint(argv: list[str]) -> str:
+    """The shell line Ray runs for `argv`: `exec` and the quoted argv, so the shell Ray starts
+    becomes the program. Ray stops a job by signalling the shell and the children it finds at
+    that instant, waits for those, then reports STOPPED; a shell that forks the program instead
+    can do so just after that look, and the program then outlives a run Ray calls ended."""
+    return "exec " + shlex.join(argv)
 
 
 def submission_id_for(job_label: str) -> str:
@@ -99,7 +109,7 @@ class RayDriver:
             self._call(
                 "submit",
                 lambda: client.submit_job(
-                    entrypoint=shlex.join(argv),
+                    entrypoint=entrypoint(argv),
                     submission_id=sid,
                     metadata=dict(labels),
                     runtime_env={"env_vars": dict(env)},
