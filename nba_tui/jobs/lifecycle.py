@@ -222,7 +222,7 @@ class JobLifecycle:
             return self.remote.await_pause(rec) if rec.pause_requested else view
         if rec.state is not JobState.RUNNING:
             raise JobError(f"job {rec.id} is {rec.state}; only a running job can be paused")
-        if rec.engine != "local":
+        if registry.is_remote(rec.engine):
             return self.remote.pause(rec)
         now = time.time()
 
@@ -275,7 +275,7 @@ class JobLifecycle:
         rec = self.lookups.job(job_id).record
         if not rec.state.active:
             raise JobError(f"job {rec.id} is already {rec.state}")
-        if rec.engine != "local":  # the bridge cancels the run and waits for the engine
+        if registry.is_remote(rec.engine):  # the bridge cancels the run and waits for the engine
             seconds = max(seconds, REMOTE_GRACE)
         if rec.pause_requested and not self.engine.alive(rec):  # paused remotely: nothing runs
             left = len(rec.remote_left or [])

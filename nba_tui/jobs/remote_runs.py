@@ -28,7 +28,7 @@ from nba_tui.jobs.engines.drivers import (
     EngineError,
     label_value,
 )
-from nba_tui.jobs.engines.registry import driver_for
+from nba_tui.jobs.engines.registry import driver_for, is_remote
 from nba_tui.jobs.engines.remote import RemoteEngine, submission_name
 from nba_tui.jobs.errors import EngineRefused, JobError
 from nba_tui.jobs.lookups import Lookups
@@ -62,7 +62,7 @@ class RemoteRuns:
     # -- which engine -------------------------------------------------------------------------
     def engine_for(self, rec: JobRecord) -> Engine:
         """What starts `rec`: the local engine for local jobs, a bridge for remote ones."""
-        if rec.engine == "local":
+        if not is_remote(rec.engine):
             return self.engine
         return RemoteEngine(rec.engine, self.pipeline)
 
@@ -76,7 +76,7 @@ class RemoteRuns:
 
     def check_engine(self, name: str) -> None:
         """JobError (one line, with the fix) when engine `name` cannot take work now."""
-        if name == "local":
+        if not is_remote(name):
             return
         if time.monotonic() - self.checked.get(name, -CHECK_TTL) < CHECK_TTL:
             return
@@ -191,7 +191,7 @@ class RemoteRuns:
         out: list[str] = []
         views = self.lookups.jobs()
         for name in sorted({self.pipeline.engine_of(t.name) for t in self.pipeline.tables()}):
-            if name == "local":
+            if not is_remote(name):
                 continue
             try:
                 out += self._adopt(name, views)

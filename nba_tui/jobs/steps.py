@@ -19,6 +19,7 @@ from nba_tui.config import Pipeline, Table
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines import registry
 from nba_tui.jobs.engines.base import Engine
+from nba_tui.jobs.engines.capability import LOCAL
 from nba_tui.jobs.errors import JobError, refusal
 from nba_tui.jobs.model import JobRecord, JobState
 from nba_tui.jobs.store import LockTimeout, Store
@@ -84,7 +85,7 @@ def job_argv(
     end: dt.date | None,
     days: Sequence[dt.date] | None,
     shard: str | None = None,
-    engine: str = "local",
+    engine: str = LOCAL.name,
 ) -> list[str]:
     """The table's backfill argv for these dates, rendered from the current config (with the
     engine's `{python}`); dates outside the pipeline's range refused."""
