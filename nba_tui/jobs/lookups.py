@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 from nba_tui.config import Pipeline
 from nba_tui.jobs import actions, checks, procs, runlock
@@ -111,12 +110,6 @@ class Lookups:
         return next((v for v in views if v.state.active), views[0])
 
     # -- logs -------------------------------------------------------------------------------------
-    def log_path(self, job_id: str) -> Path:
-        log = self.job(job_id).record.log
-        if not log:
-            raise JobError(f"job {job_id} has no log in {self.pipeline.log_dir}")
-        return Path(log)
-
     def tail(self, job_id: str, max_bytes: int = 64_000) -> list[str]:
         rec = self.store.load_job(job_id)
         log = checks.log_file(self.pipeline.log_dir, rec) if rec is not None else ""

@@ -71,7 +71,6 @@ class Supervisor:
         self.resolve = reads.resolve
         self.damaged = reads.damaged
         self.state_version = reads.state_version
-        self.log_path = reads.log_path
         self.tail = reads.tail
         self.history = reads.history
         self.plans = reads.plans
@@ -88,7 +87,6 @@ class Supervisor:
         self.queue = jobs.queue
         self.start_queued = jobs.start_queued
         self.stop_unstarted = jobs.stop_unstarted
-        self.mark_stopped = jobs.mark_stopped
         self.archive_ended = jobs.archive_ended
         self.adopt_remote = self.remote.adopt
         # a plan's life (plan_lifecycle.py)
