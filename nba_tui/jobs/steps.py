@@ -87,13 +87,13 @@ def job_argv(
     shard: str | None = None,
     engine: str = LOCAL.name,
 ) -> list[str]:
-    """The table's backfill argv for these dates, rendered from the current config (with the
-    engine's `{python}`); dates outside the pipeline's range refused."""
+    """The table's backfill argv for these dates on `engine`, rendered from the current config
+    as `run --dry-run --argv` shows it (`registry.launch_argv`); dates outside the pipeline's
+    range refused."""
     checks.dates(pipeline, start, end, days)
-    py = registry.engine_python(pipeline, engine)
     try:
-        return commands.render_argv(
-            pipeline, t, start=start, end=end, dates=days, shard=shard, python=py
+        return registry.launch_argv(
+            pipeline, t, start=start, end=end, dates=days, shard=shard, engine=engine
         )
     except commands.NoBackfill as e:
         raise JobError(str(e)) from None

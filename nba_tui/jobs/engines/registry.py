@@ -83,11 +83,12 @@ def launch_argv(
     end: dt.date | None = None,
     dates: Sequence[dt.date] | None = None,
     shard: str | None = None,
+    engine: str | None = None,
 ) -> list[str]:
-    """The argv a job of `table` is recorded and started with on its engine (the supervisor
-    and `run --dry-run --argv` alike): `commands.render_argv` after `engine_dates` and
-    `engine_python`."""
-    engine = pipeline.engine_of(table.name)
+    """The argv a job of `table` is recorded and started with on `engine` (default: the
+    table's; the supervisor and `run --dry-run --argv` alike): `commands.render_argv` after
+    `engine_dates` and `engine_python`."""
+    engine = engine or pipeline.engine_of(table.name)
     start, end, dates = engine_dates(pipeline, engine, start, end, dates)
     py = engine_python(pipeline, engine)
     return commands.render_argv(
