@@ -46,9 +46,8 @@ def _narrow(
     return {d: n for d, n in per_date.items() if _in_range(d, start, end)}
 
 
-def _median(values: list) -> float:
-    """`statistics.median`: the middle value, or the mean of the two middle ones."""
-    data = sorted(values)
+def _median(data: list) -> float:
+    """`statistics.median` of sorted `data`: the middle value, or the mean of the middle two."""
     n = len(data)
     return data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
 
@@ -63,9 +62,10 @@ def table_coverage(
     *,
     expected: Sequence[dt.date] | None = None,
     boot: set[dt.date] | None = None,
+    index: dict[dt.date, int] | None = None,
 ) -> TableCoverage:
-    """One table's coverage. `expected`/`boot` may be passed precomputed (snapshot() shares them
-    between tables: a poll every few seconds must stay cheap)."""
+    """One table's coverage. `expected`/`boot`/`index` (each expected date's position) may be
+    passed precomputed (snapshot() shares them between tables: a poll must stay cheap)."""
     if expected is None:
         expected = [d for d in counts.expected if _in_range(d, start, end)]
     if boot is None:
@@ -75,15 +75,17 @@ def table_coverage(
     have = list(filter(rows.__contains__, expected))  # in C: per table, per date, per poll
     counted = list(map(rows.__getitem__, have))
     has = rows.__contains__
-    if counted and min(counted) <= 0:
+    ordered = sorted(counted)
+    if ordered and ordered[0] <= 0:
         have = [d for d, n in zip(have, counted, strict=True) if n > 0]
         counted = [n for n in counted if n > 0]
+        ordered = [n for n in ordered if n > 0]
         has = set(have).__contains__
-    median = float(_median(counted)) if have else 0.0
+    median = float(_median(ordered)) if have else 0.0
     ratios = per_game(have, counted, counts.expected_rows)
-    median_per_game = float(_median(ratios)) if ratios else 0.0
+    median_per_game = float(_median(sorted(ratios))) if ratios else 0.0
     thin_below = table.thin_ratio * median_per_game
-    states, lists, missing_runs = states_of(expected, have, ratios, has, boot, thin_below)
+    states, lists, missing_runs = states_of(expected, have, ratios, has, boot, thin_below, index)
     cov = TableCoverage(
         name=table.name,
         table=table.table,
@@ -206,6 +208,7 @@ class CoverageCache:
         self._schedule: dict[dt.date, int] | None = None
         self._dates: list[dt.date] = []
         self._expected: list[dt.date] = []
+        self._index: dict[dt.date, int] = {}
         self._starts: list[dt.date] = []
         self._boots: dict[int, set[dt.date]] = {}
         self._tables: dict[str, _Cached] = {}
@@ -228,6 +231,7 @@ class CoverageCache:
         self._dates = counts.expected
         self._starts = season_starts(counts.expected, pipeline.expected_dates.season_gap_days)
         self._expected = [d for d in counts.expected if _in_range(d, start, end)]
+        self._index = {d: i for i, d in enumerate(self._expected)}
         self._boots = {}
         self._tables = {}
 
@@ -287,7 +291,7 @@ class CoverageCache:
 
         # This poll's context, not the cache's at call time: a stored coverage may be computed
         # later, after the schedule changed.
-        expected, starts, boots = self._expected, self._starts, self._boots
+        expected, starts, boots, index = self._expected, self._starts, self._boots, self._index
 
         def compute() -> TableCoverage:
             if t.bootstrap_days not in boots:
@@ -295,7 +299,7 @@ class CoverageCache:
             self.computed += 1
             boot = boots[t.bootstrap_days]
             return table_coverage(
-                t, phase, counts, starts, start, end, expected=expected, boot=boot
+                t, phase, counts, starts, start, end, expected=expected, boot=boot, index=index
             )
 
         digest = counts.digests.get(t.name)

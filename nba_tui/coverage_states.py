@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Sequence
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import add, ne, not_, sub, truediv
 from typing import NamedTuple
 
@@ -93,19 +93,29 @@ def states_of(
     has: Callable[[dt.date], bool],
     boot: set[dt.date],
     thin_below: float,
+    index: dict[dt.date, int] | None = None,
 ) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
     """Each expected date's state, the (missing, thin, bootstrap) lists and the missing runs.
 
     `have`: the expected dates with rows, in order, `ratios` their rows per game, `has` true
-    exactly for them. Every date starts present; the thin ones, and the dates without rows, are
-    found in C, and each run of missing dates is built from where the missing indices in
-    `expected` stop being consecutive. Runs are consecutive in `expected`, so a bootstrap date
-    between two missing ones ends a run."""
+    exactly for them; `index`: each expected date's position (shared by every table of a poll).
+    Every date starts present; the thin ones, and the dates without rows, are found in C, and
+    each run of missing dates is built from where the missing indices in `expected` stop being
+    consecutive. Runs are consecutive in `expected`, so a bootstrap date between two missing
+    ones ends a run."""
     states = dict.fromkeys(expected, DateState.PRESENT)
-    thin = list(compress(have, map(thin_below.__gt__, ratios)))
-    states.update(zip(thin, repeat(DateState.THIN)))
+    thin: list[dt.date] = []
+    if ratios and min(ratios) < thin_below:
+        thin = list(compress(have, map(thin_below.__gt__, ratios)))
+        states.update(zip(thin, repeat(DateState.THIN)))
     at = expected.__getitem__
-    absent = list(compress(range(len(expected)), map(not_, map(has, expected))))
+    absent: list[int] = []
+    if len(have) == len(expected):  # `have` is a part of `expected`: nothing is absent
+        pass
+    elif index is not None:
+        absent = list(map(index.__getitem__, filterfalse(has, expected)))
+    else:
+        absent = list(compress(range(len(expected)), map(not_, map(has, expected))))
     boots: list[dt.date] = []
     if boot and absent:
         in_boot = list(map(boot.__contains__, map(at, absent)))
