@@ -19,7 +19,8 @@ from __future__ import annotations
 from nba_tui import readiness
 from nba_tui.config import Pipeline, Table
 from nba_tui.coverage import Snapshot
-from nba_tui.jobs import decide, schedule
+from nba_tui.jobs import decide
+from nba_tui.jobs.plans import phase_tables
 
 STATUS = ("nba-tui status", "every table meets its threshold; no run would fill a missing date")
 
@@ -33,11 +34,11 @@ def short_next(pipeline: Pipeline, snap: Snapshot) -> tuple[str, str] | None:
     phases = [p.name for p in pipeline.phases if p.name in {*below, *fill}]
     run = f"nba-tui run {' '.join(phases)}"
     if phases and decide.first_tick(pipeline, snap, phases):
-        tables = schedule.plan_tables(pipeline, phases)
+        tables = phase_tables(pipeline, *phases)
         n = sum(len(readiness.fillable_missing(pipeline, snap, t)) for t in tables)
         return run, f"{n:,} fillable date{'s' if n != 1 else ''} missing"
     if phases and decide.first_tick(pipeline, snap, phases, skip_preflight=True):
-        tables = schedule.plan_tables(pipeline, phases)
+        tables = phase_tables(pipeline, *phases)
         n = sum(len(readiness.degraded_by_choice(pipeline, snap, t)) for t in tables)
         return f"{run} --skip-preflight", (
             f"accept {n} date{'s' if n != 1 else ''} on fallbacks: their soft inputs have no "

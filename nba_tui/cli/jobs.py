@@ -264,9 +264,9 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.dry_run:
         snap = dry_run(args, pipeline)
         if not args.json and not args.argv:
-            from nba_tui.jobs.schedule import plan_tables
+            from nba_tui.jobs.plans import phase_tables
 
-            _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
+            _say_fallbacks(args, pipeline, snap, phase_tables(pipeline, *args.phases))
         return EXIT_OK
     if args.argv or args.max_parallel:
         flag = "--argv" if args.argv else "--max-parallel"
@@ -276,10 +276,10 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         )
     deadline = _deadline(args.deadline)
     from nba_tui.jobs.errors import NothingToRun
-    from nba_tui.jobs.schedule import plan_tables
+    from nba_tui.jobs.plans import phase_tables
 
     snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
-    ahead = _say_fallbacks(args, pipeline, snap, plan_tables(pipeline, args.phases))
+    ahead = _say_fallbacks(args, pipeline, snap, phase_tables(pipeline, *args.phases))
     with supervised(pipeline) as sup:
         try:
             plan = sup.run_phases(

@@ -29,6 +29,7 @@ from nba_tui.coverage import DateState, Snapshot
 from nba_tui.jobs import schedule
 from nba_tui.jobs.facts import record_dates
 from nba_tui.jobs.model import JobState, JobView, Plan
+from nba_tui.jobs.plans import phase_tables
 
 MAX_ROUNDS = 500
 """`reachable` stops after this many simulated ticks (each fills at least one date)."""
@@ -70,7 +71,7 @@ class Decision:
 def plan_tables(pipeline: Pipeline, plan: Plan) -> list[str]:
     """The tables the plan schedules, in dependency order: its phases' tables with a backfill,
     only those of its scope when it has one."""
-    tables = schedule.plan_tables(pipeline, plan.phases)
+    tables = phase_tables(pipeline, *plan.phases)
     if plan.scope is None:
         return tables
     return [t for t in tables if t in plan.scope]

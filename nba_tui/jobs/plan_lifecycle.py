@@ -33,7 +33,6 @@ from nba_tui.jobs.plans import (
     scope_of,
 )
 from nba_tui.jobs.reconcile import reconcile_plan
-from nba_tui.jobs.schedule import plan_tables
 from nba_tui.jobs.store import LockTimeout, Store, flock, log_dir_ready, open_log
 
 LIVE_LOCKS = ("runner", "watchdog")
@@ -159,13 +158,13 @@ class PlanLifecycle:
         """Refuse (JobError naming it) when a live plan holds one of the phases' tables, a
         damaged plan file included (while its runner or watchdog lives, or by its jobs still
         active); with `adopt`, a lost `run` plan of exactly these phases is returned instead."""
-        mine = set(plan_tables(self.pipeline, phases))
+        mine = set(phase_tables(self.pipeline, *phases))
         for p in self.lookups.plans():
             if p.state not in (PlanState.RUNNING, PlanState.LOST):
                 continue
             if adopt and p.kind == "run" and p.state is PlanState.LOST and p.phases == phases:
                 return p
-            common = sorted(mine & set(plan_tables(self.pipeline, p.phases)))
+            common = sorted(mine & set(phase_tables(self.pipeline, *p.phases)))
             if common:
                 raise JobError(
                     f"plan {p.id} already runs {', '.join(common)} ({p.state}); "

@@ -74,9 +74,10 @@ def watchdog_argv(pipeline: Pipeline, plan_id: str) -> list[str]:
     return [sys.executable, "-m", "nba_tui.jobs.watchdog", str(pipeline.source), plan_id]
 
 
-def phase_tables(pipeline: Pipeline, phase: str) -> list[str]:
-    """The phase's tables with a backfill, inputs before the tables derived from them."""
-    own = {t.name for t in pipeline.phase(phase).tables if t.backfill is not None}
+def phase_tables(pipeline: Pipeline, *phases: str) -> list[str]:
+    """The tables with a backfill of `phases`, inputs before the tables derived from them: what
+    a launch of a phase queues and a `run` plan of the phases schedules."""
+    own = {t.name for p in phases for t in pipeline.phase(p).tables if t.backfill is not None}
     return [n for n in pipeline.topological_order() if n in own]
 
 

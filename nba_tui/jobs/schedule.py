@@ -194,13 +194,6 @@ def allocate(
     return out
 
 
-def plan_tables(pipeline: Pipeline, phases: Sequence[str]) -> list[str]:
-    """The tables a `run` plan of `phases` schedules: those with a backfill, in dependency order
-    (the `tables` argument of `dry_run`)."""
-    wanted = {t.name for p in phases for t in pipeline.phase(p).tables if t.backfill is not None}
-    return [n for n in pipeline.topological_order() if n in wanted]
-
-
 def shard_argv(pipeline: Pipeline, shard: Shard) -> list[str]:
     """The exact argv the runner launches for a shard: a range when its dates are contiguous,
     else `--dates`; its own checkpoint; its engine's dates and python (`registry.launch_argv`)."""
