@@ -66,7 +66,7 @@ import ray_helpers  # noqa: E402
 from cloudrun_contract import ContractServer  # noqa: E402
 from engine_helpers import duplicate_keys  # noqa: E402
 
-from nba_tui import commands, config  # noqa: E402
+from nba_tui import backfill_argv, config  # noqa: E402
 from nba_tui.config import Pipeline  # noqa: E402
 from nba_tui.jobs.errors import JobError  # noqa: E402
 from nba_tui.jobs.model import (
@@ -149,7 +149,7 @@ def prepare(root: Path, n: int) -> tuple[Pipeline, list[dt.date], int]:
         days = missing(pipe, name)
         if not days:
             continue
-        argv = commands.render_argv(pipe, pipe.table(name), dates=days, python=sys.executable)
+        argv = backfill_argv.render_argv(pipe, pipe.table(name), dates=days, python=sys.executable)
         done = subprocess.run(argv, env=env, cwd=root, capture_output=True, text=True)  # noqa: S603
         if done.returncode != 0:
             tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])

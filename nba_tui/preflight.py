@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from nba_tui import readiness
-from nba_tui.commands import NoBackfill, display, render_argv
+from nba_tui.backfill_argv import NoBackfill, display, render_argv
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot, TableCoverage
 from nba_tui.fmt import pct

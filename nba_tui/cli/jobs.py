@@ -28,6 +28,7 @@ import re
 import sys
 from typing import Any
 
+from nba_tui.backfill_argv import display
 from nba_tui.cli.common import (
     EXIT_CHECK,
     EXIT_OK,
@@ -50,7 +51,6 @@ from nba_tui.cli.common import (
 )
 from nba_tui.cli.dryrun import dry_run
 from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
-from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import fit, printable
 from nba_tui.jobs.words import is_remote, job_state_text

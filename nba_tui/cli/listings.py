@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from nba_tui.backfill_argv import display
 from nba_tui.cli.common import (
     EXIT_OK,
     InputError,
@@ -34,7 +35,6 @@ from nba_tui.cli.common import (
     json_option,
     out_width,
 )
-from nba_tui.commands import display
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, plural, printable
 from nba_tui.jobs.facts import cost_text, cost_usd, run_seconds

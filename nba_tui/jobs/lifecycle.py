@@ -8,8 +8,8 @@ Rules that keep it safe (docs/JOBS.md, "Trust" and "Actions"):
   a damaged record's session still has processes): a damaged record never allows a second launch;
 * every action is written first (the action log, then the record) and signals after: a full or
   read-only disk refuses the action whole instead of signalling and then failing;
-* argv is rendered from the current config (commands.render_argv), never read back from a record,
-  and a log path is the log directory + a validated file name.
+* argv is rendered from the current config (backfill_argv.render_argv), never read back from a
+  record, and a log path is the log directory + a validated file name.
 """
 
 from __future__ import annotations

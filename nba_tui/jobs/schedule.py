@@ -60,7 +60,7 @@ class Shard:
 
     @property
     def label(self) -> str:
-        """The checkpoint's shard name (commands.checkpoint_path's `{shard}`)."""
+        """The checkpoint's shard name (backfill_argv.checkpoint_path's `{shard}`)."""
         return shard_label(self.dates)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from nba_tui import commands
+from nba_tui import backfill_argv
 from nba_tui.config import Pipeline, Table
 from nba_tui.jobs import actions, checks, procs
 from nba_tui.jobs.engines import registry
@@ -95,7 +95,7 @@ def job_argv(
         return registry.launch_argv(
             pipeline, t, start=start, end=end, dates=days, shard=shard, engine=engine
         )
-    except commands.NoBackfill as e:
+    except backfill_argv.NoBackfill as e:
         raise JobError(str(e)) from None
 
 

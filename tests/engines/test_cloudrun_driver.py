@@ -15,7 +15,7 @@ import pytest
 from cloudrun_contract import ContractServer
 from waiting import wait_for
 
-from nba_tui.commands import render_argv
+from nba_tui.backfill_argv import render_argv
 from nba_tui.config import CloudRunSettings, Pipeline
 from nba_tui.jobs.engines.cloudrun_driver import CloudRunDriver
 from nba_tui.jobs.engines.drivers import (

@@ -13,7 +13,7 @@ import pytest
 from ray_helpers import free_port
 from waiting import wait_for
 
-from nba_tui.commands import render_argv
+from nba_tui.backfill_argv import render_argv
 from nba_tui.config import Pipeline, RaySettings
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,

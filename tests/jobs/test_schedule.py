@@ -8,7 +8,7 @@ from pathlib import Path
 from autopilot_helpers import small_warehouse
 
 from nba_tui import config
-from nba_tui.commands import checkpoint_path
+from nba_tui.backfill_argv import checkpoint_path
 from nba_tui.jobs.forecast import Rates, dry_plan, simulate
 from nba_tui.jobs.plan_text import render_argv
 from nba_tui.jobs.schedule import Demand, allocate, make_shards, shard_label

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from nba_tui import commands, config, fsutil
+from nba_tui import backfill_argv, config, fsutil
 from nba_tui.config import Pipeline
 from nba_tui.jobs.engines.drivers import (
     LABEL_JOB,
@@ -68,7 +68,7 @@ def render_argv(pipeline: Pipeline, rec: JobRecord) -> list[str]:
     start = dt.date.fromisoformat(rec.start) if rec.start else None
     end = dt.date.fromisoformat(rec.end) if rec.end else None
     python = engine_python(pipeline, rec.engine)
-    return commands.render_argv(
+    return backfill_argv.render_argv(
         pipeline, table, start=start, end=end, dates=days, shard=rec.shard, python=python
     )
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the shim reads LOCAL without loading the config's models
 
 
 def no_python(pipeline: Pipeline) -> str | None:
-    """{python} is this interpreter (`sys.executable`, filled in by `commands.render_argv`)."""
+    """{python} is this interpreter (`sys.executable`, filled in by `backfill_argv.render_argv`)."""
     return None
 
 

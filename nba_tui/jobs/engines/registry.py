@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from nba_tui import commands
+from nba_tui import backfill_argv
 from nba_tui.config import Pipeline, Table
 from nba_tui.fmt import printable
 from nba_tui.jobs.engines.capability import LOCAL, Capabilities
@@ -86,11 +86,11 @@ def launch_argv(
     engine: str | None = None,
 ) -> list[str]:
     """The argv a job of `table` is recorded and started with on `engine` (default: the
-    table's; the supervisor and `run --dry-run --argv` alike): `commands.render_argv` after
+    table's; the supervisor and `run --dry-run --argv` alike): `backfill_argv.render_argv` after
     `engine_dates` and `engine_python`."""
     engine = engine or pipeline.engine_of(table.name)
     start, end, dates = engine_dates(pipeline, engine, start, end, dates)
     py = engine_python(pipeline, engine)
-    return commands.render_argv(
+    return backfill_argv.render_argv(
         pipeline, table, start=start, end=end, dates=dates, python=py, shard=shard
     )
