@@ -30,7 +30,6 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.driver import Driver
 from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import Screen
@@ -98,10 +97,6 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     view: var[layout.View | None] = var(None, init=False)
     """What `v` chose for the bottom pane: the gap map or the log (None: by size, layout.py)."""
 
-    def get_driver_class(self) -> type[Driver]:
-        """Textual's pick, with an input thread that sleeps while no key comes (`upstream`)."""
-        return quiet_driver(super().get_driver_class())
-
     def __init__(
         self,
         pipeline: Pipeline,
@@ -116,6 +111,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         # the theme, so that NO_COLOR picks the NoColor filter (default colours) rather than
         # Monochrome (which turns the ANSI theme into black on black).
         super().__init__(ansi_color=True)
+        self.driver_class = quiet_driver(self.driver_class)  # no 100 ms wake-ups (upstream.py)
         self.pipeline = pipeline
         self.read_only = read_only
         self.monitor = monitor if monitor is not None else Monitor(pipeline)

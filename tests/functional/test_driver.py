@@ -14,6 +14,7 @@ import os
 import selectors
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 from waiting import wait_for
 
+from nba_tui import config
+from nba_tui.tui.app import NbaTuiApp
 from nba_tui.tui.upstream import QuietLinuxDriver, quiet_driver
 
 
@@ -130,6 +133,8 @@ def test_the_app_runs_on_the_quiet_driver_where_textual_picks_linux() -> None:
     from textual.drivers.headless_driver import HeadlessDriver
 
     assert quiet_driver(HeadlessDriver) is HeadlessDriver
+    pipe = config.load(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    assert NbaTuiApp(pipe, supervisor=None).driver_class is QuietLinuxDriver
 
 
 def test_textual_input_thread_still_wakes_while_idle(timeouts: list) -> None:
