@@ -63,8 +63,9 @@ def table_coverage(
     expected: Sequence[dt.date] | None = None,
     boot: set[dt.date] | None = None,
     index: dict[dt.date, int] | None = None,
+    all_present: dict[dt.date, DateState] | None = None,
 ) -> TableCoverage:
-    """One table's coverage. `expected`/`boot`/`index` (each expected date's position) may be
+    """One table's coverage. `expected`/`boot`/`index`/`all_present` (see `states_of`) may be
     passed precomputed (snapshot() shares them between tables: a poll must stay cheap)."""
     if expected is None:
         expected = [d for d in counts.expected if _in_range(d, start, end)]
@@ -85,7 +86,9 @@ def table_coverage(
     ratios = per_game(have, counted, counts.expected_rows)
     median_per_game = float(_median(sorted(ratios))) if ratios else 0.0
     thin_below = table.thin_ratio * median_per_game
-    states, lists, missing_runs = states_of(expected, have, ratios, has, boot, thin_below, index)
+    states, lists, missing_runs = states_of(
+        expected, have, ratios, has, boot, thin_below, index, all_present
+    )
     cov = TableCoverage(
         name=table.name,
         table=table.table,
@@ -209,6 +212,7 @@ class CoverageCache:
         self._dates: list[dt.date] = []
         self._expected: list[dt.date] = []
         self._index: dict[dt.date, int] = {}
+        self._all_present: dict[dt.date, DateState] = {}
         self._starts: list[dt.date] = []
         self._boots: dict[int, set[dt.date]] = {}
         self._tables: dict[str, _Cached] = {}
@@ -232,6 +236,7 @@ class CoverageCache:
         self._starts = season_starts(counts.expected, pipeline.expected_dates.season_gap_days)
         self._expected = [d for d in counts.expected if _in_range(d, start, end)]
         self._index = {d: i for i, d in enumerate(self._expected)}
+        self._all_present = dict.fromkeys(self._expected, DateState.PRESENT)
         self._boots = {}
         self._tables = {}
 
@@ -291,7 +296,8 @@ class CoverageCache:
 
         # This poll's context, not the cache's at call time: a stored coverage may be computed
         # later, after the schedule changed.
-        expected, starts, boots, index = self._expected, self._starts, self._boots, self._index
+        expected, starts, boots = self._expected, self._starts, self._boots
+        index, all_present = self._index, self._all_present
 
         def compute() -> TableCoverage:
             if t.bootstrap_days not in boots:
@@ -299,7 +305,16 @@ class CoverageCache:
             self.computed += 1
             boot = boots[t.bootstrap_days]
             return table_coverage(
-                t, phase, counts, starts, start, end, expected=expected, boot=boot, index=index
+                t,
+                phase,
+                counts,
+                starts,
+                start,
+                end,
+                expected=expected,
+                boot=boot,
+                index=index,
+                all_present=all_present,
             )
 
         digest = counts.digests.get(t.name)

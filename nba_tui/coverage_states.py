@@ -94,16 +94,20 @@ def states_of(
     boot: set[dt.date],
     thin_below: float,
     index: dict[dt.date, int] | None = None,
+    all_present: dict[dt.date, DateState] | None = None,
 ) -> tuple[dict[dt.date, DateState], tuple[list, list, list], list[DateRun]]:
     """Each expected date's state, the (missing, thin, bootstrap) lists and the missing runs.
 
     `have`: the expected dates with rows, in order, `ratios` their rows per game, `has` true
-    exactly for them; `index`: each expected date's position (shared by every table of a poll).
+    exactly for them; `index`: each expected date's position, `all_present`: every expected
+    date present (both shared by every table of a poll: a copy of a dict is a memcpy).
     Every date starts present; the thin ones, and the dates without rows, are found in C, and
     each run of missing dates is built from where the missing indices in `expected` stop being
     consecutive. Runs are consecutive in `expected`, so a bootstrap date between two missing
     ones ends a run."""
-    states = dict.fromkeys(expected, DateState.PRESENT)
+    states = all_present.copy() if all_present is not None else None
+    if states is None:
+        states = dict.fromkeys(expected, DateState.PRESENT)
     thin: list[dt.date] = []
     if ratios and min(ratios) < thin_below:
         thin = list(compress(have, map(thin_below.__gt__, ratios)))
