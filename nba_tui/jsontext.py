@@ -2,7 +2,7 @@
 
 Why: `status --json` over 1,000 tables writes ~9 MB, almost all of it each table's coverage,
 which a run over an unchanged warehouse reads back from `coverage_store` as text. Parsing that
-text into dicts and encoding them again took a fifth of the command's CPU.
+text into dicts and encoding them again would be a large share of the command's CPU.
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ often while nothing does."""
 
 
 def _throttler(per_minute: int | None) -> Throttler | None:
-    """A throttle of `per_minute` queries, or None. Imported here: it pulls in asyncio (~20 ms),
-    which `status --json` never needs."""
+    """A throttle of `per_minute` queries, or None. Imported here: it pulls in asyncio, which
+    `status --json` never needs."""
     if not per_minute:
         return None
     from asyncio_throttle import Throttler

@@ -329,9 +329,9 @@ def show(text: Text | str) -> None:
 
 def emit_json(data: Any) -> None:
     """JSON on stdout: indented for a person at a terminal, compact for a program. Only the
-    compact form runs in json's C encoder (an indent falls back to pure Python: 47 ms instead of
-    7 ms for `status --json` over 100 tables, a tenth of the command's budget). `RawJson`
-    values are written as their text (`jsontext`)."""
+    compact form runs in json's C encoder (an indent falls back to the pure-Python encoder,
+    several times slower over a big warehouse). `RawJson` values are written as their text
+    (`jsontext`)."""
     tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
     sys.stdout.write(jsontext.dumps(data, indent=2 if tty else None))
     sys.stdout.write("\n")

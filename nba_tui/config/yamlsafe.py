@@ -113,10 +113,10 @@ def _too_big(size: int, max_bytes: int) -> str:
 def parse(text: str, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> Document:
     """Compose, map and construct one YAML document within the bounds; raise YamlError.
 
-    With libyaml, its parser makes the events (the pure-Python scanner was ~80 % of loading a
-    100-table file: 20 ms of `status --json`); composing (the bounds), constructing and resolving
-    stay Python's. A file it refuses is read again by the pure-Python loader, so every error reads
-    exactly as PyYAML words it (libyaml's messages are terser: no offending character)."""
+    With libyaml, its parser makes the events (the pure-Python scanner is most of what loading
+    costs); composing (the bounds), constructing and resolving stay Python's. A file it refuses
+    is read again by the pure-Python loader, so every error reads exactly as PyYAML words it
+    (libyaml's messages are terser: no offending character)."""
     if len(text) > MAX_BYTES:
         raise YamlError(_too_big(len(text.encode("utf-8", "replace")), MAX_BYTES))
     if _FastLoader is not None:
