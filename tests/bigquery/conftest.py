@@ -39,7 +39,12 @@ def suffix() -> str:
 
 @pytest.fixture
 def fault_proxy(bq_emulator: bqemu.Emulator) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(bq_emulator.endpoint, blackhole_s=20.0, lifetime_s=120.0).start()
+    """A proxy per test, stopped at its end; its own lifetime and its wait for the emulator are
+    safety nets, long enough for a loaded machine's emulator (a test's table load runs while
+    the proxy lives)."""
+    proxy = FaultProxy(
+        bq_emulator.endpoint, blackhole_s=20.0, lifetime_s=900.0, upstream_s=300.0
+    ).start()
     try:
         yield proxy
     finally:

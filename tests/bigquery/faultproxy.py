@@ -7,7 +7,9 @@ forwarded, like a server that answers `jobs.insert` only once the query has run)
 its real retry and transport code, and nothing is mocked.
 
 Bounded by construction: it serves at most `max_requests`, holds a blackholed connection at most
-`blackhole_s` seconds, and shuts itself down after `lifetime_s` even if a test forgets to.
+`blackhole_s` seconds, waits at most `upstream_s` seconds for the emulator's answer (past that the
+client's connection is closed unanswered), and shuts itself down after `lifetime_s` even if a
+test forgets to.
 Every request is logged (method, path, JSON body) so tests can count jobs and inspect their config.
 """
 
@@ -110,6 +112,7 @@ class FaultProxy:
         max_requests: int = 5000,
         blackhole_s: float = 30.0,
         lifetime_s: float = 300.0,
+        upstream_s: float = 60.0,
     ) -> None:
         u = urlsplit(upstream)
         self.upstream_host, self.upstream_port = u.hostname or "127.0.0.1", u.port or 80
@@ -117,6 +120,7 @@ class FaultProxy:
         self.log: list[Logged] = []
         self.max_requests = max_requests
         self.blackhole_s = blackhole_s
+        self.upstream_s = upstream_s
         self._released = threading.Event()
         self._lock = threading.Lock()
         self._held = 0
@@ -163,7 +167,7 @@ class FaultProxy:
 
             def _forward(self, body: bytes) -> None:
                 conn = http.client.HTTPConnection(
-                    proxy.upstream_host, proxy.upstream_port, timeout=60
+                    proxy.upstream_host, proxy.upstream_port, timeout=proxy.upstream_s
                 )
                 try:
                     headers = {

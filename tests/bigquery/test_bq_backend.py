@@ -6,12 +6,13 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import bqemu
 import pytest
 from faultproxy import FaultProxy, Rule
+from waiting import wait_for
 
 from nba_tui import config
 from nba_tui.config import BigQuerySettings, ConfigError
@@ -19,11 +20,15 @@ from nba_tui.identifiers import IdentifierError, TableRef
 from nba_tui.warehouse import WarehouseError, fetch
 from nba_tui.warehouse.base import TableSpec
 from nba_tui.warehouse.bigquery import BigQueryWarehouse, describe_cost
+from nba_tui.warehouse.bq_client import find_credentials
 
 ROOT = Path(__file__).parents[2]
 D = dt.date
 DATES = [D(2024, 1, 1) + dt.timedelta(days=i) for i in range(10)]
 EVIL = "x`; DROP TABLE y --"
+TIMEOUT_S = 120
+"""The poll budget: no test here is about the deadline, and a loaded machine's emulator may
+take tens of seconds over a dry run."""
 
 
 def pipeline_yaml(sfx: str, endpoint: str, n_tables: int, strategy: str = "query") -> str:
@@ -37,7 +42,7 @@ expected_dates: {{table: raw_{sfx}.schedule}}
 warehouse:
   backend: bigquery
   bigquery: {{endpoint: "{endpoint}", strategy: {strategy}, max_bytes_billed: 12345678,
-             timeout: 10s, retry_deadline: 5s}}
+             timeout: {TIMEOUT_S}s, retry_deadline: 5s}}
 phases:
   - name: p
     tables:
@@ -313,7 +318,6 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_status_without_credentials_fails_with_one_line(tmp_path) -> None:
-    t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "nba_tui", "status", "--config", "examples/nba-props-platform.yaml"],
         cwd=ROOT,
@@ -327,20 +331,34 @@ def test_status_without_credentials_fails_with_one_line(tmp_path) -> None:
     assert len(lines) == 1, proc.stderr
     assert "no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS or run" in lines[0]
     assert "`gcloud auth application-default login`" in lines[0]
-    assert time.monotonic() - t0 < 20
+    assert "did not finish" not in lines[0]  # the lookup answered, not its deadline
 
 
-def test_make_client_without_credentials_is_quick(tmp_path, monkeypatch) -> None:
+def test_make_client_without_credentials_answers(tmp_path, monkeypatch) -> None:
+    """No credentials anywhere: the lookup itself says so (not the deadline that bounds it)."""
     for var in ("GOOGLE_APPLICATION_CREDENTIALS", "BIGQUERY_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
     monkeypatch.setenv("NO_GCE_CHECK", "true")
-    t0 = time.monotonic()
     with pytest.raises(WarehouseError, match="no Google credentials found") as e:
         BigQueryWarehouse(BigQuerySettings())
-    assert time.monotonic() - t0 < 10
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and "did not finish" not in str(e.value)
+
+
+def test_a_credential_lookup_that_hangs_ends_at_its_deadline(monkeypatch) -> None:
+    """`google.auth.default` probing a metadata server that never answers: the lookup gives up
+    at its deadline with one line that says how to skip the probe."""
+    import google.auth
+
+    release = threading.Event()
+    monkeypatch.setattr(google.auth, "default", lambda **_: release.wait(60))
+    try:
+        with pytest.raises(WarehouseError, match="did not finish in 0.2s") as e:
+            find_credentials(timeout=0.2)
+    finally:
+        release.set()
+    assert "\n" not in str(e.value) and "NO_GCE_CHECK=true" in (e.value.hint or "")
 
 
 def test_emulator_host_env_is_honoured(monkeypatch) -> None:
@@ -359,9 +377,17 @@ def test_proxy_is_bounded(bq_emulator) -> None:
     with pytest.raises(urllib.error.HTTPError):  # past max_requests: refused
         urllib.request.urlopen(proxy.endpoint + "/a", timeout=5).read()
         urllib.request.urlopen(proxy.endpoint + "/b", timeout=5).read()
-    time.sleep(1.0)
-    with pytest.raises(OSError):  # stopped by itself
-        urllib.request.urlopen(proxy.endpoint + "/c", timeout=2).read()
+
+    def stopped() -> bool:
+        try:
+            urllib.request.urlopen(proxy.endpoint + "/c", timeout=2).read()
+        except urllib.error.HTTPError:
+            return False  # still serving: past max_requests, a 500
+        except OSError:
+            return True  # nothing listens
+        return False
+
+    wait_for(stopped, 30, "the proxy to stop itself after its lifetime")
 
 
 @pytest.mark.bigquery
@@ -415,9 +441,7 @@ def test_partitions_reads_each_dataset_once_for_50_tables(
     pipe = config.load(path)
     wh = warehouse_for(pipe)
     n = len(fault_proxy.job_inserts())
-    t0 = time.monotonic()
-    counts = fetch(pipe, wh)
-    assert time.monotonic() - t0 < pipe.warehouse.bigquery.timeout
+    counts = fetch(pipe, wh)  # within the timeout: a poll past it raises
     assert counts.queries == 1 and wh.note is None
     (sql,) = _queried_sql(fault_proxy, n)
     assert sql.count("INFORMATION_SCHEMA.PARTITIONS") == 5  # 4 datasets + the schedule's

@@ -6,8 +6,6 @@ deadline, while keys keep working; the start-up dry run's cost appears as a toas
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from faultproxy import Rule
 from test_bq_faults import TIMEOUT
@@ -39,11 +37,9 @@ async def test_blackholed_bigquery_shows_stale_and_the_ui_stays_responsive(
             "the cost toast",
         )
         fault_proxy.add(Rule("blackhole", method=None, path=".*"))
-        t0 = time.monotonic()
         await wait_for_ui(pilot, lambda: "STALE" in header(app), "STALE in the header")
-        # next poll starts within the 1 s interval, then times out after TIMEOUT
-        assert time.monotonic() - t0 < 1.0 + TIMEOUT + 1.5
-        assert f"did not answer within {TIMEOUT:.0f}s" in header(app)
+        # the poll ended at its own deadline, its request still unanswered
+        assert f"did not answer within {TIMEOUT:.0f}s" in header(app) and fault_proxy.held()
         assert app.snapshot is not None and "summary" in app.snapshot.tables  # last data kept
         # The event loop is free: the help screen opens and closes while BigQuery hangs.
         await pilot.press("question_mark")

@@ -9,7 +9,7 @@ import datetime as dt
 
 import bqemu
 import pytest
-from test_bq_backend import DATES, build, pipeline_yaml, warehouse_for
+from test_bq_backend import DATES, TIMEOUT_S, build, pipeline_yaml, warehouse_for
 
 from nba_tui import config
 from nba_tui.monitor import Monitor
@@ -92,7 +92,9 @@ def test_a_thousand_tables_poll_within_the_tables_per_query_limit(
     tables = "\n".join(
         f"      - {{name: t{i:04d}, table: ds{i % 4}_{suffix}.t{i:04d}}}" for i in range(n)
     )
-    text = pipeline_yaml(suffix, bq_emulator.endpoint, 0).replace("timeout: 10s", "timeout: 300s")
+    text = pipeline_yaml(suffix, bq_emulator.endpoint, 0)
+    text = text.replace(f"timeout: {TIMEOUT_S}s", "timeout: 300s")
+    assert "timeout: 300s" in text
     text = text.replace("2024-01-10", days[-1].isoformat()).rstrip("\n") + "\n" + tables + "\n"
     pipe = _load(tmp_path, text)
     wh = warehouse_for(pipe)
