@@ -4,7 +4,7 @@ tables. Run by hand (or through bench/run_all.py, which runs every benchmark):
 
     .venv/bin/python bench/bench_tui.py [--duration 30] [--sizes 80x24 120x40] [--ssh] [--no-100]
 
-Figures (targets of issue 12), each for the dashboard's own process (its PID found in /proc):
+Figures and their targets, each for the dashboard's own process (its PID found in /proc):
 
 - terminal bytes/s and CPU % of one core, idle (no job)         80x24: ≤ 50 B/s, ≤ 0.3 %
 - the same while 3 sample jobs run (pace 0.1 s/date)            80x24: ≤ 0.5 KB/s, ≤ 0.5 %
@@ -18,7 +18,7 @@ runs when the tick comes); each CPU figure is followed by the scheduler's exact 
 window (the process's CPU clock), without a target: when the two differ much, the ticks misjudge
 a process that wakes briefly and often.
 
-For reference (issue 4): `htop -d 20` writes 180-690 B/s at ~0.2-0.6 % CPU over SSH.
+For reference: `htop -d 20` writes 180-690 B/s at ~0.2-0.6 % CPU over SSH.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def launch_jobs(cfg: Path, tables: tuple[str, ...]) -> None:
 
 
 def _targets(size: str, idle: bool) -> dict[str, tuple[str, object]]:
-    """Targets for bytes/s and CPU: only at 80x24 (issue 12); other sizes print without one."""
+    """Targets for bytes/s and CPU: only at 80x24; other sizes print without one."""
     if size != "80x24":
         return {"bytes": ("", None), "cpu": ("", None)}
     if idle:

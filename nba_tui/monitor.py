@@ -307,8 +307,9 @@ class Monitor:
     def prefetch(self) -> None:
         """Start the first poll now, before the caller can await it: the dashboard calls it
         before importing Textual, so a cold count of the warehouse runs while the UI starts
-        (first frame at 100 tables, issue 12). The next `poll()`/`poll_once()` takes this poll's
-        result, within the same deadline counted from now, instead of starting another.
+        (the first frame of a big warehouse comes sooner). The next `poll()`/`poll_once()` takes
+        this poll's result, within the same deadline counted from now, instead of starting
+        another.
 
         Nothing happens for a throttled warehouse (BigQuery: every query goes through the
         throttle, which only an event loop can wait for) or once a poll has run."""

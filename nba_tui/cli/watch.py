@@ -1,4 +1,4 @@
-"""`nba-tui watch`: headless gap detection and healing, for cron and systemd (issue 10, P2/P3).
+"""`nba-tui watch`: headless gap detection and healing, for cron and systemd.
 
     nba-tui watch [--interval 10m] [--heal] [--max-heal-dates N] [--once]
 
