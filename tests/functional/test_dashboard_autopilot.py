@@ -17,7 +17,7 @@ from fakes import (
     degraded_snapshot,
     fixed_snapshot,
 )
-from ui_helpers import screen_text, wait_for
+from ui_helpers import key_bindings, screen_text, wait_for, why_not
 
 from nba_tui import config, readiness
 from nba_tui.jobs import events
@@ -130,7 +130,7 @@ async def test_row_shows_plan_shard_and_plan_keys_pause_resume(tmp_path: Path) -
         await wait_for(pilot, lambda: ("pause_plan", PLAN_ID) in sup.calls, "pause_plan call")
         await wait_for(pilot, lambda: app.check_action("resume_plan", ()), "U applies")
         assert not app.check_action("pause_plan", ())
-        assert app._why_not("pause_plan") == f"plan {PLAN_ID} is paused"
+        assert why_not(app, "pause_plan") == f"plan {PLAN_ID} is paused"
         await pilot.press("U")
         await wait_for(pilot, lambda: ("resume_plan", PLAN_ID) in sup.calls, "resume_plan call")
 
@@ -159,12 +159,12 @@ async def test_plan_keys_outside_a_plan_say_why_in_the_palette(tmp_path: Path) -
     async with app.run_test(size=(80, 24)) as pilot:
         await on_table(pilot, app, "upcoming_player_game_context")  # a paused job, no plan
         assert not app.check_action("pause_plan", ())
-        assert app._why_not("stop_plan") == "this table's job is not part of a plan"
+        assert why_not(app, "stop_plan") == "this table's job is not part of a plan"
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "stop plan (S) — this table's job is not part of a plan" in titles
         assert "cancel plan (X) — this table's job is not part of a plan" in titles
         assert any(t.startswith("report (M)") and "—" not in t for t in titles)
-        help_keys = [k for k, _ in keys.help_lines(app._key_bindings())]
+        help_keys = [k for k, _ in keys.help_lines(key_bindings(app))]
         assert {"P", "U", "S", "X", "M"} <= set(help_keys)
 
 
@@ -265,7 +265,7 @@ async def test_morning_report_without_a_supervisor_says_why(tmp_path: Path) -> N
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, "first poll")
         assert not app.check_action("morning", ())
-        assert app._why_not("morning") == "jobs unavailable"
+        assert why_not(app, "morning") == "jobs unavailable"
 
 
 # -- degraded dates ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
-from ui_helpers import record_toasts, screen_text, wait_for
+from ui_helpers import record_toasts, screen_text, wait_for, why_not
 
 from nba_tui import config
 from nba_tui.config import CloudRunSettings, Pipeline
@@ -281,7 +281,7 @@ async def test_p_stops_a_remote_job_keeping_its_dates_and_r_relaunches(tmp_path:
             pilot, lambda: "pausing (stopping on ray)" in toasts.text(), "toast: pausing on ray"
         )
         await wait_for(pilot, lambda: not app.check_action("pause", ()), "p no longer applies")
-        assert app._why_not("pause") == "its job is already pausing (stopping on ray)"
+        assert why_not(app, "pause") == "its job is already pausing (stopping on ray)"
 
         sup.finish_pause("job-team_d", LEFT[:2])  # another client: the bridge recorded PAUSED
         await wait_for(pilot, lambda: cell(app, RAY) == "pau@ray", "pau@ray in the grid")

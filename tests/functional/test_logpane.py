@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeMonitor, FakeSupervisor, clock, fixed_snapshot
 from textual.app import App, ComposeResult
-from ui_helpers import screen_text, wait_for
+from ui_helpers import key_bindings, screen_text, wait_for
 
 from nba_tui import config
 from nba_tui.tui import keys, layout
@@ -235,7 +235,7 @@ async def test_v_shows_the_gap_map_whole_then_the_log_alone_and_keeps_the_choice
         text = await _settled_at(pilot, app, (120, 40), log=True)
         assert "gaps team_defense" not in text and len(_log_rows(text)) >= 20, text
         assert "v gap map" in text.splitlines()[-1]
-        help_v = [what for key, what in keys.help_lines(app._key_bindings()) if key == "v"]
+        help_v = [what for key, what in keys.help_lines(key_bindings(app)) if key == "v"]
         assert ["gap map whole" in help_v[0], "log alone" in help_v[1]] == [True, True], help_v
         counts = {}
         for size in ((80, 24), (120, 39), (120, 50), (120, 70)):

@@ -7,8 +7,11 @@ import os
 import re
 from pathlib import Path
 
+from textual.binding import Binding
 from toasts import record_toasts  # noqa: F401 - the dashboard tests import it from here
 from waiting import wait_for_ui as wait_for  # noqa: F401 - the dashboard tests' wait (pilot first)
+
+from nba_tui.tui import keys
 
 
 def proc_states(pgid: int) -> dict[int, str]:
@@ -25,6 +28,20 @@ def proc_states(pgid: int) -> dict[int, str]:
         if int(fields[2]) == pgid:
             out[int(entry)] = fields[0]
     return out
+
+
+def key_bindings(app) -> list[Binding]:
+    """The app's key bindings, as its help screen lists them."""
+    return [b for b in app.BINDINGS if isinstance(b, Binding)]
+
+
+def why_not(app, action: str) -> str | None:
+    """Why `action` does not apply to the selected row, as the command palette says it after
+    the action's title ('pause (p) — <reason>'); None when it applies."""
+    (binding,) = [b for b in key_bindings(app) if keys.action_name(b) == action]
+    bare = keys.palette_title(binding, None)
+    (title,) = [c.title for c in app.get_system_commands(app.screen) if c.title.startswith(bare)]
+    return title.removeprefix(f"{bare} — ") if title != bare else None
 
 
 def screen_text(app) -> str:
