@@ -1,4 +1,4 @@
-"""The dashboard's side of the autopilot (issue 10): plan keys, event alerts (toast + bell), the
+"""The dashboard's side of the autopilot: plan keys, event alerts (toast + bell), the
 morning report screen and degraded dates in the grid and the gap map."""
 
 from __future__ import annotations

