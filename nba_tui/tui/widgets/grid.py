@@ -125,8 +125,8 @@ class CoverageGrid(DataTable[Text]):
         """Write the cells that changed; returns how many were rewritten on screen.
 
         Every cell is written before any is refreshed: each `update_cell` drops DataTable's
-        cached row order, which locating a cell rebuilds (O(rows)), so interleaving them cost
-        O(cells x rows): ~0.1 s for the first snapshot of 100 tables."""
+        cached row order, which locating a cell rebuilds (O(rows)), so interleaving them would
+        cost O(cells x rows), the first snapshot of a big warehouse most of all."""
         written: list[tuple[str, str]] = []
         visible = {c.key: c for c in self._spec}
         shown = set(self._shown)
