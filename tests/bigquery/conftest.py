@@ -43,7 +43,7 @@ def fault_proxy(bq_emulator: bqemu.Emulator) -> Iterator[FaultProxy]:
     safety nets, long enough for a loaded machine's emulator (a test's table load runs while
     the proxy lives)."""
     proxy = FaultProxy(
-        bq_emulator.endpoint, blackhole_s=20.0, lifetime_s=900.0, upstream_s=300.0
+        bq_emulator.endpoint, blackhole_s=60.0, lifetime_s=900.0, upstream_s=300.0
     ).start()
     try:
         yield proxy

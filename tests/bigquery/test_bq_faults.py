@@ -29,7 +29,9 @@ from nba_tui.monitor import Monitor
 pytestmark = pytest.mark.bigquery
 D = dt.date
 DATES = [D(2024, 3, 1) + dt.timedelta(days=i) for i in range(5)]
-TIMEOUT = 2.0
+TIMEOUT = 10.0
+"""The poll's deadline: the blackhole tests wait it out, and every good poll must answer within
+it, also on a loaded machine whose emulator takes seconds over a query."""
 
 
 @pytest.fixture
@@ -143,7 +145,7 @@ async def test_blackhole_is_stale_within_the_deadline_and_the_loop_keeps_ticking
     r = await polling
     assert fault_proxy.held()  # it returned at its own deadline, the request still unanswered
     assert not r.fresh and r.snapshot is good.snapshot and r.age is not None
-    assert "did not answer within 2s" in r.error
+    assert f"did not answer within {TIMEOUT:g}s" in r.error
     # The stuck request is still out there: no second query piles up behind it.
     n = len(fault_proxy.job_inserts())
     r2 = await mon.poll()
