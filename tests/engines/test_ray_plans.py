@@ -174,7 +174,7 @@ def test_a_plan_on_ray_cancel_ends_every_run_then_a_second_plan_fills_the_table(
     monkeypatch.setenv(PACE_ENV, "0.05")
     second = run_plan(sup)
     assert second.id != plan.id
-    wait_for(lambda: plan_ended(sup, second.id), 90, "the second plan ended")
+    wait_for(lambda: plan_ended(sup, second.id), 300, "the second plan ended")
     done = sup.plan(second.id)
     assert done.state is PlanState.DONE, done.message
     recs = plan_records(sup, second.id)
@@ -220,7 +220,7 @@ def test_pause_plan_stops_every_shard_on_ray_resume_plan_finishes(
     monkeypatch.setenv(PACE_ENV, "0.05")
     resumed = sup.resume_plan(plan.id)
     assert not resumed.paused
-    wait_for(lambda: plan_ended(sup, plan.id), 90, "the resumed plan ended")
+    wait_for(lambda: plan_ended(sup, plan.id), 300, "the resumed plan ended")
     done = sup.plan(plan.id)
     recs = plan_records(sup, plan.id)
     orphaned = [r.id for r in recs if r.message == ORPHAN and r.launches > 1]
