@@ -74,7 +74,7 @@ async def watch(path: Path, dates: list[str], gap: float) -> list[float]:
     commits: list[float] = []
     seen: dict[int, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:
-        grid = app._ui_grid
+        grid = app.board.grid
 
         def present() -> int | None:
             cell = grid.cell_value(TABLE, "dates")

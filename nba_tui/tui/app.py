@@ -2,20 +2,19 @@
 
 The app is a *client*: it reads coverage through `Monitor` (async, in a thread with a deadline) and
 jobs through a `JobControl` over the `Supervisor` (synchronous, some calls block: always from
-thread workers), and shows them. It spawns nothing itself and runs no SQL. Habits (see
-docs/ARCHITECTURE.md):
+thread workers), and shows them. It spawns nothing itself and runs no SQL. It composes:
 
-- Polls never overlap: after each poll finishes, a one-shot timer is re-armed (dolphie).
-- State lives in reactives (`snapshot`, `jobs`, `selected`, `view`, ...); their watchers
-  update the grid, the gap map, the log, the header and the footer. Workers only assign them.
-- The grid is updated by diff, by key; only changed cells are repainted.
-- One clock for the whole screen (`_tick`, every TICK_S): it starts the next poll when due, the
-  jobs' reconcile refresh every JOB_REFRESH_S, and in between asks the supervisor's
-  `state_version()` (two stat() calls, in a thread) so a change made by another client (`nba-tui
-  pause` from a shell) shows within a second. The header shows the poll's wall-clock time, so it
-  changes only when a poll lands; a job refresh rewrites only the rows whose job changed.
-  A dashboard left open overnight over SSH writes almost nothing.
-- Errors become a toast or a STALE header, never a traceback.
+- controllers with explicit dependencies, which start workers and Textual timers on the app and
+  post what they read as messages (messages.py): `Poller` (polling.py: polls, never overlapping,
+  on a fixed cadence), `JobWatch` (jobwatch.py: job refreshes, the state-version check, log
+  tails, supervisor calls), `Alerts` (alerting.py: event toasts, the bell, STALE episodes),
+  `Reports` (reports.py: the plan view, the morning report). The app's handlers apply them;
+- state in reactives (`snapshot`, `jobs`, `selected`, `view`, ...), whose watchers say when
+  `Board` (board.py) redraws the grid (by diff, by key), the gap map, the log, the header, and
+  when the footer changes. A dashboard left open overnight over SSH writes almost nothing;
+- one parameterised action, `job('<name>')`, for every job and plan key (keys.py, control.py).
+
+Errors become a toast or a STALE header, never a traceback.
 """
 
 from __future__ import annotations
@@ -29,55 +28,47 @@ from typing import Any, Literal
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
+from textual.worker import Worker, WorkerState
 
 from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Rate, Snapshot
-from nba_tui.fmt import printable
 from nba_tui.jobs.model import JobView
 from nba_tui.monitor import Monitor, PollResult
 from nba_tui.tui import keys, layout
-from nba_tui.tui.autopilot import Autopilot
-from nba_tui.tui.cells import (
-    PHASE_PREFIX,
-    columns_for,
-    filter_keys,
-    first_short,
-    grid_rows,
-    job_rows,
-    row_keys,
-    same_coverage,
+from nba_tui.tui.alerting import Alerts
+from nba_tui.tui.board import Board
+from nba_tui.tui.cells import filter_keys, row_keys, same_coverage
+from nba_tui.tui.control import JOB_ACTIONS, JobControl, JobsAPI, Selection, connect
+from nba_tui.tui.joblists import one_line
+from nba_tui.tui.jobwatch import JOB_REFRESH_S, JobWatch
+from nba_tui.tui.messages import (
+    ActionDone,
+    EventsChanged,
+    EventsRead,
+    JobsRefreshed,
+    LogLines,
+    PlanText,
+    Polled,
+    ShowScreen,
+    Toast,
 )
-from nba_tui.tui.control import (
-    JOB_ACTIONS,
-    JobControl,
-    JobsAPI,
-    Selection,
-    connect,
-)
-from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PreflightScreen
-from nba_tui.tui.titles import header_text, log_title, plan_end
+from nba_tui.tui.polling import Poller
+from nba_tui.tui.reports import Reports
+from nba_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PlanScreen, PreflightScreen
 from nba_tui.tui.upstream import quiet_driver
-from nba_tui.tui.widgets.footer import LeanFooter
-from nba_tui.tui.widgets.gapmap import GapMap
 from nba_tui.tui.widgets.grid import CoverageGrid
-from nba_tui.tui.widgets.line import TextLine
-from nba_tui.tui.widgets.logpane import LogPane, log_of
-from nba_tui.tui.workers import JOB_REFRESH_S, Refresh
+from nba_tui.tui.widgets.logpane import log_of
 
-TICK_S = 1.0
-"""The one clock: polls, job refreshes and the state-version check all run on its ticks (each
-tick is a wake-up and a thread hop: 0.5 s cost ~0.1 % of a core more than 1 s, idle or not)."""
 FIRST_FRAME_S = 1.0
 """Show the grid after this long even if the warehouse has not answered yet."""
 
 
-class NbaTuiApp(Autopilot, Refresh, App[int]):
+class NbaTuiApp(App[int]):
     """The dashboard. `monitor`, `supervisor` and `clock` are hooks for tests (fixed data)."""
 
     CSS_PATH = "app.tcss"
@@ -114,32 +105,26 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self.driver_class = quiet_driver(self.driver_class)  # no 100 ms wake-ups (upstream.py)
         self.pipeline = pipeline
         self.read_only = read_only
-        self.monitor = monitor if monitor is not None else Monitor(pipeline)
         sup_error = None
         if supervisor == "auto":
             supervisor, sup_error = connect(pipeline)
         self.control = JobControl(pipeline, supervisor, read_only=read_only)
         self.clock = clock
-        self.job_refresh = job_refresh
+        self.poller = Poller(self, monitor if monitor is not None else Monitor(pipeline), pipeline)
+        self.jobwatch = JobWatch(self, self.control, lambda: self.board.log.source, job_refresh)
+        self.alerts = Alerts(self, pipeline, self.jobwatch.events, clock())
+        self.reports = Reports(self, pipeline, self.control, clock)
         self.rates: dict[str, Rate] = {}
+        self.board = Board(self, pipeline, self.control, self.rates, clock)
         self.polls_done = 0
         self.job_refreshes = 0
-        self._polling = False
-        self._jobs_busy = False
-        self._next_poll = 0.0
-        self._poll_started = 0.0
-        self._next_jobs = 0.0
-        """time.monotonic() at which the next poll / reconcile refresh is due (see `_tick`)."""
-        self._state_seen: object = None
-        self._recounts: dict[str, int] = {}
-        self._error_shown: str | None = None
-        self._note_shown: str | None = None
         self._binding_sig: tuple[str, ...] = ()
-        self._height = 0
-        self._preflight_screen: PreflightScreen | None = None
-        self._init_autopilot(clock())
         self.set_reactive(NbaTuiApp.jobs_error, sup_error)
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
+
+    @property
+    def monitor(self) -> Any:
+        return self.poller.monitor
 
     @property
     def supervisor(self) -> JobsAPI | None:
@@ -157,15 +142,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield TextLine(id="header")
-        yield CoverageGrid(id="grid")
-        yield Input(id="filter", placeholder="filter tables by name · Enter keep · Esc clear")
-        with Vertical(id="bottom"):
-            yield GapMap(id="gaps")
-            yield TextLine(id="log-title")
-            yield LogPane(id="log")
-        yield Static(id="too-small")
-        yield LeanFooter(compact=True)
+        yield from self.board.compose()
 
     def on_mount(self) -> None:
         # Hold the body back until the first poll and job refresh (or FIRST_FRAME_S): one full
@@ -173,43 +150,21 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self.add_class("-loading")
         self.set_class(self.read_only, "-read-only")
         self.set_timer(FIRST_FRAME_S, self._reveal)
-        grid = self._ui_grid
         self._layout(self.size)
-        grid.ensure_rows(row_keys(self.pipeline))
-        self._apply_rows()
-        grid.focus()
+        self.board.grid.ensure_rows(row_keys(self.pipeline))
+        self.board.rows()
+        self.board.grid.focus()
         self._update_header()
-        self._start_poll()
-        self._start_jobs()
-        if self.supervisor is not None:
-            self._adopt_worker()
-        self.set_interval(TICK_S, self._tick)
+        self.poller.start()
+        self.jobwatch.start()
 
     def on_resize(self, event: events.Resize) -> None:
         # event.size: App.size is only updated by App's own handler, which runs after this one.
         self._layout(event.size)
 
     def _layout(self, size: Size) -> None:
-        """Columns by width, panes by height (layout.py)."""
-        self._ui_grid.set_columns(columns_for(size.width))
-        self.set_class(size.height < layout.TALL_HEIGHT, "-short")
-        self._height = size.height
-        self.set_class(small := layout.too_small(size), "-too-small")
-        self._fit_bottom()
-        if small:
-            self.query_one("#too-small", Static).update(layout.too_small_text(size))
-
-    def _fit_bottom(self) -> None:
-        """The bottom pane's share by height and `v` (layout.py), the footer's `v` kept true."""
-        panes = layout.panes(self._height, self.view, self._ui_grid.row_count + 1)
-        self.set_class(panes.gaps == 0, "-no-gaps")
-        self.set_class(not panes.log, "-no-log")
-        self._ui_gaps.styles.max_height = panes.gaps or None  # its top lines; None: all
-        bottom = self.query_one("#bottom")
-        bottom.styles.height = bottom.styles.min_height = panes.bottom
-        self._sync_bindings()
-        self.call_after_refresh(self._ui_log.show_end)
-        self.call_after_refresh(self._ui_grid.keep_cursor_in_view)
+        self.board.fit(size, self.view)
+        self._sync_bindings()  # the footer's `v` kept true
 
     def _reveal(self) -> None:
         if self.has_class("-loading"):
@@ -229,15 +184,15 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         for name, cov in snap.tables.items():
             self.rates.setdefault(name, Rate()).add(snap.taken_at, cov.present)
         if old is not None and same_coverage(old, snap):
-            self._redraw_ended_jobs()  # a `counting` job shows its end state now
+            self.board.ended_jobs()  # a `counting` job shows its end state now
             return  # an unchanged table keeps its coverage object: nothing else moves
         if old is None:
-            self._select_first_short(snap)
-        self._apply_rows()
+            self.board.select_first_short(self.selected)
+        self.board.rows()
         self._show_gaps()
-        screen = self._preflight_screen
-        if screen is not None and screen.is_attached:
-            screen.set_report(preflight.check(self.pipeline, snap, screen.report.phase))
+        for screen in self.screen_stack:  # an open preflight updates live
+            if isinstance(screen, PreflightScreen):
+                screen.set_report(preflight.check(self.pipeline, snap, screen.report.phase))
         self._sync_bindings()
         self._maybe_reveal()
 
@@ -247,34 +202,20 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         # active (its elapsed time moves) are rebuilt.
         changed = [t for t in old.keys() | new.keys() if old.get(t) != new.get(t)]
         changed += [t for t, v in new.items() if v.state.active and t not in changed]
-        grid = self._ui_grid
-        shards = self.control.shards
-        now = self.clock()
-        grid.apply(job_rows(self.pipeline, self.snapshot, new, self.rates, now, changed, shards))
+        self.board.job_cells(changed)
         table = self.selection.table or ""
         before, after = old.get(table), new.get(table)
         if log_of(before) != log_of(after):
             self._follow_log()  # a new job (launched, restarted), or a plan's shard now started
         elif before != after:
-            self._update_log_title()  # e.g. a remote job's state or task time moved
+            self.board.show_log_title(self.selection, self.size.width)  # e.g. a remote job's state
         self._update_header()
         self._sync_bindings()
 
     def watch_last_poll(self, poll: PollResult | None) -> None:
         self._update_header()
-        if poll is None:
-            return
-        # The header cuts a long error at 80 columns: the full text (and the hint) as a toast,
-        # once per distinct error; the warehouse's note (e.g. a strategy fallback) likewise.
-        error = poll.error
-        if error and error != self._error_shown:
-            full = printable(error + (f"\n{poll.hint}" if poll.hint else ""))
-            self.notify(full, title="warehouse STALE", severity="warning", timeout=12)
-        self._error_shown = error
-        note = poll.note
-        if note and note != self._note_shown:
-            self.notify(printable(note), title="warehouse note", timeout=12)
-        self._note_shown = note
+        if poll is not None:
+            self.alerts.poll_notes(poll)
 
     def watch_jobs_error(self) -> None:
         self._update_header()
@@ -285,35 +226,13 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         self._sync_bindings()
 
     def watch_view(self) -> None:
-        self._fit_bottom()
-
-    def _select_first_short(self, snap: Snapshot) -> None:
-        """At the first snapshot: put the cursor on the first table short of its threshold that
-        can be backfilled (the seed's picture: what needs attention), unless moved already."""
-        table = first_short(self.pipeline, snap)
-        if table and self.selected in (None, PHASE_PREFIX + self.pipeline.phases[0].name):
-            self._ui_grid.select_key(table, reveal=True)
+        self.board.fit_bottom(self.view)
+        self._sync_bindings()  # the footer's `v` kept true
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def _apply_rows(self) -> None:
-        grid = self._ui_grid
-        now = self.clock()
-        rows = grid_rows(
-            self.pipeline, self.snapshot, self.jobs, self.rates, now, grid.bar, self.control.shards
-        )
-        grid.apply(rows)
-
     def _update_header(self) -> None:
-        text = header_text(
-            self.pipeline,
-            read_only=self.read_only,
-            running=self.control.running(),
-            poll=self.last_poll,
-            jobs_error=self.jobs_error,
-            ends=plan_end(self.control.plans.values()),
-        )
-        self._ui_header.set(text)
+        self.board.show_header(self.read_only, self.last_poll, self.jobs_error)
 
     def _sync_bindings(self) -> None:
         """Refresh the footer only when the set of applicable keys changed: a footer refresh
@@ -331,28 +250,95 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
     def _on_row(self, event: DataTable.RowHighlighted) -> None:
         self.selected = event.row_key.value if event.row_key is not None else None
 
+    def on_coverage_grid_scroll_sideways(self, msg: CoverageGrid.ScrollSideways) -> None:
+        self.board.log.scroll_relative(x=msg.dx, animate=False)
+
     def _show_gaps(self) -> None:
-        sel = self.selection
-        self._ui_gaps.show_selection(sel.table, sel.phase, self.snapshot, self.pipeline)
+        self.board.show_gaps(self.selection)
 
     def _follow_log(self) -> None:
-        sel = self.selection
-        view = self.control.job_of(sel)
-        pane = self._ui_log
-        source = pane.follow(view.id, view.record.log) if view else pane.follow(None, None)
-        self._update_log_title()
+        source = self.board.follow_log(self.selection, self.size.width)
         if source is not None:
-            self._tail_worker(source)
+            self.jobwatch.tail(source)
 
-    def _update_log_title(self) -> None:
-        """Which job the log pane shows; for a remote job also its state and cost, which change
-        under the same job id (a job refresh rewrites it; an unchanged text costs nothing)."""
-        sel = self.selection
-        view = self.control.job_of(sel)
-        title = self._ui_log_title
-        width = title.size.width or self.size.width
-        shard = self.control.shards.get(view.id) if view else None
-        title.set(log_title(sel.table, sel.phase, view, width, shard, self.pipeline))
+    # -- the controllers' messages ---------------------------------------------------------------
+
+    def on_polled(self, msg: Polled) -> None:
+        result = msg.result
+        self.polls_done += 1
+        if self.polls_done == 1:
+            self.poller.estimate_cost()
+        self.last_poll = result
+        if result.fresh and result.snapshot is not None:
+            self.snapshot = result.snapshot
+        self.alerts.polled(result)
+        self.poller.recount_ended(self.jobs, self.snapshot)
+
+    def on_jobs_refreshed(self, msg: JobsRefreshed) -> None:
+        if not self.board.grid.is_attached:
+            return  # shutting down: the main screen is gone
+        self.job_refreshes += 1
+        if msg.fetched is not None:  # before `jobs`: its watcher draws shards and plan keys
+            f = msg.fetched
+            self.control.shards, self.control.plans = f.shards, f.plans
+            self.control.plan_active = f.active
+            self._update_header()  # a plan's forecast end may have moved
+        if msg.jobs is not None:
+            self.jobs = msg.jobs
+            self.poller.recount_ended(self.jobs, self.snapshot)
+        self._add_log_lines(msg.job_id, msg.lines)
+        self.jobs_error = msg.error
+        self._maybe_reveal()
+        if msg.fetched is not None:
+            self._refresh_plan_view()
+        self.jobwatch.refreshed(msg.version, self.control.running() > 0)
+
+    def on_events_changed(self, msg: EventsChanged) -> None:
+        self.alerts.events_changed(msg.sig)
+
+    def on_events_read(self, msg: EventsRead) -> None:
+        if not self.alerts.events_read(msg):
+            self.jobwatch.events_seen = None  # the read failed: the next check reads again
+
+    def on_log_lines(self, msg: LogLines) -> None:
+        self._add_log_lines(msg.job_id, msg.lines)
+
+    def _add_log_lines(self, job_id: str | None, lines: list[str]) -> None:
+        """Lines read by a worker; none to add to once the app is shutting down."""
+        if self.board.log.is_attached:
+            self.board.log.add_lines(job_id, lines)
+
+    def on_action_done(self, msg: ActionDone) -> None:
+        if msg.error:
+            self.notify(msg.error, title=msg.title, severity="error", timeout=8)
+        else:
+            self.notify(msg.text, title=msg.title, timeout=4)
+        self.action_refresh(poll=False)
+
+    def on_toast(self, msg: Toast) -> None:
+        self.notify(msg.text, title=msg.title, severity=msg.severity, timeout=msg.timeout)  # type: ignore[arg-type]
+
+    def on_show_screen(self, msg: ShowScreen) -> None:
+        self.push_screen(msg.make())
+
+    def on_plan_text(self, msg: PlanText) -> None:
+        screen = self.screen
+        if isinstance(screen, PlanScreen) and screen.plan_id == msg.plan_id:
+            screen.set_text(msg.text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: a toast, never a traceback."""
+        if event.state is WorkerState.ERROR:
+            if event.worker.group == "jobs":
+                self.jobwatch.failed()
+            self.notify(one_line(event.worker.error), title="internal error", severity="error")
+
+    def _refresh_plan_view(self) -> None:
+        """After each job refresh: an open plan view is rendered again (its counts, forecast
+        and "in Xm" move with the grid)."""
+        screen = self.screen
+        if isinstance(screen, PlanScreen) and screen.plan_id and self.supervisor is not None:
+            self.reports.plan_view(screen.plan_id, self.snapshot, open_view=True)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -370,26 +356,52 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         if action == "morning":
             return self.snapshot is not None and self.supervisor is not None
         if action in ("view_gaps", "view_log"):  # one `v`: the one that changes the view
-            return action == f"view_{layout.toggled(self._height, self.view)}"
+            return action == f"view_{layout.toggled(self.board.height, self.view)}"
         return True
-
-    def _job_action(self, action: str) -> None:
-        call = self.control.call(action, self.selection)
-        if call is None:
-            return
-        ask = call.confirm
-        if ask is None:
-            self._call_worker(call)
-            return
-        self.push_screen(
-            ConfirmScreen(ask.title, ask.lines, ask.question),
-            lambda yes: self._call_worker(call) if yes else None,
-        )
 
     def action_job(self, name: str) -> None:
         """Every job and plan key (`job('pause')`): what `name` calls on the selection, asked
         first when `control` says so."""
-        self._job_action(name)
+        call = self.control.call(name, self.selection)
+        if call is None:
+            return
+        ask = call.confirm
+        if ask is None:
+            self.jobwatch.call(call)
+            return
+        self.push_screen(
+            ConfirmScreen(ask.title, ask.lines, ask.question),
+            lambda yes: self.jobwatch.call(call) if yes else None,
+        )
+
+    def action_refresh(self, poll: bool = True) -> None:
+        """Poll now, counting every table again whatever the change detection says (a STALE
+        warehouse is retried at once, whatever its back-off) and re-read the jobs. A poll still
+        waiting for the warehouse is not doubled: the one after it recounts; say so."""
+        if poll:
+            self.poller.recount()
+            if self.poller.polling:
+                text = "a poll is still waiting for the warehouse; the next one recounts"
+                self.notify(text, title="refresh")
+            else:
+                if self.last_poll is not None and self.last_poll.error:
+                    self.notify("retrying the warehouse now", title="refresh")
+                self.poller.start()
+        self.jobwatch.refresh()
+
+    def action_plan_view(self) -> None:
+        if self.supervisor is None:
+            self.notify("jobs unavailable", title="plan: not now", severity="warning")
+            return
+        job = self.control.job_of(self.selection)
+        self.reports.plan_view(job.record.plan if job else None, self.snapshot, open_view=False)
+
+    def action_morning(self) -> None:
+        if self.supervisor is None or self.snapshot is None:
+            why = "jobs unavailable" if self.supervisor is None else "no coverage yet"
+            self.notify(why, title="morning report: not now", severity="warning")
+            return
+        self.reports.morning(self.snapshot)
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
@@ -397,20 +409,20 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
 
     @on(Input.Changed, "#filter")
     def _on_filter(self, event: Input.Changed) -> None:
-        self._ui_grid.show_only(filter_keys(self.pipeline, event.value))
+        self.board.grid.show_only(filter_keys(self.pipeline, event.value))
 
     @on(Input.Submitted, "#filter")
     def _on_filter_done(self, event: Input.Submitted) -> None:
         self.set_class(bool(event.value), "-filtering")
-        self._ui_grid.focus()
+        self.board.grid.focus()
 
     def clear_filter(self) -> None:
         """Escape in the filter box (or on the grid while filtered): every table again."""
         box = self.query_one("#filter", Input)
         box.value = ""
-        self._ui_grid.show_only(row_keys(self.pipeline))
+        self.board.grid.show_only(row_keys(self.pipeline))
         self.remove_class("-filtering")
-        self._ui_grid.focus()
+        self.board.grid.focus()
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.has_class("-filtering"):
@@ -422,11 +434,10 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         if report is None:
             self.notify("no coverage yet: wait for the first poll", severity="warning")
             return
-        self._preflight_screen = PreflightScreen(report)
-        self.push_screen(self._preflight_screen)
+        self.push_screen(PreflightScreen(report))
 
     def action_history(self) -> None:
-        self._history_worker()
+        self.jobwatch.history()
 
     def action_view_gaps(self) -> None:
         self.view = "gaps"
@@ -472,9 +483,7 @@ class NbaTuiApp(Autopilot, Refresh, App[int]):
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
 
     def on_unmount(self) -> None:
-        close = getattr(self.monitor, "close", None)
-        if close is not None:
-            close()
+        self.poller.close()
 
 
 def run(pipeline: Pipeline, read_only: bool = False, monitor: Monitor | None = None) -> int:

@@ -1,11 +1,17 @@
-"""Messages from the app's thread workers back to the event loop (typed, harlequin's habit)."""
+"""Messages from the dashboard's controllers (polls, jobs, alerts, reports) and their workers to
+the app, which applies them on the event loop (typed, harlequin's habit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.message import Message
+from textual.screen import Screen
 
 from nba_tui.jobs.events import Event
 from nba_tui.jobs.model import JobView
+from nba_tui.monitor import PollResult
 from nba_tui.tui.control import Fetched
 
 
@@ -53,3 +59,45 @@ class ActionDone(Message):
     def __init__(self, title: str, text: str = "", error: str | None = None) -> None:
         super().__init__()
         self.title, self.text, self.error = title, text, error
+
+
+class Polled(Message):
+    """A coverage poll finished (`Monitor.poll`'s result: fresh, or STALE with its error)."""
+
+    def __init__(self, result: PollResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class EventsChanged(Message):
+    """The events file's signature moved since it was last seen: new events to read."""
+
+    def __init__(self, sig: object) -> None:
+        super().__init__()
+        self.sig = sig
+
+
+class Toast(Message):
+    """A notification from a worker (a plan adopted, a remote run followed, a poll's cost)."""
+
+    def __init__(
+        self, text: str, title: str, timeout: float | None, severity: str = "information"
+    ) -> None:
+        super().__init__()
+        self.text, self.title, self.timeout, self.severity = text, title, timeout, severity
+
+
+class ShowScreen(Message):
+    """A worker built what a screen shows (a report, the history): push `make()`."""
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+
+
+class PlanText(Message):
+    """The open plan view's text, rendered again after a job refresh."""
+
+    def __init__(self, plan_id: str, text: str) -> None:
+        super().__init__()
+        self.plan_id, self.text = plan_id, text

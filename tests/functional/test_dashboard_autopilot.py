@@ -37,13 +37,12 @@ DEGRADED_TABLE = "player_composite_factors"
 
 class BellCounter(NbaTuiApp):
     """The dashboard, counting its terminal bells (the bell itself is terminal output), keeping
-    its toasts (run_test does not draw them), and counting its reads of the events file and its
-    stale checks: the proof that a step had its chance to act before a test asserts it did not."""
+    its toasts (run_test does not draw them), and counting its reads of the events file: the
+    proof that a step had its chance to act before a test asserts it did not."""
 
     CSS_PATH = str(REPO / "nba_tui" / "tui" / "app.tcss")  # relative paths follow the module
     bells = 0
     events_reads = 0
-    stale_checks = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,10 +59,6 @@ class BellCounter(NbaTuiApp):
         """Runs just before the dashboard's own handler of the same message (Textual calls
         each class's handler along the MRO, without a turn of the event loop between them)."""
         self.events_reads += 1
-
-    def _check_stale(self, now: float) -> None:
-        self.stale_checks += 1
-        super()._check_stale(now)
 
 
 def plan_app(
@@ -179,7 +174,7 @@ async def test_each_new_event_is_toasted_once_with_the_bell(tmp_path: Path) -> N
     async with app.run_test(size=(80, 24)) as pilot:
         await on_table(pilot, app)
         await wait_for(pilot, lambda: app.events_reads, "the events file read")
-        assert app.bells == 0 and app.alerts_shown == 0
+        assert app.bells == 0 and app.alerts.shown == 0
         failed = events.new_event(
             "job_failed", plan=PLAN_ID, table=PLAN_TABLE, dates=["2024-02-05"], detail="rc=1"
         )
@@ -193,7 +188,7 @@ async def test_each_new_event_is_toasted_once_with_the_bell(tmp_path: Path) -> N
         reads = app.events_reads  # one more read of all of them: nothing is toasted twice
         events.append(state, events.new_event("job_started", plan=PLAN_ID, table=PLAN_TABLE))
         await wait_for(pilot, lambda: app.events_reads > reads, "the events file read again")
-        assert app.bells == 2 and app.alerts_shown == 2  # job_started never
+        assert app.bells == 2 and app.alerts.shown == 2  # job_started never
 
 
 async def test_stale_warehouse_alerts_once_per_episode(tmp_path: Path) -> None:
@@ -204,12 +199,14 @@ async def test_stale_warehouse_alerts_once_per_episode(tmp_path: Path) -> None:
         app.action_refresh()
         await wait_for(pilot, lambda: app.bells == 1, "a stale alert after stale_after")
         assert "warehouse stale: no fresh coverage for <1m: database is locked" in toasts(app)
-        checks = app.stale_checks
-        await wait_for(pilot, lambda: app.stale_checks >= checks + 2, "two more stale checks")
+        for _ in range(2):  # two more failed polls in the same episode
+            done = app.polls_done
+            app.action_refresh()
+            await wait_for(pilot, lambda: app.polls_done > done, "one more failed poll")  # noqa: B023
         assert app.bells == 1  # once per episode
         app.monitor.fail = None
         app.action_refresh()
-        await wait_for(pilot, lambda: app._stale_since is None, "fresh again")
+        await wait_for(pilot, lambda: app.alerts.stale_since is None, "fresh again")
         app.monitor.fail = "database is locked"
         app.action_refresh()
         await wait_for(pilot, lambda: app.bells == 2, "a new episode alerts again")
@@ -295,7 +292,7 @@ async def test_degraded_marker_in_grid_and_gap_map(tmp_path: Path) -> None:
 
 
 def test_event_text_is_short_and_printable() -> None:
-    from nba_tui.tui.autopilot import event_text
+    from nba_tui.tui.alerting import event_text
 
     ev = events.Event("date_quarantined", time.time(), "p1", "t\x1b[31m", ["a", "b", "c", "d"])
     assert event_text(ev) == "t?[31m · a, b, c (+1 more) · plan p1"

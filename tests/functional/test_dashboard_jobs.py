@@ -184,7 +184,7 @@ async def test_columns_by_width_and_cursor_kept(pipeline, size) -> None:
         dates = grid.cell_value(TABLE, "dates")
         assert dates and dates[0] in grid.get_cell(TABLE, "dates").plain
         # A second identical update rewrites nothing (diff by key).
-        app._apply_rows()
+        app.board.rows()
         assert grid.apply({TABLE: grid.row_cells(TABLE)}) == 0
         # A changed cell is rewritten, and only that one.
         assert grid.apply({TABLE: {"current": ("2099-01-01", "")}}) == 1

@@ -309,7 +309,7 @@ async def test_long_preflight_scrolls_to_its_last_line_at_80x24(tmp_path) -> Non
     """A report longer than the screen scrolls (End, PageDown, Home) and its last line is
     reachable at 80x24."""
     app = fake_app(tmp_path)
-    app.monitor = FakeMonitor(_short_everywhere(app.pipeline))
+    app.poller.monitor = FakeMonitor(_short_everywhere(app.pipeline))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         app.query_one(CoverageGrid).select_key("phase:phase4")

@@ -13,7 +13,7 @@ from ui_helpers import wait_for
 from nba_tui import config
 from nba_tui.monitor import Monitor, PollResult
 from nba_tui.tui.app import NbaTuiApp
-from nba_tui.tui.workers import MIN_POLL_GAP_S, next_poll_at
+from nba_tui.tui.polling import MIN_POLL_GAP_S, next_poll_at
 
 
 class HeldMonitor(FakeMonitor):
@@ -47,10 +47,10 @@ async def test_the_next_poll_is_due_one_interval_after_the_last_one_started(tmp_
         await wait_for(pilot, lambda: monitor.started, "the first poll to start")
         await pilot.pause(0.2)  # the poll takes a while: it must not delay the next one
         monitor.release.set()
-        await wait_for(pilot, lambda: app.polls_done == 1 and not app._polling, "the first poll")
+        await wait_for(pilot, lambda: app.polls_done == 1 and not app.poller.polling, "the first poll")
         # Due 30 s after the poll started (armed a moment before the monitor was called), not
         # 30 s after it ended (at least 0.2 s later).
-        began = app._next_poll - 30.0
+        began = app.poller.next_due - 30.0
         assert monitor.started[0] - 1.0 < began <= monitor.started[0]
 
 

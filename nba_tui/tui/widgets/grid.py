@@ -6,11 +6,12 @@ Rows are added once with `add_row(key=...)`, keyed by table name (phase header r
 position never jump; a column-set change (the narrow/wide threshold) removes and adds columns
 only.
 
-`DataTable.update_cell` asks for a repaint of the whole table. For a dashboard left open
-overnight that is the difference between a few bytes and a whole grid sent to the terminal every
-job refresh, so while `apply` writes cells the grid narrows that whole-table `refresh()` (the
-public `Widget.refresh` hook) to nothing and repaints each changed cell with the public
-`refresh_coordinate`.
+`DataTable.update_cell` asks for a repaint of the whole table, and Textual offers no public way
+to write a cell without one. For a dashboard left open overnight that is the difference between a
+few bytes and a whole grid sent to the terminal every job refresh, so while `apply` writes cells
+the grid narrows that whole-table `refresh()` (the public `Widget.refresh` hook) to nothing and
+repaints each changed cell with the public `refresh_coordinate`. `bench/bench_grid.py` measures
+the terminal bytes with and without this override; it stays only while they differ clearly.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -169,12 +171,19 @@ class CoverageGrid(DataTable[Text]):
             return self
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
+    class ScrollSideways(Message):
+        """← or → on the grid, which fits its width: the log pane scrolls by `dx` columns
+        instead (long lines)."""
+
+        def __init__(self, dx: int) -> None:
+            super().__init__()
+            self.dx = dx
+
     def action_cursor_right(self) -> None:
-        """The grid fits its width: → scrolls the log pane sideways instead (long lines)."""
-        self.app.query_one("#log").scroll_relative(x=8, animate=False)
+        self.post_message(self.ScrollSideways(8))
 
     def action_cursor_left(self) -> None:
-        self.app.query_one("#log").scroll_relative(x=-8, animate=False)
+        self.post_message(self.ScrollSideways(-8))
 
     # -- reading ------------------------------------------------------------------------------
 
