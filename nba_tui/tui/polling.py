@@ -65,11 +65,11 @@ class Poller:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self._started = time.monotonic()
         self._worker = self.host.run_worker(self._poll, group="poll", exit_on_error=False)
         return True
 
     async def _poll(self) -> None:
+        self._started = time.monotonic()  # the cadence counts from the warehouse being asked
         next_in, fresh = self.pipeline.poll.interval, False
         try:
             result = await self.monitor.poll()
