@@ -53,7 +53,8 @@ class Board:
         self.grid = CoverageGrid(id="grid")
         yield self.grid
         yield Input(id="filter", placeholder="filter tables by name · Enter keep · Esc clear")
-        with Vertical(id="bottom"):
+        self.bottom = Vertical(id="bottom")
+        with self.bottom:
             self.gaps = GapMap(id="gaps")
             self.log_title = TextLine(id="log-title")
             self.log = LogPane(id="log")
@@ -80,8 +81,7 @@ class Board:
         self.host.set_class(panes.gaps == 0, "-no-gaps")
         self.host.set_class(not panes.log, "-no-log")
         self.gaps.styles.max_height = panes.gaps or None  # its top lines; None: all
-        bottom = self.host.query_one("#bottom")
-        bottom.styles.height = bottom.styles.min_height = panes.bottom
+        self.bottom.styles.height = self.bottom.styles.min_height = panes.bottom
         self.host.call_after_refresh(self.log.show_end)
         self.host.call_after_refresh(self.grid.keep_cursor_in_view)
 

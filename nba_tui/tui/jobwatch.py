@@ -2,11 +2,13 @@
 
 `JobWatch` calls the blocking `JobControl` (over the `Supervisor`) in thread workers and posts
 what they read as messages (`JobsRefreshed`, `LogLines`, `ActionDone`, `Toast`, `ShowScreen`,
-`EventsChanged`); the app applies them on the event loop. Timers, all Textual's:
+`EventsChanged`); the app applies them on the event loop. One Textual interval, every CHECK_S
+(one wake-up), while no refresh is under way:
 
-- a reconcile refresh (facts only /proc shows: a process that died) a one-shot timer after the
-  last one: `job_refresh` while a job runs, IDLE_JOB_REFRESH_S otherwise (a safety net only);
-- every CHECK_S the supervisor's `state_version()` and the events file's signature (three stat()
+- when the reconcile refresh is due (facts only /proc shows: a process that died), it starts:
+  `job_refresh` after the end of the last one while a job runs, IDLE_JOB_REFRESH_S otherwise (a
+  safety net only);
+- else the supervisor's `state_version()` and the events file's signature are read (three stat()
   calls, one thread hop): a change made by another client (`nba-tui pause` from a shell) starts a
   refresh at once, new events an `EventsChanged`.
 """
@@ -14,11 +16,11 @@ what they read as messages (`JobsRefreshed`, `LogLines`, `ActionDone`, `Toast`, 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
-from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from nba_tui.jobs.actions import history_lines
@@ -65,7 +67,8 @@ class JobWatch:
         self.events_seen: object = None
         """The events file's signature last announced (None: announce the next one seen)."""
         self._worker: Worker[None] | None = None
-        self._timer: Timer | None = None
+        self.due = 0.0
+        """`time.monotonic()` at which the reconcile refresh is due."""
 
     @property
     def busy(self) -> bool:
@@ -78,35 +81,25 @@ class JobWatch:
             return
         self.refresh()
         self.host.run_worker(self._adopt, thread=True, group="adopt", exit_on_error=False)
-        self.host.set_interval(CHECK_S, self._check, name="state version")
+        self.host.set_interval(CHECK_S, self._check, name="job check")
 
     def refresh(self) -> None:
         """Re-read the jobs now (unless a refresh is under way: its result is as fresh)."""
         if self.control.supervisor is None or self.busy:
             return
-        self._stop_timer()
         source = self.log_source()
         read = lambda: self._read(source)  # noqa: E731 - the worker's callable
         self._worker = self.host.run_worker(read, thread=True, group="jobs", exit_on_error=False)
 
     def refreshed(self, version: object, running: bool) -> None:
-        """The app applied a refresh: arm the next one."""
+        """The app applied a refresh: when the next one is due."""
         self.seen = version
         wait = self.job_refresh if running else max(self.job_refresh, IDLE_JOB_REFRESH_S)
-        self._arm(wait)
+        self.due = time.monotonic() + wait
 
     def failed(self) -> None:
         """A refresh raised (a toast says what): try again after JOB_ERROR_RETRY_S."""
-        self._arm(JOB_ERROR_RETRY_S)
-
-    def _arm(self, wait: float) -> None:
-        self._stop_timer()
-        self._timer = self.host.set_timer(wait, self.refresh, name="job refresh")
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        self.due = time.monotonic() + JOB_ERROR_RETRY_S
 
     def _read(self, source: LogSource | None) -> None:
         version: object = None
@@ -122,8 +115,12 @@ class JobWatch:
         self.host.post_message(JobsRefreshed(jobs, error, job_id, lines, version, fetched))
 
     async def _check(self) -> None:
-        """The state version and the events file's signature (one thread hop)."""
+        """The reconcile refresh when due, else the state version and the events file's
+        signature (one thread hop)."""
         if self.busy:
+            return
+        if time.monotonic() >= self.due:
+            self.refresh()
             return
         try:
             version, events = await asyncio.to_thread(self.control.versions)
