@@ -142,7 +142,8 @@ def build_report(
         {"id": d.id, "path": str(d.path), "reason": d.reason} for d in supervisor.damaged_plans()
     ]
     rep.tables = table_lines(pipeline, snapshot, plans, views)
-    rep.shards = [_shard(v, now) for v in views]
+    expected = set(snapshot.expected_dates) or None
+    rep.shards = [_shard(v, now, expected) for v in views]
     rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
     restarted = restarts(views)
     for f in rep.failures:
@@ -190,9 +191,10 @@ def _plan_json(p: Plan) -> dict[str, Any]:
     }
 
 
-def _shard(v: JobView, now: float) -> ShardLine:
+def _shard(v: JobView, now: float, expected: set[dt.date] | None = None) -> ShardLine:
+    """One row of the jobs table; a range's count is its `expected` (game) dates."""
     r = v.record
-    first, last, n = span(r)
+    first, last, n = span(r, expected)
     return ShardLine(
         r.id,
         r.table,

@@ -5,8 +5,9 @@ and the progress rate all take them from here (its state in words: words.py).
 - **Run time** (`run_seconds`): from its start to its end, or to `now` while it is active, less
   the time it spent paused: the pauses it resumed from (`paused_total`) and the one it is in
   (`paused_at`, until its end for a job that ended paused). A job that never started has none.
-- **Dates** (`date_set`, `record_dates`, `span`): its list of dates, or every day of its range
-  (a range covers every expected date inside it); none when they are not ISO dates.
+- **Dates** (`date_set`, `record_dates`, `date_count`, `span`): its list of dates, or every day
+  of its range (a range covers every expected date inside it); none when they are not ISO dates.
+  How many dates a range asks for is the number of expected (game) dates inside it.
 - **Cost** (`cost_usd`, `cost_text`): the task time its remote engine reported, times its
   engine's price per task-second (`Capabilities.price_per_task_second`).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from nba_tui.jobs.engines.registry import price_per_task_second
@@ -50,13 +52,24 @@ def record_dates(rec: JobRecord) -> set[dt.date]:
     return date_set(rec.dates, rec.start, rec.end)
 
 
-def span(rec: JobRecord) -> tuple[str | None, str | None, int | None]:
-    """First date, last date, and how many dates a job's list holds (None for a range: its
-    expected dates are the schedule's, not the days between)."""
+def date_count(rec: JobRecord, expected: AbstractSet[dt.date] | None = None) -> int:
+    """How many dates a job asks for: its list's length, or of a range the `expected` dates
+    inside it (every day of it when `expected` is None); 0 when they are not ISO dates."""
+    if rec.dates is not None:
+        return len(rec.dates)
+    days = record_dates(rec)
+    return len(days) if expected is None else len(days & expected)
+
+
+def span(
+    rec: JobRecord, expected: AbstractSet[dt.date] | None = None
+) -> tuple[str | None, str | None, int | None]:
+    """First date, last date, and how many dates the job asks for (`date_count`); the count of
+    a range is None without `expected` (its dates are the schedule's, not the days between)."""
     days = sorted(record_dates(rec))
     if not days:
         return None, None, None
-    count = len(rec.dates) if rec.dates is not None else None
+    count = None if rec.dates is None and expected is None else date_count(rec, expected)
     return days[0].isoformat(), days[-1].isoformat(), count
 
 

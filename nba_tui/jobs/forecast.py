@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 from nba_tui.config import Pipeline
 from nba_tui.coverage import DateState, Snapshot
-from nba_tui.jobs import decide, schedule
+from nba_tui.jobs import decide, facts, schedule
 from nba_tui.jobs.model import JobState, JobView, Plan
 from nba_tui.jobs.plans import order_phases
 
@@ -79,15 +79,7 @@ class Rates:
 
 def record_dates(view: JobView, expected: set[dt.date] | None = None) -> int:
     """Dates a shard's record asks for (of a range: the expected dates in it)."""
-    r = view.record
-    if r.dates is not None:
-        return len(r.dates)
-    try:
-        lo, hi = dt.date.fromisoformat(r.start or ""), dt.date.fromisoformat(r.end or "")
-    except ValueError:
-        return 0
-    days = [lo + dt.timedelta(n) for n in range((hi - lo).days + 1)]
-    return sum(1 for d in days if expected is None or d in expected)
+    return facts.date_count(view.record, expected)
 
 
 def _fit(points: dict[str, Sequence[tuple[int, float]]]) -> tuple[float, dict[str, float]]:

@@ -72,6 +72,10 @@ def test_dates_of_a_list_a_range_and_an_unreadable_record() -> None:
     assert facts.span(ranged) == ("2024-01-30", "2024-02-02", None)
     assert facts.record_dates(job(dates=["yesterday"])) == set()
     assert facts.span(job(start="2024-01-02", end=None)) == (None, None, None)
+    games = {dt.date(2024, 1, 30), dt.date(2024, 2, 2), dt.date(2024, 3, 1)}
+    assert facts.span(ranged, games) == ("2024-01-30", "2024-02-02", 2)
+    assert facts.span(listed, games) == ("2024-01-02", "2024-01-05", 2)
+    assert (facts.date_count(ranged), facts.date_count(ranged, games)) == (4, 2)
 
 
 def test_cost_is_the_engines_price_times_the_task_time() -> None:

@@ -3,6 +3,7 @@ events and a coverage snapshot of the sample warehouse, all written through the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -103,6 +104,10 @@ def test_report_names_the_night(built: Path, tmp_path: Path) -> None:
     assert [p["id"] for p in rep.plans] == [plan.id]
     assert [s.job for s in rep.shards] == ["aa0001", "aa0002"]
     assert rep.shards[0].duration == pytest.approx(270)
+    lo, hi = dt.date(2021, 11, 2), dt.date(2022, 1, 2)
+    games = [d for d in snap.expected_dates if lo <= d <= hi]
+    assert 0 < len(games) < (hi - lo).days + 1  # a range counts its game dates, not its days
+    assert (rep.shards[0].dates, rep.shards[1].dates) == (len(games), 1)
     by_table = {t.table: t for t in rep.tables}
     pdc, tdgs = by_table["player_daily_cache"], by_table["team_defense_game_summary"]
     assert pdc.before == 0 and pdc.after == snap.tables["player_daily_cache"].present
@@ -129,6 +134,7 @@ def test_report_names_the_night(built: Path, tmp_path: Path) -> None:
         assert needle in text, needle
     data = json.loads(json.dumps(rep.to_json()))
     assert data["failures"][0]["exit_code"] == 3
+    assert data["shards"][0]["dates"] == len(games)
     assert {t["table"]: t["filled"] for t in data["tables"]}["player_daily_cache"] == pdc.filled
 
 
