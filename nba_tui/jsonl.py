@@ -1,6 +1,6 @@
 """Append-only state files of one line per entry: the one appender and the one bounded reader.
 
-Used for the action log (`<state_dir>/actions.jsonl`, jobs/actions.py), plan events
+Used for the action log (`<state_dir>/actions.jsonl`, jobs/action_log.py), plan events
 (`events.jsonl`, jobs/events.py) and the ids of delivered alerts (`alerts-delivered`,
 jobs/alerts.py).
 

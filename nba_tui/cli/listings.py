@@ -304,7 +304,7 @@ def _dates_note(what: str, table: str, dates: list[str]) -> str:
 
 def render_history(entries: list[dict]) -> str:
     """The action log, one action a line, its argv on the next (escaped as recorded); a plan
-    line ends with the counts of its folded job actions (`actions.fold_plans`)."""
+    line ends with the counts of its folded job actions (`action_log.fold_plans`)."""
 
     def text(value: Any) -> str:
         return printable(str(value), escape=True)
@@ -351,7 +351,7 @@ def cmd_jobs(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    from nba_tui.jobs.actions import history_lines
+    from nba_tui.jobs.action_log import history_lines
 
     with supervised(pipeline) as sup:
         if args.all:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nba_tui.config import Pipeline
-from nba_tui.jobs import actions, checks, procs, runlock, steps
+from nba_tui.jobs import action_log, checks, procs, runlock, steps
 from nba_tui.jobs.engines import registry
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.errors import JobError
@@ -311,7 +311,7 @@ class JobLifecycle:
             raise JobError(runlock.damaged_message(self.store, bad))
         stub = runlock.stub(facts)
         with steps.writing(self.store, "stop"):
-            actions.record(
+            action_log.record(
                 self.store,
                 user=self.user,
                 action="stop",

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Callable
 
 from nba_tui.config import Pipeline
-from nba_tui.jobs import actions, checks, procs, runlock
+from nba_tui.jobs import action_log, checks, procs, runlock
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.events import Event, read_events
@@ -117,7 +117,7 @@ class Lookups:
 
     def history(self, limit: int = 200) -> list[dict]:
         """The action log, oldest first (jobs' and plans' actions alike)."""
-        return actions.read(self.store.actions_path, limit)
+        return action_log.read(self.store.actions_path, limit)
 
     # -- plans ------------------------------------------------------------------------------------
     def plans(self) -> list[Plan]:

@@ -15,7 +15,7 @@ from typing import Any
 from nba_tui import preflight
 from nba_tui.config import Pipeline
 from nba_tui.fsutil import lock_held
-from nba_tui.jobs import actions, checks, procs
+from nba_tui.jobs import action_log, checks, procs
 from nba_tui.jobs.engines.local import spawn_detached
 from nba_tui.jobs.errors import JobError, NothingToRun, PreflightFailed, refusal
 from nba_tui.jobs.events import new_event
@@ -304,7 +304,7 @@ class PlanLifecycle:
 
     def _plan_action(self, plan_id: str, action: str, fn: Callable[[Plan], None]) -> None:
         try:
-            actions.record(self.store, user=self.user, action=action, plan=plan_id)
+            action_log.record(self.store, user=self.user, action=action, plan=plan_id)
             self.store.update_plan(plan_id, fn)
         except OSError as e:
             raise refusal(f"cannot {action} {plan_id}", e) from None
@@ -344,7 +344,7 @@ class PlanLifecycle:
         if plan.state is not PlanState.RUNNING and plan.state is not PlanState.LOST:
             raise JobError(f"plan {plan_id} already ended ({plan.state})")
         try:
-            actions.record(self.store, user=self.user, action="plan-cancel", plan=plan_id)
+            action_log.record(self.store, user=self.user, action="plan-cancel", plan=plan_id)
             self.store.update_plan(
                 plan_id, lambda p: p.finish(PlanState.CANCELLED, "cancelled", time.time())
             )
@@ -379,7 +379,7 @@ class PlanLifecycle:
         argv = runner_argv(self.pipeline, plan.id)
         try:
             log = open_log(self.pipeline.log_dir, f"plan_{plan.id}")
-            actions.record(
+            action_log.record(
                 self.store,
                 user=self.user,
                 action="plan-adopt" if adopt else "plan",

@@ -16,7 +16,7 @@ from typing import Any
 
 from nba_tui import backfill_argv
 from nba_tui.config import Pipeline, Table
-from nba_tui.jobs import actions, checks, procs
+from nba_tui.jobs import action_log, checks, procs
 from nba_tui.jobs.engines import registry
 from nba_tui.jobs.engines.base import Engine
 from nba_tui.jobs.engines.capability import LOCAL
@@ -66,7 +66,7 @@ def log_action(store: Store, user: str, rec: JobRecord, action: str, **extra: An
     """Append the action to the action log (with the exact argv) before doing it."""
     names = ("start", "end", "dates", "plan", "restarted_from", "log", "pid")
     facts = {k: getattr(rec, k) for k in names}
-    actions.record(
+    action_log.record(
         store,
         user=user,
         action=action,

@@ -19,7 +19,7 @@ Layout::
     <state_dir>/locks/<name>.lock   flock targets: table-<t> (launch), run-<t> (held by the shim
                                     of the table's running job, for its whole life), job-<id>,
                                     plan-<id> (read-modify-write of a record)
-    <state_dir>/actions.jsonl       the action log (see actions.py)
+    <state_dir>/actions.jsonl       the action log (see action_log.py)
 
 This module imports nothing heavy (no pydantic, no yaml): the shim imports it on every launch.
 """

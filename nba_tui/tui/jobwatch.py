@@ -23,7 +23,7 @@ from typing import Any
 from textual.app import App
 from textual.worker import Worker, get_current_worker
 
-from nba_tui.jobs.actions import history_lines
+from nba_tui.jobs.action_log import history_lines
 from nba_tui.tui.control import JobCall, JobControl
 from nba_tui.tui.joblists import one_line
 from nba_tui.tui.messages import (

@@ -1,7 +1,7 @@
 """`jobs`, `history`, `plans`, `cancel` and the CLI's output rules (issues 8 #7 and 9 #5, #6, #15).
 
 The listings print what other processes recorded, so the records are written here through the
-real store (`nba_tui.jobs.store.Store`, `actions.record`) and read back by the real CLI.
+real store (`nba_tui.jobs.store.Store`, `action_log.record`) and read back by the real CLI.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from nba_tui import config as cfg
 from nba_tui.cli.common import no_stale_claim, use_color
 from nba_tui.cli.listings import render_history, render_jobs, render_plan, select
-from nba_tui.jobs import actions
+from nba_tui.jobs import action_log
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Plan, PlanState, Progress
 from nba_tui.jobs.store import Store
 
@@ -129,7 +129,7 @@ def test_jobs_lists_latest_per_table_all_with_all_and_damaged_records(proj: Path
 def test_history_prints_a_recorded_escape_visibly(proj: Path) -> None:
     st = store(proj)
     st.ensure()
-    actions.record(st, user="mallory", action="launch", table="alpha", argv=["prog", "\x1b[2J"])
+    action_log.record(st, user="mallory", action="launch", table="alpha", argv=["prog", "\x1b[2J"])
     out = nba(proj, "history")
     assert out.returncode == 0, out.stderr
     assert "\x1b" not in out.stdout
@@ -288,13 +288,13 @@ def test_a_plan_with_many_shard_jobs_stays_one_short_line() -> None:
 def test_history_is_one_line_per_plan_action_with_its_shards_folded(proj: Path) -> None:
     st = store(proj)
     st.ensure()
-    actions.record(st, user="me", action="launch", job="aaa001", table="alpha", argv=["a"])
-    actions.record(st, user="me", action="plan", plan="p00001", phases=["p2"], argv=["r"])
+    action_log.record(st, user="me", action="launch", job="aaa001", table="alpha", argv=["a"])
+    action_log.record(st, user="me", action="plan", plan="p00001", phases=["p2"], argv=["r"])
     for i in range(40):
         job = f"s{i:05d}"
-        actions.record(st, user="me", action="launch", job=job, table="beta", plan="p00001")
-    actions.record(st, user="me", action="stop", job="s00003", table="beta", plan="p00001")
-    actions.record(st, user="me", action="plan-cancel", plan="p00001")
+        action_log.record(st, user="me", action="launch", job=job, table="beta", plan="p00001")
+    action_log.record(st, user="me", action="stop", job="s00003", table="beta", plan="p00001")
+    action_log.record(st, user="me", action="plan-cancel", plan="p00001")
     out = nba(proj, "history")
     assert out.returncode == 0, out.stderr
     heads = [ln for ln in out.stdout.splitlines() if not ln.startswith("    ")]
@@ -314,7 +314,7 @@ def test_history_folds_the_shards_of_a_plan_whose_plan_line_is_out_of_the_window
         {"time": "t2", "user": "me", "action": "launch", "job": "x9"},
         {"time": "t3", "user": "me", "action": "launch", "job": "s2", "plan": "p1"},
     ]
-    folded = actions.fold_plans(shards)
+    folded = action_log.fold_plans(shards)
     assert [(e["action"], e.get("job")) for e in folded] == [("plan-jobs", None), ("launch", "x9")]
     assert folded[0]["folded"] == {"launch": 2} and folded[0]["time"] == "t1"
     assert "folded" not in shards[0]  # the input is left alone

@@ -14,7 +14,7 @@ from ui_helpers import record_toasts, screen_text, wait_for
 
 from nba_tui.cli.listings import render_history
 from nba_tui.coverage import snapshot
-from nba_tui.jobs.actions import history_lines
+from nba_tui.jobs.action_log import history_lines
 from nba_tui.jobs.model import JobState
 from nba_tui.tui.control import Selection
 from nba_tui.tui.screens.modals import (

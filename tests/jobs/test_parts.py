@@ -10,7 +10,7 @@ import pytest
 from jobs_helpers import DATES, wait_for
 
 from nba_tui.config import Pipeline
-from nba_tui.jobs import actions
+from nba_tui.jobs import action_log
 from nba_tui.jobs.engines.local import LocalEngine
 from nba_tui.jobs.errors import JobError
 from nba_tui.jobs.lifecycle import JobLifecycle
@@ -38,7 +38,7 @@ def test_lookups_read_the_store_and_the_action_log(make_pipeline) -> None:
     assert lookups.jobs() == [] and lookups.plans() == []
     with pytest.raises(JobError, match="table 'alpha' has no jobs yet"):
         lookups.resolve("alpha")
-    actions.record(store, user=USER, action="launch", job="j1", table="alpha")
+    action_log.record(store, user=USER, action="launch", job="j1", table="alpha")
     assert [(e["action"], e["table"]) for e in lookups.history()] == [("launch", "alpha")]
 
 
