@@ -58,8 +58,10 @@ class PlanGone(Exception):
 class Autopilot:
     """One plan's runner state between ticks (what is not worth a plan write)."""
 
-    def __init__(self, sup: Supervisor, plan_id: str) -> None:
+    def __init__(self, sup: Supervisor, plan_id: str, pulse: beat.Beat | None = None) -> None:
         self.sup, self.plan_id = sup, plan_id
+        self.pulse = pulse or beat.Beat(sup.store.locks_dir, plan_id)
+        """The runner's heartbeat, kept beating through a remote pause (`hold`)."""
         self.pipeline = sup.pipeline
         self.present: dict[str, set[dt.date]] | None = None
         self.last_poll = time.time()
@@ -203,7 +205,7 @@ class Autopilot:
         for v in views:
             r = v.record
             if v.state is JobState.RUNNING and not r.paused_total and r.paused_at is None:
-                with contextlib.suppress(JobError):  # it may end meanwhile
+                with contextlib.suppress(JobError), self.pulse.keep():  # it may end meanwhile
                     self.sup.pause(v.id)
                     say(f"paused {v.id}: the plan is paused")
 
@@ -447,7 +449,7 @@ def run(sup: Supervisor, plan_id: str, tick: float = 0.5) -> int:
     try:
         with flock(sup.store.locks_dir / f"runner-{plan_id}.lock", timeout=0):
             say(f"runner {os.getpid()} for plan {plan_id}")
-            pilot = Autopilot(sup, plan_id)  # (its alert worker: one runner's at a time)
+            pilot = Autopilot(sup, plan_id, pulse)  # (its alert worker: one runner's at a time)
             failures = 0
             while True:
                 pulse.touch()

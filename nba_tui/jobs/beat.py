@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +98,23 @@ class Beat:
                 os.replace(tmp, self.path)
                 self.written = True
             os.utime(self.path)
+
+    @contextlib.contextmanager
+    def keep(self, every: float = STALE_AFTER / 4) -> Iterator[None]:
+        """Beat from a thread while the runner waits on a step that is bounded but may outlast
+        `STALE_AFTER` (a remote pause: the engine's cancel, then a look at the warehouse), so
+        its watchdog does not take a wait for a hang. Outside such a step only the loop beats."""
+        done = threading.Event()
+
+        def beating() -> None:
+            while not done.wait(every):
+                self.touch()
+
+        worker = threading.Thread(target=beating, name="beat", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            worker.join()
+            self.touch()
