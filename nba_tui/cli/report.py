@@ -1,4 +1,4 @@
-"""`nba-tui report [--since 12h] [--json]`: the morning report (nba_tui/morning.py).
+"""`nba-tui report [--since 12h] [--json]`: the morning report (nba_tui/morning_report.py).
 
 What the night's plans and jobs did, per table coverage before and after, failures with the
 last lines of their logs, quarantined and skipped dates, what was degraded, and the one next
@@ -27,7 +27,7 @@ from nba_tui.config import Pipeline
 
 
 def cmd_report(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    from nba_tui.morning import build_report, render_report
+    from nba_tui.morning_report import build_report, render_report
 
     snap = take_snapshot(pipeline, pipeline.range.start, pipeline.range.end)
     with supervised(pipeline) as sup:

@@ -5,8 +5,8 @@ as a message: `ShowScreen` for a new box, `PlanText` for the open plan view (ren
 each job refresh: its counts, forecast and "in Xm" move with the grid), `ActionDone` for an error.
 
 - The plan view: `plan_text.render_plan_view` (the plan, the jobs and the last poll).
-- The morning report: `morning.build_report`, shown with its one rendering
-  (`morning.render_report`, at the screen's width).
+- The morning report: `morning_report.build_report`, shown with its one rendering
+  (`morning_report.render_report`, at the screen's width).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from textual.app import App
 
-from nba_tui import morning
+from nba_tui import morning_report
 from nba_tui.config import Pipeline
 from nba_tui.coverage import Snapshot
 from nba_tui.jobs import plan_text
@@ -86,7 +86,7 @@ class Reports:
 
     def _morning(self, snap: Snapshot, since: float) -> None:
         try:
-            report = morning.build_report(self.pipeline, self.supervisor, snap, since)
+            report = morning_report.build_report(self.pipeline, self.supervisor, snap, since)
         except Exception as e:  # noqa: BLE001 - a toast, never a traceback
             self.host.post_message(ActionDone("morning report", error=one_line(e)))
             return

@@ -18,7 +18,7 @@ from nba_tui.jobs import facts
 from nba_tui.jobs.autopilot import shard_entry
 from nba_tui.jobs.model import JobRecord, JobState, JobView, Progress, record_exit
 from nba_tui.jobs.progress import LogProgress
-from nba_tui.morning import _shard
+from nba_tui.morning_report import _shard
 from nba_tui.tui.cells import job_cells
 
 REPO = Path(__file__).resolve().parents[2]

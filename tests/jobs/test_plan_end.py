@@ -17,7 +17,7 @@ from nba_tui.jobs.errors import NothingToRun
 from nba_tui.jobs.model import Plan, PlanState
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.morning import build_report
+from nba_tui.morning_report import build_report
 
 
 def _pipe(make_pipeline, tables: dict, present: dict, **kw: object) -> config.Pipeline:  # noqa: ANN001

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jobs_helpers import wait_for
 
-from nba_tui import morning
+from nba_tui import morning_report
 from nba_tui.fsutil import lock_held
 from nba_tui.jobs import procs
 from nba_tui.jobs.model import Damaged, JobState, Plan, PlanState
@@ -118,9 +118,9 @@ def test_a_damaged_plan_is_listed_and_holds_its_tables(make_pipeline) -> None:  
     )
     assert out.returncode == 0, out.stderr
     assert f"{plan.id}  damaged   {path}: " in out.stdout
-    rep = morning.build_report(pipe, sup, snapshot_once(pipe), 0.0)
+    rep = morning_report.build_report(pipe, sup, snapshot_once(pipe), 0.0)
     assert rep.damaged_plans == [{"id": plan.id, "path": str(path), "reason": bad.reason}]
-    assert f"{plan.id}  damaged" in morning.render_report(rep)
+    assert f"{plan.id}  damaged" in morning_report.render_report(rep)
     sup.stop(job.id)
 
 

@@ -18,7 +18,7 @@ from nba_tui.jobs.model import JobRecord, JobState, Plan, PlanState
 from nba_tui.jobs.store import open_log
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
-from nba_tui.morning import MorningReport, build_report, render_report
+from nba_tui.morning_report import MorningReport, build_report, render_report
 from nba_tui.night import plans_before
 from nba_tui.sample import build_warehouse
 
@@ -237,7 +237,7 @@ def test_next_restarts_a_failed_job_only_while_nothing_restarted_it(
 
 
 def _many_jobs(n: int) -> MorningReport:
-    from nba_tui.morning import Failure, ShardLine
+    from nba_tui.morning_report import Failure, ShardLine
 
     shards = [
         ShardLine(f"j{i:05d}", "player_game_summary", "2024-01-01", "2024-01-09", 9, 1,

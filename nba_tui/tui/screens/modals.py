@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from nba_tui.fmt import printable
-from nba_tui.morning import MorningReport, render_report
+from nba_tui.morning_report import MorningReport, render_report
 from nba_tui.preflight import PreflightReport, format_command, render
 from nba_tui.tui.upstream import release_render_caches
 
@@ -162,8 +162,8 @@ class PreflightScreen(_Box):
 
 
 class MorningScreen(_Box):
-    """The morning report (`morning.render_report`, the CLI's `nba-tui report` text), rendered
-    for the box's width so that no row of its tables wraps (at 80x24 too)."""
+    """The morning report (`morning_report.render_report`, the CLI's `nba-tui report` text),
+    rendered for the box's width so that no row of its tables wraps (at 80x24 too)."""
 
     def __init__(self, report: MorningReport) -> None:
         self.report = report
