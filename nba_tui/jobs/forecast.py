@@ -230,7 +230,7 @@ class Forecast:
             return ""
         n = len(self.guessed)
         what = self.guessed[0] if n == 1 else f"{n} tables"
-        return f"no history for {what}: rates guessed until the first shards report"
+        return f"no history for {what} yet: rates guessed"
 
 
 def dry_plan(

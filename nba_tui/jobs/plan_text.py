@@ -213,31 +213,52 @@ def parse_deadline(text: str, now: dt.datetime) -> float:
     return when.timestamp()
 
 
-def _waiting(
+def _days(kept: dict[str, list[str]], table: str) -> set[dt.date]:
+    return {dt.date.fromisoformat(d) for d in kept.get(table, [])}
+
+
+def waiting(
     pipeline: Pipeline,
     plan: Plan,
     snap: Snapshot | None,
     table: str,
     busy: set[dt.date],
     now: float,
-) -> tuple[int, int]:
-    """(ready dates waiting for a slot, dates waiting for a retry's back-off) of a table."""
+) -> tuple[int, int, int]:
+    """(dates waiting for input dates, ready dates waiting for a free slot, dates waiting for a
+    retry's back-off) of a table: its missing dates in `snap` that the plan may still run (not
+    in `busy`, its active shards' dates; not quarantined, left unfilled or skipped by the plan;
+    not unfillable; within the plan's scope), each counted under one reason."""
     if snap is None or table not in snap.tables:
-        return 0, 0
-    held = busy | {dt.date.fromisoformat(d) for d in plan.quarantined.get(table, [])}
-    retry = {
-        dt.date.fromisoformat(d) for d, at in plan.retry_at.get(table, {}).items() if at > now
-    } - held
-    ready = readiness.runnable(pipeline, snap, table, skip_preflight=plan.skip_preflight)
-    return len(set(ready) - held - retry), len(retry)
+        return 0, 0, 0
+    todo = set(snap.tables[table].missing) - busy - set(readiness.unfillable(pipeline, snap, table))
+    for kept in (plan.quarantined, plan.unfilled, plan.skipped_dates):
+        todo -= _days(kept, table)
+    if plan.scope is not None:
+        todo &= _days(plan.scope, table)
+    later = {d: at for d, at in plan.retry_at.get(table, {}).items() if at > now}
+    retry = _days({table: list(later)}, table) & todo
+    ready = set(readiness.runnable(pipeline, snap, table, skip_preflight=plan.skip_preflight))
+    slot = (ready & todo) - retry
+    return len(todo - retry - slot), len(slot), len(retry)
+
+
+def degraded(plan: Plan, snap: Snapshot | None, table: str) -> int:
+    """A table's dates on soft-input fallbacks: those the plan ran so (by choice or by
+    necessity) and those whose rows `snap` finds flagged (what `status` counts)."""
+    days = _days(plan.degraded, table) | _days(plan.necessity, table)
+    if snap is not None and table in snap.tables:
+        days |= set(snap.tables[table].degraded)
+    return len(days)
 
 
 def render_plan_view(
     pipeline: Pipeline, plan: Plan, views: Sequence[JobView], snap: Snapshot | None, now: float
 ) -> str:
     """The dashboard's plan view (and `plans`' numbers, per table): dates done of the plan's
-    own total, shards running, waiting dates by reason, quarantined and degraded dates; the
-    plan's progress and forecast end. Rows fit 72 columns."""
+    own total, its active shards, its dates still missing in `snap` by why they wait (`waiting`),
+    quarantined and degraded dates (`degraded`); the plan's progress and forecast end, and the
+    active jobs that are not the plan's. Rows fit 72 columns."""
     state = "paused" if plan.paused and plan.state is PlanState.RUNNING else str(plan.state)
     out = [
         f"plan {plan.id} · {plan.kind} · {state} · {' > '.join(plan.phases)}",
@@ -250,33 +271,26 @@ def render_plan_view(
         f"{'table':<29}{'done/plan':>10}{'run':>4}{'inputs':>7}{'slot':>6}{'retry':>6}"
         f"{'quar':>5}{'degr':>5}",
     ]
-    mine = [v for v in views if v.record.plan == plan.id and v.state.active]
+    active = [v for v in views if v.state.active]
+    mine = [v for v in active if v.record.plan == plan.id]
     per = done_dates(plan)
     for table in plan_tables(pipeline, plan):
         done, total = per.get(table, (0, 0))
-        active = [v for v in mine if v.record.table == table]
-        busy = {d for v in active for d in record_dates(v.record)}
-        slot, retry = _waiting(pipeline, plan, snap, table, busy, now)
-        left = max(0, total - done - len(busy & _missing(snap, table)))
-        slot, retry = min(slot, left), min(retry, left)
-        inputs = max(0, left - slot - retry)
-        quar = len(plan.quarantined.get(table, []))
-        degr = len(plan.degraded.get(table, [])) + len(plan.necessity.get(table, []))
-        if not (total or active or quar or degr):
+        shards = [v for v in mine if v.record.table == table]
+        busy = {d for v in shards for d in record_dates(v.record)}
+        inputs, slot, retry = waiting(pipeline, plan, snap, table, busy, now)
+        quar, degr = len(plan.quarantined.get(table, [])), degraded(plan, snap, table)
+        if not (total or shards or quar or degr):
             continue
         out.append(
-            f"{table[:28]:<29}{f'{done}/{total}':>10}{len(active):>4}{inputs:>7}{slot:>6}"
+            f"{table[:28]:<29}{f'{done}/{total}':>10}{len(shards):>4}{inputs:>7}{slot:>6}"
             f"{retry:>6}{quar:>5}{degr:>5}"
         )
     out.append("")
+    if others := len(active) - len(mine):
+        out.append(f"{others} active job{'s' if others != 1 else ''} outside this plan")
     out.append("inputs: waiting for input dates · slot: ready, waiting for a free slot")
     return "\n".join(_fit(line) for line in out) + "\n"
-
-
-def _missing(snap: Snapshot | None, table: str) -> set[dt.date]:
-    if snap is None or table not in snap.tables:
-        return set()
-    return set(snap.tables[table].missing)
 
 
 def forecast_json(plan: Plan) -> dict:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from fakes import FIXED_T, PLAN_ID, PLAN_TABLE
 from test_dashboard_autopilot import plan_app
 from ui_helpers import screen_text, wait_for
 
+from nba_tui.jobs.facts import record_dates
+from nba_tui.jobs.forecast import Forecast
 from nba_tui.tui.screens.modals import PlanScreen
 
 
@@ -17,7 +20,7 @@ def _forecast(sup) -> float:  # noqa: ANN001 - the fakes' PlanSupervisor
     p.planned = {PLAN_TABLE: 120, "team_defense_zone_analysis": 80}
     p.left = {PLAN_TABLE: 45, "team_defense_zone_analysis": 80}
     p.forecast_end, p.forecast_first, p.forecast_at = end, end, FIXED_T
-    p.forecast_note = "no history for 2 tables: rates guessed until the first shards report"
+    p.forecast_note = Forecast(FIXED_T, 5400.0, {}, ["a", "b"]).note()
     return end
 
 
@@ -34,9 +37,14 @@ async def test_plan_view_opens_with_per_table_rows_and_the_forecast(tmp_path) ->
         text = screen_text(app)
         assert "75/200 dates (37%)" in text and f"ends {ends} (in 1h29m)" in text
         row = next(line for line in text.splitlines() if PLAN_TABLE in line)
-        # 75 of its 120 dates done, its 2 shards (running, queued), 45 ready for a slot
-        # (the fake snapshot has them all ready), its 1 quarantined date
-        assert row.strip("│ ").split() == [PLAN_TABLE, "75/120", "2", "0", "45", "0", "1", "0"]
+        # 75 of its 120 dates done, its 2 shards (running, queued); its missing dates in the
+        # poll that neither shard covers wait for a slot (the fake snapshot has them all
+        # ready) but its 1 quarantined date
+        busy = {d for v in sup.views if v.state.active for d in record_dates(v.record)}
+        quarantined = {dt.date.fromisoformat(d) for d in sup.the_plan.quarantined[PLAN_TABLE]}
+        slot = len(set(app.snapshot.tables[PLAN_TABLE].missing) - busy - quarantined)
+        assert slot
+        assert row.strip("│ ").split() == [PLAN_TABLE, "75/120", "2", "0", str(slot), "0", "1", "0"]
         assert "no history for 2 tables" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, PlanScreen), "closed")
@@ -56,3 +64,17 @@ async def test_an_open_plan_view_follows_the_job_refreshes(tmp_path) -> None:  #
         assert isinstance(app.screen, PlanScreen)
         row = next(line for line in screen_text(app).splitlines() if PLAN_TABLE in line)
         assert "115/120" in row
+
+
+async def test_the_no_history_line_fits_80_columns(tmp_path) -> None:  # noqa: ANN001
+    """The forecast's note for the longest table name is one whole line of the view at 80x24."""
+    app, sup = plan_app(tmp_path)
+    _forecast(sup)
+    longest = max((t.name for t in app.pipeline.tables()), key=len)
+    note = Forecast(FIXED_T, 5400.0, {}, [longest]).note()
+    sup.the_plan.forecast_note = note
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: f"plan {PLAN_ID}" in screen_text(app), "the plan view")
+        assert any(f"({note})" in line for line in screen_text(app).splitlines())

@@ -166,7 +166,7 @@ def test_dry_run_summary_per_table_with_held_back_dates(tmp_path: Path) -> None:
         "\nb                                  4      1     6  +0s..+4s            1.00?\n" in text
     )
     assert "held back (inputs this plan does not fill):\n  b: 6 wait for a\n" in text
-    assert "('?': no history for b: rates guessed until the first shards report)" in text
+    assert "('?': no history for b yet: rates guessed)" in text
     assert all(len(line) <= 80 for line in text.splitlines())
 
 
