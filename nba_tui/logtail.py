@@ -228,8 +228,13 @@ def error_lines(lines: list[str], limit: int = 4) -> tuple[list[str], int]:
 def error_line(log: str | Path) -> str | None:
     """A failed job's error for one line of a summary: the first of its log's last lines that
     says what went wrong (`error_lines`), else its last non-empty line."""
-    lines = [decode(raw, 200).strip() for raw in last_lines(log, 16_000)]
+    return summary_line([decode(raw, 200) for raw in last_lines(log, 16_000)])
+
+
+def summary_line(lines: list[str]) -> str | None:
+    """A job's outcome in one line: the first of `lines` that says what went wrong
+    (`error_lines`), else the last non-empty one (a program's `Done: …` summary)."""
     found, _ = error_lines(lines, limit=1)
     if found:
         return found[0]
-    return next((ln for ln in reversed(lines) if ln), None)
+    return next((ln.strip() for ln in reversed(lines) if ln.strip()), None)

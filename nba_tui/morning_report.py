@@ -25,9 +25,9 @@ from nba_tui.fmt import clock, cut, fit, packed, pct, printable
 from nba_tui.jobs import plan_text
 from nba_tui.jobs.facts import run_seconds, span
 from nba_tui.jobs.plans import restarts_note
-from nba_tui.jobs.words import state_text, state_word
-from nba_tui.logtail import error_lines
-from nba_tui.night import TableLine, restarts, still_wanted, table_lines
+from nba_tui.jobs.words import dates_now_text, log_says, recovered_text, state_text, state_word
+from nba_tui.logtail import error_lines, summary_line
+from nba_tui.night import TableLine, dates_now, recovered_by, restarts, still_wanted, table_lines
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
@@ -86,6 +86,13 @@ class Failure:
     log: str = ""
     restarted: str | None = None
     """'job 3f2a1c: done' when the job was restarted (its last restart and how it stands)."""
+    recovered: str | None = None
+    """'recovered: its dates re-run by a73a80 (done)' (`words.recovered_text`): later jobs did
+    its dates and none is missing now; listed apart, not among the failures that need action."""
+    log_says: str | None = None
+    """A lost job (no exit status): its log's error or summary line (`logtail.summary_line`)."""
+    dates_now: str | None = None
+    """A lost job: whether its dates are present now ('its 59 dates are all present now')."""
 
 
 @dataclass
@@ -144,10 +151,13 @@ def build_report(
     rep.tables = table_lines(pipeline, snapshot, plans, views)
     expected = set(snapshot.expected_dates) or None
     rep.shards = [_shard(v, now, expected) for v in views]
-    rep.failures = [_failure(supervisor, v) for v in views if state_word(v.record) in ENDED_BAD]
+    bad = [v for v in views if state_word(v.record) in ENDED_BAD]
+    rep.failures = [_failure(supervisor, v, snapshot) for v in bad]
     restarted = restarts(views)
-    for f in rep.failures:
+    for f, v in zip(rep.failures, bad, strict=True):
         f.restarted = restarted.get(f.job)
+        if by := recovered_by(v.record, views, snapshot):
+            f.recovered = recovered_text(by)
     for p in plans:
         _merge(rep.quarantined, p.quarantined)
         _merge(rep.skipped, p.skipped_dates)
@@ -210,9 +220,10 @@ def _shard(v: JobView, now: float, expected: set[dt.date] | None = None) -> Shar
     )
 
 
-def _failure(supervisor: Any, v: JobView) -> Failure:
+def _failure(supervisor: Any, v: JobView, snapshot: Snapshot) -> Failure:
     """A failed, killed or lost job: the error lines of its log's end (`FAILED …`, an
-    exception's last line) and its last few lines, made harmless to print."""
+    exception's last line) and its last few lines, made harmless to print; a lost job (its
+    exit status unknown) also what its log says last and whether its dates are present now."""
     r = v.record
     try:
         lines = supervisor.tail(r.id, max_bytes=TAIL_BYTES)
@@ -223,6 +234,11 @@ def _failure(supervisor: Any, v: JobView) -> Failure:
     tail = [line for line in lines if line.strip() not in errors][-TAIL_LINES:]
     first, last, _ = span(r)
     dates = first if first == last else f"{first}..{last}"
+    said = now = None
+    if state_word(r) == "lost":
+        said = summary_line(lines)
+        counts = dates_now(r, snapshot)
+        now = dates_now_text(*counts) if counts and counts[0] else None
     return Failure(
         r.id,
         r.table,
@@ -235,6 +251,8 @@ def _failure(supervisor: Any, v: JobView) -> Failure:
         errors=errors,
         more_errors=more,
         log=r.log,
+        log_says=log_says(said) if said else None,
+        dates_now=now,
     )
 
 
@@ -403,22 +421,34 @@ def _render_shards(report: MorningReport, width: int | None) -> list[str]:
 
 
 def _render_failures(report: MorningReport, width: int | None) -> list[str]:
-    if not report.failures:
-        return []
-    out = ["", f"Failures ({len(report.failures)}):"]
-    shown = report.failures if width is None else report.failures[-MAX_FAILURES_SHOWN:]
-    if hidden := len(report.failures) - len(shown):
-        out.append(f"  (+{hidden} earlier: {SEE_ALL})")
-    for f in shown:
-        out.append(f"  {f.job} {f.table} {f.span}: {f.state}, attempt {f.attempt}")
-        if f.restarted:
-            out.append(f"    restarted as {f.restarted}")
-        if f.message:
-            out.append(f"    {f.message}")
-        out += [f"    ! {line}" for line in f.errors]
-        if f.more_errors:
-            out.append(f"    ! (+{f.more_errors} more error lines in {f.log})")
-        out += [f"    | {line}" for line in f.tail]
+    """The failures that need action, then the recovered ones (kept visible, apart)."""
+    out: list[str] = []
+    for title, group in (
+        ("Failures", [f for f in report.failures if not f.recovered]),
+        ("Recovered failures", [f for f in report.failures if f.recovered]),
+    ):
+        if not group:
+            continue
+        out += ["", f"{title} ({len(group)}):"]
+        shown = group if width is None else group[-MAX_FAILURES_SHOWN:]
+        if hidden := len(group) - len(shown):
+            out.append(f"  (+{hidden} earlier: {SEE_ALL})")
+        for f in shown:
+            out += _failure_lines(f)
+    return out
+
+
+def _failure_lines(f: Failure) -> list[str]:
+    out = [f"  {f.job} {f.table} {f.span}: {f.state}, attempt {f.attempt}"]
+    out += [f"    {line}" for line in (f.recovered, f.log_says, f.dates_now) if line]
+    if f.restarted:
+        out.append(f"    restarted as {f.restarted}")
+    if f.message:
+        out.append(f"    {f.message}")
+    out += [f"    ! {line}" for line in f.errors]
+    if f.more_errors:
+        out.append(f"    ! (+{f.more_errors} more error lines in {f.log})")
+    out += [f"    | {line}" for line in f.tail]
     return out
 
 

@@ -1,6 +1,7 @@
 """Facts of the night the morning report reads from records (plans, jobs): per table, the
 coverage when the night's plans started and what it lost outside them (`table_lines`), and what
-became of a failed job that was restarted. Plain Python."""
+became of a job that ended badly: restarted (`restarts`), its dates re-run by later jobs
+(`recovered_by`), its dates present or missing now (`dates_now`). Plain Python."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nba_tui.jobs.words import state_text
+from nba_tui.coverage_states import DateState
+from nba_tui.jobs.facts import record_dates
+from nba_tui.jobs.words import state_text, state_word
 
 if TYPE_CHECKING:
     from nba_tui.config import Pipeline
     from nba_tui.coverage import Snapshot
-    from nba_tui.jobs.model import JobView, Plan
+    from nba_tui.jobs.model import JobRecord, JobView, Plan
 
 
 @dataclass
@@ -78,11 +81,42 @@ def restarts(views: list[JobView]) -> dict[str, str]:
     return out
 
 
+def dates_now(rec: JobRecord, snap: Snapshot) -> tuple[int, int] | None:
+    """How many expected dates the job asks for (bootstrap dates left out) and how many of
+    them the warehouse is missing now; None when the snapshot has no coverage of its table."""
+    cov = snap.tables.get(rec.table)
+    if cov is None:
+        return None
+    states = [cov.states.get(d) for d in record_dates(rec)]
+    states = [s for s in states if s is not None and s is not DateState.BOOTSTRAP]
+    return len(states), sum(1 for s in states if s is DateState.MISSING)
+
+
+def recovered_by(failed: JobRecord, views: list[JobView], snap: Snapshot) -> list[str]:
+    """The jobs that recovered a job that ended badly: later jobs of its table (created after
+    it ended) that ended done and asked for some of its dates, when none of its dates is
+    missing now; empty when it did not recover."""
+    now = dates_now(failed, snap)
+    if now is None or now[1]:
+        return []
+    mine = record_dates(failed)
+    since = failed.ended_at if failed.ended_at is not None else failed.created_at
+    return [
+        v.id
+        for v in views
+        if v.record.table == failed.table
+        and v.id != failed.id
+        and v.record.created_at >= since
+        and state_word(v.record) == "done"
+        and mine & record_dates(v.record)
+    ]
+
+
 def still_wanted(job: str, table: str, failures: Sequence[Any], snap: Snapshot) -> bool:
-    """A job that ended badly still wants a restart: it was not restarted since (`failures`:
-    the report's, with their `restarted`), and its table has missing dates (a failure whose
-    dates were filled another way needs none)."""
-    if any(f.job == job and f.restarted for f in failures):
+    """A job that ended badly still wants a restart: it was neither restarted nor recovered
+    since (`failures`: the report's, with their `restarted` and `recovered`), and its table has
+    missing dates (a failure whose dates were filled another way needs none)."""
+    if any(f.job == job and (f.restarted or f.recovered) for f in failures):
         return False
     cov = snap.tables.get(table)
     return cov is None or bool(cov.missing)

@@ -9,6 +9,9 @@ another.
   'killed (SIGKILL)'; a stopped job's TERM is the stop itself, so 'stopped' stands alone.
 - `remote_state_text`: a remote job's state with its engine ('paused (stopped on cloudrun, 3
   dates left)'); `job_state_text`: whichever of the two fits the job (the CLI, titles, toasts).
+- What became of a job that ended badly, for the morning report: `recovered_text` (later jobs
+  re-ran its dates and none is missing now), `dates_now_text` (are its dates present now) and
+  `log_says` (its log's error or summary line).
 """
 
 from __future__ import annotations
@@ -67,6 +70,24 @@ def state_text(rec: JobRecord, where: str = "") -> str:
     if word == "failed" and rec.exit_code not in (None, 0):
         return f"failed{where} (exit {rec.exit_code})"
     return f"{word}{where}"
+
+
+def recovered_text(jobs: list[str]) -> str:
+    """'recovered: its dates re-run by a73a80 (done)', for a failure whose dates later jobs
+    that ended done re-ran, none of them missing now."""
+    return f"recovered: its dates re-run by {', '.join(jobs)} (done)"
+
+
+def dates_now_text(asked: int, missing: int) -> str:
+    """'its 59 dates are all present now', '3 of its 59 dates are missing now'."""
+    if not missing:
+        return f"its {asked} date{'s are all' if asked != 1 else ' is'} present now"
+    return f"{missing} of its {asked} date{'s' if asked != 1 else ''} missing now"
+
+
+def log_says(line: str) -> str:
+    """'its log says: Done: 59 processed, 0 skipped, 0 failed'."""
+    return f"its log says: {line}"
 
 
 def dates_left(n: int) -> str:

@@ -317,3 +317,87 @@ def test_counts_say_one_job_and_one_range() -> None:
     assert [plural(1, "job"), plural(2, "job"), plural(0, "range"), plural(1, "range")] == [
         "1 job", "2 jobs", "0 ranges", "1 range"
     ]  # fmt: skip
+
+
+def _job(job: str, dates: list[str], t: float, state: JobState, **kw: object) -> JobRecord:
+    table = "team_defense_game_summary"  # present before 2025-12-25 in the sample, some gaps
+    rec = JobRecord(job, table, ["x"], "", t, "me", dates=dates, state=state, started_at=t)
+    rec.ended_at = t + 5
+    for k, v in kw.items():
+        setattr(rec, k, v)
+    return rec
+
+
+def test_a_failure_whose_dates_a_later_job_re_ran_reads_recovered(
+    built: Path, tmp_path: Path
+) -> None:
+    """A killed shard whose dates the next attempt re-ran (all present now) is listed apart as
+    recovered, naming that job, and needs no restart; one with a date still missing is not."""
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup = Supervisor(cfg.load(root / "pipeline.yaml"))
+    sup.store.ensure()
+    snap = snapshot_once(sup.pipeline)
+    cov = snap.tables["team_defense_game_summary"]
+    have = [d.isoformat() for d, s in cov.states.items() if s.value == "present"][:3]
+    gap = cov.missing[0].isoformat()
+    t0 = time.time() - 600
+    for rec in (
+        _job("cc0001", have, t0, JobState.FAILED, signal=9, exit_code=-9),
+        _job("cc0002", have[1:], t0 + 10, JobState.DONE, exit_code=0, attempt=2),
+        _job("cc0003", [have[0], gap], t0 + 20, JobState.FAILED, exit_code=1),
+        _job("cc0004", [gap], t0 + 30, JobState.DONE, exit_code=0, attempt=2),
+    ):
+        sup.store.save_job(rec)
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    by_job = {f.job: f for f in rep.failures}
+    assert by_job["cc0001"].recovered == "recovered: its dates re-run by cc0002 (done)"
+    assert by_job["cc0003"].recovered is None  # its gap is still missing
+    assert rep.next_command == "nba-tui restart cc0003"
+    lines = render_report(rep, width=None).splitlines()
+    assert "Failures (1):" in lines and "Recovered failures (1):" in lines
+    at = lines.index("Recovered failures (1):")
+    assert lines[at + 1].startswith("  cc0001 team_defense_game_summary ")
+    assert "killed (SIGKILL), attempt 1" in lines[at + 1]
+    assert lines[at + 2] == "    recovered: its dates re-run by cc0002 (done)"
+    assert lines.index("Failures (1):") < at and "cc0003" in lines[lines.index("Failures (1):") + 1]
+
+
+def test_a_lost_job_quotes_its_logs_last_word_and_whether_its_dates_are_present(
+    built: Path, tmp_path: Path
+) -> None:
+    """A job whose shim was killed while its backfill ran to the end stays `lost` (no exit
+    status) but quotes the log's summary line and says its dates are present now."""
+    root = tmp_path / "p"
+    shutil.copytree(built, root)
+    sup = Supervisor(cfg.load(root / "pipeline.yaml"))
+    sup.store.ensure()
+    snap = snapshot_once(sup.pipeline)
+    cov = snap.tables["team_defense_game_summary"]
+    have = [d.isoformat() for d, s in cov.states.items() if s.value == "present"][:3]
+    log = open_log(sup.pipeline.log_dir, "team_defense_game_summary")
+    log.write_text(
+        "".join(f"Processing {d}\n" for d in have) + "Done: 3 processed, 0 skipped, 0 failed\n"
+    )
+    t0 = time.time() - 600
+    why = "the process is gone without an exit status"
+    sup.store.save_job(_job("dd0001", have, t0, JobState.LOST, log=str(log), message=why))
+    sup.store.save_job(
+        _job("dd0002", [have[0], cov.missing[0].isoformat()], t0 + 9, JobState.LOST, message=why)
+    )
+    rep = build_report(sup.pipeline, sup, snap, since=t0 - 60)
+    done, gap = rep.failures
+    assert (done.state, done.recovered) == ("lost", None)
+    assert done.log_says == "its log says: Done: 3 processed, 0 skipped, 0 failed"
+    assert done.dates_now == "its 3 dates are all present now"
+    assert (gap.log_says, gap.dates_now) == (None, "1 of its 2 dates missing now")
+    lines = render_report(rep, width=80).splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.endswith(": lost, attempt 1"))
+    assert lines[at].startswith("  dd0001 ")
+    assert lines[at + 1 : at + 4] == [
+        "    its log says: Done: 3 processed, 0 skipped, 0 failed",
+        "    its 3 dates are all present now",
+        f"    {why}",
+    ]
+    data = json.loads(json.dumps(rep.to_json()))
+    assert data["failures"][0]["dates_now"] == "its 3 dates are all present now"
