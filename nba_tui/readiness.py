@@ -406,6 +406,19 @@ def missing_note(pipeline: Pipeline, snapshot: Snapshot, table: str) -> str:
     return "; ".join(parts)
 
 
+def what_m_launches(pipeline: Pipeline, snapshot: Snapshot, table: str) -> str:
+    """The `l` dialog's line on `m` (a gap-only launch): the dates it launches and the ones
+    nothing can fill (`missing_note`), or why it launches none."""
+    o = outlook(pipeline, snapshot, table)
+    if o.fill:
+        return f"m launches only the {missing_note(pipeline, snapshot, table)}."
+    if not o.never:
+        return "m has nothing to launch: no missing dates."
+    return f"m launches nothing: none of its {len(o.never)} missing dates can be filled: " + (
+        f"{why_never(o)}."
+    )
+
+
 def degraded_counts(pipeline: Pipeline, snapshot: Snapshot) -> dict[str, tuple[int, int]]:
     """Per table with degraded dates: (by necessity, by choice), for `status` and the report."""
     out = {}

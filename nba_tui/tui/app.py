@@ -103,8 +103,7 @@ class NbaTuiApp(App[int]):
         # Monochrome (which turns the ANSI theme into black on black).
         super().__init__(ansi_color=True)
         self.driver_class = quiet_driver(self.driver_class)  # no 100 ms wake-ups (upstream.py)
-        self.pipeline = pipeline
-        self.read_only = read_only
+        self.pipeline, self.read_only = pipeline, read_only
         sup_error = None
         if supervisor == "auto":
             supervisor, sup_error = connect(pipeline)
@@ -116,8 +115,7 @@ class NbaTuiApp(App[int]):
         self.reports = Reports(self, pipeline, self.control, clock)
         self.rates: dict[str, Rate] = {}
         self.board = Board(self, pipeline, self.control, self.rates, clock)
-        self.polls_done = 0
-        self.job_refreshes = 0
+        self.polls_done = self.job_refreshes = 0
         self._binding_sig: tuple[str, ...] = ()
         self.set_reactive(NbaTuiApp.jobs_error, sup_error)
         self.theme = os.environ.get("NBA_TUI_THEME", "ansi-dark")
@@ -350,7 +348,8 @@ class NbaTuiApp(App[int]):
         if action == "job" and parameters:
             action = str(parameters[0])
         if action in self.JOB_ACTIONS:
-            return self.control.applies(action, self.selection)
+            sel = self.selection
+            return self.control.applies(action, sel) or self.control.says_why(action, sel)
         if action == "preflight":
             return self.snapshot is not None and self.selection.phase is not None
         if action == "morning":
@@ -363,7 +362,9 @@ class NbaTuiApp(App[int]):
         """Every job and plan key (`job('pause')`): what `name` calls on the selection, asked
         first when `control` says so."""
         call = self.control.call(name, self.selection)
-        if call is None:
+        if call is None:  # `says_why`: the key tells why it does nothing
+            if reason := self.control.why_not(name, self.selection):
+                self._explain(name.replace("_", " "), reason)()
             return
         ask = call.confirm
         if ask is None:

@@ -37,13 +37,7 @@ from nba_tui.tui.joblists import (
 PLAN_ACTIONS = ("pause_plan", "resume_plan", "stop_plan", "cancel_plan")
 """Actions on the plan the selected table's job belongs to (all of its jobs at once)."""
 JOB_ACTIONS = (
-    "launch",
-    "launch_missing",
-    "launch_phase",
-    "pause",
-    "resume",
-    "stop",
-    "restart",
+    *("launch", "launch_missing", "launch_phase", "pause", "resume", "stop", "restart"),
     *PLAN_ACTIONS,
 )
 """Actions that change jobs: none of them applies in read-only mode or without a supervisor."""
@@ -219,12 +213,16 @@ class JobControl:
     def _can_launch(self, table: str | None, view: JobView | None, *, missing: bool) -> bool:
         if table is None or (view is not None and view.state.active):
             return False
-        if self.pipeline.table(table).backfill is None:
-            return False
-        if not missing:
-            return True
+        if self.pipeline.table(table).backfill is None or not missing:
+            return self.pipeline.table(table).backfill is not None
         snap = self.snapshot  # fillable dates only (readiness: the one rule)
         return snap is not None and bool(readiness.fillable_missing(self.pipeline, snap, table))
+
+    def says_why(self, action: str, sel: Selection) -> bool:
+        """`m` on a table whose missing dates nothing can fill: the key says why (`why_not`)."""
+        cov = self.snapshot.tables.get(sel.table or "") if self.snapshot is not None else None
+        launchable = self.can_act and self._can_launch(sel.table, self.job_of(sel), missing=False)
+        return action == "launch_missing" and launchable and bool(cov and cov.missing)
 
     def actions(self, sel: Selection) -> list[str]:
         """Every job action that applies to `sel`, in key order."""
@@ -312,7 +310,7 @@ class JobControl:
         lines = [
             f"This re-runs all {cov.expected} dates of {table}:",
             f"{cov.present} of them are already present and would be redone.",
-            f"m launches only the {cov.expected - cov.present} missing dates.",
+            readiness.what_m_launches(self.pipeline, self.snapshot, table),
         ]
         return Confirm(f"launch {table}?", lines, f"Redo {cov.present} present dates?")
 

@@ -183,6 +183,13 @@ def test_m_offers_only_the_dates_something_can_fill(pipeline: Pipeline) -> None:
         f"launch {upcoming} ({len(o.fill)} missing dates; {len(o.never)} cannot be filled: "
         "no rows in bettingpros_player_props there, which nothing backfills)"
     )
+    # l's question says what m launches, by the same count
+    redo = ctl.call("launch", Selection.of(pipeline, upcoming))
+    assert redo is not None and redo.confirm is not None
+    assert redo.confirm.lines[-1] == (
+        f"m launches only the {len(o.fill)} missing dates; {len(o.never)} cannot be filled: "
+        "no rows in bettingpros_player_props there, which nothing backfills."
+    )
     # Before betting lines existed nothing can fill the gap: m does not apply, and says why.
     ctl.snapshot = early = snapshot_once(pipeline, dt.date(2021, 10, 1), dt.date(2022, 12, 31))
     n = len(early.tables[upcoming].missing)
