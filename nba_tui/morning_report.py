@@ -93,6 +93,8 @@ class Failure:
     """A lost job (no exit status): its log's error or summary line (`logtail.summary_line`)."""
     dates_now: str | None = None
     """A lost job: whether its dates are present now ('its 59 dates are all present now')."""
+    missing_now: int | None = None
+    """How many of its expected dates the warehouse is missing now (None: no such dates)."""
 
 
 @dataclass
@@ -235,10 +237,12 @@ def _failure(supervisor: Any, v: JobView, snapshot: Snapshot) -> Failure:
     first, last, _ = span(r)
     dates = first if first == last else f"{first}..{last}"
     said = now = None
+    counts = dates_now(r, snapshot)
+    if counts is not None and not counts[0]:
+        counts = None
     if state_word(r) == "lost":
         said = summary_line(lines)
-        counts = dates_now(r, snapshot)
-        now = dates_now_text(*counts) if counts and counts[0] else None
+        now = dates_now_text(*counts) if counts else None
     return Failure(
         r.id,
         r.table,
@@ -253,6 +257,7 @@ def _failure(supervisor: Any, v: JobView, snapshot: Snapshot) -> Failure:
         log=r.log,
         log_says=log_says(said) if said else None,
         dates_now=now,
+        missing_now=counts[1] if counts else None,
     )
 
 

@@ -114,9 +114,10 @@ def recovered_by(failed: JobRecord, views: list[JobView], snap: Snapshot) -> lis
 
 def still_wanted(job: str, table: str, failures: Sequence[Any], snap: Snapshot) -> bool:
     """A job that ended badly still wants a restart: it was neither restarted nor recovered
-    since (`failures`: the report's, with their `restarted` and `recovered`), and its table has
-    missing dates (a failure whose dates were filled another way needs none)."""
-    if any(f.job == job and (f.restarted or f.recovered) for f in failures):
+    since (`failures`: the report's, with their `restarted`, `recovered` and `missing_now`),
+    and its table has missing dates, some of them its own (a failure whose dates were filled
+    another way needs none)."""
+    if any(f.job == job and (f.restarted or f.recovered or f.missing_now == 0) for f in failures):
         return False
     cov = snap.tables.get(table)
     return cov is None or bool(cov.missing)

@@ -19,7 +19,7 @@ from nba_tui.jobs.store import open_log
 from nba_tui.jobs.supervisor import Supervisor
 from nba_tui.monitor import snapshot_once
 from nba_tui.morning_report import MorningReport, build_report, render_report
-from nba_tui.night import plans_before
+from nba_tui.night import plans_before, still_wanted
 from nba_tui.sample import build_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -391,6 +391,11 @@ def test_a_lost_job_quotes_its_logs_last_word_and_whether_its_dates_are_present(
     assert done.log_says == "its log says: Done: 3 processed, 0 skipped, 0 failed"
     assert done.dates_now == "its 3 dates are all present now"
     assert (gap.log_says, gap.dates_now) == (None, "1 of its 2 dates missing now")
+    # a restart would redo nothing for the first; the second still lacks a date
+    table = "team_defense_game_summary"
+    assert not still_wanted("dd0001", table, rep.failures, snap)
+    assert still_wanted("dd0002", table, rep.failures, snap)
+    assert rep.next_command == "nba-tui restart dd0002"
     lines = render_report(rep, width=80).splitlines()
     at = next(i for i, ln in enumerate(lines) if ln.endswith(": lost, attempt 1"))
     assert lines[at].startswith("  dd0001 ")
