@@ -62,8 +62,12 @@ def test_runner_and_watchdog_killed_together_a_shim_adopts_the_plan(make_pipelin
     )
     restarts = sup.plan(plan.id).restarts
     assert len(restarts) == 1 and restarts[0]["by"].startswith("shim of ")  # one adoption
-    kinds = [e.kind for e in sup.events() if e.plan == plan.id]
-    assert kinds.count("runner_restarted") == 1
+
+    # the adopter records the restart, starts the runner, then appends the event
+    def restarted() -> list:
+        return [e for e in sup.events() if e.plan == plan.id and e.kind == "runner_restarted"]
+
+    assert len(wait_for(restarted, 30, "the runner_restarted event")) == 1
     finish_cleanly(sup, plan.id, [dog, runner, new])
 
 
