@@ -86,7 +86,7 @@ BINDINGS = [
         "plan_view",
         "plan",
         show=False,
-        tooltip="the plan of the selected job (or the latest): dates done, waiting, its end",
+        tooltip="the running plan (else the selected job's or the latest): dates done, waiting",
     ),
     Binding(
         "f",

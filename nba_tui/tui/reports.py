@@ -50,8 +50,9 @@ class Reports:
         return sup
 
     def plan_view(self, plan_id: str | None, snap: Snapshot | None, open_view: bool) -> None:
-        """The plan `plan_id`, else the latest running one, else the latest: a new plan view,
-        or (`open_view`) the text of the open one."""
+        """A new plan view: the plan `plan_id` (the selected job's) while it runs, else the
+        latest running plan, else `plan_id`, else the latest; or (`open_view`) the text of the
+        open one, plan `plan_id`."""
         work = lambda: self._plan(plan_id, snap, open_view)  # noqa: E731 - the worker's callable
         self.host.run_worker(work, thread=True, group="plan", exclusive=True, exit_on_error=False)
 
@@ -60,7 +61,11 @@ class Reports:
         try:
             plans = sorted(self.supervisor.plans(), key=lambda p: p.created_at)
             running = [p for p in plans if p.state == "running"]
-            chosen = [p for p in plans if p.id == plan_id] or running or plans
+            named = [p for p in plans if p.id == plan_id]
+            if open_view:
+                chosen = named or running or plans
+            else:  # an ended plan of the selected job does not hide the one that runs
+                chosen = [p for p in named if p.state == "running"] or running or named or plans
             if not chosen:
                 post(ActionDone("plan", error="no plan yet: `nba-tui run PHASE`"))
                 return

@@ -78,3 +78,32 @@ async def test_the_no_history_line_fits_80_columns(tmp_path) -> None:  # noqa: A
         await pilot.press("n")
         await wait_for(pilot, lambda: f"plan {PLAN_ID}" in screen_text(app), "the plan view")
         assert any(f"({note})" in line for line in screen_text(app).splitlines())
+
+
+async def test_n_shows_the_running_plan_over_the_selected_jobs_ended_one(tmp_path) -> None:  # noqa: ANN001
+    """With the cursor on a table whose latest job belongs to an ended plan, `n` shows the plan
+    that runs (its shards counted under run), not the ended one."""
+    from fakes import _view
+
+    from nba_tui.jobs.model import JobState, Plan, PlanState
+    from nba_tui.tui.widgets.grid import CoverageGrid
+
+    app, sup = plan_app(tmp_path)
+    _forecast(sup)
+    old = Plan("p0ld000", "run", ["phase4"], "test", FIXED_T - 90_000)
+    old.state, old.planned, old.left = PlanState.STOPPED, {"ml_feature_store": 10}, {}
+    table = "ml_feature_store"
+    ended = _view(table, JobState.DONE, sup.log, plan=old.id, shard="2024-01-01_2024-01-10")
+    sup.views.append(ended)
+    sup.plans = lambda: [old, sup.the_plan]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.job_refreshes, "data")
+        app.query_one(CoverageGrid).select_key(table)
+        await wait_for(pilot, lambda: app.selected == table, "the table selected")
+        assert app.control.job_of(app.selection).record.plan == old.id
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan view")
+        await wait_for(pilot, lambda: f"plan {PLAN_ID}" in screen_text(app), "its title line")
+        row = next(line for line in screen_text(app).splitlines() if PLAN_TABLE in line)
+        assert row.strip("│ ").split()[2] == "2"  # its running and queued shards
+        assert old.id not in screen_text(app)
