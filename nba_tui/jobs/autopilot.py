@@ -47,7 +47,7 @@ from nba_tui.monitor import snapshot_once
 from nba_tui.warehouse import WarehouseError
 
 HAS_ROWS = (DateState.PRESENT, DateState.THIN)
-ORPHAN = "never started: its plan runner died before starting it (its dates go to a new shard)"
+ORPHAN = "never started: no shim took it (its runner died or failed to start it; dates re-shard)"
 RELEASED = "never started: not all its dates can be ready in this plan (the rest run as shards)"
 
 
@@ -72,6 +72,9 @@ class Autopilot:
         self.alerts = alerts.Deliverer(self.pipeline, plan_id)
         """Hooks run by a worker thread (a slow hook never delays a shard)."""
         self.foreseen = 0.0
+        self.end_sent: tuple[str, str] | None = None
+        """The plan end's event this runner sent (a plan write that fails after it never
+        sends it twice)."""
         self.home = dir_identity(sup.store.root)
         """The state directory's identity at start: removed or replaced, the plan is gone."""
 
@@ -311,7 +314,9 @@ class Autopilot:
 
     def start(self, plan: Plan, snap: Snapshot, views: list[JobView], busy: int) -> int:
         """Start what `decide.decide` picks for the slots `busy` (running or paused jobs of the
-        pipeline) leaves; reserved jobs it releases end STOPPED (never a hand stop)."""
+        pipeline) leaves; reserved jobs it releases end STOPPED (never a hand stop). Returns how
+        many it started, a start that failed on the state directory (read-only, full) counted:
+        it is tried again next tick, so the plan does not end while something could start."""
         members = [member(v) for v in views]
         busy += sum(1 for v in views if v.state is JobState.QUEUED and v.record.shim_pid)
         slots = self.pipeline.jobs.max_parallel - busy
@@ -326,6 +331,7 @@ class Autopilot:
                 v = self.sup.start_queued(jid, wait=False)
             except (JobError, OSError) as e:
                 say(f"cannot start {jid}: {e}")
+                n += isinstance(e, OSError)
                 continue
             self.emit("job_started", v.record.table, [], f"job {v.id} attempt {v.record.attempt}")
             n += 1
@@ -342,7 +348,7 @@ class Autopilot:
             v = self.sup.start_queued(v.id, wait=False)
         except (JobError, OSError) as e:
             say(f"cannot start {s.table} {s.label}: {e}")
-            return 0
+            return int(isinstance(e, OSError))  # the state directory's weather: tried again
         self.emit("job_started", s.table, [], f"job {v.id} {s.label} attempt {attempt}")
         self.update(lambda p: setattr(p, "jobs", [*p.jobs, v.id]))
         self.record_fallbacks(plan, snap, s)
@@ -394,7 +400,9 @@ class Autopilot:
             p.finish(end.state, end.message, time.time())
 
         # delivered before the plan reads ended: whoever waits for the end sees the alert too
-        self.emit(end.event, None, [], end.message)
+        if self.end_sent != (end.event, end.message):
+            self.emit(end.event, None, [], end.message)
+            self.end_sent = (end.event, end.message)
         self.update(apply)
         say(f"plan {self.plan_id} {end.state} {end.message}")
         return 0 if end.state is PlanState.DONE else 1
