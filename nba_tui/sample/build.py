@@ -180,11 +180,22 @@ def ensure_warehouse(pipeline: Pipeline) -> bool:
 
 
 def remove_checkpoints(pipeline: Pipeline) -> int:
-    """Delete checkpoint files: after a reset their dates no longer hold what they claim."""
-    cp_dir = pipeline.state_dir / "checkpoints"
+    """Delete checkpoint files: after a reset their dates no longer hold what they claim. Those
+    under the state directory, and those each table's `backfill.checkpoint` names (its shards'
+    own files too), wherever the pipeline puts them."""
+    from nba_tui.backfill_argv import checkpoint_path
+
+    found = set((pipeline.state_dir / "checkpoints").glob("*.json"))
+    for table in pipeline.tables():
+        base = checkpoint_path(pipeline, table, "\0")
+        if base is None:
+            continue
+        path = Path(base)
+        found.update(path.parent.glob(path.name.replace("\0", "*")))
+        found.update(path.parent.glob(path.name.replace(".\0", "").replace("\0", "")))
     removed = 0
-    if cp_dir.is_dir():
-        for f in cp_dir.glob("*.json"):
+    for f in sorted(found):
+        if f.is_file() and not f.is_symlink():
             f.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -36,6 +36,30 @@ def test_demo_reset_rebuilds_and_removes_checkpoints(
     assert not list(project.warehouse.parent.glob(".warehouse.*"))
 
 
+def test_demo_reset_removes_the_checkpoints_the_pipeline_names_outside_its_state_dir(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With `state_dir` moved, the checkpoints the backfill's `checkpoint:` names (and its
+    shards' own files) still go: left, every shard of the next night would resume past dates
+    the reset emptied and write nothing."""
+    text = (project.root / "pipeline.yaml").read_text()
+    assert "state_dir: .nba_tui," in text
+    moved = project.root / "moved.yaml"
+    moved.write_text(text.replace("state_dir: .nba_tui,", "state_dir: elsewhere,"))
+    cps = project.root / ".nba_tui" / "checkpoints"
+    cps.mkdir(parents=True, exist_ok=True)
+    planted = [
+        cps / "team_defense_game_summary.json",
+        cps / "player_daily_cache.2024-01-02_2024-01-09.json",
+    ]
+    other = cps / "notes.txt"
+    for f in [*planted, other]:
+        f.write_text("{}")
+    assert cli.main(["demo", "reset", "--config", str(moved)]) == 0
+    assert "removed 2 checkpoints" in capsys.readouterr().out
+    assert not any(f.exists() for f in planted) and other.exists()
+
+
 def test_demo_info(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(project.root / "pipeline.yaml")
     assert cli.main(["demo", "info", "--config", config, "--json"]) == 0
