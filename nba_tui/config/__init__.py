@@ -183,6 +183,27 @@ def loads(text: str, path: str | Path = DEFAULT_CONFIG) -> Pipeline:
     return pipe.model_copy(update={"source": path.resolve()})
 
 
+_BOUND = "use a value within that bound"
+FIXES = {
+    "list_type": "write a YAML list, e.g. [a, b]: an argument list, never a shell string",
+    "dict_type": "write a mapping, e.g. {key: value}",
+    "int_parsing": "write a whole number",
+    "int_type": "write a whole number",
+    "int_from_float": "write a whole number",
+    "float_parsing": "write a number",
+    "float_type": "write a number",
+    "bool_parsing": "write true or false",
+    "bool_type": "write true or false",
+    "string_type": "write text (quote it)",
+    "literal_error": "use one of the values named",
+    "greater_than": _BOUND,
+    "greater_than_equal": _BOUND,
+    "less_than": _BOUND,
+    "less_than_equal": _BOUND,
+}
+"""The fix said after pydantic's message, by its error type."""
+
+
 def _explain(e: ValidationError, doc: yamlsafe.Document) -> tuple[int | None, str]:
     """The line and the `key: message` text of pydantic's first error."""
     err = e.errors()[0]
@@ -194,6 +215,8 @@ def _explain(e: ValidationError, doc: yamlsafe.Document) -> tuple[int | None, st
         msg = "required key is missing"
     elif "date" in err["type"]:
         msg = f"bad date {err.get('input')!r}: write YYYY-MM-DD"
+    elif err["type"] in FIXES:
+        msg = f"{msg}: {FIXES[err['type']]}"
     if not loc:
         loc = _graph_error_loc(msg, doc.data)
     line, key = _locate(doc.lines, loc)

@@ -175,7 +175,7 @@ CORPUS = [
     (
         "bad backend",
         BASE + "warehouse: {backend: postgres}\n",
-        "p.yaml:19: warehouse.backend: Input should be 'sqlite' or 'bigquery'",
+        "p.yaml:19: warehouse.backend: Input should be 'sqlite' or 'bigquery': use one of the",
     ),
     (
         "unknown placeholder",
@@ -185,7 +185,7 @@ CORPUS = [
     (
         "command as a string",
         _mutate('command: ["{python}", -m, prog, "{table}"]', 'command: "python -m prog"'),
-        "command: Input should be a valid list",
+        "command: Input should be a valid list: write a YAML list, e.g. [a, b]",
     ),
     (
         "missing phases",
@@ -206,7 +206,7 @@ CORPUS = [
     (
         "look-back over a year",
         _mutate("depends_on: [box]", "depends_on: [{table: box, lookback_days: 400}]"),
-        "depends_on[0].lookback_days: Input should be less than or equal to 366",
+        "lookback_days: Input should be less than or equal to 366: use a value within that bound",
     ),
     (
         "misspelt look-back",
