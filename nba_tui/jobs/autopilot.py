@@ -72,6 +72,10 @@ class Autopilot:
         self.alerts = alerts.Deliverer(self.pipeline, plan_id)
         """Hooks run by a worker thread (a slow hook never delays a shard)."""
         self.foreseen = 0.0
+        self.guessed: set[str] = set()
+        """Tables whose rate the last forecast guessed (no shard of theirs had reported)."""
+        self.heard: set[str] = set()
+        """Of those, the tables whose first shard reported (each re-forecasts once)."""
         self.end_sent: tuple[str, str] | None = None
         """The plan end's event this runner sent (a plan write that fails after it never
         sends it twice)."""
@@ -179,13 +183,20 @@ class Autopilot:
         return self.finish(plan, snap, tables)
 
     def foresee(self, plan: Plan, snap: Snapshot, every: list[JobView]) -> Plan:
-        """Every forecast.EVERY seconds: the plan's forecast into its file, and plan_late once
-        when the forecast end passes the plan's deadline."""
+        """Every forecast.EVERY seconds, and at once when a table whose rate the last forecast
+        guessed has its first shard reporting: the plan's forecast into its file, and plan_late
+        once when the forecast end passes the plan's deadline."""
         now = time.time()
-        if now - self.foreseen < forecast.EVERY:
+        heard = {
+            v.record.table
+            for v in every
+            if v.record.table in self.guessed and (v.state is JobState.DONE or v.progress.done)
+        }
+        if now - self.foreseen < forecast.EVERY and not heard - self.heard:
             return plan
-        self.foreseen = now
+        self.foreseen, self.heard = now, self.heard | heard
         f = forecast.for_plan(self.pipeline, plan, snap, every, now)
+        self.guessed = set(f.guessed)
         apply, late = forecast.recorded(plan, f, now)
         if late:
             self.emit("plan_late", None, [], late)
