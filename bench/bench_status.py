@@ -145,22 +145,33 @@ def run(
         figs.append(figure(f"status --json CPU (user+sys), {n} tables", cpu, "s"))
         figs.append(figure(f"status --json CPU, every table counted, {n} tables", cold_cpu, "s"))
         if n in IDLE_CPU_TABLES:
-            figs.append(idle_cpu(path, n))
+            figs.extend(idle_cpu(path, n))
     return figs
 
 
-def idle_cpu(path: Path, n: int, seconds: float = IDLE_WINDOW_S) -> Figure:
+def idle_cpu(path: Path, n: int, seconds: float = IDLE_WINDOW_S) -> list[Figure]:
     """The dashboard at 80x24 over `n` tables, once its first frame is drawn: CPU of one core
     over `seconds` with nothing written (polls, ticks and the clock only)."""
     name, target = f"dashboard idle, {n} tables: CPU", "≤ 0.5 %"
     why = tools_missing()
     if why:
-        return missing(name, why, target)
+        return [missing(name, why, target)]
     with dashboard(path, 80, 24) as d:
         d.wait_screen(has_data, "the first data frame", 120)
         time.sleep(5)  # the first frame's drawing and the first polls are not idle
         win = d.window(seconds)
-    return figure(name, win.cpu_pct, "%", target, lambda v: v <= 0.5)
+    # the ticks charge a whole 1/HZ to a process running as the timer ticks, and an idle
+    # process's wake-ups on a quiet machine fall on the ticks: the exact figure is what it ran
+    return [
+        figure(name, win.cpu_pct, "%"),
+        figure(
+            f"{name}, the scheduler's exact time",
+            win.cpu_exact_pct,
+            "%",
+            target,
+            lambda v: v <= 0.5,
+        ),
+    ]
 
 
 def main() -> None:
