@@ -265,7 +265,9 @@ class Autopilot:
             asked = sorted(record_dates(r))
             left = [d for d in asked if cov is not None and cov.states.get(d) is DateState.MISSING]
             if r.state is JobState.DONE:
-                self.emit("job_done", r.table, [], f"job {r.id}: {len(asked)} dates")
+                # game dates: a range record's calendar days hold no-game days too
+                games = len([d for d in asked if cov is None or d in cov.states])
+                self.emit("job_done", r.table, [], f"job {r.id}: {games} dates")
                 if left:
                     unfilled.setdefault(r.table, []).extend(d.isoformat() for d in left)
                 continue
