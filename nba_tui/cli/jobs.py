@@ -53,6 +53,7 @@ from nba_tui.cli.dryrun import dry_run
 from nba_tui.cli.listings import render_jobs, resolve_job, supervised, view_json
 from nba_tui.config import Pipeline
 from nba_tui.fmt import fit, printable
+from nba_tui.jobs.model import JobState, JobView
 from nba_tui.jobs.words import is_remote, job_state_text
 
 __all__ = ["is_plan_ref", "register", "render_jobs", "view_json"]
@@ -194,12 +195,33 @@ def _plan_cmd(action: str, args: argparse.Namespace, pipeline: Pipeline) -> int:
             sup.plan(args.job)
         except JobError as e:
             raise InputError(f"{printable(str(e), escape=True)} (see `nba-tui plans`)") from None
+        acted = _acted_on(action, sup.jobs(), args.job)
         call = {"pause": sup.pause_plan, "resume": sup.resume_plan, "stop": sup.stop_plan}
         plan = call[action](args.job)
     state = "paused" if plan.paused and plan.state == "running" else str(plan.state)
-    text = f"{action}: plan {plan.id} is {state}; jobs {' '.join(plan.jobs) or '-'}"
+    verb = {"pause": "paused", "resume": "resumed", "stop": "stopped"}[action]
+    text = f"{action}: plan {plan.id} is {state}; {verb} {_ids(acted)}"
     emit(args, plan.to_json(), text)
     return EXIT_OK
+
+
+def _acted_on(action: str, views: list[JobView], plan_id: str) -> list[str]:
+    """Ids of the plan's jobs `action` acts on: running ones for pause, paused ones for resume,
+    every active one (running, paused, queued) for stop; never the ones that already ended."""
+    wanted = {
+        "pause": (JobState.RUNNING,),
+        "resume": (JobState.PAUSED,),
+        "stop": (JobState.RUNNING, JobState.PAUSED, JobState.QUEUED),
+    }[action]
+    return [v.id for v in views if v.record.plan == plan_id and v.state in wanted]
+
+
+def _ids(ids: list[str], most: int = 4) -> str:
+    """`no jobs`, `1 job j1`, `3 jobs j1 j2 j3`, `9 jobs j1 j2 j3 j4 +5` (one short line)."""
+    if not ids:
+        return "no jobs"
+    shown = " ".join(ids[:most]) + (f" +{len(ids) - most}" if len(ids) > most else "")
+    return f"{len(ids)} job{'s' if len(ids) != 1 else ''} {shown}"
 
 
 def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:

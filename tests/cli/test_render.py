@@ -112,3 +112,12 @@ def test_jobs_cuts_nothing_when_piped_or_wide_enough(
     assert row[1] == long_name and " ".join(row[2 : 2 + len(full.split())]) == full
     if width is not None:
         assert all(len(line) <= width for line in lines), lines
+
+
+def test_a_plan_command_names_the_jobs_it_acted_on_in_one_short_line() -> None:
+    from nba_tui.cli.jobs import _ids
+
+    assert _ids([]) == "no jobs"
+    assert _ids(["j1"]) == "1 job j1"
+    many = [f"j{i}" for i in range(1, 10)]
+    assert _ids(many) == "9 jobs j1 j2 j3 j4 +5"

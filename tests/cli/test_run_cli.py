@@ -83,11 +83,14 @@ def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
         ]
     finally:
         del os.environ["NBA_TUI_SAMPLE_PACE"]
+    ended = sup.queue("team_defense_game_summary", plan.id, dates=[pipeline.range.start]).id
+    sup.lifecycle.mark_stopped(ended, "ended before the plan was paused")
     for i in ids:
         _wait(sup, i, JobState.RUNNING)
     paused = run_cli(sample, "pause", plan.id)
     assert paused.returncode == 0, paused.stderr
-    assert f"pause: plan {plan.id} is paused" in paused.stdout
+    assert f"pause: plan {plan.id} is paused; paused 2 jobs " in paused.stdout
+    assert sorted(paused.stdout.split("paused 2 jobs ")[1].split()) == sorted(ids)
     assert {sup.job(i).state for i in ids} == {JobState.PAUSED}
     listed = run_cli(sample, "plans")
     assert f"{plan.id}  run   paused" in listed.stdout
@@ -96,6 +99,8 @@ def test_pause_resume_stop_a_plan_act_on_all_its_jobs(sample: Path) -> None:
     assert {sup.job(i).state for i in ids} == {JobState.RUNNING}
     stopped = run_cli(sample, "stop", plan.id)
     assert stopped.returncode == 0, stopped.stderr
+    assert sorted(stopped.stdout.split("stopped 2 jobs ")[1].split()) == sorted(ids)
+    assert ended not in paused.stdout + resumed.stdout + stopped.stdout
     assert {sup.job(i).state for i in ids} == {JobState.STOPPED}
     assert sup.plan(plan.id).state is PlanState.CANCELLED
     again = run_cli(sample, "stop", plan.id)
