@@ -56,8 +56,8 @@ class TableDef:
             f'ON "{ref.table}" ({key})',
             f'CREATE INDEX IF NOT EXISTS "{ref.dataset}"."ix_{ref.table}_game_date" '
             f'ON "{ref.table}" ("game_date")',
-            # Change counters: a poll counts again only the tables written since the last one.
-            *(change_ddl(ref.dataset, ref.table) if counters else []),
+            # Change counters: a poll counts again only the dates written since the last one.
+            *(change_ddl(ref.dataset, ref.table, "game_date") if counters else []),
         ]
 
     def insert_sql(self) -> str:

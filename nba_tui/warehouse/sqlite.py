@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from nba_tui.identifiers import check_name
 from nba_tui.warehouse import sqlite_changes
 from nba_tui.warehouse.base import (
     Counts,
@@ -28,7 +26,16 @@ from nba_tui.warehouse.base import (
     resolved,
 )
 from nba_tui.warehouse.sqlite_cache import DiskCounts, Facts, file_facts, racy, spec_key
-from nba_tui.warehouse.sqlite_count import SEP, count_part, halves, run_count
+from nba_tui.warehouse.sqlite_conn import (
+    attached,
+    connect,
+    dataset_file,
+    existing_tables,
+    stat_key,
+)
+from nba_tui.warehouse.sqlite_count import SEP, count_dates, count_part, halves, run_count
+
+__all__ = ["SqliteWarehouse", "attached", "connect", "dataset_file", "existing_tables"]
 
 MAX_DAYS = 100_000
 """Parsed date values kept between polls (a pipeline's range holds a few thousand dates)."""
@@ -36,76 +43,10 @@ PERSIST_EVERY_S = 60.0
 """A long-running reader (the dashboard) rewrites a dataset's disk cache at most this often."""
 
 
-def dataset_file(root: Path, dataset: str) -> Path:
-    return Path(root) / f"{check_name(dataset, 'dataset')}.db"
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def connect(
-    root: str | Path,
-    datasets: Iterable[str],
-    *,
-    busy_timeout_ms: int = 10_000,
-    create: bool = True,
-    readonly: bool = False,
-) -> sqlite3.Connection:
-    """Open the warehouse: an in-memory main database with each dataset file ATTACHed.
-
-    Files are created with mode 0600 inside a 0700 directory when `create` is true.
-    """
-    root = Path(root)
-    if create and not readonly:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    elif not root.is_dir():
-        raise WarehouseError(
-            f"embedded warehouse {root} does not exist",
-            hint="run `nba-tui demo reset` to build it",
-        )
-    conn = sqlite3.connect(
-        ":memory:", timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    for ds in sorted(set(datasets)):
-        path = dataset_file(root, ds)
-        if not path.exists():
-            if readonly or not create:
-                continue
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        uri = path.resolve().as_uri() + ("?mode=ro" if readonly else "")
-        # The schema name is a validated identifier; the file name is a bound parameter.
-        conn.execute(f'ATTACH DATABASE ? AS "{check_name(ds, "dataset")}"', (uri,))
-        if not readonly:
-            mode = conn.execute(f'PRAGMA "{ds}".journal_mode = WAL').fetchone()[0]
-            if mode.lower() != "wal":  # pragma: no cover - only on exotic filesystems
-                raise WarehouseError(f"{path}: cannot enable WAL mode (got {mode})")
-            conn.execute(f'PRAGMA "{ds}".synchronous = NORMAL')
-    return conn
-
-
-def attached(conn: sqlite3.Connection) -> set[str]:
-    return {
-        row[1] for row in conn.execute("PRAGMA database_list") if row[1] not in ("main", "temp")
-    }
-
-
-def existing_tables(conn: sqlite3.Connection) -> set[str]:
-    """`dataset.table` for every table in every attached dataset."""
-    found: set[str] = set()
-    for ds in attached(conn):
-        for (name,) in conn.execute(
-            f'SELECT name FROM "{ds}".sqlite_master WHERE type = ?',  # noqa: S608 - attached name
-            ("table",),
-        ):
-            found.add(f"{ds}.{name}")
-    return found
+def _plain_dates(values: list[object]) -> bool:
+    """Every value a `YYYY-MM-DD` text: one value per day, so a date's count is its value's
+    (a timestamp column holds many values a day: its table is counted whole)."""
+    return all(isinstance(v, str) and len(v) == 10 for v in values)
 
 
 class SqliteWarehouse:
@@ -156,6 +97,10 @@ class SqliteWarehouse:
         """Date value as SQLite returns it -> date (emptied past `MAX_DAYS` entries)."""
         self._recount = False
         """Set by `recount_next()`: the next poll counts every table (no change detection)."""
+        self._written: dict[str, list[object]] = {}
+        """`dataset.table` -> the date values written since the last poll (`_moved`)."""
+        self.partial: dict[str, int] = {}
+        """The last poll's tables counted on their written dates only -> how many dates."""
 
     def recount_next(self) -> None:
         """Count every table at the next poll, whatever `data_version`, the change counters and
@@ -168,8 +113,8 @@ class SqliteWarehouse:
         hint to poll sooner (`Monitor.written`): what a poll counts still rests on
         `data_version` and the change counters."""
         files = [dataset_file(self.root, d) for d in self.datasets]
-        return tuple(_stat_key(f) for f in files) + tuple(
-            _stat_key(f.with_name(f.name + "-wal")) for f in files
+        return tuple(stat_key(f) for f in files) + tuple(
+            stat_key(f.with_name(f.name + "-wal")) for f in files
         )
 
     def _files(self) -> dict[str, int]:
@@ -210,16 +155,55 @@ class SqliteWarehouse:
     ) -> set[str]:
         """`dataset.table` of the specs that may have changed: in a changed dataset, those whose
         change counter moved (or every one, without counters or after a schema change). Read
-        before counting, so a write after this read is seen by the next poll."""
+        before counting, so a write after this read is seen by the next poll. The dates written
+        since, where the triggers note them, go to `_written` (`dataset.table` -> date values)."""
         out: set[str] = set()
+        self._written = {}
         for ds in changed:
-            names = {s.ref.table for s in specs if s.ref.dataset == ds}
-            if not names:
+            columns = {s.ref.table: s.date_column for s in specs if s.ref.dataset == ds}
+            if not columns:
                 continue
-            now = sqlite_changes.read(conn, ds)
-            out |= {f"{ds}.{t}" for t in sqlite_changes.moved(self._changes.get(ds), now, names)}
+            now = sqlite_changes.read(conn, ds, columns)
+            before = self._changes.get(ds)
+            names = sqlite_changes.moved(before, now, set(columns))
+            out |= {f"{ds}.{t}" for t in names}
+            for t, values in sqlite_changes.changed_dates(conn, ds, before, now, names).items():
+                self._written[f"{ds}.{t}"] = values
             self._changes[ds] = now
         return out
+
+    def _count_written(
+        self,
+        conn: sqlite3.Connection,
+        counted: list[tuple[int, TableSpec]],
+        start: dt.date,
+        end: dt.date,
+    ) -> list[tuple[int, TableSpec]]:
+        """Count again only the dates written since the last poll of the tables whose triggers
+        noted them (`_written`) and whose counts this process holds; the other tables of
+        `counted` are returned, to be counted whole. A table's entries become new dicts (the
+        coverage maths see an unchanged table as the same object)."""
+        rest: list[tuple[int, TableSpec]] = []
+        self.partial = {}
+        for i, spec in counted:
+            values = self._written.get(str(spec.ref))
+            if values is None or spec.name not in self._cache or not _plain_dates(values):
+                rest.append((i, spec))
+                continue
+            days = set(self._parse(values))
+            rows = count_dates(conn, spec, values, start, end)
+            fresh = dict(zip(self._parse([r[0] for r in rows]), rows, strict=True))
+            for entries, k in ((self._cache, 1), (self._flagged, 2)):
+                if k == 2 and not spec.degraded_column:
+                    continue
+                kept = {
+                    d: n for d, n in resolved(entries.get(spec.name, {})).items() if d not in days
+                }
+                kept.update((d, r[k]) for d, r in fresh.items())
+                entries[spec.name] = kept
+            self._digests.pop(spec.name, None)
+            self.partial[spec.name] = len(values)
+        return rest
 
     def counts(
         self,
@@ -263,7 +247,8 @@ class SqliteWarehouse:
                 for i, s in enumerate(specs)
                 if s.name in stale and s.ref.dataset not in from_disk
             ]
-            rows = self._count(conn, counted, start, end)
+            whole = counted if self._recount else self._count_written(conn, counted, start, end)
+            rows = self._count(conn, whole, start, end)
         except sqlite3.Error as e:
             self._cache_key = None  # next poll starts from scratch
             raise WarehouseError(f"embedded warehouse {self.root}: {e}") from e
