@@ -203,7 +203,8 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MO
         fd = os.open(path, flags, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise UnsafeFile(e.errno, "a symbolic link: refusing to follow it", str(path)) from None
+            why = "a symbolic link, refusing to follow it: remove the link"
+            raise UnsafeFile(e.errno, why, str(path)) from None
         if e.errno == errno.ENXIO:  # O_WRONLY on a FIFO nobody reads
             raise UnsafeFile(e.errno, "a FIFO, not a regular file: remove it", str(path)) from None
         raise
@@ -213,7 +214,10 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = FILE_MO
             why = f"{_kind(st.st_mode)}, not a regular file: remove it"
             raise UnsafeFile(errno.EINVAL, why, str(path))
         if st.st_uid != os.geteuid():
-            why = f"owned by uid {st.st_uid}, not by you (uid {os.geteuid()}): refusing to use it"
+            why = (
+                f"owned by uid {st.st_uid}, not by you (uid {os.geteuid()}), refusing to use it: "
+                "run as its owner, or move it away"
+            )
             raise UnsafeFile(errno.EPERM, why, str(path))
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except BaseException:

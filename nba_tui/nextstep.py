@@ -59,6 +59,7 @@ def short_next(pipeline: Pipeline, snap: Snapshot) -> tuple[str, str] | None:
 def fillable(pipeline: Pipeline, snap: Snapshot) -> list[str]:
     """The phases, in pipeline order, with a table that has missing dates something can still
     fill (now, or once its inputs are)."""
+
     def fills(t: Table) -> bool:
         known = t.backfill is not None and t.name in snap.tables
         return known and bool(readiness.fillable_missing(pipeline, snap, t.name))

@@ -53,7 +53,6 @@ def read(path: Path, limit: int = 200, max_bytes: int = 4_000_000) -> list[dict]
     return jsonl.read(path, max_bytes, limit, strict=True)
 
 
-
 def fold_plans(entries: list[dict]) -> list[dict]:
     """The entries with each plan's job actions (its shards' launches, stops, ...) folded into
     one line of that plan: they are counted in its first plan action's `folded` ({action:

@@ -191,7 +191,10 @@ def test_gaps_lists_ranges(proj: Path) -> None:
     expected = first["start"] if first["dates"] == 1 else f"{first['start']}..{first['end']}"
     assert expected in out.stdout
     full = json.loads(nba(proj, "gaps", "nbac_schedule", "--json").stdout)
-    assert full["missing"] == 0 and "0 missing in 0 ranges" in nba(proj, "gaps", "nbac_schedule").stdout
+    assert (
+        full["missing"] == 0
+        and "0 missing in 0 ranges" in nba(proj, "gaps", "nbac_schedule").stdout
+    )
     ranges = len(js["missing_ranges"])
     word = "range" if ranges == 1 else "ranges"
     assert f"{js['missing']} missing in {ranges} {word}" in out.stdout

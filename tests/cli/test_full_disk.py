@@ -65,8 +65,6 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-
-
 def cli(proj: Path, *args: str, pace: str = "0") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env["NBA_TUI_SAMPLE_PACE"] = pace

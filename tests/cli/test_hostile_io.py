@@ -156,6 +156,19 @@ def test_a_fifo_action_log_is_refused_never_waited_on(sample: Path) -> None:
     assert f"{fifo}: a FIFO" in one_line(done)
 
 
+def test_a_planted_link_as_the_action_log_is_named_with_its_fix(sample: Path) -> None:
+    state = sample / ".nba_tui"
+    state.mkdir(mode=0o700, exist_ok=True)
+    (sample / "elsewhere").write_text("")
+    (state / "actions.jsonl").symlink_to(sample / "elsewhere")
+    done = cli(sample, "history", timeout=30)
+    assert done.returncode == 2
+    assert one_line(done) == (
+        f"nba-tui: state: {state / 'actions.jsonl'}: a symbolic link, refusing to follow it: "
+        "remove the link"
+    )
+
+
 def test_job_actions_on_a_fifo_action_log_exit_2(sample: Path) -> None:
     fifo = sample / ".nba_tui" / "actions.jsonl"
     done = cli(sample, "launch", TABLE, *RANGE, env={"NBA_TUI_SAMPLE_PACE": "5"}, timeout=60)

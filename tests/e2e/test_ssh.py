@@ -75,8 +75,6 @@ def ssh_client(tmux: Tmux, name: str) -> int:
     raise AssertionError(f"no ssh client under the pane of {name}")
 
 
-
-
 def nba_tui(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     """The CLI, run locally (the same as the `nba-tui` entry point)."""
     return subprocess.run(

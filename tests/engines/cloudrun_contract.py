@@ -679,5 +679,3 @@ def cloudrun_server() -> Iterator[ContractServer]:
     finally:
         left = server.close()
         assert not left, f"task processes left running: {left}"
-
-

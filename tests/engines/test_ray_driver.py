@@ -46,8 +46,6 @@ def driver(ray_head: str) -> RayDriver:
     return RayDriver(RaySettings(address=ray_head, num_cpus=1))
 
 
-
-
 def follow(driver: RayDriver, run_id: str, timeout: float = 30.0) -> RemoteRun:
     last: list[RemoteRun] = []
 

@@ -114,8 +114,6 @@ def test_latest_per_table_prefers_the_active_job() -> None:
     assert got[SHORT] is old_running and got[COMPLETE] is newer_done
 
 
-
-
 def test_calls_go_to_the_supervisor(pipeline: Pipeline) -> None:
     """launch missing, pause, resume, stop, restart: each call changes the real job's state."""
     ctl = JobControl(pipeline, Supervisor(pipeline))

@@ -47,7 +47,9 @@ async def test_the_next_poll_is_due_one_interval_after_the_last_one_started(tmp_
         await wait_for(pilot, lambda: monitor.started, "the first poll to start")
         await pilot.pause(0.2)  # the poll takes a while: it must not delay the next one
         monitor.release.set()
-        await wait_for(pilot, lambda: app.polls_done == 1 and not app.poller.polling, "the first poll")
+        await wait_for(
+            pilot, lambda: app.polls_done == 1 and not app.poller.polling, "the first poll"
+        )
         # Due 30 s after the poll started (armed a moment before the monitor was called), not
         # 30 s after it ended (at least 0.2 s later).
         began = app.poller.next_due - 30.0

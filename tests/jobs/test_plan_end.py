@@ -98,9 +98,7 @@ def test_quarantined_is_failed_and_next_relaunches_the_dates(make_pipeline) -> N
 
 
 def test_stopped_by_hand_and_next_runs_what_is_left(make_pipeline) -> None:  # noqa: ANN001
-    pipe = _pipe(
-        make_pipeline, {"a": ["--delay", "0.5"], "b": [], "c": []}, {}, deps={"c": ["a"]}
-    )
+    pipe = _pipe(make_pipeline, {"a": ["--delay", "0.5"], "b": [], "c": []}, {}, deps={"c": ["a"]})
     sup = Supervisor(pipe)
     t0 = time.time() - 1
     plan = sup.launch_phase("p1", snapshot_once(pipe))
@@ -174,7 +172,9 @@ def _with_feed(tmp_path: Path, tables: dict, deps: dict, feed: int) -> config.Pi
 
     from jobs_helpers import DATES, make_warehouse, pipeline_yaml
 
-    text = pipeline_yaml(tables, deps=deps).replace("stop_grace: 1s}", "stop_grace: 1s, retries: 0}")
+    text = pipeline_yaml(tables, deps=deps).replace(
+        "stop_grace: 1s}", "stop_grace: 1s, retries: 0}"
+    )
     raw = "      - name: sched\n        table: raw.sched\n"
     text = text.replace(raw, raw + "      - name: feed\n        table: raw.feed\n")
     (tmp_path / "pipeline.yaml").write_text(text)
@@ -191,9 +191,7 @@ def _with_feed(tmp_path: Path, tables: dict, deps: dict, feed: int) -> config.Pi
 def test_stopped_names_only_what_a_human_stopped_and_counts_unfillable_dates(
     tmp_path: Path,
 ) -> None:
-    pipe = _with_feed(
-        tmp_path, {"a": ["--delay", "0.5"], "c": []}, {"a": ["feed"], "c": ["a"]}, 6
-    )
+    pipe = _with_feed(tmp_path, {"a": ["--delay", "0.5"], "c": []}, {"a": ["feed"], "c": ["a"]}, 6)
     sup = Supervisor(pipe)
     plan = sup.run_phases(["p1"])
     a = wait_for(

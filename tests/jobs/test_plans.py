@@ -58,9 +58,7 @@ def test_cascade_plan_runs_in_dependency_order(make_pipeline) -> None:
 
 
 def test_chained_run_waits_for_preflight(make_pipeline) -> None:
-    pipe = make_pipeline(
-        {"alpha": SHORT}, phase2={"delta": SHORT}, deps={"delta": ["alpha"]}
-    )
+    pipe = make_pipeline({"alpha": SHORT}, phase2={"delta": SHORT}, deps={"delta": ["alpha"]})
     sup = Supervisor(pipe)
     plan = sup.run_phases(["p2", "p1"], strict_cascade=True, shards=1)
     assert plan.phases == ["p1", "p2"]

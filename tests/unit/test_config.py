@@ -273,7 +273,9 @@ def test_broken_files_give_one_clear_line(name: str, text: str, expected: str | 
 
 def test_unknown_dependency_names_the_closest_table_not_every_table() -> None:
     """A typo among many tables gets one suggestion; a name like none gets no list either."""
-    many = "".join(f"      - name: extra_{i:03d}\n        table: raw.extra_{i:03d}\n" for i in range(40))
+    many = "".join(
+        f"      - name: extra_{i:03d}\n        table: raw.extra_{i:03d}\n" for i in range(40)
+    )
     text = BASE.replace("        table: raw.box\n", "        table: raw.box\n" + many, 1)
     with pytest.raises(ConfigError) as typo:
         config.loads(text.replace("depends_on: [box]", "depends_on: [boxx]"), "p.yaml")

@@ -240,14 +240,28 @@ def _many_jobs(n: int) -> MorningReport:
     from nba_tui.morning_report import Failure, ShardLine
 
     shards = [
-        ShardLine(f"j{i:05d}", "player_game_summary", "2024-01-01", "2024-01-09", 9, 1,
-                  "failed", 1, 5.0, "p1", "failed (exit 1)")
+        ShardLine(
+            f"j{i:05d}",
+            "player_game_summary",
+            "2024-01-01",
+            "2024-01-09",
+            9,
+            1,
+            "failed",
+            1,
+            5.0,
+            "p1",
+            "failed (exit 1)",
+        )
         for i in range(n)
     ]
-    failures = [Failure(f"j{i:05d}", "player_game_summary", "2024-01-01", 1, 1, []) for i in range(n)]
+    failures = [
+        Failure(f"j{i:05d}", "player_game_summary", "2024-01-01", 1, 1, []) for i in range(n)
+    ]
     dates = [f"2024-01-{d:02d}" for d in range(1, 21)]
-    return MorningReport("p", 0.0, 1.0, shards=shards, failures=failures,
-                         quarantined={"player_game_summary": dates})
+    return MorningReport(
+        "p", 0.0, 1.0, shards=shards, failures=failures, quarantined={"player_game_summary": dates}
+    )
 
 
 def test_a_piped_report_lists_every_job_and_failure_and_a_terminal_says_how_to_see_all() -> None:

@@ -120,5 +120,3 @@ def label_value(text: str) -> str:
     """Lowercase letters, digits, `_` and `-`, at most 63 characters (Cloud Run's label rule)."""
     out = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "-" for c in text.lower())
     return out[:63]
-
-
