@@ -117,6 +117,25 @@ def write_reserved(path: Path, data: bytes, reserve: Path) -> None:
             create_atomic(reserve, b"\0" * RESERVE)
 
 
+FULL_BELOW = 4 * RESERVE
+"""A filesystem with less room than this is full for `full_disk` (a record and its reserve
+may not fit)."""
+
+
+def full_disk(path: Path) -> int | None:
+    """The bytes left to us on the filesystem `path` is (or would be made) on when it is full
+    (below FULL_BELOW), else None (room, or nothing there can be looked at)."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    free = st.f_bavail * st.f_frsize
+    return free if free < FULL_BELOW else None
+
+
 def json_bytes(data: Any, *, sort_keys: bool = False) -> bytes:
     """`data` as indented JSON (values JSON lacks are written as str)."""
     return json.dumps(data, indent=1, default=str, sort_keys=sort_keys).encode("utf-8")

@@ -37,6 +37,7 @@ from nba_tui.cli.common import (
 )
 from nba_tui.config import Pipeline
 from nba_tui.fmt import clock, plural, printable
+from nba_tui.fsutil import full_disk
 from nba_tui.jobs.facts import cost_text, cost_usd, run_seconds
 from nba_tui.jobs.model import JobRecord, JobState, JobView
 from nba_tui.jobs.plans import restarts_note
@@ -374,8 +375,27 @@ def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
     data = [p.to_json() for p in plans] + [
         {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
     ]
-    emit(args, data, "\n".join(lines) if lines else "(no plans yet)")
+    text = "\n".join(lines) if lines else "(no plans yet)"
+    emit(args, data, "\n".join([text, *full_disks(pipeline)]))
     return EXIT_OK
+
+
+def full_disks(pipeline: Pipeline) -> list[str]:
+    """A line per full filesystem the night writes to (state, logs): a running plan's runner
+    can record nothing there, so `plans` would show it as it was; it waits, and goes on by
+    itself once there is room."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for what, path in (("state", pipeline.state_dir), ("logs", pipeline.log_dir)):
+        free = full_disk(path)
+        if free is None or str(path) in seen:
+            continue
+        seen.add(str(path))
+        out.append(
+            f"disk full: {what} {printable(str(path), escape=True)} has {free // 1024} KB free: "
+            "running plans record nothing and wait, and go on once there is room (free some)"
+        )
+    return out
 
 
 def cmd_cancel(args: argparse.Namespace, pipeline: Pipeline) -> int:

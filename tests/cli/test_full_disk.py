@@ -231,6 +231,20 @@ def test_watch_on_a_full_state_disk_is_one_line(sample: Path) -> None:
     assert "No space left on device" in lines[0]
 
 
+def test_plans_says_a_full_state_disk(sample: Path) -> None:
+    cfg = sample / "pipeline.yaml"
+    cfg.write_text(cfg.read_text().replace("state_dir: .nba_tui", "state_dir: d/state"))
+    with tmpfs(sample / "d", "1m") as disk:
+        quiet = cli(sample, "plans")
+        assert quiet.returncode == 0 and "disk full" not in quiet.stdout, quiet.stdout
+        fill(disk)
+        done = cli(sample, "plans")
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[-1]
+    assert line.startswith(f"disk full: state {disk / 'state'} has "), done.stdout
+    assert line.endswith("go on once there is room (free some)")
+
+
 def test_the_looping_watch_says_a_full_disk_and_goes_on_when_space_returns(sample: Path) -> None:
     cfg = sample / "pipeline.yaml"
     cfg.write_text(cfg.read_text().replace("state_dir: .nba_tui", "state_dir: d/state"))
