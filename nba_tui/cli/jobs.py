@@ -243,9 +243,9 @@ def cmd_launch_phase(args: argparse.Namespace, pipeline: Pipeline) -> int:
         except NothingToRun as e:  # no plan, no alert: there is nothing to do (as `run`)
             emit(args, {"plan": None, "message": str(e)}, printable(str(e)))
             return EXIT_OK
-    text = (
-        f"plan {plan.id}: {args.phase}, jobs {' '.join(plan.jobs)} (runner pid {plan.runner_pid})"
-    )
+    jobs = " ".join(plan.jobs)
+    head = f"plan {plan.id}: {args.phase}, jobs {jobs} (runner pid {plan.runner_pid})"
+    text = "\n".join(fit(head, out_width()))
     for s in plan.skipped:
         text += f"\n  skipped {s['table']}: {s['reason']}"
     emit(args, {**plan.to_json(), "fallbacks_by_necessity": ahead}, text)
@@ -316,15 +316,20 @@ def cmd_run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             emit(args, {"plan": None, "message": str(e)}, printable(str(e)))
             return EXIT_OK
     how = "strictly one table after another" if args.strict_cascade else "date by date"
-    text = (
-        f"plan {plan.id}: {' > '.join(plan.phases)}, {how} (runner pid {plan.runner_pid}, "
-        f"log {plan.log}); follow with `nba-tui plans`, pause with `nba-tui pause {plan.id}`, "
-        f"stop it with `nba-tui stop {plan.id}`; tomorrow: `nba-tui report`"
+    text = "\n".join(
+        [
+            f"plan {plan.id}: {' > '.join(plan.phases)}, {how} (runner pid {plan.runner_pid})",
+            f"  log       {plan.log}",
+            "  follow    nba-tui plans",
+            f"  pause     nba-tui pause {plan.id}",
+            f"  stop      nba-tui stop {plan.id}",
+            "  tomorrow  nba-tui report",
+        ]
     )
     if deadline is not None:
         from nba_tui.jobs.forecast import clock
 
-        text += f"; plan_late is sent if its forecast end passes {clock(deadline)}"
+        text += f"\n  plan_late is sent if its forecast end passes {clock(deadline)}"
     emit(args, {**plan.to_json(), "fallbacks_by_necessity": ahead}, text)
     return EXIT_OK
 

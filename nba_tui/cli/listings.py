@@ -36,7 +36,7 @@ from nba_tui.cli.common import (
     out_width,
 )
 from nba_tui.config import Pipeline
-from nba_tui.fmt import clock, plural, printable
+from nba_tui.fmt import clock, fit, plural, printable
 from nba_tui.fsutil import full_disk
 from nba_tui.jobs.facts import cost_text, cost_usd, run_seconds
 from nba_tui.jobs.model import JobRecord, JobState, JobView
@@ -244,7 +244,16 @@ def render_damaged(damaged: list[Damaged]) -> list[str]:
     ]
 
 
-def render_plan(p: Plan) -> str:
+def _fitted(lines: list[str], width: int | None) -> str:
+    """The lines within `width` (wrapped under their indent, `fmt.fit`); a line holding a
+    command to copy (`nba-tui ...`) stays whole."""
+    out: list[str] = []
+    for line in lines:
+        out += [line] if "nba-tui " in line else fit(line, width)
+    return "\n".join(out)
+
+
+def render_plan(p: Plan, width: int | None = None) -> str:
     """One plan in words ('p1a2b3c  run   failed    phase4 > phase5  jobs: ...', or for a run
     plan its dates done of its total and forecast end: `plan_text.progress`), then why:
     which tables failed or were stopped by hand, quarantined and skipped dates, fallbacks."""
@@ -279,9 +288,9 @@ def render_plan(p: Plan) -> str:
     notes += [f"skipped {s.get('table')}: {s.get('reason')}" for s in p.skipped]
     if p.state not in ("running", "done"):  # what each table lacks, and why
         notes += [line for line in p.short.values() if not any(line in n for n in notes)]
-    return printable(line, escape=True) + "".join(
-        f"\n    {printable(str(n), escape=True)}" for n in notes
-    )
+    lines = [printable(line, escape=True)]
+    lines += [f"    {printable(str(n), escape=True)}" for n in notes]
+    return _fitted(lines, width)
 
 
 def _message_news(p: Plan, notes: list[str]) -> list[str]:
@@ -303,7 +312,7 @@ def _dates_note(what: str, table: str, dates: list[str]) -> str:
     return f"{what} {table}: {shown}"
 
 
-def render_history(entries: list[dict]) -> str:
+def render_history(entries: list[dict], width: int | None = None) -> str:
     """The action log, one action a line, its argv on the next (escaped as recorded); a plan
     line ends with the counts of its folded job actions (`action_log.fold_plans`)."""
 
@@ -319,12 +328,13 @@ def render_history(entries: list[dict]) -> str:
         if isinstance(folded, dict) and folded:
             counts = ", ".join(f"{n} {text(a)}" for a, n in folded.items())
             shards = f"  jobs: {counts} (history --all lists them)"
-        lines.append(
+        head = (
             f"{text(e.get('time', '?'))}  {text(e.get('user', '?')):<10} "
             f"{text(e.get('action', '?')):<8} {text(what or '-')} "
             f"{text(e.get('job') or e.get('plan') or '')}".rstrip()
             + shards
         )
+        lines += fit(head, width)
         argv = e.get("argv")
         if isinstance(argv, list):
             lines.append(f"    {text(display([str(a) for a in argv]))}")
@@ -359,7 +369,7 @@ def cmd_history(args: argparse.Namespace, pipeline: Pipeline) -> int:
             entries = sup.history(limit=args.limit)
         else:  # the same lines as the dashboard's `h`
             entries = history_lines(lambda n: sup.history(limit=n), args.limit)
-    emit(args, entries, render_history(entries))
+    emit(args, entries, render_history(entries, out_width()))
     return EXIT_OK
 
 
@@ -367,7 +377,8 @@ def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with supervised(pipeline) as sup:
         plans = sup.plans()
         damaged = sup.damaged_plans()
-    lines = [render_plan(p) for p in plans] + [
+    width = out_width()
+    lines = [render_plan(p, width) for p in plans] + [
         f"{d.id}  damaged   {printable(str(d.path), escape=True)}: "
         f"{printable(str(d.reason), escape=True)}"
         for d in damaged
@@ -376,7 +387,7 @@ def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
         {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
     ]
     text = "\n".join(lines) if lines else "(no plans yet)"
-    emit(args, data, "\n".join([text, *full_disks(pipeline)]))
+    emit(args, data, _fitted([text, *full_disks(pipeline)], width))
     return EXIT_OK
 
 

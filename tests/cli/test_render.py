@@ -121,3 +121,22 @@ def test_a_plan_command_names_the_jobs_it_acted_on_in_one_short_line() -> None:
     assert _ids(["j1"]) == "1 job j1"
     many = [f"j{i}" for i in range(1, 10)]
     assert _ids(many) == "9 jobs j1 j2 j3 j4 +5"
+
+
+def test_plans_and_history_fit_80_columns_but_keep_commands_whole() -> None:
+    from nba_tui.cli.listings import render_history, render_plan
+    from nba_tui.jobs.model import Plan
+
+    plan = Plan("p1a2b3c", "run", ["phase3", "phase4", "phase5"], "me", 0.0)
+    plan.failed_tables = ["upcoming_player_game_context", "upcoming_team_game_context", "x" * 30]
+    plan.quarantined = {"player_composite_factors": [f"2022-01-0{d}" for d in range(1, 10)]}
+    plan.jobs = ["a1b2c3"] * 40
+    text = render_plan(plan, 80)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "upcoming_team_game_context" in text.replace("\n", " ")
+    argv = ["python", "-m", "nba_tui.sample.backfill", "y" * 90]
+    entry = {"time": "2026-12-07 23:00", "user": "me", "action": "launch", "table": "t" * 70}
+    lines = render_history([{**entry, "argv": argv}], 80).splitlines()
+    assert all(len(line) <= 80 for line in lines[:-1]) and len(lines) > 2, lines
+    assert lines[-1].strip().endswith("y" * 90)  # the argv to copy: one line, whole
+    assert render_plan(plan).count("\n") < text.count("\n")  # piped: nothing wrapped
