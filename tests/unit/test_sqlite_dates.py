@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
+from test_sqlite_changes import _write  # another process's plain sqlite3 writer
 
 from nba_tui.identifiers import TableRef
 from nba_tui.warehouse import sqlite_changes
@@ -36,14 +36,6 @@ def _build(root: Path, dated: bool = True) -> None:
     rows = [(d.isoformat(), i % 2) for d in D for i in range(3)]
     conn.executemany("INSERT INTO analytics.big VALUES (?, ?)", rows)
     conn.execute("INSERT INTO analytics.small VALUES (?, 0)", (D[0].isoformat(),))
-    conn.close()
-
-
-def _write(root: Path, sql: str, *params: object) -> None:
-    """Another process's writer: plain sqlite3, knowing nothing of the triggers."""
-    conn = sqlite3.connect(root / "analytics.db")
-    conn.execute(sql, params)
-    conn.commit()
     conn.close()
 
 
