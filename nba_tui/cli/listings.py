@@ -377,18 +377,24 @@ def cmd_plans(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with supervised(pipeline) as sup:
         plans = sup.plans()
         damaged = sup.damaged_plans()
-    width = out_width()
-    lines = [render_plan(p, width) for p in plans] + [
+    data = [p.to_json() for p in plans] + [
+        {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
+    ]
+    emit(args, data, render_plans(plans, damaged, full_disks(pipeline), out_width()))
+    return EXIT_OK
+
+
+def render_plans(
+    plans: list[Plan], damaged: list[Damaged], disks: list[str], width: int | None
+) -> str:
+    """`plans`: each plan (`render_plan`), each damaged plan file, each full disk's line."""
+    lines = [line for p in plans for line in render_plan(p, width).splitlines()]
+    lines += [
         f"{d.id}  damaged   {printable(str(d.path), escape=True)}: "
         f"{printable(str(d.reason), escape=True)}"
         for d in damaged
     ]
-    data = [p.to_json() for p in plans] + [
-        {"id": d.id, "state": "damaged", "path": str(d.path), "reason": d.reason} for d in damaged
-    ]
-    text = "\n".join(lines) if lines else "(no plans yet)"
-    emit(args, data, _fitted([text, *full_disks(pipeline)], width))
-    return EXIT_OK
+    return _fitted([*(lines or ["(no plans yet)"]), *disks], width)
 
 
 def full_disks(pipeline: Pipeline) -> list[str]:

@@ -124,7 +124,7 @@ def test_a_plan_command_names_the_jobs_it_acted_on_in_one_short_line() -> None:
 
 
 def test_plans_and_history_fit_80_columns_but_keep_commands_whole() -> None:
-    from nba_tui.cli.listings import render_history, render_plan
+    from nba_tui.cli.listings import render_history, render_plan, render_plans
     from nba_tui.jobs.model import Plan
 
     plan = Plan("p1a2b3c", "run", ["phase3", "phase4", "phase5"], "me", 0.0)
@@ -140,3 +140,7 @@ def test_plans_and_history_fit_80_columns_but_keep_commands_whole() -> None:
     assert all(len(line) <= 80 for line in lines[:-1]) and len(lines) > 2, lines
     assert lines[-1].strip().endswith("y" * 90)  # the argv to copy: one line, whole
     assert render_plan(plan).count("\n") < text.count("\n")  # piped: nothing wrapped
+    plan.failed_tables, plan.jobs, plan.message = [], ["a1b2c3"], "cancelled"
+    plan.quarantined = {}
+    listed = render_plans([plan], [], ["disk full: state /s has 0 KB free"], 80).splitlines()
+    assert listed[1:] == ["    cancelled", "disk full: state /s has 0 KB free"]  # lines kept apart
